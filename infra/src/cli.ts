@@ -1,0 +1,77 @@
+import type { LauncherOptions, ServerStatus } from './launcher';
+import { down, launcherOptions, status, up } from './launcher';
+import { MissingToolError } from './tools';
+
+const USAGE = `usage: waooaw-infra <command> [--ephemeral]
+  up       start Kafka (KRaft) on 127.0.0.1:9092 and mongo-java-server on 127.0.0.1:27017, wait until both answer
+  down     stop what the launcher started
+  status   show what is running
+  start    up, then stay in the foreground until Ctrl-C, then stop what it started
+  --ephemeral  keep data in memory / a temp folder (default for tests); otherwise data persists in .infra/data
+KAFKA_BROKERS / MONGO_URL point at existing servers instead: nothing is started for them.`;
+
+function printStatus(statuses: ServerStatus[]) {
+  for (const s of statuses) {
+    const detail = [
+      s.pid ? `pid ${s.pid}` : '',
+      s.managed ? (s.ephemeral ? 'ephemeral' : 'persistent') : s.state === 'stopped' ? '' : 'not started by this launcher',
+      s.logFile ? `log ${s.logFile}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    console.log(`${s.name.padEnd(6)} ${s.state.padEnd(10)} ${s.address}${detail ? `  (${detail})` : ''}`);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command] = argv.filter((a) => !a.startsWith('--'));
+  const opts: LauncherOptions = launcherOptions({
+    ephemeral: argv.includes('--ephemeral'),
+    log: (msg) => console.log(`[infra] ${msg}`),
+  });
+  switch (command) {
+    case 'up': {
+      const result = await up(opts);
+      printStatus(result.statuses);
+      console.log(`[infra] ready in ${(result.readyMs / 1000).toFixed(1)} s`);
+      return 0;
+    }
+    case 'down': {
+      const stopped = await down(opts);
+      console.log(stopped.length ? `[infra] stopped ${stopped.join(', ')}` : '[infra] nothing to stop');
+      return 0;
+    }
+    case 'status': {
+      const statuses = await status(opts);
+      printStatus(statuses);
+      return statuses.every((s) => s.state === 'running' || s.state === 'external') ? 0 : 3;
+    }
+    case 'start': {
+      const result = await up(opts);
+      printStatus(result.statuses);
+      console.log(`[infra] ready in ${(result.readyMs / 1000).toFixed(1)} s`);
+      console.log(`[infra] KAFKA_BROKERS=${result.kafkaBrokers} MONGO_URL=${result.mongoUrl}`);
+      console.log('[infra] platform is up; press Ctrl-C to stop');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      if (result.started.length) {
+        console.log('[infra] stopping');
+        await down(opts, result.started);
+      }
+      return 0;
+    }
+    default:
+      console.log(USAGE);
+      return command ? 2 : 0;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof MissingToolError ? err.message : `[infra] ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  },
+);

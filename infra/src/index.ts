@@ -1,0 +1,5 @@
+export { down, launcherOptions, status, up } from './launcher';
+export type { LauncherOptions, ServerState, ServerStatus, UpResult } from './launcher';
+export type { ServerName } from './servers';
+export { MissingToolError } from './tools';
+export { KAFKA_VERSION, MONGO_JAVA_SERVER_VERSION } from './versions';
