@@ -31,8 +31,16 @@ export const mongoBundle: Bundle = {
   name: 'mongo-java-server',
   version: `${MONGO_JAVA_SERVER_VERSION}-slf4j${SLF4J_SIMPLE_VERSION}`,
   artifacts: [
-    { groupId: 'de.bwaldvogel', artifactId: 'mongo-java-server-memory-backend', version: MONGO_JAVA_SERVER_VERSION },
-    { groupId: 'de.bwaldvogel', artifactId: 'mongo-java-server-h2-backend', version: MONGO_JAVA_SERVER_VERSION },
+    {
+      groupId: 'de.bwaldvogel',
+      artifactId: 'mongo-java-server-memory-backend',
+      version: MONGO_JAVA_SERVER_VERSION,
+    },
+    {
+      groupId: 'de.bwaldvogel',
+      artifactId: 'mongo-java-server-h2-backend',
+      version: MONGO_JAVA_SERVER_VERSION,
+    },
     // mongo-java-server logs through SLF4J 2; without a provider its warnings (unsupported commands) vanish.
     { groupId: 'org.slf4j', artifactId: 'slf4j-simple', version: SLF4J_SIMPLE_VERSION },
   ],
@@ -69,7 +77,9 @@ function run(cmd: string, args: string[], cwd: string): Promise<string> {
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) =>
-      code === 0 ? resolve(output) : reject(new Error(`${cmd} ${args.join(' ')} failed (exit ${code}):\n${output.slice(-4000)}`)),
+      code === 0
+        ? resolve(output)
+        : reject(new Error(`${cmd} ${args.join(' ')} failed (exit ${code}):\n${output.slice(-4000)}`)),
     );
   });
 }
@@ -79,7 +89,11 @@ function run(cmd: string, args: string[], cwd: string): Promise<string> {
  * The folder is only published (renamed into place) once the copy is complete, so an interrupted
  * download never leaves a half-filled classpath behind.
  */
-export async function ensureBundle(bundle: Bundle, cacheDir: string, log: (msg: string) => void): Promise<string> {
+export async function ensureBundle(
+  bundle: Bundle,
+  cacheDir: string,
+  log: (msg: string) => void,
+): Promise<string> {
   const dir = path.join(cacheDir, `${bundle.name}-${bundle.version}`);
   const lib = path.join(dir, 'lib');
   if (existsSync(path.join(dir, '.complete'))) return lib;
@@ -92,7 +106,15 @@ export async function ensureBundle(bundle: Bundle, cacheDir: string, log: (msg: 
   rmSync(lib, { recursive: true, force: true });
   await run(
     'mvn',
-    ['-B', '-q', '-f', 'pom.xml', 'dependency:copy-dependencies', `-DoutputDirectory=${partial}`, '-DincludeScope=runtime'],
+    [
+      '-B',
+      '-q',
+      '-f',
+      'pom.xml',
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${partial}`,
+      '-DincludeScope=runtime',
+    ],
     dir,
   );
   renameSync(partial, lib);

@@ -14,7 +14,13 @@ function printStatus(statuses: ServerStatus[]) {
   for (const s of statuses) {
     const detail = [
       s.pid ? `pid ${s.pid}` : '',
-      s.managed ? (s.ephemeral ? 'ephemeral' : 'persistent') : s.state === 'stopped' ? '' : 'not started by this launcher',
+      s.managed
+        ? s.ephemeral
+          ? 'ephemeral'
+          : 'persistent'
+        : s.state === 'stopped'
+          ? ''
+          : 'not started by this launcher',
       s.logFile ? `log ${s.logFile}` : '',
     ]
       .filter(Boolean)
@@ -71,7 +77,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(err instanceof MissingToolError ? err.message : `[infra] ${(err as Error).stack ?? String(err)}`);
+    console.error(
+      err instanceof MissingToolError ? err.message : `[infra] ${(err as Error).stack ?? String(err)}`,
+    );
     process.exit(1);
   },
 );

@@ -67,7 +67,12 @@ function recordName(def: ServerDef, opts: LauncherOptions) {
   return `${def.name}-${def.port(opts)}`;
 }
 
-async function waitReady(def: ServerDef, address: string, opts: LauncherOptions, pid?: number): Promise<void> {
+async function waitReady(
+  def: ServerDef,
+  address: string,
+  opts: LauncherOptions,
+  pid?: number,
+): Promise<void> {
   const deadline = Date.now() + opts.readyTimeoutMs;
   while (Date.now() < deadline) {
     if (await def.probe(address)) return;
@@ -89,7 +94,12 @@ function logTail(file: string | undefined, lines = 30): string {
 async function statusOf(def: ServerDef, opts: LauncherOptions): Promise<ServerStatus> {
   const override = opts.env[def.envVar];
   if (override) {
-    return { name: def.name, address: override, state: (await def.probe(override)) ? 'external' : 'not-ready', managed: false };
+    return {
+      name: def.name,
+      address: override,
+      state: (await def.probe(override)) ? 'external' : 'not-ready',
+      managed: false,
+    };
   }
   const address = def.address(opts);
   const record = records(opts).read(recordName(def, opts));
@@ -105,7 +115,12 @@ async function statusOf(def: ServerDef, opts: LauncherOptions): Promise<ServerSt
     };
   }
   if (await portOpen(opts.host, def.port(opts))) {
-    return { name: def.name, address, state: (await def.probe(address)) ? 'external' : 'not-ready', managed: false };
+    return {
+      name: def.name,
+      address,
+      state: (await def.probe(address)) ? 'external' : 'not-ready',
+      managed: false,
+    };
   }
   return { name: def.name, address, state: 'stopped', managed: false };
 }
@@ -115,7 +130,10 @@ export async function status(opts: LauncherOptions): Promise<ServerStatus[]> {
   return Promise.all(servers.map((def) => statusOf(def, opts)));
 }
 
-async function upOne(def: ServerDef, opts: LauncherOptions): Promise<{ status: ServerStatus; started: boolean }> {
+async function upOne(
+  def: ServerDef,
+  opts: LauncherOptions,
+): Promise<{ status: ServerStatus; started: boolean }> {
   const current = await statusOf(def, opts);
   if (current.state === 'external' || current.state === 'running') {
     opts.log(`${def.name}: already ${current.state === 'running' ? 'running' : 'up'} at ${current.address}`);
@@ -138,7 +156,10 @@ async function upOne(def: ServerDef, opts: LauncherOptions): Promise<{ status: S
     await stopProcess(record.pid, 5_000);
     store.remove(recordName(def, opts));
     if (record.ephemeral) rmSync(record.dataDir, { recursive: true, force: true });
-    throw new Error(`${(err as Error).message}\nlast lines of ${record.logFile}:\n${logTail(record.logFile)}`);
+    throw new Error(
+      `${(err as Error).message}\nlast lines of ${record.logFile}:\n${logTail(record.logFile)}`,
+      { cause: err },
+    );
   }
   return {
     status: {

@@ -19,8 +19,9 @@ export async function probeKafka(brokers: string[]): Promise<boolean> {
   try {
     await admin.connect();
     await admin.listTopics();
+    // Throws (COORDINATOR_LOAD_IN_PROGRESS / NOT_AVAILABLE) until the group coordinator is ready.
     const { groups } = await admin.describeGroups(['waooaw-infra-probe']);
-    return groups.length === 1 && groups[0]?.errorCode === 0;
+    return groups.length === 1;
   } catch {
     return false;
   } finally {
@@ -30,7 +31,10 @@ export async function probeKafka(brokers: string[]): Promise<boolean> {
 
 /** One readiness attempt against a MongoDB-protocol server: the `ping` command must succeed. */
 export async function probeMongo(url: string): Promise<boolean> {
-  const connection = mongoose.createConnection(url, { serverSelectionTimeoutMS: 1500, connectTimeoutMS: 1500 });
+  const connection = mongoose.createConnection(url, {
+    serverSelectionTimeoutMS: 1500,
+    connectTimeoutMS: 1500,
+  });
   try {
     await connection.asPromise();
     const db = connection.db;

@@ -58,7 +58,10 @@ export function spawnDetached(command: string, args: string[], logFile: string, 
 }
 
 /** SIGTERM, then SIGKILL when the process has not exited within the grace period. */
-export async function stopProcess(pid: number, graceMs: number): Promise<'stopped' | 'killed' | 'not-running'> {
+export async function stopProcess(
+  pid: number,
+  graceMs: number,
+): Promise<'stopped' | 'killed' | 'not-running'> {
   if (!isAlive(pid)) return 'not-running';
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
@@ -116,7 +119,8 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, timeoutMs =
         rmSync(lockDir, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`another launcher (pid ${holder}) holds ${lockDir}`);
+      if (Date.now() > deadline)
+        throw new Error(`another launcher (pid ${holder}) holds ${lockDir}`, { cause: err });
       await sleep(200);
     }
   }

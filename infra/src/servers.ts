@@ -52,7 +52,9 @@ function javaRun(args: string[], cwd: string): Promise<string> {
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`java ${args.join(' ')} failed:\n${out}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`java ${args.join(' ')} failed:\n${out}`)),
+    );
   });
 }
 

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/** Thrown by {@link parseConfig}; carries one line per invalid or missing variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const brokers = z
+  .string()
+  .trim()
+  .min(1)
+  .transform((value) => value.split(',').map((b) => b.trim()))
+  .refine(
+    (list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)),
+    'must be a comma-separated list of host:port',
+  );
+
+/** Variables every WAOOAW process understands. Services extend it with their own. */
+export const baseEnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KAFKA_BROKERS: brokers.default(['127.0.0.1:9092']),
+  KAFKA_DEFAULT_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
+  MONGO_URL: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// URL')
+    .default('mongodb://127.0.0.1:27017'),
+  /** HMAC secret the gateway signs forwarded caller claims with; subgraphs verify them. */
+  CALLER_TOKEN_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .default('dev-only-caller-token-secret-change-me!'),
+});
+
+/** The base variables plus an HTTP port with the service's default (ports of ARCHITECTURE.md). */
+export function serviceEnvSchema(defaultPort: number) {
+  return baseEnvSchema.extend({
+    HOST: z.string().default('0.0.0.0'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(defaultPort),
+  });
+}
+
+/** Parses env against a zod schema; every problem is reported at once, not only the first. */
+export function parseConfig<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map(
+      (issue) => `${issue.path.map(String).join('.') || '(environment)'}: ${issue.message}`,
+    ),
+  );
+}
+
+/**
+ * For a process's start-up: parses env, and on failure prints every problem and exits with 1,
+ * rather than starting half-configured.
+ */
+export function loadConfigOrExit<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+  exit: (code: number) => never = (code) => process.exit(code),
+  print: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): z.output<S> {
+  try {
+    return parseConfig(schema, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    print('Configuration error: fix these environment variables and start again:');
+    for (const problem of err.problems) print(`  - ${problem}`);
+    return exit(1);
+  }
+}

@@ -1,0 +1,95 @@
+import { GraphQLError } from 'graphql';
+import mongoose from 'mongoose';
+
+/**
+ * The stable `extensions.code` values clients can rely on. Domain codes are added here as the
+ * services that raise them appear, so the full list lives in one place.
+ */
+export const ErrorCode = {
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  NOT_FOUND: 'NOT_FOUND',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  CONFLICT: 'CONFLICT',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error a user may see: a GraphQL error with a stable code and a message that says what to fix. */
+export class PlatformError extends GraphQLError {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    extensions: Record<string, unknown> = {},
+  ) {
+    super(message, { extensions: { ...extensions, code } });
+    this.name = 'PlatformError';
+  }
+}
+
+export const badUserInput = (message: string, extensions?: Record<string, unknown>) =>
+  new PlatformError(ErrorCode.BAD_USER_INPUT, message, extensions);
+
+export const notFound = (entity: string, id: string) =>
+  new PlatformError(ErrorCode.NOT_FOUND, `${entity} "${id}" does not exist`, { entity, id });
+
+export const unauthenticated = (message = 'Sign in first: this operation needs a valid bearer token') =>
+  new PlatformError(ErrorCode.UNAUTHENTICATED, message);
+
+export const forbidden = (message: string) => new PlatformError(ErrorCode.FORBIDDEN, message);
+
+export const conflict = (message: string, extensions?: Record<string, unknown>) =>
+  new PlatformError(ErrorCode.CONFLICT, message, extensions);
+
+interface MongoDuplicateKeyError {
+  code: 11000;
+  keyValue?: Record<string, unknown>;
+  message: string;
+}
+
+function isDuplicateKey(err: unknown): err is MongoDuplicateKeyError {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}
+
+/** MongoDB reports the clashing key as `keyValue`; mongo-java-server only in the message. */
+function duplicateKeyFields(err: MongoDuplicateKeyError): Record<string, unknown> {
+  if (err.keyValue && Object.keys(err.keyValue).length > 0) return err.keyValue;
+  const match = /dup key: \{\s*(.*?)\s*\}/.exec(err.message);
+  if (!match?.[1]) return {};
+  const fields: Record<string, unknown> = {};
+  for (const part of match[1].split(/,\s*/)) {
+    const [key, ...rest] = part.split(/:\s*/);
+    if (key) fields[key.trim().replace(/^"|"$/g, '')] = rest.join(':').trim().replace(/^"|"$/g, '');
+  }
+  return fields;
+}
+
+/**
+ * Turns what a resolver threw into the error the client sees: platform errors pass through,
+ * known database failures get their user-facing code, and anything else becomes an opaque
+ * INTERNAL_SERVER_ERROR (the caller logs the original).
+ */
+export function toPlatformError(err: unknown): GraphQLError {
+  if (err instanceof GraphQLError && typeof err.extensions.code === 'string') return err;
+  if (isDuplicateKey(err)) {
+    const fields = duplicateKeyFields(err);
+    const described = Object.entries(fields)
+      .map(([k, v]) => `${k} "${String(v)}"`)
+      .join(', ');
+    return conflict(
+      described
+        ? `Another record already has ${described}; choose a different value`
+        : 'Another record already has this unique value; choose a different value',
+      { fields },
+    );
+  }
+  if (err instanceof mongoose.Error.ValidationError) {
+    const fields = Object.fromEntries(Object.entries(err.errors).map(([path, e]) => [path, e.message]));
+    return badUserInput(`Invalid input: ${Object.values(fields).join('; ')}`, { fields });
+  }
+  if (err instanceof mongoose.Error.CastError) {
+    return badUserInput(`Invalid value for ${err.path}: ${JSON.stringify(err.value)}`, { field: err.path });
+  }
+  return new PlatformError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error; it has been logged');
+}

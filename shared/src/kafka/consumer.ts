@@ -1,0 +1,260 @@
+import type { Consumer, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
+import type { BackoffPolicy } from '../backoff';
+import { backoffDelay, delay } from '../backoff';
+import type { Logger } from '../logger';
+import type { PlatformMetrics } from '../metrics';
+import type { Envelope } from './envelope';
+import { InvalidEventError, parseEnvelope, parseEventData } from './envelope';
+import type { EventData, EventDefinition } from './events';
+import { dlqTopic } from './events';
+
+export interface HandlerContext {
+  topic: string;
+  partition: number;
+  offset: string;
+  /** 1 for the first try, then 2, 3 ... while the handler keeps failing. */
+  attempt: number;
+  logger: Logger;
+}
+
+export type EventHandler<D extends EventDefinition> = (
+  data: EventData<D>,
+  envelope: Envelope<EventData<D>>,
+  context: HandlerContext,
+) => Promise<void>;
+
+export interface HandlerBinding {
+  definition: EventDefinition;
+  handle: EventHandler<EventDefinition>;
+}
+
+/** Binds a handler to an event type with the data's type inferred from the definition. */
+export function on<D extends EventDefinition>(definition: D, handle: EventHandler<D>): HandlerBinding {
+  return { definition, handle };
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  handlers: HandlerBinding[];
+  /** Tries per message before it goes to the DLQ (default 5). */
+  maxAttempts?: number;
+  retryBackoff?: BackoffPolicy;
+  /** Where a group without committed offsets starts; default: the beginning, so nothing is missed. */
+  fromBeginning?: boolean;
+  partitionsConsumedConcurrently?: number;
+}
+
+export type ConsumerStatus = 'idle' | 'starting' | 'running' | 'stopped' | 'failed';
+
+export interface EventConsumer {
+  readonly groupId: string;
+  readonly topics: string[];
+  start(): Promise<void>;
+  /** Stops fetching, lets the in-flight message finish, commits, and leaves the group. */
+  stop(): Promise<void>;
+  status(): ConsumerStatus;
+  /** Resolves once the consumer has joined its group and received its partitions. */
+  joined(): Promise<void>;
+}
+
+interface ConsumerDeps {
+  logger: Logger;
+  metrics?: PlatformMetrics;
+  sendRaw(topic: string, messages: Message[]): Promise<void>;
+  ensureTopics(topics: string[]): Promise<void>;
+}
+
+const DEFAULT_RETRY: BackoffPolicy = { initialMs: 200, maxMs: 5_000, multiplier: 2, jitter: 'EQUAL' };
+
+function dlqHeaders(
+  original: IHeaders | undefined,
+  info: {
+    topic: string;
+    partition: number;
+    offset: string;
+    groupId: string;
+    reason: string;
+    error: string;
+    attempts: number;
+  },
+): IHeaders {
+  return {
+    ...(original ?? {}),
+    'x-dlq-source-topic': info.topic,
+    'x-dlq-source-partition': String(info.partition),
+    'x-dlq-source-offset': info.offset,
+    'x-dlq-consumer-group': info.groupId,
+    'x-dlq-reason': info.reason,
+    'x-dlq-error': info.error.slice(0, 4000),
+    'x-dlq-attempts': String(info.attempts),
+    'x-dlq-failed-at': new Date().toISOString(),
+  };
+}
+
+/**
+ * A consumer group that delivers validated events to typed handlers. Offsets are resolved only
+ * after the handler succeeded (or the message was dead-lettered), and only resolved offsets are
+ * committed, so a crash re-delivers rather than loses (handlers must be idempotent). A message that
+ * cannot be parsed, fails its schema or keeps failing goes to `<topic>.dlq` with the error; the
+ * consumer then moves on. If even the DLQ cannot be written, the batch fails and is re-fetched.
+ */
+export function createEventConsumer(
+  kafka: Kafka,
+  options: ConsumerOptions,
+  deps: ConsumerDeps,
+): EventConsumer {
+  const { groupId } = options;
+  const logger = deps.logger.child({ consumerGroup: groupId });
+  const byType = new Map<string, HandlerBinding>();
+  for (const binding of options.handlers) byType.set(binding.definition.type, binding);
+  const topics = [...new Set(options.handlers.map((h) => h.definition.topic))];
+  const maxAttempts = options.maxAttempts ?? 5;
+  const retry = options.retryBackoff ?? DEFAULT_RETRY;
+
+  let consumer: Consumer | undefined;
+  let state: ConsumerStatus = 'idle';
+  let stopping = false;
+  let markJoined: () => void = () => undefined;
+  let joinedPromise = new Promise<void>((resolve) => (markJoined = resolve));
+
+  const deadLetter = async (
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    reason: string,
+    error: string,
+    attempts: number,
+  ) => {
+    await deps.sendRaw(dlqTopic(topic), [
+      {
+        key: message.key,
+        value: message.value,
+        headers: dlqHeaders(message.headers, {
+          topic,
+          partition,
+          offset: message.offset,
+          groupId,
+          reason,
+          error,
+          attempts,
+        }),
+      },
+    ]);
+    deps.metrics?.eventsDeadLettered.inc({ topic, reason });
+    logger.warn(
+      { topic, partition, offset: message.offset, reason, error, attempts },
+      'message sent to the dead-letter topic',
+    );
+  };
+
+  /** Returns false when shutdown interrupted the retries: the message stays uncommitted for the next owner. */
+  const processMessage = async (
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    heartbeat: () => Promise<void>,
+  ): Promise<boolean> => {
+    let envelope: Envelope;
+    let binding: HandlerBinding | undefined;
+    let data: unknown;
+    try {
+      envelope = parseEnvelope(message.value);
+      binding = byType.get(envelope.type);
+      if (!binding) {
+        // A shared topic (commands) may carry types another consumer handles.
+        deps.metrics?.eventsConsumed.inc({ topic, outcome: 'ignored' });
+        return true;
+      }
+      data = parseEventData(binding.definition, envelope);
+    } catch (err) {
+      if (!(err instanceof InvalidEventError)) throw err;
+      await deadLetter(topic, partition, message, err.reason, err.message, 0);
+      deps.metrics?.eventsConsumed.inc({ topic, outcome: 'poison' });
+      return true;
+    }
+    let previousDelay = retry.initialMs;
+    for (let attempt = 1; ; attempt++) {
+      const context: HandlerContext = {
+        topic,
+        partition,
+        offset: message.offset,
+        attempt,
+        logger: logger.child({
+          eventId: envelope.id,
+          eventType: envelope.type,
+          traceparent: envelope.traceparent,
+        }),
+      };
+      try {
+        await binding.handle(data, envelope, context);
+        deps.metrics?.eventsConsumed.inc({ topic, outcome: 'handled' });
+        return true;
+      } catch (err) {
+        const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        if (attempt >= maxAttempts) {
+          await deadLetter(topic, partition, message, 'handler-failed', error, attempt);
+          deps.metrics?.eventsConsumed.inc({ topic, outcome: 'failed' });
+          return true;
+        }
+        if (stopping) return false;
+        previousDelay = backoffDelay(attempt, retry, previousDelay);
+        context.logger.warn({ attempt, error, retryInMs: previousDelay }, 'event handler failed; retrying');
+        await delay(previousDelay);
+        await heartbeat();
+      }
+    }
+  };
+
+  return {
+    groupId,
+    topics,
+    status: () => state,
+    joined: () => joinedPromise,
+    async start() {
+      if (state === 'running' || state === 'starting') return;
+      stopping = false;
+      state = 'starting';
+      joinedPromise = new Promise<void>((resolve) => (markJoined = resolve));
+      await deps.ensureTopics(topics);
+      const c = kafka.consumer({ groupId, allowAutoTopicCreation: false, retry: { retries: 10 } });
+      consumer = c;
+      c.on(c.events.GROUP_JOIN, () => {
+        state = 'running';
+        markJoined();
+      });
+      c.on(c.events.CRASH, ({ payload }) => {
+        if (!payload.restart) state = 'failed';
+        logger.error({ error: payload.error.message, restart: payload.restart }, 'consumer crashed');
+      });
+      await c.connect();
+      await c.subscribe({ topics, fromBeginning: options.fromBeginning ?? true });
+      await c.run({
+        autoCommit: true,
+        autoCommitInterval: 1000,
+        autoCommitThreshold: 100,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+        eachBatch: async (payload) => {
+          const { batch } = payload;
+          const heartbeat = () => payload.heartbeat();
+          for (const message of batch.messages) {
+            if (!payload.isRunning() || payload.isStale()) break;
+            if (!(await processMessage(batch.topic, batch.partition, message, heartbeat))) break;
+            payload.resolveOffset(message.offset);
+            await payload.commitOffsetsIfNecessary();
+            await heartbeat();
+          }
+        },
+      });
+    },
+    async stop() {
+      if (!consumer) return;
+      stopping = true;
+      const c = consumer;
+      consumer = undefined;
+      // disconnect() stops fetching, waits for the running batch and commits resolved offsets.
+      await c.disconnect();
+      state = 'stopped';
+    },
+  };
+}

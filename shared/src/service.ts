@@ -1,0 +1,166 @@
+import type { BaseContext } from '@apollo/server';
+import type { Connection } from 'mongoose';
+import type { GraphQLRoute, HttpServer, Readiness } from './http/server';
+import { createHttpServer } from './http/server';
+import type { EventBus } from './kafka/bus';
+import type { EventConsumer } from './kafka/consumer';
+import type { Logger } from './logger';
+import type { PlatformMetrics } from './metrics';
+import { mongoReady } from './mongo/connection';
+import type { OutboxRelay } from './mongo/outbox';
+
+/**
+ * A part of a service with a lifecycle. `stage` fixes the shutdown order of CONVENTIONS.md:
+ * the service stops taking requests, then `work` (consumers, relays, timers) drains, then
+ * `messaging` (Kafka) disconnects, then HTTP closes, then `storage` (MongoDB) closes.
+ */
+export interface Component {
+  name: string;
+  stage: 'work' | 'messaging' | 'storage';
+  start?(): Promise<void> | void;
+  stop(): Promise<void>;
+  ready(): boolean | Promise<boolean>;
+}
+
+export const mongoComponent = (connection: Connection): Component => ({
+  name: 'mongo',
+  stage: 'storage',
+  stop: () => connection.close(),
+  ready: () => mongoReady(connection),
+});
+
+export const busComponent = (bus: EventBus): Component => ({
+  name: 'kafka',
+  stage: 'messaging',
+  start: () => bus.connect(),
+  stop: () => bus.disconnect(),
+  ready: () => bus.isReady(),
+});
+
+export const consumerComponent = (consumer: EventConsumer): Component => ({
+  name: `consumer:${consumer.groupId}`,
+  stage: 'work',
+  start: () => consumer.start(),
+  stop: () => consumer.stop(),
+  ready: () => consumer.status() === 'running',
+});
+
+export const relayComponent = (relay: OutboxRelay, name = 'outbox-relay'): Component => ({
+  name,
+  stage: 'work',
+  start: () => relay.start(),
+  stop: () => relay.stop(),
+  ready: () => true,
+});
+
+export interface ServiceOptions<TContext extends BaseContext> {
+  name: string;
+  logger: Logger;
+  metrics: PlatformMetrics;
+  graphql?: GraphQLRoute<TContext>;
+  /** Started in this order (storage and messaging first), stopped by stage. */
+  components: Component[];
+}
+
+export interface Service {
+  readonly name: string;
+  readonly http: HttpServer;
+  /** Starts the components, then listens; resolves with the base URL. */
+  start(port: number, host?: string): Promise<string>;
+  stop(): Promise<void>;
+  readiness(): Promise<Readiness>;
+}
+
+/** Wires components, health, metrics and GraphQL into one service with an ordered shutdown. */
+export function createService<TContext extends BaseContext>(options: ServiceOptions<TContext>): Service {
+  const { logger, components } = options;
+  let accepting = false;
+
+  const readiness = async (): Promise<Readiness> => {
+    const checks: Record<string, boolean> = { accepting };
+    for (const c of components) checks[c.name] = await c.ready();
+    return { ready: Object.values(checks).every(Boolean), checks };
+  };
+
+  const http = createHttpServer<TContext>({
+    logger,
+    metrics: options.metrics,
+    readiness,
+    ...(options.graphql ? { graphql: options.graphql } : {}),
+  });
+
+  const stopStage = async (stage: Component['stage']) => {
+    for (const c of [...components].reverse().filter((x) => x.stage === stage)) {
+      try {
+        await c.stop();
+      } catch (err) {
+        logger.error({ err, component: c.name }, 'component failed to stop cleanly');
+      }
+    }
+  };
+
+  return {
+    name: options.name,
+    http,
+    readiness,
+    async start(port, host = '0.0.0.0') {
+      await options.graphql?.server.start();
+      for (const c of components) await c.start?.();
+      const url = await http.listen(port, host);
+      accepting = true;
+      logger.info({ url }, `${options.name} is listening`);
+      return url;
+    },
+    async stop() {
+      logger.info('shutting down: no new requests');
+      accepting = false;
+      http.stopAccepting();
+      await stopStage('work');
+      await stopStage('messaging');
+      await http.close();
+      await options.graphql?.server.stop();
+      await stopStage('storage');
+      logger.info('shut down cleanly');
+    },
+  };
+}
+
+/**
+ * The body of every service's index.ts: runs `main`, stops the service on SIGTERM/SIGINT (exit 0),
+ * exits 1 when start-up fails or shutdown hangs past `shutdownTimeoutMs`.
+ */
+export function runMain(
+  logger: Logger,
+  main: () => Promise<Pick<Service, 'stop'>>,
+  shutdownTimeoutMs = 30_000,
+): void {
+  let service: Pick<Service, 'stop'> | undefined;
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, shutdownTimeoutMs).unref();
+    (service ? service.stop() : Promise.resolve()).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  main().then(
+    (started) => {
+      service = started;
+    },
+    (err: unknown) => {
+      logger.fatal({ err }, 'failed to start');
+      process.exit(1);
+    },
+  );
+}
