@@ -15,8 +15,8 @@ export class MissingToolError extends Error {
 }
 
 /** Fails with a message naming the tool when java (17+) is absent or too old. */
-export function requireJava(): void {
-  const result = spawnSync('java', ['-version'], { encoding: 'utf8' });
+export function requireJava(env: NodeJS.ProcessEnv = process.env): void {
+  const result = spawnSync('java', ['-version'], { encoding: 'utf8', env });
   if (result.error) throw new MissingToolError('java', 'no `java` command was found on PATH');
   const match = /version "(\d+)(?:\.(\d+))?/.exec(`${result.stderr}${result.stdout}`);
   const major = match ? Number(match[1] === '1' ? match[2] : match[1]) : NaN;
@@ -26,8 +26,8 @@ export function requireJava(): void {
 }
 
 /** Fails with a message naming the tool when Maven is absent. */
-export function requireMaven(): void {
-  const result = spawnSync('mvn', ['-v'], { encoding: 'utf8' });
+export function requireMaven(env: NodeJS.ProcessEnv = process.env): void {
+  const result = spawnSync('mvn', ['-v'], { encoding: 'utf8', env });
   if (result.error || result.status !== 0) {
     throw new MissingToolError('mvn (Apache Maven)', 'no working `mvn` command was found on PATH');
   }

@@ -1,0 +1,74 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { LauncherOptions } from '../index';
+import { down, launcherOptions, MissingToolError, status, up } from '../index';
+import { requireJava, requireMaven } from '../tools';
+
+/**
+ * The launcher against real servers on ports of their own (the suite's shared servers keep 9092 /
+ * 27017), with a state folder of their own.
+ */
+describe('infra launcher', () => {
+  let stateDir: string;
+  let opts: LauncherOptions;
+
+  beforeAll(() => {
+    stateDir = mkdtempSync(path.join(os.tmpdir(), 'waooaw-launcher-test-'));
+    opts = launcherOptions({
+      env: {},
+      stateDir,
+      ephemeral: true,
+      kafkaPort: 19092,
+      controllerPort: 19093,
+      mongoPort: 37017,
+    });
+  });
+
+  afterAll(async () => {
+    await down(opts);
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('up, status and down are idempotent and stop only what they started', async () => {
+    expect((await status(opts)).map((s) => s.state)).toEqual(['stopped', 'stopped']);
+
+    const first = await up(opts);
+    expect(first.started.sort()).toEqual(['kafka', 'mongo']);
+    expect(first.kafkaBrokers).toBe('127.0.0.1:19092');
+    expect(first.mongoUrl).toBe('mongodb://127.0.0.1:37017');
+    const kafkaLog = first.statuses.find((s) => s.name === 'kafka')!.logFile!;
+    expect(readFileSync(kafkaLog, 'utf8')).toContain('Kafka Server started');
+
+    const second = await up(opts);
+    expect(second.started).toEqual([]);
+    expect(second.statuses.map((s) => s.pid)).toEqual(first.statuses.map((s) => s.pid));
+
+    const running = await status(opts);
+    expect(running.map((s) => [s.name, s.state, s.managed])).toEqual([
+      ['kafka', 'running', true],
+      ['mongo', 'running', true],
+    ]);
+
+    expect((await down(opts)).sort()).toEqual(['kafka', 'mongo']);
+    expect(await down(opts)).toEqual([]);
+    expect((await status(opts)).map((s) => s.state)).toEqual(['stopped', 'stopped']);
+  });
+
+  it('starts nothing for servers named by KAFKA_BROKERS / MONGO_URL', async () => {
+    const shared = { KAFKA_BROKERS: process.env.KAFKA_BROKERS!, MONGO_URL: process.env.MONGO_URL! };
+    const external = launcherOptions({ ...opts, env: shared });
+    const result = await up(external);
+    expect(result.started).toEqual([]);
+    expect(result.kafkaBrokers).toBe(shared.KAFKA_BROKERS);
+    expect(result.statuses.map((s) => s.state)).toEqual(['external', 'external']);
+    expect(await down(external)).toEqual([]);
+  });
+
+  it('names the missing tool when java or mvn is not installed', () => {
+    const noTools = { PATH: '/nonexistent' };
+    expect(() => requireJava(noTools)).toThrow(MissingToolError);
+    expect(() => requireJava(noTools)).toThrow(/java is required/);
+    expect(() => requireMaven(noTools)).toThrow(/mvn \(Apache Maven\) is required/);
+  });
+});

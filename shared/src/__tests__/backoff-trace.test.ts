@@ -1,0 +1,39 @@
+import { backoffDelay, childTraceparent, isTraceparent, newTraceparent, traceIdOf } from '../index';
+
+describe('backoff with jitter', () => {
+  const policy = { initialMs: 100, maxMs: 1000, multiplier: 2, jitter: 'NONE' as const };
+
+  it('grows exponentially and is capped', () => {
+    expect([1, 2, 3, 4, 5].map((a) => backoffDelay(a, policy))).toEqual([100, 200, 400, 800, 1000]);
+  });
+
+  it('keeps every jitter strategy inside its bounds', () => {
+    for (let attempt = 1; attempt <= 6; attempt++) {
+      const cap = Math.min(1000, 100 * 2 ** (attempt - 1));
+      for (const r of [0, 0.5, 0.999]) {
+        const full = backoffDelay(attempt, { ...policy, jitter: 'FULL' }, 100, () => r);
+        expect(full).toBeGreaterThanOrEqual(0);
+        expect(full).toBeLessThan(cap);
+        const equal = backoffDelay(attempt, { ...policy, jitter: 'EQUAL' }, 100, () => r);
+        expect(equal).toBeGreaterThanOrEqual(cap / 2);
+        expect(equal).toBeLessThanOrEqual(cap);
+        const decorrelated = backoffDelay(attempt, { ...policy, jitter: 'DECORRELATED' }, 300, () => r);
+        expect(decorrelated).toBeGreaterThanOrEqual(100);
+        expect(decorrelated).toBeLessThanOrEqual(900);
+      }
+    }
+  });
+});
+
+describe('W3C trace context', () => {
+  it('continues a trace with a new span and starts one when the parent is bad', () => {
+    const parent = newTraceparent();
+    expect(isTraceparent(parent)).toBe(true);
+    const child = childTraceparent(parent);
+    expect(traceIdOf(child)).toBe(traceIdOf(parent));
+    expect(child).not.toBe(parent);
+    const fresh = childTraceparent('garbage');
+    expect(isTraceparent(fresh)).toBe(true);
+    expect(isTraceparent('00-00000000000000000000000000000000-b7ad6b7169203331-01')).toBe(false);
+  });
+});

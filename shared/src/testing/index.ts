@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import type { KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Connection } from 'mongoose';
+import { connectMongo } from '../mongo/connection';
+import { createLogger } from '../logger';
+
+/** The real servers the jest global setup made available. */
+export function testInfra() {
+  const brokers = process.env.KAFKA_BROKERS;
+  const mongoUrl = process.env.MONGO_URL;
+  if (!brokers || !mongoUrl)
+    throw new Error('KAFKA_BROKERS and MONGO_URL are not set: run tests through jest (global setup)');
+  return { brokers: brokers.split(','), mongoUrl };
+}
+
+/** A name no other test (or earlier run against the same servers) uses. */
+export const uniqueName = (prefix: string) =>
+  `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+
+export const testLogger = () => createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+
+/**
+ * Re-evaluates `check` until it returns a value other than undefined/false, or fails after
+ * `timeoutMs` with the last error. For eventually consistent results, instead of sleeping.
+ */
+export async function pollFor<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  {
+    timeoutMs = 20_000,
+    intervalMs = 50,
+    what = 'condition',
+  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** A fresh database on the test server; dropped by the returned cleanup. */
+export async function testDatabase(
+  prefix = 'test',
+): Promise<{ connection: Connection; drop: () => Promise<void> }> {
+  const connection = await connectMongo({
+    url: testInfra().mongoUrl,
+    dbName: uniqueName(prefix),
+    logger: testLogger(),
+  });
+  return {
+    connection,
+    drop: async () => {
+      await connection.dropDatabase().catch(() => undefined);
+      await connection.close();
+    },
+  };
+}
+
+/** Reads every message of a topic from the beginning into an array that keeps filling. */
+export async function collectTopic(
+  topic: string,
+): Promise<{ messages: KafkaMessage[]; stop: () => Promise<void> }> {
+  const kafka = new Kafka({
+    clientId: 'test-collector',
+    brokers: testInfra().brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  if (!(await admin.listTopics()).includes(topic)) {
+    await admin
+      .createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+      .catch(() => undefined);
+  }
+  await admin.disconnect();
+  const consumer = kafka.consumer({ groupId: uniqueName('collector') });
+  const messages: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
+  return { messages, stop: () => consumer.disconnect() };
+}
