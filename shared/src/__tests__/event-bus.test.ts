@@ -144,6 +144,8 @@ describe('event bus against a real Kafka broker', () => {
     expect(dead!.headers!['x-dlq-reason']!.toString()).toBe('handler-failed');
     expect(dead!.headers!['x-dlq-attempts']!.toString()).toBe('3');
     expect(dead!.headers!['x-dlq-error']!.toString()).toContain('downstream unavailable');
-    expect(JSON.parse(dead!.value!.toString()).data.orderId).toBe('always-fails');
+    expect((JSON.parse(dead!.value!.toString()) as Envelope<{ orderId: string }>).data.orderId).toBe(
+      'always-fails',
+    );
   });
 });

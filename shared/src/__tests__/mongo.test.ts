@@ -1,29 +1,33 @@
+import type { Model } from 'mongoose';
 import { Schema } from 'mongoose';
 import type { PlatformError } from '../index';
 import { createByIdLoader, createGroupLoader, ErrorCode, toPlatformError } from '../index';
 import { testDatabase } from '../testing';
 
 describe('mongoose on the MongoDB-protocol server', () => {
+  interface AgentDoc {
+    handle: string;
+    name: string;
+    tags: string[];
+  }
   let db: Awaited<ReturnType<typeof testDatabase>>;
+  let Agent: Model<AgentDoc>;
   beforeAll(async () => {
     db = await testDatabase('mongo');
-  });
-  afterAll(() => db.drop());
-
-  const Agent = () =>
-    db.connection.models.Agent ??
-    db.connection.model(
+    Agent = db.connection.model<AgentDoc>(
       'Agent',
-      new Schema({
+      new Schema<AgentDoc>({
         handle: { type: String, required: true, unique: true, match: /^[a-z][a-z0-9-]+$/ },
         name: { type: String, required: true },
         tags: [String],
       }),
     );
+    await Agent.init(); // builds the unique index
+  });
+  afterAll(() => db.drop());
 
   it('creates, reads, updates and deletes documents', async () => {
-    const model = Agent();
-    await model.init();
+    const model = Agent;
     const created = await model.create({ handle: 'wow-crud', name: 'Crud', tags: ['a'] });
     expect((await model.findById(created._id).lean())?.name).toBe('Crud');
     await model.updateOne({ _id: created._id }, { $set: { name: 'Crud 2' }, $addToSet: { tags: 'b' } });
@@ -33,8 +37,7 @@ describe('mongoose on the MongoDB-protocol server', () => {
   });
 
   it('turns a unique index violation into a CONFLICT error naming the value', async () => {
-    const model = Agent();
-    await model.init(); // builds the unique index
+    const model = Agent;
     await model.create({ handle: 'wow-unique', name: 'First' });
     const err = await model.create({ handle: 'wow-unique', name: 'Second' }).catch((e: unknown) => e);
     const mapped = toPlatformError(err) as PlatformError;
@@ -44,16 +47,14 @@ describe('mongoose on the MongoDB-protocol server', () => {
   });
 
   it('turns schema validation failures into BAD_USER_INPUT naming the field', async () => {
-    const err = await Agent()
-      .create({ handle: 'Not A Handle!' })
-      .catch((e: unknown) => e);
+    const err = await Agent.create({ handle: 'Not A Handle!' }).catch((e: unknown) => e);
     const mapped = toPlatformError(err);
     expect(mapped.extensions.code).toBe(ErrorCode.BAD_USER_INPUT);
     expect(Object.keys(mapped.extensions.fields as object).sort()).toEqual(['handle', 'name']);
   });
 
   it('batches DataLoader lookups into one query and keeps the order asked for', async () => {
-    const model = Agent();
+    const model = Agent;
     const docs = await model.insertMany(['a', 'b', 'c'].map((x) => ({ handle: `wow-dl-${x}`, name: x })));
     let queries = 0;
     const loader = createByIdLoader(

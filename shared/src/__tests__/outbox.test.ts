@@ -1,12 +1,15 @@
+import type { Model } from 'mongoose';
 import { Schema } from 'mongoose';
 import { z } from 'zod';
-import type { EventBus, OutboxDocument } from '../index';
+import type { Envelope, EventBus, OutboxDocument } from '../index';
 import { createEventBus, createOutboxRelay, defineEvent, outboxEntry, outboxSchemaFields } from '../index';
 import { collectTopic, pollFor, testDatabase, testInfra, testLogger, uniqueName } from '../testing';
 
 describe('document outbox relay', () => {
   let bus: EventBus;
+  type ProfileDoc = OutboxDocument & { _id: string; name: string };
   let db: Awaited<ReturnType<typeof testDatabase>>;
+  let Profile: Model<ProfileDoc>;
   const renamed = defineEvent(
     `test.${uniqueName('profile').toLowerCase()}.renamed`,
     z.object({ name: z.string() }),
@@ -16,21 +19,18 @@ describe('document outbox relay', () => {
     bus = createEventBus({ brokers: testInfra().brokers, service: 'outbox-test', logger: testLogger() });
     await bus.ensureTopics([renamed.topic]);
     db = await testDatabase('outbox');
+    Profile = db.connection.model<ProfileDoc>(
+      'Profile',
+      new Schema<ProfileDoc>({ _id: String, name: String, ...outboxSchemaFields }),
+    );
   });
   afterAll(async () => {
     await bus.disconnect();
     await db.drop();
   });
 
-  const Profile = () =>
-    db.connection.models.Profile ??
-    db.connection.model<OutboxDocument & { _id: string; name: string }>(
-      'Profile',
-      new Schema({ _id: String, name: String, ...outboxSchemaFields }),
-    );
-
   it('publishes an event written with the state change after the writer died before publishing', async () => {
-    const model = Profile();
+    const model = Profile;
     const topic = await collectTopic(renamed.topic);
     // The writer changes state and records the event in one single-document update ... then dies.
     const entry = outboxEntry(bus, renamed, { name: 'Ada' }, { subject: 'p-1' });
@@ -43,7 +43,7 @@ describe('document outbox relay', () => {
       const [message] = await pollFor(() => topic.messages.length === 1 && topic.messages, {
         what: 'the relayed event',
       });
-      const envelope = JSON.parse(message!.value!.toString());
+      const envelope = JSON.parse(message!.value!.toString()) as Envelope;
       expect(envelope).toMatchObject({
         id: entry.id,
         type: renamed.type,
@@ -64,7 +64,7 @@ describe('document outbox relay', () => {
   });
 
   it('re-publishes with the same event id when it died between publishing and marking sent', async () => {
-    const model = Profile();
+    const model = Profile;
     const topic = await collectTopic(renamed.topic);
     const first = outboxEntry(bus, renamed, { name: 'Grace' }, { subject: 'p-2' });
     const second = outboxEntry(bus, renamed, { name: 'Grace H.' }, { subject: 'p-2' });
@@ -91,10 +91,12 @@ describe('document outbox relay', () => {
     relay.start();
     try {
       const p2 = () =>
-        topic.messages.map((m) => JSON.parse(m.value!.toString())).filter((e) => e.subject === 'p-2');
+        topic.messages
+          .map((m) => JSON.parse(m.value!.toString()) as Envelope)
+          .filter((e) => e.subject === 'p-2');
       const events = await pollFor(() => p2().length === 3 && p2(), { what: 'three deliveries' });
       // At-least-once: the first event twice with the same id (consumers dedupe on it), in order.
-      expect(events.map((e: { id: string }) => e.id)).toEqual([first.id, first.id, second.id]);
+      expect(events.map((e) => e.id)).toEqual([first.id, first.id, second.id]);
       await pollFor(async () =>
         (await model.findById('p-2').lean())!.outbox.length === 0 ? true : undefined,
       );
