@@ -58,9 +58,11 @@ async function main(argv: string[]): Promise<number> {
       console.log(`[infra] ready in ${(result.readyMs / 1000).toFixed(1)} s`);
       console.log(`[infra] KAFKA_BROKERS=${result.kafkaBrokers} MONGO_URL=${result.mongoUrl}`);
       console.log('[infra] platform is up; press Ctrl-C to stop');
+      // Handlers stay installed while stopping: Ctrl-C reaches this process both from the terminal and
+      // forwarded by tsx, and a second SIGINT without a handler would kill it before cleanup.
       await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
+        process.on('SIGINT', () => resolve());
+        process.on('SIGTERM', () => resolve());
       });
       if (result.started.length) {
         console.log('[infra] stopping');
