@@ -60,10 +60,25 @@ async function main(argv: string[]): Promise<number> {
       console.log('[infra] platform is up; press Ctrl-C to stop');
       // Handlers stay installed while stopping: Ctrl-C reaches this process both from the terminal and
       // forwarded by tsx, and a second SIGINT without a handler would kill it before cleanup.
+      // The watch keeps the process alive (signal handlers alone do not) and reports a server that died.
+      let lastStates = '';
+      const watch = setInterval(() => {
+        status(opts).then(
+          (now) => {
+            const states = now.map((x) => `${x.name} ${x.state}`).join(', ');
+            if (states !== lastStates && now.some((x) => x.state !== 'running' && x.state !== 'external')) {
+              console.error(`[infra] attention: ${states}; see the logs in .infra/logs`);
+            }
+            lastStates = states;
+          },
+          (err: unknown) => console.error(`[infra] status check failed: ${(err as Error).message}`),
+        );
+      }, 5_000);
       await new Promise<void>((resolve) => {
         process.on('SIGINT', () => resolve());
         process.on('SIGTERM', () => resolve());
       });
+      clearInterval(watch);
       if (result.started.length) {
         console.log('[infra] stopping');
         await down(opts, result.started);
