@@ -12,6 +12,10 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   CONFLICT: 'CONFLICT',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  /** identity: a lifecycle move the state machine does not allow; `extensions.allowed` lists the targets. */
+  INVALID_LIFECYCLE_TRANSITION: 'INVALID_LIFECYCLE_TRANSITION',
+  /** factory: YAML that is malformed or breaks the definition schema; `extensions.problems` has line, column and path. */
+  INVALID_AGENT_DEFINITION: 'INVALID_AGENT_DEFINITION',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -16,3 +16,7 @@ export * from './mongo/idempotency';
 export * from './mongo/outbox';
 export * from './service';
 export * from './trace';
+export * from './contracts/common';
+export * from './contracts/identity';
+export * from './graphql/connection';
+export * from './validation';

@@ -1,0 +1,3 @@
+import { subgraphCodegen } from '../../codegen.preset';
+
+export default subgraphCodegen('identity', { Agent: '../models/agent#AgentRecord' });

@@ -1,0 +1,48 @@
+import { badUserInput } from '../errors';
+
+/** Relay cursors are opaque to clients: base64url of the sort key. */
+export const encodeCursor = (key: string) => Buffer.from(key, 'utf8').toString('base64url');
+
+export function decodeCursor(cursor: string): string {
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!key || encodeCursor(key) !== cursor) {
+    throw badUserInput(
+      `"${cursor}" is not a cursor this API returned; pass an endCursor from a previous page`,
+    );
+  }
+  return key;
+}
+
+/** Validates a page size: 1..max, default when absent. */
+export function pageSize(first: number | null | undefined, fallback = 20, max = 100): number {
+  if (first === null || first === undefined) return fallback;
+  if (!Number.isInteger(first) || first < 1 || first > max) {
+    throw badUserInput(`first must be between 1 and ${max}`, { field: 'first' });
+  }
+  return first;
+}
+
+export interface Connection<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  totalCount: number;
+}
+
+/**
+ * Builds a Relay connection from one page fetched with `limit + 1` rows (the extra row only says
+ * whether there is a next page).
+ */
+export function toConnection<T>(
+  rows: T[],
+  limit: number,
+  totalCount: number,
+  keyOf: (row: T) => string,
+): Connection<T> {
+  const page = rows.slice(0, limit);
+  const edges = page.map((node) => ({ cursor: encodeCursor(keyOf(node)), node }));
+  return {
+    edges,
+    pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null },
+    totalCount,
+  };
+}
