@@ -2,6 +2,6 @@
 // and the summary counts every test. Each workspace still runs alone with `npm test -w <name>`.
 /** @type {import('jest').Config} */
 module.exports = {
-  projects: ['<rootDir>/shared', '<rootDir>/infra', '<rootDir>/services/*'],
+  projects: ['<rootDir>/shared', '<rootDir>/infra', '<rootDir>/services/*', '<rootDir>/agents'],
   testTimeout: 60_000,
 };

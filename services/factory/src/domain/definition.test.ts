@@ -13,15 +13,28 @@ describe('agent definition parsing', () => {
   it('accepts a valid definition, applies defaults and hashes the source', () => {
     const result = parseDefinition(valid);
     if (!result.ok) throw new Error(formatProblems(result.problems).join('\n'));
-    expect(result.definition.capabilities[1]).toMatchObject({ name: 'content.write-article', inputModes: ['application/json'], tags: [] });
+    expect(result.definition.capabilities[1]).toMatchObject({
+      name: 'content.write-article',
+      inputModes: ['application/json'],
+      tags: [],
+    });
     expect(result.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(parseDefinition(valid)).toEqual(result);
   });
 
   it('points at a bad semver with its path, line and column', () => {
     const source = valid.replace('version: 2.0.0', 'version: two');
-    expect(problemsOf(source)).toEqual([{ path: 'capabilities[2].version', line: 40, column: 14, message: 'not a semver version (expected e.g. 1.2.0)' }]);
-    expect(formatProblems(problemsOf(source), 'agent.yaml')).toEqual(['agent.yaml:40:14 capabilities[2].version: not a semver version (expected e.g. 1.2.0)']);
+    expect(problemsOf(source)).toEqual([
+      {
+        path: 'capabilities[2].version',
+        line: 40,
+        column: 14,
+        message: 'not a semver version (expected e.g. 1.2.0)',
+      },
+    ]);
+    expect(formatProblems(problemsOf(source), 'agent.yaml')).toEqual([
+      'agent.yaml:40:14 capabilities[2].version: not a semver version (expected e.g. 1.2.0)',
+    ]);
   });
 
   it('reports every problem at once: unknown field, missing field, bad enum, bad pattern', () => {
@@ -44,11 +57,16 @@ describe('agent definition parsing', () => {
     const noPricing = valid.replace(/pricing:\n(  .*\n|    .*\n)+/, '');
     expect(problemsOf(noPricing).map((p) => `${p.path}: ${p.message}`)).toEqual(['pricing: is required']);
     const platform = valid.replace('kind: CUSTOMER', 'kind: PLATFORM');
-    expect(problemsOf(platform).map((p) => `${p.path}: ${p.message}`)).toEqual(['category: must be "PLATFORM"', 'template: must be "platform-coe"']);
+    expect(problemsOf(platform).map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'category: must be "PLATFORM"',
+      'template: must be "platform-coe"',
+    ]);
   });
 
   it('refuses duplicate capabilities and reserved handler names', () => {
-    const source = valid.replace('content.plan-calendar', 'content.write-article').replace('handler: planCalendar', 'handler: delete');
+    const source = valid
+      .replace('content.plan-calendar', 'content.write-article')
+      .replace('handler: planCalendar', 'handler: delete');
     expect(problemsOf(source).map((p) => `${p.path}: ${p.message}`)).toEqual([
       'capabilities[2].name: duplicates capabilities[1].name (content.write-article)',
       'capabilities[2].handler: "delete" is a reserved word; choose another handler name',

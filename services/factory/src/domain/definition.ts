@@ -60,8 +60,7 @@ export interface DefinitionProblem {
 }
 
 export type ParseResult =
-  | { ok: true; definition: AgentDefinition; sha256: string }
-  | { ok: false; problems: DefinitionProblem[] };
+  { ok: true; definition: AgentDefinition; sha256: string } | { ok: false; problems: DefinitionProblem[] };
 
 const SCHEMA_FILE = path.resolve(__dirname, '../../../../schemas/agent-definition.schema.json');
 
@@ -77,7 +76,53 @@ const PATTERN_MESSAGES: Record<string, string> = {
   id: 'must be lower-case kebab-case (e.g. starter)',
 };
 
-const RESERVED = new Set(['break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'export', 'extends', 'finally', 'for', 'function', 'if', 'import', 'in', 'instanceof', 'new', 'return', 'super', 'switch', 'this', 'throw', 'try', 'typeof', 'var', 'void', 'while', 'with', 'yield', 'let', 'static', 'enum', 'await', 'implements', 'package', 'protected', 'interface', 'private', 'public', 'handlers', 'manifest']);
+const RESERVED = new Set([
+  'break',
+  'case',
+  'catch',
+  'class',
+  'const',
+  'continue',
+  'debugger',
+  'default',
+  'delete',
+  'do',
+  'else',
+  'export',
+  'extends',
+  'finally',
+  'for',
+  'function',
+  'if',
+  'import',
+  'in',
+  'instanceof',
+  'new',
+  'return',
+  'super',
+  'switch',
+  'this',
+  'throw',
+  'try',
+  'typeof',
+  'var',
+  'void',
+  'while',
+  'with',
+  'yield',
+  'let',
+  'static',
+  'enum',
+  'await',
+  'implements',
+  'package',
+  'protected',
+  'interface',
+  'private',
+  'public',
+  'handlers',
+  'manifest',
+]);
 
 let validator: ReturnType<Ajv2020['compile']> | undefined;
 function validate() {
@@ -111,7 +156,10 @@ function locate(root: Node | null, segments: Segment[], wantKey: boolean): Node 
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === segment);
       if (!pair) return node;
-      node = wantKey && i === segments.length - 1 ? (pair.key as Node) : (pair.value as Node | null) ?? (pair.key as Node);
+      node =
+        wantKey && i === segments.length - 1
+          ? (pair.key as Node)
+          : ((pair.value as Node | null) ?? (pair.key as Node));
     } else if (isSeq(node) && typeof segment === 'number') {
       node = (node.items[segment] as Node | undefined) ?? node;
       if (node === undefined) return null;
@@ -133,15 +181,35 @@ function describe(error: ErrorObject): { segments: Segment[]; message: string; k
     case 'required':
       return { segments: [...base, String(params.missingProperty)], message: 'is required', key: false };
     case 'additionalProperties':
-      return { segments: [...base, String(params.additionalProperty)], message: 'is not a known field', key: true };
+      return {
+        segments: [...base, String(params.additionalProperty)],
+        message: 'is not a known field',
+        key: true,
+      };
     case 'format':
-      return { segments: base, message: params.format === 'semver' ? 'not a semver version (expected e.g. 1.2.0)' : `must be a ${String(params.format)}`, key: false };
+      return {
+        segments: base,
+        message:
+          params.format === 'semver'
+            ? 'not a semver version (expected e.g. 1.2.0)'
+            : `must be a ${String(params.format)}`,
+        key: false,
+      };
     case 'enum':
-      return { segments: base, message: `must be one of: ${(params.allowedValues as unknown[]).join(', ')}`, key: false };
+      return {
+        segments: base,
+        message: `must be one of: ${(params.allowedValues as unknown[]).join(', ')}`,
+        key: false,
+      };
     case 'const':
       return { segments: base, message: `must be ${JSON.stringify(params.allowedValue)}`, key: false };
     case 'pattern':
-      return { segments: base, message: (typeof field === 'string' && PATTERN_MESSAGES[field]) || `must match ${String(params.pattern)}`, key: false };
+      return {
+        segments: base,
+        message:
+          (typeof field === 'string' && PATTERN_MESSAGES[field]) || `must match ${String(params.pattern)}`,
+        key: false,
+      };
     default:
       return { segments: base, message: error.message ?? 'is invalid', key: false };
   }
@@ -153,14 +221,26 @@ function semanticProblems(definition: AgentDefinition): { segments: Segment[]; m
   const seen = new Map<string, number>();
   definition.capabilities.forEach((c, i) => {
     const first = seen.get(c.name);
-    if (first !== undefined) problems.push({ segments: ['capabilities', i, 'name'], message: `duplicates capabilities[${first}].name (${c.name})` });
+    if (first !== undefined)
+      problems.push({
+        segments: ['capabilities', i, 'name'],
+        message: `duplicates capabilities[${first}].name (${c.name})`,
+      });
     else seen.set(c.name, i);
-    if (RESERVED.has(c.handler)) problems.push({ segments: ['capabilities', i, 'handler'], message: `"${c.handler}" is a reserved word; choose another handler name` });
+    if (RESERVED.has(c.handler))
+      problems.push({
+        segments: ['capabilities', i, 'handler'],
+        message: `"${c.handler}" is a reserved word; choose another handler name`,
+      });
   });
   const plans = new Map<string, number>();
   definition.pricing?.plans.forEach((p, i) => {
     const first = plans.get(p.id);
-    if (first !== undefined) problems.push({ segments: ['pricing', 'plans', i, 'id'], message: `duplicates pricing.plans[${first}].id (${p.id})` });
+    if (first !== undefined)
+      problems.push({
+        segments: ['pricing', 'plans', i, 'id'],
+        message: `duplicates pricing.plans[${first}].id (${p.id})`,
+      });
     else plans.set(p.id, i);
   });
   return problems;
@@ -177,12 +257,26 @@ export function parseDefinition(source: string): ParseResult {
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      problems: doc.errors.map((e) => ({ path: '', ...position(e.pos[0]), message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+      problems: doc.errors.map((e) => ({
+        path: '',
+        ...position(e.pos[0]),
+        message: `YAML syntax: ${e.message.split('\n')[0]}`,
+      })),
     };
   }
   const data: unknown = doc.toJS();
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    return { ok: false, problems: [{ path: '', line: 1, column: 1, message: 'the definition must be a YAML mapping of fields (handle, name, version, ...)' }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          path: '',
+          line: 1,
+          column: 1,
+          message: 'the definition must be a YAML mapping of fields (handle, name, version, ...)',
+        },
+      ],
+    };
   }
   const check = validate();
   const at = (segments: Segment[], message: string, key: boolean): DefinitionProblem => {
@@ -201,9 +295,16 @@ export function parseDefinition(source: string): ParseResult {
   }
   if (problems.length > 0) {
     const unique = new Map(problems.map((p) => [`${p.path}|${p.message}`, p]));
-    return { ok: false, problems: [...unique.values()].sort((a, b) => a.line - b.line || a.column - b.column) };
+    return {
+      ok: false,
+      problems: [...unique.values()].sort((a, b) => a.line - b.line || a.column - b.column),
+    };
   }
-  return { ok: true, definition: data as AgentDefinition, sha256: createHash('sha256').update(source).digest('hex') };
+  return {
+    ok: true,
+    definition: data as AgentDefinition,
+    sha256: createHash('sha256').update(source).digest('hex'),
+  };
 }
 
 /** `file:3:12 capabilities[2].version: not a semver version` lines, as the CLI prints them. */
@@ -213,7 +314,13 @@ export function formatProblems(problems: DefinitionProblem[], file = 'definition
 
 /** The GraphQL error for an invalid definition: every problem in `extensions.problems`. */
 export function invalidDefinition(problems: DefinitionProblem[]): PlatformError {
-  const shown = problems.slice(0, 5).map((p) => `${p.path || 'definition'}: ${p.message} (line ${p.line}, column ${p.column})`);
+  const shown = problems
+    .slice(0, 5)
+    .map((p) => `${p.path || 'definition'}: ${p.message} (line ${p.line}, column ${p.column})`);
   const more = problems.length > 5 ? `; and ${problems.length - 5} more` : '';
-  return new PlatformError(ErrorCode.INVALID_AGENT_DEFINITION, `Invalid agent definition: ${shown.join('; ')}${more}`, { problems });
+  return new PlatformError(
+    ErrorCode.INVALID_AGENT_DEFINITION,
+    `Invalid agent definition: ${shown.join('; ')}${more}`,
+    { problems },
+  );
 }

@@ -1,0 +1,3 @@
+module.exports = require('../jest.preset')(__dirname, {
+  testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/generated/**/*.test.ts'],
+});

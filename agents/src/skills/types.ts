@@ -1,0 +1,47 @@
+import type { AgentManifest, ManifestCapability } from '../manifest';
+
+/** Platform operations some platform skills perform (provided by the agents runtime). */
+export interface PlatformServices {
+  submitAgentDefinition?(yaml: string): Promise<{ buildId: string; status: string }>;
+  validateAgentDefinition?(yaml: string): Promise<{ valid: boolean; problems: string[] }>;
+}
+
+export interface SkillContext {
+  /** The clock of the task (so output is reproducible in tests). */
+  now: Date;
+  taskId?: string;
+  platform?: PlatformServices;
+}
+
+/** What a skill hands back: the deliverable and a one-line summary. */
+export interface SkillResult {
+  format: 'text/markdown' | 'application/json';
+  title: string;
+  content: string;
+  summary: string;
+}
+
+export type SkillHandler = (input: unknown, context: SkillContext) => Promise<SkillResult>;
+
+export interface SkillRequest {
+  manifest: AgentManifest;
+  capability: ManifestCapability;
+  input: unknown;
+  context: SkillContext;
+}
+
+/** The task's input does not fit the skill; the task should be rejected, not retried. */
+export class SkillInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SkillInputError';
+  }
+}
+
+/** The skill needs a platform service the runtime did not provide. */
+export class SkillUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SkillUnavailableError';
+  }
+}
