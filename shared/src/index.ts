@@ -20,3 +20,4 @@ export * from './contracts/common';
 export * from './contracts/identity';
 export * from './graphql/connection';
 export * from './validation';
+export * from './contracts/factory';

@@ -54,7 +54,7 @@ describe('agent definition parsing', () => {
   });
 
   it('requires pricing for customer agents and platform templates for platform agents', () => {
-    const noPricing = valid.replace(/pricing:\n(  .*\n|    .*\n)+/, '');
+    const noPricing = valid.replace(/pricing:\n( {2}.*\n| {4}.*\n)+/, '');
     expect(problemsOf(noPricing).map((p) => `${p.path}: ${p.message}`)).toEqual(['pricing: is required']);
     const platform = valid.replace('kind: CUSTOMER', 'kind: PLATFORM');
     expect(problemsOf(platform).map((p) => `${p.path}: ${p.message}`)).toEqual([
