@@ -186,6 +186,10 @@ function describe(error: ErrorObject): { segments: Segment[]; message: string; k
         message: 'is not a known field',
         key: true,
       };
+    case 'type':
+      // YAML reads `version: 2.0` as a number; say what is expected rather than "must be string".
+      if (field === 'version') return { segments: base, message: 'not a semver version (expected e.g. 1.2.0)', key: false };
+      return { segments: base, message: `must be ${String(params.type)}`, key: false };
     case 'format':
       return {
         segments: base,

@@ -26,7 +26,7 @@ export function queryResolvers(models: { definitions: DefinitionModel; builds: B
       return all.sort((a, b) => semver.rcompare(a.version, b.version))[0] ?? null;
     },
 
-    agentBuild: (_parent, { id }) => builds.findById(id).lean<BuildRecord>(),
+    agentBuild: (_parent, { id }) => builds.findById(id).lean<BuildRecord>().exec(),
 
     agentBuilds: async (_parent, { filter, first, after }) => {
       const limit = pageSize(first);
