@@ -2,6 +2,12 @@
 // and the summary counts every test. Each workspace still runs alone with `npm test -w <name>`.
 /** @type {import('jest').Config} */
 module.exports = {
-  projects: ['<rootDir>/shared', '<rootDir>/infra', '<rootDir>/services/*', '<rootDir>/agents'],
+  projects: [
+    '<rootDir>/shared',
+    '<rootDir>/infra',
+    '<rootDir>/services/*',
+    '<rootDir>/agents',
+    '<rootDir>/test',
+  ],
   testTimeout: 60_000,
 };

@@ -21,6 +21,7 @@ module.exports = function preset(dir, overrides = {}) {
     moduleNameMapper: {
       '^@waooaw/shared/testing$': path.join(root, 'shared/src/testing/index.ts'),
       '^@waooaw/(shared|infra)$': path.join(root, '$1/src/index.ts'),
+      '^@waooaw/(identity|factory)/server$': path.join(root, 'services/$1/src/server.ts'),
     },
     globalSetup: path.join(root, 'infra/src/testing/global-setup.ts'),
     globalTeardown: path.join(root, 'infra/src/testing/global-teardown.ts'),

@@ -89,14 +89,20 @@ export function createService<TContext extends BaseContext>(options: ServiceOpti
     ...(options.graphql ? { graphql: options.graphql } : {}),
   });
 
+  // Components of one stage stop together: each consumer drains its own in-flight batch, and
+  // waiting for them one after another would add their fetch waits up.
   const stopStage = async (stage: Component['stage']) => {
-    for (const c of [...components].reverse().filter((x) => x.stage === stage)) {
-      try {
-        await c.stop();
-      } catch (err) {
-        logger.error({ err, component: c.name }, 'component failed to stop cleanly');
-      }
-    }
+    await Promise.all(
+      components
+        .filter((c) => c.stage === stage)
+        .map((c) =>
+          c
+            .stop()
+            .catch((err: unknown) =>
+              logger.error({ err, component: c.name }, 'component failed to stop cleanly'),
+            ),
+        ),
+    );
   };
 
   return {

@@ -96,5 +96,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "2459426105de8abf372a0ba67b179192b688074142c192bd0c70ec6bb432db26"
+  "sourceSha256": "53dca0a5e0eb0d767f3f38ce4d5dc97c1b5136a96a9fa5ad4dc7948a8c42b52e"
 } as const satisfies AgentManifest;

@@ -93,5 +93,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "ff2ad44851b8c128f06abff9dc0b8ea747f5d6d18f6853796aa4c95649e94739"
+  "sourceSha256": "1aff8a64bc174da0b335a53057983922a8b8fe28747a1feb1bd9b6afd78ba28c"
 } as const satisfies AgentManifest;

@@ -138,5 +138,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "2ad8374a89d9a0f42c43f9c5fe534f642956a3fa9550f2276c2624affbbf25d3"
+  "sourceSha256": "543e7ee8c1fcffa241c79a91058326d66de71f6e2d56d7e8ba5334c3e77b9cd8"
 } as const satisfies AgentManifest;

@@ -93,5 +93,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "04e9efe95478a8cbe8f661a1a1b7df9d2ddb98133bdcfe649c2e25f66fd132cf"
+  "sourceSha256": "44638970b513af828392d370cce29704c5e7f2835b488d411d1d9310430cb3a9"
 } as const satisfies AgentManifest;

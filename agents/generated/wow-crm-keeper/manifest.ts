@@ -139,5 +139,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "90d712c4c2c589746cfc105e23375f93dfe7e977bb94cebf0ca192b93cdc674c"
+  "sourceSha256": "4b8c3fe0f42f285b033f52cb5d28e7bc13ff2d2161905de5c5d48551fdc84900"
 } as const satisfies AgentManifest;

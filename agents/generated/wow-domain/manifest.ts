@@ -97,5 +97,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "3ffd28f7af71496121123f292c932f4a2680c3d317abc59a9d886e122c8f60e9"
+  "sourceSha256": "cb572711b62c8434ed7af247c69a12b267ff8d5d207d4bb7d93a26b0687671a2"
 } as const satisfies AgentManifest;

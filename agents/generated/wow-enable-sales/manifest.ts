@@ -138,5 +138,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "518d8cdb1a886b3ebadd4883741c8dbb64a9a00d1f16daec990869de6af5dc94"
+  "sourceSha256": "88f72f55461cf30cd3d36de2c64f1d292e76bf8ee4a9b14a529538327c72f78a"
 } as const satisfies AgentManifest;

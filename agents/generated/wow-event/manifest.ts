@@ -93,5 +93,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "1dc450083731ac644d99712f231355e69ad51208955683dbc7ecf1640400a60e"
+  "sourceSha256": "6542503bd60329a959c0730211e1f4b481c6e406c721388ecc444a32f38668b2"
 } as const satisfies AgentManifest;

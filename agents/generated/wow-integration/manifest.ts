@@ -97,5 +97,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "9b36f9ef22266cc43e80357e418955ed70f68d3475e836361b46543e89b4b3d4"
+  "sourceSha256": "e9824be0c784a05a8b2562d08e116b933434a3aa72d7225ce18bc21964204eff"
 } as const satisfies AgentManifest;

@@ -151,5 +151,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "3cb280c6cc75b5fef31f44cca728394355f23393512921d37969f42da04d1ef9"
+  "sourceSha256": "ead0150365d98bdb1fd6a50650041111f73bb2ab1b10942f6eafcb0fe4f5aa30"
 } as const satisfies AgentManifest;

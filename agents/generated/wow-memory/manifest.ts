@@ -93,5 +93,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "87c685106e6c47480575ebba776119040a29c7fd0b7a8aea9310d7cdb81dac85"
+  "sourceSha256": "f2c49315d3fc6e164945c8e4e41d2eda724109c5125bd40f3e0dd280f6749230"
 } as const satisfies AgentManifest;

@@ -138,5 +138,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "13aa00d61cd24813e5854778420c1f27d8ada9610ef179f22809bef21390ead5"
+  "sourceSha256": "a50a39d2ede692d864e969f3c2f8a18f4b0b103d5c996248e59d2d1ebeeb6247"
 } as const satisfies AgentManifest;

@@ -151,5 +151,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "716de5a8e431e7d5ce1ae84fdd0e9a4184e6686ff25bf26812a585e25c7ed709"
+  "sourceSha256": "5ef8ebc982277a848a46c17511fbdd7577b0f7424ea41e9beba9558cb584c3eb"
 } as const satisfies AgentManifest;

@@ -93,5 +93,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "b4b5789c744220c6b3c646732275ba567309ba127f778ac42eb3cb0e59a69afd"
+  "sourceSha256": "b373627c8e48863b22fd8f316aa3d5400ceefa8a3ece2ec8589d6234a35f5038"
 } as const satisfies AgentManifest;

@@ -94,5 +94,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "78ab8b519fdf447e245221175a59079b99e9b58471102d2b572dbaa94947a6d6"
+  "sourceSha256": "d5a4d0aaa7305fa2e2ef0989a3b70f51b909af09d7d4d7a08afcef57c3a8b3a8"
 } as const satisfies AgentManifest;

@@ -98,5 +98,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "d596e411dcfc01d11b258447d15a5cb640d9a8a5ceb0a0686716d0d6c9199a44"
+  "sourceSha256": "156fd59521822e9f8873aa924f2b0dc82d52a66de8c68c8c61d0dc0d0c1ef41a"
 } as const satisfies AgentManifest;

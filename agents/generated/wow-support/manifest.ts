@@ -99,5 +99,5 @@ export const manifest = {
       ]
     }
   ],
-  "sourceSha256": "aefa58b0f8e0f84bee5f8a581f0e60450900ae6d849ec9678217c286d6b52631"
+  "sourceSha256": "2c9cfae28f47613a148857f78bbfd9108200cb22913c2710796512c1ca450e76"
 } as const satisfies AgentManifest;

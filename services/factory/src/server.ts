@@ -36,6 +36,8 @@ export interface FactoryDeps {
   connection: Connection;
   bus: EventBus;
   outboxIntervalMs?: number;
+  /** Prefix of the consumer group ids (tests run several instances side by side). */
+  consumerGroupPrefix?: string;
 }
 
 export function createServer(deps: FactoryDeps) {
@@ -58,10 +60,13 @@ export function createServer(deps: FactoryDeps) {
   });
   const context = contextFactory({ definitions, factory, logger, callerSecret: config.CALLER_TOKEN_SECRET });
   const outcomes = bus.consumer({
-    groupId: 'factory.identity-outcomes',
+    groupId: `${deps.consumerGroupPrefix ?? ''}factory.identity-outcomes`,
     handlers: identityOutcomeHandlers(factory),
   });
-  const commands = bus.consumer({ groupId: 'factory.commands', handlers: commandHandlers(factory, bus) });
+  const commands = bus.consumer({
+    groupId: `${deps.consumerGroupPrefix ?? ''}factory.commands`,
+    handlers: commandHandlers(factory, bus),
+  });
   const components: Component[] = [
     mongoComponent(deps.connection),
     {
@@ -92,5 +97,5 @@ export function createServer(deps: FactoryDeps) {
     graphql: { server: graphql, context },
     components,
   });
-  return { service, graphql, context, factory, definitions, builds, relay };
+  return { service, graphql, context, factory, definitions, builds, relay, bus };
 }

@@ -32,6 +32,8 @@ export interface IdentityDeps {
   bus: EventBus;
   /** Outbox polling interval (tests shorten it). */
   outboxIntervalMs?: number;
+  /** Prefix of the consumer group ids (tests run several instances side by side). */
+  consumerGroupPrefix?: string;
 }
 
 /** Builds the identity service from its dependencies; tests use it without a port. */
@@ -59,7 +61,10 @@ export function createServer(deps: IdentityDeps) {
     callerSecret: deps.config.CALLER_TOKEN_SECRET,
     a2aBaseUrl: deps.config.A2A_BASE_URL,
   });
-  const commands = bus.consumer({ groupId: 'identity.commands', handlers: commandHandlers(registry, bus) });
+  const commands = bus.consumer({
+    groupId: `${deps.consumerGroupPrefix ?? ''}identity.commands`,
+    handlers: commandHandlers(registry, bus),
+  });
   const service: Service = createService<Context>({
     name: 'identity',
     logger,
@@ -79,5 +84,5 @@ export function createServer(deps: IdentityDeps) {
       consumerComponent(commands),
     ],
   });
-  return { service, graphql, context, agents, registry, relay };
+  return { service, graphql, context, agents, registry, relay, bus };
 }

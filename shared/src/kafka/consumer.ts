@@ -216,7 +216,14 @@ export function createEventConsumer(
       state = 'starting';
       joinedPromise = new Promise<void>((resolve) => (markJoined = resolve));
       await deps.ensureTopics(topics);
-      const c = kafka.consumer({ groupId, allowAutoTopicCreation: false, retry: { retries: 10 } });
+      // A long-poll fetch returns as soon as data arrives; the wait only bounds idle polls and how long
+      // a stop waits for the fetch in flight (kafkajs's default is 5 s).
+      const c = kafka.consumer({
+        groupId,
+        allowAutoTopicCreation: false,
+        maxWaitTimeInMs: 1000,
+        retry: { retries: 10 },
+      });
       consumer = c;
       c.on(c.events.GROUP_JOIN, () => {
         state = 'running';

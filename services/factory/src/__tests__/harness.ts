@@ -6,7 +6,7 @@ import {
   identityCommands,
   signCallerToken,
 } from '@waooaw/shared';
-import { collectTopic, testDatabase, testInfra, testLogger } from '@waooaw/shared/testing';
+import { collectTopic, testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
 import type { FactoryDeps } from '../server';
 import { createServer } from '../server';
 
@@ -37,6 +37,7 @@ export async function startFactory() {
     connection: db.connection,
     bus,
     outboxIntervalMs: 50,
+    consumerGroupPrefix: `${uniqueName('t')}.`,
   });
   await server.service.start(0, '127.0.0.1');
   const topics = await Promise.all(

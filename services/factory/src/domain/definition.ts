@@ -188,7 +188,8 @@ function describe(error: ErrorObject): { segments: Segment[]; message: string; k
       };
     case 'type':
       // YAML reads `version: 2.0` as a number; say what is expected rather than "must be string".
-      if (field === 'version') return { segments: base, message: 'not a semver version (expected e.g. 1.2.0)', key: false };
+      if (field === 'version')
+        return { segments: base, message: 'not a semver version (expected e.g. 1.2.0)', key: false };
       return { segments: base, message: `must be ${String(params.type)}`, key: false };
     case 'format':
       return {

@@ -31,6 +31,7 @@ export async function startIdentity() {
     connection: db.connection,
     bus,
     outboxIntervalMs: 50,
+    consumerGroupPrefix: `${uniqueName('t')}.`,
   });
   await server.service.start(0, '127.0.0.1');
   const topics = await Promise.all(Object.values(identityEvents).map((e) => collectTopic(e.topic)));

@@ -1,0 +1,86 @@
+import type { Role } from '@waooaw/shared';
+import { createEventBus, createMetrics, signCallerToken } from '@waooaw/shared';
+import { testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
+import { createServer as createFactory } from '@waooaw/factory/server';
+import { createServer as createIdentity } from '@waooaw/identity/server';
+
+const SECRET = 'platform-test-caller-secret-at-least-32-chars';
+
+export interface GraphQLResult<T> {
+  data?: T | null;
+  errors?: { message: string; extensions: Record<string, unknown> }[];
+}
+
+interface Executable<C> {
+  graphql: {
+    executeOperation: (
+      req: { query: string; variables: Record<string, unknown> },
+      opts: { contextValue: C },
+    ) => Promise<{ body: unknown }>;
+  };
+  context: (req: { headers: Record<string, string | undefined> }) => Promise<C>;
+}
+
+function executor<C>(server: Executable<C>) {
+  return async <T>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    roles: Role[] | null = ['operator'],
+  ): Promise<GraphQLResult<T>> => {
+    const headers: Record<string, string> = roles
+      ? { 'x-waooaw-caller': await signCallerToken({ sub: 'op-flow', roles }, SECRET) }
+      : {};
+    const response = (await server.graphql.executeOperation(
+      { query, variables },
+      { contextValue: await server.context({ headers }) },
+    )) as {
+      body: { kind: string; singleResult: GraphQLResult<T> };
+    };
+    return response.body.singleResult;
+  };
+}
+
+/** identity and factory together, each with its own database, talking over the real Kafka. */
+export async function startIdentityAndFactory(options: { loadCatalogue?: boolean } = {}) {
+  const logger = testLogger();
+  const prefix = `${uniqueName('flow')}.`;
+  const [identityDb, factoryDb] = await Promise.all([
+    testDatabase('flow-identity'),
+    testDatabase('flow-factory'),
+  ]);
+  const bus = (service: string) => createEventBus({ brokers: testInfra().brokers, service, logger });
+  const identity = createIdentity({
+    config: { CALLER_TOKEN_SECRET: SECRET, A2A_BASE_URL: 'http://localhost:4000', NODE_ENV: 'test' },
+    logger,
+    metrics: createMetrics('identity'),
+    connection: identityDb.connection,
+    bus: bus('identity'),
+    outboxIntervalMs: 50,
+    consumerGroupPrefix: prefix,
+  });
+  const factory = createFactory({
+    config: {
+      CALLER_TOKEN_SECRET: SECRET,
+      NODE_ENV: 'test',
+      FACTORY_LOAD_CATALOGUE: options.loadCatalogue ?? false,
+      FACTORY_CATALOGUE_DIR: `${__dirname}/../../agents/definitions`,
+    },
+    logger,
+    metrics: createMetrics('factory'),
+    connection: factoryDb.connection,
+    bus: bus('factory'),
+    outboxIntervalMs: 50,
+    consumerGroupPrefix: prefix,
+  });
+  await identity.service.start(0, '127.0.0.1');
+  await factory.service.start(0, '127.0.0.1');
+  return {
+    identity: { ...identity, exec: executor(identity) },
+    factory: { ...factory, exec: executor(factory) },
+    async stop() {
+      await factory.service.stop();
+      await identity.service.stop();
+      await Promise.all([identityDb.drop(), factoryDb.drop()]);
+    },
+  };
+}
