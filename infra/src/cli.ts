@@ -1,12 +1,14 @@
 import type { LauncherOptions, ServerStatus } from './launcher';
 import { down, launcherOptions, status, up } from './launcher';
+import { startPlatform } from './platform';
 import { MissingToolError } from './tools';
 
 const USAGE = `usage: waooaw-infra <command> [--ephemeral]
   up       start Kafka (KRaft) on 127.0.0.1:9092 and mongo-java-server on 127.0.0.1:27017, wait until both answer
   down     stop what the launcher started
   status   show what is running
-  start    up, then stay in the foreground until Ctrl-C, then stop what it started
+  start    up, then start every service (identity, factory ...) and stay in the foreground;
+           Ctrl-C stops the services, then what it started
   --ephemeral  keep data in memory / a temp folder (default for tests); otherwise data persists in .infra/data
 KAFKA_BROKERS / MONGO_URL point at existing servers instead: nothing is started for them.`;
 
@@ -57,7 +59,21 @@ async function main(argv: string[]): Promise<number> {
       printStatus(result.statuses);
       console.log(`[infra] ready in ${(result.readyMs / 1000).toFixed(1)} s`);
       console.log(`[infra] KAFKA_BROKERS=${result.kafkaBrokers} MONGO_URL=${result.mongoUrl}`);
-      console.log('[infra] platform is up; press Ctrl-C to stop');
+      const began = Date.now();
+      let platform;
+      try {
+        platform = await startPlatform(
+          { ...process.env, KAFKA_BROKERS: result.kafkaBrokers, MONGO_URL: result.mongoUrl },
+          (line) => console.log(line),
+        );
+      } catch (err) {
+        if (result.started.length) await down(opts, result.started);
+        throw err;
+      }
+      console.log(`[platform] ready in ${((Date.now() - began) / 1000).toFixed(1)} s:`);
+      for (const s of platform.services)
+        console.log(`[platform]   ${s.name.padEnd(14)} http://localhost:${s.port}/graphql`);
+      console.log('[platform] press Ctrl-C to stop');
       // Handlers stay installed while stopping: Ctrl-C reaches this process both from the terminal and
       // forwarded by tsx, and a second SIGINT without a handler would kill it before cleanup.
       // The watch keeps the process alive (signal handlers alone do not) and reports a server that died.
@@ -79,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
         process.on('SIGTERM', () => resolve());
       });
       clearInterval(watch);
+      console.log('[platform] stopping services');
+      await platform.stop();
       if (result.started.length) {
         console.log('[infra] stopping');
         await down(opts, result.started);
