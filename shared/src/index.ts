@@ -21,3 +21,4 @@ export * from './contracts/identity';
 export * from './graphql/connection';
 export * from './validation';
 export * from './contracts/factory';
+export * from './boot';

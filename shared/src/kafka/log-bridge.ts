@@ -9,6 +9,12 @@ export function kafkaLogCreator(logger: Logger): logCreator {
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, logger: _kafkaLogger, ...fields } = log;
       const entry = { namespace, ...fields };
+      // kafkajs logs every error response of the protocol (coordinator loading, leader moving) at
+      // ERROR, though it retries them; what still fails after retries reaches the caller as an error.
+      if (namespace === 'Connection' && message.startsWith('Response ')) {
+        child.debug(entry, message);
+        return;
+      }
       switch (level) {
         case logLevel.ERROR:
           child.error(entry, message);

@@ -1,0 +1,55 @@
+import type { Connection } from 'mongoose';
+import type { EventBus } from './kafka/bus';
+import { createEventBus } from './kafka/bus';
+import type { Logger } from './logger';
+import { createLogger } from './logger';
+import type { PlatformMetrics } from './metrics';
+import { createMetrics } from './metrics';
+import { connectMongo } from './mongo/connection';
+import type { Service } from './service';
+import { runMain } from './service';
+
+/** The configuration every service's boot needs (see serviceEnvSchema). */
+export interface BootConfig {
+  LOG_LEVEL: string;
+  MONGO_URL: string;
+  KAFKA_BROKERS: string[];
+  KAFKA_DEFAULT_PARTITIONS: number;
+  PORT: number;
+  HOST: string;
+}
+
+export interface ServiceDeps {
+  logger: Logger;
+  metrics: PlatformMetrics;
+  connection: Connection;
+  bus: EventBus;
+}
+
+/**
+ * The whole of a service's index.ts: logger, MongoDB connection to the service's own database,
+ * metrics, Kafka bus, the service built from them, listening on PORT; stopped in order on SIGTERM.
+ */
+export function bootService(options: {
+  name: string;
+  config: BootConfig;
+  dbName: string;
+  create: (deps: ServiceDeps) => { service: Service };
+}): void {
+  const { name, config } = options;
+  const logger = createLogger(name, config.LOG_LEVEL);
+  runMain(logger, async () => {
+    const connection = await connectMongo({ url: config.MONGO_URL, dbName: options.dbName, logger });
+    const metrics = createMetrics(name);
+    const bus = createEventBus({
+      brokers: config.KAFKA_BROKERS,
+      service: name,
+      logger,
+      metrics,
+      defaultPartitions: config.KAFKA_DEFAULT_PARTITIONS,
+    });
+    const { service } = options.create({ logger, metrics, connection, bus });
+    await service.start(config.PORT, config.HOST);
+    return service;
+  });
+}
