@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Connection } from 'mongoose';
+import mongoose from 'mongoose';
 import { connectMongo } from '../mongo/connection';
 import { createLogger } from '../logger';
 
@@ -54,16 +55,20 @@ export async function pollFor<T>(
 export async function testDatabase(
   prefix = 'test',
 ): Promise<{ connection: Connection; drop: () => Promise<void> }> {
-  const connection = await connectMongo({
-    url: testInfra().mongoUrl,
-    dbName: uniqueName(prefix),
-    logger: testLogger(),
-  });
+  const dbName = uniqueName(prefix);
+  const connection = await connectMongo({ url: testInfra().mongoUrl, dbName, logger: testLogger() });
   return {
     connection,
     drop: async () => {
-      await connection.dropDatabase().catch(() => undefined);
-      await connection.close();
+      // A service under test closes its connection when it stops; a command on a closed connection
+      // would wait for mongoose's 10 s buffer timeout, so drop through a connection of our own.
+      const open = connection.readyState === mongoose.ConnectionStates.connected;
+      const target = open
+        ? connection
+        : await mongoose.createConnection(testInfra().mongoUrl, { dbName }).asPromise();
+      await target.dropDatabase();
+      await target.close();
+      if (!open) await connection.close();
     },
   };
 }
@@ -85,7 +90,8 @@ export async function collectTopic(
       .catch(() => undefined);
   }
   await admin.disconnect();
-  const consumer = kafka.consumer({ groupId: uniqueName('collector') });
+  // A short fetch wait: stopping a collector waits for its fetch in flight.
+  const consumer = kafka.consumer({ groupId: uniqueName('collector'), maxWaitTimeInMs: 250 });
   const messages: KafkaMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

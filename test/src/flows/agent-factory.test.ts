@@ -151,9 +151,15 @@ describe('the catalogue loaded through the factory at start', () => {
       expect(wowSupport.data?.agentByHandle.capabilities.map((c) => c.name)).toContain(
         'support.answer-ticket',
       );
-      expect(
-        await platform.factory.builds.countDocuments({ handle: { $in: handles }, status: 'SUCCEEDED' }),
-      ).toBe(33);
+      // The factory applies identity's answers a moment after identity has applied the commands.
+      await pollFor(
+        async () =>
+          (await platform.factory.builds.countDocuments({
+            handle: { $in: handles },
+            status: 'SUCCEEDED',
+          })) === 33,
+        { what: 'all 33 catalogue builds SUCCEEDED' },
+      );
     } finally {
       await platform.stop();
     }

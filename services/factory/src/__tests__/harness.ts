@@ -78,7 +78,7 @@ export async function startFactory() {
     messages,
     async stop() {
       await server.service.stop();
-      for (const t of topics) await t.stop();
+      await Promise.all(topics.map((t) => t.stop()));
       await db.drop();
     },
   };

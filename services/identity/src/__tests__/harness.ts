@@ -65,7 +65,7 @@ export async function startIdentity() {
     eventsOf,
     async stop() {
       await server.service.stop();
-      for (const t of topics) await t.stop();
+      await Promise.all(topics.map((t) => t.stop()));
       await db.drop();
     },
   };
