@@ -1,44 +1,9 @@
-import type { Role } from '@waooaw/shared';
-import { createEventBus, createMetrics, signCallerToken } from '@waooaw/shared';
-import { testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
+import { createEventBus, createMetrics } from '@waooaw/shared';
+import { graphqlExecutor, testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
 import { createServer as createFactory } from '@waooaw/factory/server';
 import { createServer as createIdentity } from '@waooaw/identity/server';
 
 const SECRET = 'platform-test-caller-secret-at-least-32-chars';
-
-export interface GraphQLResult<T> {
-  data?: T | null;
-  errors?: { message: string; extensions: Record<string, unknown> }[];
-}
-
-interface Executable<C> {
-  graphql: {
-    executeOperation: (
-      req: { query: string; variables: Record<string, unknown> },
-      opts: { contextValue: C },
-    ) => Promise<{ body: unknown }>;
-  };
-  context: (req: { headers: Record<string, string | undefined> }) => Promise<C>;
-}
-
-function executor<C>(server: Executable<C>) {
-  return async <T>(
-    query: string,
-    variables: Record<string, unknown> = {},
-    roles: Role[] | null = ['operator'],
-  ): Promise<GraphQLResult<T>> => {
-    const headers: Record<string, string> = roles
-      ? { 'x-waooaw-caller': await signCallerToken({ sub: 'op-flow', roles }, SECRET) }
-      : {};
-    const response = (await server.graphql.executeOperation(
-      { query, variables },
-      { contextValue: await server.context({ headers }) },
-    )) as {
-      body: { kind: string; singleResult: GraphQLResult<T> };
-    };
-    return response.body.singleResult;
-  };
-}
 
 /** identity and factory together, each with its own database, talking over the real Kafka. */
 export async function startIdentityAndFactory(options: { loadCatalogue?: boolean } = {}) {
@@ -75,8 +40,8 @@ export async function startIdentityAndFactory(options: { loadCatalogue?: boolean
   await identity.service.start(0, '127.0.0.1');
   await factory.service.start(0, '127.0.0.1');
   return {
-    identity: { ...identity, exec: executor(identity) },
-    factory: { ...factory, exec: executor(factory) },
+    identity: { ...identity, exec: graphqlExecutor(identity, SECRET, 'op-flow') },
+    factory: { ...factory, exec: graphqlExecutor(factory, SECRET, 'op-flow') },
     async stop() {
       await factory.service.stop();
       await identity.service.stop();

@@ -5,6 +5,9 @@ import type { Connection } from 'mongoose';
 import mongoose from 'mongoose';
 import { connectMongo } from '../mongo/connection';
 import { createLogger } from '../logger';
+import type { Role } from '../graphql/caller';
+import type { Envelope } from '../kafka/envelope';
+import { CALLER_HEADER, signCallerToken } from '../graphql/caller';
 
 /** The real servers the jest global setup made available. */
 export function testInfra() {
@@ -97,4 +100,58 @@ export async function collectTopic(
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
   return { messages, stop: () => consumer.disconnect() };
+}
+
+export interface GraphQLResult<T> {
+  data?: T | null;
+  errors?: { message: string; extensions: Record<string, unknown> }[];
+}
+
+/** What a subgraph's createServer returns that tests drive in process. */
+export interface InProcessSubgraph<C> {
+  graphql: {
+    executeOperation(
+      request: { query: string; variables: Record<string, unknown> },
+      options: { contextValue: C },
+    ): Promise<{ body: unknown }>;
+  };
+  context(req: { headers: Record<string, string | undefined> }): Promise<C>;
+}
+
+/**
+ * Runs operations against a subgraph in process (executeOperation), as a caller with the given roles
+ * (forwarded the way the gateway does) or anonymously with `null`.
+ */
+export function graphqlExecutor<C>(server: InProcessSubgraph<C>, callerSecret: string, sub = 'op-test') {
+  return async <T>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    roles: Role[] | null = ['operator'],
+  ): Promise<GraphQLResult<T>> => {
+    const headers: Record<string, string> = roles
+      ? { [CALLER_HEADER]: await signCallerToken({ sub, roles }, callerSecret) }
+      : {};
+    const response = (await server.graphql.executeOperation(
+      { query, variables },
+      { contextValue: await server.context({ headers }) },
+    )) as {
+      body: { kind: string; singleResult?: GraphQLResult<T> };
+    };
+    if (response.body.kind !== 'single' || !response.body.singleResult)
+      throw new Error('expected a single GraphQL result');
+    return response.body.singleResult;
+  };
+}
+
+/** Collects CloudEvents from several topics; `events(type, subject?)` reads what arrived so far. */
+export async function collectEvents(topics: string[]) {
+  const collectors = await Promise.all([...new Set(topics)].map((t) => collectTopic(t)));
+  return {
+    events: (type: string, subject?: string): Envelope<Record<string, unknown>>[] =>
+      collectors
+        .flatMap((c) => c.messages)
+        .map((m) => JSON.parse(m.value!.toString()) as Envelope<Record<string, unknown>>)
+        .filter((e) => e.type === type && (subject === undefined || e.subject === subject)),
+    stop: () => Promise.all(collectors.map((c) => c.stop())).then(() => undefined),
+  };
 }

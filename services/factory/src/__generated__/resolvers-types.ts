@@ -18,7 +18,7 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An ISO-8601 date-time. */
   DateTime: { input: Date | string; output: Date | string; }
-  /** Arbitrary JSON (a parsed agent definition). */
+  /** Arbitrary JSON. */
   JSON: { input: Record<string, unknown>; output: Record<string, unknown>; }
   federation__FieldSet: { input: unknown; output: unknown; }
   link__Import: { input: unknown; output: unknown; }

@@ -16,7 +16,7 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An ISO-8601 date-time. */
   DateTime: { input: Date | string; output: Date | string; }
-  /** Arbitrary JSON (agent metadata). */
+  /** Arbitrary JSON. */
   JSON: { input: Record<string, unknown>; output: Record<string, unknown>; }
   federation__FieldSet: { input: unknown; output: unknown; }
   link__Import: { input: unknown; output: unknown; }

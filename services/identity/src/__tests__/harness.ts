@@ -1,31 +1,22 @@
-import type { Envelope, EventBus, Role } from '@waooaw/shared';
-import { createEventBus, createMetrics, identityEvents, signCallerToken } from '@waooaw/shared';
-import { collectTopic, testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
-import type { IdentityDeps } from '../server';
+import { createEventBus, createMetrics, identityEvents } from '@waooaw/shared';
+import {
+  collectEvents,
+  graphqlExecutor,
+  testDatabase,
+  testInfra,
+  testLogger,
+  uniqueName,
+} from '@waooaw/shared/testing';
 import { createServer } from '../server';
 
 const SECRET = 'identity-test-caller-secret-at-least-32-chars';
 
-export interface GraphQLResult<T> {
-  data?: T | null;
-  errors?: { message: string; extensions: Record<string, unknown> }[];
-}
-
 /** The identity service on the real servers, driven in process with executeOperation. */
 export async function startIdentity() {
   const db = await testDatabase('identity');
-  const bus: EventBus = createEventBus({
-    brokers: testInfra().brokers,
-    service: 'identity',
-    logger: testLogger(),
-  });
-  const config: IdentityDeps['config'] = {
-    CALLER_TOKEN_SECRET: SECRET,
-    A2A_BASE_URL: 'http://localhost:4000',
-    NODE_ENV: 'test',
-  };
+  const bus = createEventBus({ brokers: testInfra().brokers, service: 'identity', logger: testLogger() });
   const server = createServer({
-    config,
+    config: { CALLER_TOKEN_SECRET: SECRET, A2A_BASE_URL: 'http://localhost:4000', NODE_ENV: 'test' },
     logger: testLogger(),
     metrics: createMetrics('identity-test'),
     connection: db.connection,
@@ -34,38 +25,16 @@ export async function startIdentity() {
     consumerGroupPrefix: `${uniqueName('t')}.`,
   });
   await server.service.start(0, '127.0.0.1');
-  const topics = await Promise.all(Object.values(identityEvents).map((e) => collectTopic(e.topic)));
-
-  async function exec<T>(
-    query: string,
-    variables: Record<string, unknown> = {},
-    roles: Role[] | null = ['operator'],
-  ): Promise<GraphQLResult<T>> {
-    const headers: Record<string, string> = roles
-      ? { 'x-waooaw-caller': await signCallerToken({ sub: 'op-test', roles }, SECRET) }
-      : {};
-    const contextValue = await server.context({ headers });
-    const response = await server.graphql.executeOperation<T>({ query, variables }, { contextValue });
-    if (response.body.kind !== 'single') throw new Error('expected a single result');
-    return response.body.singleResult as GraphQLResult<T>;
-  }
-
-  /** Every event of a type published so far about one subject (agent id). */
-  const eventsOf = (type: string, subject?: string): Envelope<Record<string, unknown>>[] =>
-    topics
-      .flatMap((t) => t.messages)
-      .map((m) => JSON.parse(m.value!.toString()) as Envelope<Record<string, unknown>>)
-      .filter((e) => e.type === type && (subject === undefined || e.subject === subject));
-
+  const collected = await collectEvents(Object.values(identityEvents).map((e) => e.topic));
   return {
     ...server,
-    bus,
     db,
-    exec,
-    eventsOf,
+    exec: graphqlExecutor(server, SECRET),
+    /** Every event of a type published so far (about one agent id, when given). */
+    eventsOf: collected.events,
     async stop() {
       await server.service.stop();
-      await Promise.all(topics.map((t) => t.stop()));
+      await collected.stop();
       await db.drop();
     },
   };
