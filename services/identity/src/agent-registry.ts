@@ -11,6 +11,7 @@ import type {
 } from '@waooaw/shared';
 import {
   agentRegistrationSchema,
+  APPLIED_EVENTS_KEPT,
   badUserInput,
   capabilitySchema,
   conflict,
@@ -272,7 +273,7 @@ export function createAgentRegistry(deps: {
             $push: {
               ...push,
               outbox: { $each: [registeredEvent(next, outcome, command.requestId, traceparent), ...events] },
-              appliedEventIds: { $each: [commandId], $slice: -500 },
+              appliedEventIds: { $each: [commandId], $slice: -APPLIED_EVENTS_KEPT },
             },
           },
         );
