@@ -42,7 +42,7 @@ describe('a service built from the shared bootstrap and subgraph factory', () =>
       logger,
       resolvers: {
         Query: {
-          note: (_: unknown, { id }: { id: string }) => Note.findById(id).lean(),
+          note: (_: unknown, { id }: { id: string }) => Note.findById(id).lean().exec(),
           whoami: (_: unknown, __: unknown, ctx: RequestContext) =>
             requireRole(ctx.caller, 'operator', 'admin').sub,
         },
@@ -54,7 +54,7 @@ describe('a service built from the shared bootstrap and subgraph factory', () =>
         },
         Note: {
           id: (note: { _id: string }) => note._id,
-          __resolveReference: (ref: { id: string }) => Note.findById(ref.id).lean(),
+          __resolveReference: (ref: { id: string }) => Note.findById(ref.id).lean().exec(),
         },
       },
     });
@@ -124,6 +124,24 @@ describe('a service built from the shared bootstrap and subgraph factory', () =>
 
       const anonymous = await gql(url, 'mutation { createNote(id: "n3", title: "Anon") { id } }');
       expect(anonymous.body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+      // Not through the gateway: refused even for a read; an anonymous caller the gateway vouched for may read.
+      const direct = await gql(url, '{ note(id: "n1") { title } }');
+      expect(direct.body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+      expect(direct.body.errors?.[0]?.message).toContain('through the gateway');
+      const viaGateway = await gql(
+        url,
+        '{ note(id: "n1") { title } }',
+        {},
+        await signCallerToken(null, SECRET),
+      );
+      expect(viaGateway.body.data).toEqual({ note: { title: 'Hello' } });
+      const anonymousWrite = await gql(
+        url,
+        'mutation { createNote(id: "n4", title: "Anon") { id } }',
+        {},
+        await signCallerToken(null, SECRET),
+      );
+      expect(anonymousWrite.body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
       const customer = await signCallerToken({ sub: 'c-1', roles: ['customer'] }, SECRET);
       const forbidden = await gql(url, '{ whoami }', {}, customer);
       expect(forbidden.body.errors?.[0]?.extensions.code).toBe('FORBIDDEN');

@@ -17,19 +17,32 @@ export const CALLER_HEADER = 'x-waooaw-caller';
 const ISSUER = 'waooaw-gateway';
 const AUDIENCE = 'waooaw-subgraphs';
 
-const callerClaims = z.object({
-  sub: z.string().min(1),
-  roles: z.array(z.enum(ROLES)).min(1),
-  tenant: z.string().min(1).optional(),
-});
+const callerClaims = z.union([
+  z.object({ anon: z.literal(true) }),
+  z.object({
+    sub: z.string().min(1),
+    roles: z.array(z.enum(ROLES)).min(1),
+    tenant: z.string().min(1).optional(),
+  }),
+]);
 
 const keyOf = (secret: string) => new TextEncoder().encode(secret);
 
-/** Used by the gateway (and tests) to forward a verified caller to the subgraphs. */
-export async function signCallerToken(caller: Caller, secret: string, ttlSeconds = 60): Promise<string> {
-  return new SignJWT({ roles: caller.roles, ...(caller.tenant ? { tenant: caller.tenant } : {}) })
+/**
+ * Used by the gateway (and tests) to forward the verified caller to the subgraphs; `null` forwards
+ * an anonymous caller, so even anonymous requests prove they came through the gateway.
+ */
+export async function signCallerToken(
+  caller: Caller | null,
+  secret: string,
+  ttlSeconds = 60,
+): Promise<string> {
+  const claims = caller
+    ? { roles: caller.roles, ...(caller.tenant ? { tenant: caller.tenant } : {}) }
+    : { anon: true };
+  return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(caller.sub)
+    .setSubject(caller?.sub ?? 'anonymous')
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
     .setIssuedAt()
@@ -38,24 +51,32 @@ export async function signCallerToken(caller: Caller, secret: string, ttlSeconds
 }
 
 /**
- * Reads the forwarded caller. No header means an anonymous request; a header that does not verify
- * (forged, expired, wrong secret) is refused rather than treated as anonymous.
+ * Reads the forwarded caller: null for an anonymous caller the gateway vouched for. A request
+ * without the header did not come through the gateway, and one that does not verify (forged,
+ * expired, other secret) is refused: both are UNAUTHENTICATED.
  */
 export async function callerFromToken(token: string | undefined, secret: string): Promise<Caller | null> {
-  if (!token) return null;
+  if (!token)
+    throw unauthenticated(
+      'Send requests through the gateway: this service only answers callers the gateway forwards',
+    );
+  let payload: unknown;
   try {
-    const { payload } = await jwtVerify(token, keyOf(secret), {
+    ({ payload } = await jwtVerify(token, keyOf(secret), {
       issuer: ISSUER,
       audience: AUDIENCE,
       algorithms: ['HS256'],
-    });
-    const claims = callerClaims.parse(payload);
-    return { sub: claims.sub, roles: claims.roles, ...(claims.tenant ? { tenant: claims.tenant } : {}) };
+    }));
   } catch {
     throw unauthenticated(
       'The forwarded caller token is invalid or expired; send the request through the gateway',
     );
   }
+  const claims = callerClaims.safeParse(payload);
+  if (!claims.success) throw unauthenticated('The forwarded caller token has no valid claims');
+  if ('anon' in claims.data) return null;
+  const { sub, roles, tenant } = claims.data;
+  return { sub, roles, ...(tenant ? { tenant } : {}) };
 }
 
 /** Throws UNAUTHENTICATED without a caller and FORBIDDEN without one of the roles. */

@@ -128,9 +128,8 @@ export function graphqlExecutor<C>(server: InProcessSubgraph<C>, callerSecret: s
     variables: Record<string, unknown> = {},
     roles: Role[] | null = ['operator'],
   ): Promise<GraphQLResult<T>> => {
-    const headers: Record<string, string> = roles
-      ? { [CALLER_HEADER]: await signCallerToken({ sub, roles }, callerSecret) }
-      : {};
+    // Like the gateway, forward every caller, anonymous ones too.
+    const headers = { [CALLER_HEADER]: await signCallerToken(roles ? { sub, roles } : null, callerSecret) };
     const response = (await server.graphql.executeOperation(
       { query, variables },
       { contextValue: await server.context({ headers }) },
