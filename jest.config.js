@@ -7,6 +7,7 @@ module.exports = {
     '<rootDir>/infra',
     '<rootDir>/services/*',
     '<rootDir>/agents',
+    '<rootDir>/gateway',
     '<rootDir>/test',
   ],
   testTimeout: 60_000,

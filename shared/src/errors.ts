@@ -16,6 +16,12 @@ export const ErrorCode = {
   INVALID_LIFECYCLE_TRANSITION: 'INVALID_LIFECYCLE_TRANSITION',
   /** factory: YAML that is malformed or breaks the definition schema; `extensions.problems` has line, column and path. */
   INVALID_AGENT_DEFINITION: 'INVALID_AGENT_DEFINITION',
+  /** gateway: the operation is deeper or costlier than allowed; `extensions` has the measure and the limit. */
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /** gateway: too many requests from this caller; `extensions.retryAfterSeconds` says when to retry. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** gateway: a subgraph did not answer; the fields it provides are null, `extensions.serviceName` names it. */
+  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -13,7 +13,10 @@ export interface Readiness {
 
 export interface GraphQLRoute<TContext extends BaseContext> {
   server: ApolloServer<TContext>;
-  context: (req: { headers: Record<string, string | undefined> }) => Promise<TContext>;
+  context: (req: {
+    headers: Record<string, string | undefined>;
+    remoteAddress?: string;
+  }) => Promise<TContext>;
 }
 
 export interface HttpServerOptions<TContext extends BaseContext> {
@@ -107,7 +110,11 @@ export function createHttpServer<TContext extends BaseContext>(
     }
     const response = await route.server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: () => route.context({ headers: flatHeaders(req) }),
+      context: () =>
+        route.context({
+          headers: flatHeaders(req),
+          ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}),
+        }),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { serviceEnvSchema } from '@waooaw/shared';
+
+const flag = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false'])
+    .default(fallback)
+    .transform((v) => v === 'true');
+
+export const environmentSchema = serviceEnvSchema(4000).extend({
+  /** HS256 secret of client tokens (development); production uses JWT_JWKS_URL (RS256). */
+  JWT_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .default('dev-only-jwt-secret-change-me-please!!'),
+  JWT_JWKS_URL: z.string().url().optional(),
+  JWT_ISSUER: z.string().default('waooaw'),
+  JWT_AUDIENCE: z.string().default('waooaw-api'),
+  /** Introspection (and so Sandbox) outside production, unless set. */
+  INTROSPECTION: z.enum(['true', 'false']).optional(),
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(12),
+  MAX_QUERY_COST: z.coerce.number().int().min(1).default(2000),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(100),
+  SANDBOX: flag('true'),
+});
+
+export type Environment = z.output<typeof environmentSchema>;

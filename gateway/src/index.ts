@@ -1,0 +1,13 @@
+import { createLogger, createMetrics, loadConfigOrExit, runMain } from '@waooaw/shared';
+import { environmentSchema } from './environment';
+import { createGateway } from './server';
+
+const config = loadConfigOrExit(environmentSchema);
+const logger = createLogger('gateway', config.LOG_LEVEL);
+
+runMain(logger, async () => {
+  const { service } = createGateway({ config, logger, metrics: createMetrics('gateway') });
+  const url = await service.start(config.PORT, config.HOST);
+  logger.info(`Apollo Sandbox: ${url}/graphql`);
+  return service;
+});

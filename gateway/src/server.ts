@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { GraphQLError } from 'graphql';
+import type { Caller, Logger, PlatformMetrics } from '@waooaw/shared';
+import { CALLER_HEADER, childTraceparent, createService, ErrorCode, signCallerToken } from '@waooaw/shared';
+import { createClientAuth } from './auth';
+import type { Environment } from './environment';
+import { limitsPlugin } from './limits';
+import { createRateLimiter } from './rate-limit';
+import { SUPERGRAPH_FILE, subgraphUrls } from './subgraphs';
+
+export interface GatewayContext {
+  caller: Caller | null;
+  requestId: string;
+  traceparent: string;
+  ip: string;
+  /** The caller as a short-lived token the subgraphs verify (signed once per request). */
+  forwardedCaller(): Promise<string>;
+}
+
+export interface GatewayDeps {
+  config: Pick<
+    Environment,
+    | 'NODE_ENV'
+    | 'CALLER_TOKEN_SECRET'
+    | 'JWT_SECRET'
+    | 'JWT_JWKS_URL'
+    | 'JWT_ISSUER'
+    | 'JWT_AUDIENCE'
+    | 'INTROSPECTION'
+    | 'MAX_QUERY_DEPTH'
+    | 'MAX_QUERY_COST'
+    | 'RATE_LIMIT_PER_MINUTE'
+    | 'RATE_LIMIT_BURST'
+  >;
+  /** Subgraph name -> GraphQL URL (defaults from subgraphUrls(process.env)). */
+  urls?: Record<string, string>;
+  logger: Logger;
+  metrics: PlatformMetrics;
+}
+
+/** Sends the verified caller, trace and request id along with every subgraph request. */
+class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  override async willSendRequest({
+    request,
+    context,
+  }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
+    const ctx = context as Partial<GatewayContext>;
+    if (!request.http || !ctx.forwardedCaller) return;
+    request.http.headers.set(CALLER_HEADER, await ctx.forwardedCaller());
+    if (ctx.traceparent) request.http.headers.set('traceparent', childTraceparent(ctx.traceparent));
+    if (ctx.requestId) request.http.headers.set('x-request-id', ctx.requestId);
+  }
+}
+
+const UNREACHABLE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|socket hang up|fetch failed|failed, reason/i;
+
+export function createGateway(deps: GatewayDeps) {
+  const { config, logger } = deps;
+  const urls = deps.urls ?? subgraphUrls(process.env);
+  const production = config.NODE_ENV === 'production';
+  const callerFrom = createClientAuth(config);
+  const takeToken = createRateLimiter({
+    perMinute: config.RATE_LIMIT_PER_MINUTE,
+    burst: config.RATE_LIMIT_BURST,
+  });
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: readFileSync(SUPERGRAPH_FILE, 'utf8'),
+    buildService: ({ name, url }) => new ForwardingDataSource({ url: urls[name] ?? url }),
+  });
+
+  const rateLimit: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart({ contextValue }) {
+      const key = contextValue.caller ? `sub:${contextValue.caller.sub}` : `ip:${contextValue.ip}`;
+      const verdict = takeToken(key);
+      if (verdict.ok) return;
+      return {
+        async didResolveOperation() {
+          throw new GraphQLError(`Too many requests; retry in ${verdict.retryAfterSeconds} s`, {
+            extensions: {
+              code: ErrorCode.RATE_LIMITED,
+              retryAfterSeconds: verdict.retryAfterSeconds,
+              http: { status: 429, headers: new Map([['retry-after', String(verdict.retryAfterSeconds)]]) },
+            },
+          });
+        },
+      };
+    },
+  };
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: config.INTROSPECTION ? config.INTROSPECTION === 'true' : !production,
+    includeStacktraceInErrorResponses: false,
+    plugins: [
+      production
+        ? ApolloServerPluginLandingPageDisabled()
+        : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      rateLimit,
+      limitsPlugin({ maxDepth: config.MAX_QUERY_DEPTH, maxCost: config.MAX_QUERY_COST }),
+    ],
+    formatError(formatted) {
+      const extensions = formatted.extensions ?? {};
+      const serviceName = typeof extensions.serviceName === 'string' ? extensions.serviceName : undefined;
+      if (serviceName && UNREACHABLE.test(formatted.message)) {
+        return {
+          message: `The ${serviceName} service is unavailable right now; the fields it provides are null in this response`,
+          ...(formatted.path ? { path: formatted.path } : {}),
+          extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE, serviceName },
+        };
+      }
+      if (typeof extensions.code === 'string' && extensions.code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+        const { stacktrace: _stacktrace, ...rest } = extensions;
+        return { ...formatted, extensions: rest };
+      }
+      logger.error({ error: formatted }, 'unexpected gateway error');
+      return {
+        message: 'Internal server error; it has been logged',
+        extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+      };
+    },
+  });
+
+  const context = async (req: {
+    headers: Record<string, string | undefined>;
+    remoteAddress?: string;
+  }): Promise<GatewayContext> => {
+    const caller = await callerFrom(req.headers.authorization).catch((err: GraphQLError) => {
+      throw new GraphQLError(err.message, {
+        extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
+      });
+    });
+    let forwarded: Promise<string> | undefined;
+    return {
+      caller,
+      requestId: req.headers['x-request-id'] ?? randomUUID(),
+      traceparent: childTraceparent(req.headers.traceparent),
+      ip: req.headers['x-forwarded-for']?.split(',')[0]?.trim() ?? req.remoteAddress ?? 'unknown',
+      forwardedCaller: () => (forwarded ??= signCallerToken(caller, config.CALLER_TOKEN_SECRET)),
+    };
+  };
+
+  // Ready = every subgraph answers its readiness probe (checked at most every 2 s).
+  let lastCheck = { at: 0, ready: false };
+  const subgraphsReady = async () => {
+    if (Date.now() - lastCheck.at < 2_000) return lastCheck.ready;
+    const results = await Promise.all(
+      Object.values(urls).map((url) =>
+        fetch(url.replace(/\/graphql$/, '/health/ready'), { signal: AbortSignal.timeout(1_500) }).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      ),
+    );
+    lastCheck = { at: Date.now(), ready: results.every(Boolean) };
+    return lastCheck.ready;
+  };
+
+  const service = createService<GatewayContext>({
+    name: 'gateway',
+    logger,
+    metrics: deps.metrics,
+    graphql: { server: apollo, context },
+    components: [
+      { name: 'subgraphs', stage: 'messaging', stop: async () => undefined, ready: subgraphsReady },
+    ],
+  });
+  return { service, apollo, context, urls };
+}
