@@ -22,6 +22,7 @@ module.exports = function preset(dir, overrides = {}) {
       '^@waooaw/shared/testing$': path.join(root, 'shared/src/testing/index.ts'),
       '^@waooaw/(shared|infra)$': path.join(root, '$1/src/index.ts'),
       '^@waooaw/(identity|factory)/server$': path.join(root, 'services/$1/src/server.ts'),
+      '^@waooaw/gateway/server$': path.join(root, 'gateway/src/server.ts'),
     },
     globalSetup: path.join(root, 'infra/src/testing/global-setup.ts'),
     globalTeardown: path.join(root, 'infra/src/testing/global-teardown.ts'),

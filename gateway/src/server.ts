@@ -109,7 +109,11 @@ export function createGateway(deps: GatewayDeps) {
     ],
     formatError(formatted) {
       const extensions = formatted.extensions ?? {};
-      const serviceName = typeof extensions.serviceName === 'string' ? extensions.serviceName : undefined;
+      // A subgraph that cannot be reached surfaces as "request to <its url> failed, reason: ...".
+      const serviceName =
+        typeof extensions.serviceName === 'string'
+          ? extensions.serviceName
+          : Object.entries(urls).find(([, u]) => formatted.message.includes(u))?.[0];
       if (serviceName && UNREACHABLE.test(formatted.message)) {
         return {
           message: `The ${serviceName} service is unavailable right now; the fields it provides are null in this response`,
@@ -175,3 +179,4 @@ export function createGateway(deps: GatewayDeps) {
   });
   return { service, apollo, context, urls };
 }
+export { signDevToken } from './auth';

@@ -73,6 +73,13 @@ async function main(argv: string[]): Promise<number> {
       console.log(`[platform] ready in ${((Date.now() - began) / 1000).toFixed(1)} s:`);
       for (const s of platform.services)
         console.log(`[platform]   ${s.name.padEnd(14)} http://localhost:${s.port}/graphql`);
+      const gateway = platform.services.find((s) => s.name === 'gateway');
+      if (gateway) {
+        console.log(
+          `[platform] Apollo Sandbox: http://localhost:${gateway.port}/graphql  (the subgraphs answer only through it)`,
+        );
+        console.log('[platform] a token for mutations: npm run token -- --role operator --sub ops-1');
+      }
       console.log('[platform] press Ctrl-C to stop');
       // Handlers stay installed while stopping: Ctrl-C reaches this process both from the terminal and
       // forwarded by tsx, and a second SIGINT without a handler would kill it before cleanup.

@@ -37,9 +37,13 @@ export async function startIdentityAndFactory(options: { loadCatalogue?: boolean
     outboxIntervalMs: 50,
     consumerGroupPrefix: prefix,
   });
-  await identity.service.start(0, '127.0.0.1');
-  await factory.service.start(0, '127.0.0.1');
+  const identityUrl = await identity.service.start(0, '127.0.0.1');
+  const factoryUrl = await factory.service.start(0, '127.0.0.1');
   return {
+    urls: { identity: `${identityUrl}/graphql`, factory: `${factoryUrl}/graphql` },
+    secret: SECRET,
+    factoryDbName: factoryDb.connection.name,
+    logger,
     identity: { ...identity, exec: graphqlExecutor(identity, SECRET, 'op-flow') },
     factory: { ...factory, exec: graphqlExecutor(factory, SECRET, 'op-flow') },
     async stop() {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse } from 'graphql';
+import { Kind, parse } from 'graphql';
 import type { OperationDefinitionNode } from 'graphql';
 import { createClientAuth, signDevToken } from '../auth';
 import { composeSupergraph } from '../compose';
@@ -31,7 +31,7 @@ describe('query depth', () => {
     const document = parse(query);
     return operationDepth(
       document,
-      document.definitions.find((d) => d.kind === 'OperationDefinition') as OperationDefinitionNode,
+      document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION) as OperationDefinitionNode,
     );
   };
   it('follows fragments and ignores introspection', () => {

@@ -1,0 +1,232 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Role } from '@waooaw/shared';
+import { connectMongo, createEventBus, createMetrics } from '@waooaw/shared';
+import { pollFor, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
+import { createServer as createFactory } from '@waooaw/factory/server';
+import { createGateway, signDevToken } from '@waooaw/gateway/server';
+import { startIdentityAndFactory } from '../platform';
+
+const JWT = {
+  JWT_SECRET: 'e2e-client-jwt-secret-long-enough-for-hs256',
+  JWT_ISSUER: 'waooaw',
+  JWT_AUDIENCE: 'waooaw-api',
+};
+const sample = readFileSync(
+  path.resolve(__dirname, '../../../agents/definitions/wow-care-content.yaml'),
+  'utf8',
+);
+
+interface Response<T> {
+  status: number;
+  body: {
+    data?: T | null;
+    errors?: { message: string; path?: (string | number)[]; extensions: Record<string, unknown> }[];
+  };
+}
+
+describe('the gateway in front of identity and factory', () => {
+  let platform: Awaited<ReturnType<typeof startIdentityAndFactory>>;
+  const gateways: { service: { stop(): Promise<void> }; url: string }[] = [];
+  let url: string;
+
+  async function startGateway(
+    limits: Partial<
+      Record<'MAX_QUERY_DEPTH' | 'MAX_QUERY_COST' | 'RATE_LIMIT_PER_MINUTE' | 'RATE_LIMIT_BURST', number>
+    > = {},
+  ) {
+    const { service } = createGateway({
+      config: {
+        NODE_ENV: 'development',
+        CALLER_TOKEN_SECRET: platform.secret,
+        ...JWT,
+        JWT_JWKS_URL: undefined,
+        INTROSPECTION: undefined,
+        MAX_QUERY_DEPTH: 12,
+        MAX_QUERY_COST: 2000,
+        RATE_LIMIT_PER_MINUTE: 6000,
+        RATE_LIMIT_BURST: 1000,
+        ...limits,
+      },
+      urls: platform.urls,
+      logger: testLogger(),
+      metrics: createMetrics('gateway'),
+    });
+    const base = await service.start(0, '127.0.0.1');
+    gateways.push({ service, url: base });
+    return `${base}/graphql`;
+  }
+
+  const token = (roles: Role[], sub = 'user-1') => signDevToken({ sub, roles }, JWT);
+  async function gql<T>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    auth?: string,
+    endpoint = url,
+  ): Promise<Response<T>> {
+    const res = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    return { status: res.status, body: (await res.json()) as Response<T>['body'] };
+  }
+
+  beforeAll(async () => {
+    platform = await startIdentityAndFactory();
+    url = await startGateway();
+  });
+  afterAll(async () => {
+    for (const g of gateways) await g.service.stop();
+    await platform.stop();
+  });
+
+  const SUBMIT = `mutation($y: String!) { submitAgentDefinition(yaml: $y, activate: true) { id status } }`;
+
+  async function buildAgent() {
+    const handle = uniqueName('wow-gw').toLowerCase();
+    const operator = await token(['operator'], 'ops-1');
+    const submitted = await gql<{ submitAgentDefinition: { id: string } }>(
+      SUBMIT,
+      { y: sample.replace('handle: wow-care-content', `handle: ${handle}`) },
+      operator,
+    );
+    expect(submitted.body.errors).toBeUndefined();
+    const id = submitted.body.data!.submitAgentDefinition.id;
+    await pollFor(
+      async () =>
+        (
+          await gql<{ agentBuild: { status: string } }>(
+            `query($id: ID!) { agentBuild(id: $id) { status } }`,
+            { id },
+          )
+        ).body.data?.agentBuild.status === 'SUCCEEDED',
+      {
+        what: 'the build to succeed',
+      },
+    );
+    return handle;
+  }
+
+  it('answers a cross-subgraph query: identity’s agent with the factory’s definition, anonymously', async () => {
+    const handle = await buildAgent();
+    const result = await gql<{
+      agentByHandle: { name: string; status: string; definition: { version: string; template: string } };
+    }>(`query($h: String!) { agentByHandle(handle: $h) { name status definition { version template } } }`, {
+      h: handle,
+    });
+    expect(result.body.errors).toBeUndefined();
+    expect(result.body.data?.agentByHandle).toEqual({
+      name: 'WowCare Content',
+      status: 'ACTIVE',
+      definition: { version: '1.0.0', template: 'marketing' },
+    });
+  });
+
+  it('needs a role for mutations, refuses bad tokens, and limits depth and cost', async () => {
+    const anonymous = await gql(SUBMIT, { y: sample });
+    expect(anonymous.body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+    const customer = await gql(SUBMIT, { y: sample }, await token(['customer']));
+    expect(customer.body.errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    const forged = await gql(
+      '{ agentTemplates { id } }',
+      {},
+      await signDevToken(
+        { sub: 'x', roles: ['admin'] },
+        { ...JWT, JWT_SECRET: 'not-the-gateway-secret-but-long-enough' },
+      ),
+    );
+    expect(forged.status).toBe(401);
+    expect(forged.body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+
+    const tight = await startGateway({ MAX_QUERY_DEPTH: 3, MAX_QUERY_COST: 50 });
+    const deep = await gql('{ agents { edges { node { capabilities { name } } } } }', {}, undefined, tight);
+    expect(deep.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'QUERY_TOO_COMPLEX',
+      depth: 5,
+      maxDepth: 3,
+    });
+    const costly = await gql('{ agents(first: 100) { totalCount edges { cursor } } }', {}, undefined, tight);
+    expect(costly.body.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', maxCost: 50 });
+    expect((await gql('{ agentTemplates { id } }', {}, undefined, tight)).body.errors).toBeUndefined();
+  });
+
+  it('rate-limits per caller', async () => {
+    const limited = await startGateway({ RATE_LIMIT_BURST: 3, RATE_LIMIT_PER_MINUTE: 6 });
+    const mine = await token(['customer'], 'busy-user');
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await gql('{ agentTemplates { id } }', {}, mine, limited));
+    expect(results.slice(0, 3).every((r) => r.status === 200 && !r.body.errors)).toBe(true);
+    expect(results[3]!.status).toBe(429);
+    expect(results[3]!.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'RATE_LIMITED',
+      retryAfterSeconds: 10,
+    });
+    // Another caller is not affected.
+    expect(
+      (await gql('{ agentTemplates { id } }', {}, await token(['customer'], 'calm-user'), limited)).status,
+    ).toBe(200);
+  });
+
+  it('serves partial data naming the subgraph while one is down, and recovers when it is back', async () => {
+    const handle = await buildAgent();
+    const query = `query($h: String!) { agentByHandle(handle: $h) { handle definition { version } } }`;
+    const factoryPort = Number(new URL(platform.urls.factory).port);
+    await platform.factory.service.stop();
+
+    const partial = await gql<{ agentByHandle: { handle: string; definition: null } }>(query, { h: handle });
+    expect(partial.body.data?.agentByHandle).toEqual({ handle, definition: null });
+    expect(partial.body.errors?.[0]?.extensions).toEqual({
+      code: 'SUBGRAPH_UNAVAILABLE',
+      serviceName: 'factory',
+    });
+    expect(partial.body.errors?.[0]?.message).toContain('factory service is unavailable');
+    expect(
+      (
+        await gql<{ agentByHandle: { handle: string } }>(
+          `query($h: String!) { agentByHandle(handle: $h) { handle } }`,
+          { h: handle },
+        )
+      ).body.errors,
+    ).toBeUndefined();
+    expect((await fetch(url.replace('/graphql', '/health/ready'))).status).toBe(503);
+
+    // The factory comes back on the same port with its own data.
+    const logger = testLogger();
+    const connection = await connectMongo({
+      url: testInfra().mongoUrl,
+      dbName: platform.factoryDbName,
+      logger,
+    });
+    const restarted = createFactory({
+      config: {
+        CALLER_TOKEN_SECRET: platform.secret,
+        NODE_ENV: 'test',
+        FACTORY_LOAD_CATALOGUE: false,
+        FACTORY_CATALOGUE_DIR: '',
+      },
+      logger,
+      metrics: createMetrics('factory'),
+      connection,
+      bus: createEventBus({ brokers: testInfra().brokers, service: 'factory', logger }),
+      consumerGroupPrefix: `${uniqueName('restart')}.`,
+    });
+    await restarted.service.start(factoryPort, '127.0.0.1');
+    try {
+      const full = await gql<{ agentByHandle: { definition: { version: string } } }>(query, { h: handle });
+      expect(full.body.errors).toBeUndefined();
+      expect(full.body.data?.agentByHandle.definition).toEqual({ version: '1.0.0' });
+      await pollFor(async () => (await fetch(url.replace('/graphql', '/health/ready'))).status === 200, {
+        what: 'the gateway to be ready again',
+      });
+    } finally {
+      await restarted.service.stop();
+    }
+  });
+
+  it('serves Apollo Sandbox on GET in development', async () => {
+    const res = await fetch(url, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/sandbox/i);
+  });
+});
