@@ -1,11 +1,14 @@
 // The graphql-codegen settings every subgraph shares: typed resolvers (federation-aware) generated
 // from the service's SDL in schemas/, into src/__generated__/ (not committed; `turbo run codegen`
 // makes it before build, typecheck and lint).
+import path from 'node:path';
 import type { CodegenConfig } from '@graphql-codegen/cli';
+
+const root = path.resolve(__dirname);
 
 export function subgraphCodegen(service: string, mappers: Record<string, string> = {}): CodegenConfig {
   return {
-    schema: [`../../schemas/${service}.graphql`, '../../schemas/federation-directives.graphql'],
+    schema: [`${root}/schemas/${service}.graphql`, `${root}/schemas/federation-directives.graphql`],
     overwrite: true,
     generates: {
       'src/__generated__/resolvers-types.ts': {

@@ -8,6 +8,8 @@ const flag = (fallback: 'true' | 'false') =>
     .transform((v) => v === 'true');
 
 export const environmentSchema = serviceEnvSchema(4000).extend({
+  /** The gateway's own database: the audit log. */
+  GATEWAY_DB: z.string().min(1).default('waooaw-gateway'),
   /** HS256 secret of client tokens (development); production uses JWT_JWKS_URL (RS256). */
   JWT_SECRET: z
     .string()

@@ -1,4 +1,4 @@
-import { createLogger, createMetrics, loadConfigOrExit, runMain } from '@waooaw/shared';
+import { connectMongo, createLogger, createMetrics, loadConfigOrExit, runMain } from '@waooaw/shared';
 import { environmentSchema } from './environment';
 import { createGateway } from './server';
 
@@ -6,7 +6,8 @@ const config = loadConfigOrExit(environmentSchema);
 const logger = createLogger('gateway', config.LOG_LEVEL);
 
 runMain(logger, async () => {
-  const { service } = createGateway({ config, logger, metrics: createMetrics('gateway') });
+  const connection = await connectMongo({ url: config.MONGO_URL, dbName: config.GATEWAY_DB, logger });
+  const { service } = createGateway({ config, logger, metrics: createMetrics('gateway'), connection });
   const url = await service.start(config.PORT, config.HOST);
   logger.info(`Apollo Sandbox: ${url}/graphql`);
   return service;

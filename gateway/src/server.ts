@@ -1,28 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway, LocalGraphQLDataSource, RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError } from 'graphql';
-import type { Caller, Logger, PlatformMetrics } from '@waooaw/shared';
-import { CALLER_HEADER, childTraceparent, createService, ErrorCode, signCallerToken } from '@waooaw/shared';
+import type { Connection } from 'mongoose';
+import type { Logger, PlatformMetrics } from '@waooaw/shared';
+import {
+  CALLER_HEADER,
+  childTraceparent,
+  createService,
+  ErrorCode,
+  mongoComponent,
+  signCallerToken,
+} from '@waooaw/shared';
+import { createAudit } from './audit';
+import { auditModel } from './audit/model';
+import type { Context } from './context';
 import { createClientAuth } from './auth';
 import type { Environment } from './environment';
 import { limitsPlugin } from './limits';
 import { createRateLimiter } from './rate-limit';
 import { SUPERGRAPH_FILE, subgraphUrls } from './subgraphs';
 
-export interface GatewayContext {
-  caller: Caller | null;
-  requestId: string;
-  traceparent: string;
-  ip: string;
-  /** The caller as a short-lived token the subgraphs verify (signed once per request). */
-  forwardedCaller(): Promise<string>;
-}
+export type GatewayContext = Context;
 
 export interface GatewayDeps {
   config: Pick<
@@ -43,6 +47,8 @@ export interface GatewayDeps {
   urls?: Record<string, string>;
   logger: Logger;
   metrics: PlatformMetrics;
+  /** The gateway's database (the audit log). */
+  connection: Connection;
 }
 
 /** Sends the verified caller, trace and request id along with every subgraph request. */
@@ -72,9 +78,13 @@ export function createGateway(deps: GatewayDeps) {
     burst: config.RATE_LIMIT_BURST,
   });
 
+  const audit = createAudit(auditModel(deps.connection), logger);
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(SUPERGRAPH_FILE, 'utf8'),
-    buildService: ({ name, url }) => new ForwardingDataSource({ url: urls[name] ?? url }),
+    buildService: ({ name, url }) =>
+      name === 'audit'
+        ? new LocalGraphQLDataSource<Context>(audit.schema)
+        : new ForwardingDataSource({ url: urls[name] ?? url }),
   });
 
   const rateLimit: ApolloServerPlugin<GatewayContext> = {
@@ -106,6 +116,7 @@ export function createGateway(deps: GatewayDeps) {
         : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       rateLimit,
       limitsPlugin({ maxDepth: config.MAX_QUERY_DEPTH, maxCost: config.MAX_QUERY_COST }),
+      audit.plugin,
     ],
     formatError(formatted) {
       const extensions = formatted.extensions ?? {};
@@ -174,6 +185,14 @@ export function createGateway(deps: GatewayDeps) {
     metrics: deps.metrics,
     graphql: { server: apollo, context },
     components: [
+      mongoComponent(deps.connection),
+      {
+        name: 'indexes',
+        stage: 'storage',
+        start: async () => void (await auditModel(deps.connection).init()),
+        stop: async () => undefined,
+        ready: () => true,
+      },
       { name: 'subgraphs', stage: 'messaging', stop: async () => undefined, ready: subgraphsReady },
     ],
   });

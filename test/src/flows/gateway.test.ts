@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Role } from '@waooaw/shared';
 import { connectMongo, createEventBus, createMetrics } from '@waooaw/shared';
-import { pollFor, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
+import { pollFor, testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
 import { createServer as createFactory } from '@waooaw/factory/server';
 import { createGateway, signDevToken } from '@waooaw/gateway/server';
 import { startIdentityAndFactory } from '../platform';
@@ -27,6 +27,7 @@ interface Response<T> {
 
 describe('the gateway in front of identity and factory', () => {
   let platform: Awaited<ReturnType<typeof startIdentityAndFactory>>;
+  let gatewayDb: Awaited<ReturnType<typeof testDatabase>>;
   const gateways: { service: { stop(): Promise<void> }; url: string }[] = [];
   let url: string;
 
@@ -51,6 +52,7 @@ describe('the gateway in front of identity and factory', () => {
       urls: platform.urls,
       logger: testLogger(),
       metrics: createMetrics('gateway'),
+      connection: gatewayDb.connection,
     });
     const base = await service.start(0, '127.0.0.1');
     gateways.push({ service, url: base });
@@ -74,10 +76,12 @@ describe('the gateway in front of identity and factory', () => {
 
   beforeAll(async () => {
     platform = await startIdentityAndFactory();
+    gatewayDb = await testDatabase('gateway');
     url = await startGateway();
   });
   afterAll(async () => {
     for (const g of gateways) await g.service.stop();
+    await gatewayDb.drop();
     await platform.stop();
   });
 
@@ -168,6 +172,64 @@ describe('the gateway in front of identity and factory', () => {
     ).toBe(200);
   });
 
+  it('audits every mutation (who, what, when, outcome), readable by admins only', async () => {
+    const handle = await buildAgent();
+    await gql(SUBMIT, { y: sample }, await token(['customer'], 'curious-customer'));
+    const admin = await token(['admin'], 'root');
+    const AUDIT = `query($f: AuditFilter) { auditLog(filter: $f, first: 5) { totalCount edges { node {
+      actor roles operationName mutations variables outcome errorCodes requestId at } } } }`;
+    type Entry = {
+      actor: string;
+      roles: string[];
+      mutations: string[];
+      variables: { y: string };
+      outcome: string;
+      errorCodes: string[];
+      requestId: string;
+    };
+
+    const succeeded = await gql<{ auditLog: { edges: { node: Entry }[] } }>(
+      AUDIT,
+      { f: { actor: 'ops-1', mutation: 'submitAgentDefinition', outcome: 'SUCCEEDED' } },
+      admin,
+    );
+    expect(succeeded.body.errors).toBeUndefined();
+    const mine = succeeded.body
+      .data!.auditLog.edges.map((e) => e.node)
+      .find((n) => n.variables.y.includes(handle));
+    expect(mine).toMatchObject({
+      actor: 'ops-1',
+      roles: ['operator'],
+      mutations: ['submitAgentDefinition'],
+      outcome: 'SUCCEEDED',
+      errorCodes: [],
+    });
+    expect(mine!.variables.y).toMatch(/\.\.\. \(\d+ chars\)$/); // a long YAML is shortened, not stored whole
+
+    const failed = await gql<{ auditLog: { edges: { node: Entry }[] } }>(
+      AUDIT,
+      { f: { actor: 'curious-customer' } },
+      admin,
+    );
+    expect(failed.body.data!.auditLog.edges[0]?.node).toMatchObject({
+      outcome: 'FAILED',
+      errorCodes: ['FORBIDDEN'],
+      mutations: ['submitAgentDefinition'],
+    });
+
+    expect((await gql(AUDIT, {}, await token(['operator']))).body.errors?.[0]?.extensions.code).toBe(
+      'FORBIDDEN',
+    );
+    expect((await gql(AUDIT, {})).body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('serves Apollo Sandbox on GET in development', async () => {
+    const res = await fetch(url, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/sandbox/i);
+  });
+
+  // Stops the factory: keep it last.
   it('serves partial data naming the subgraph while one is down, and recovers when it is back', async () => {
     const handle = await buildAgent();
     const query = `query($h: String!) { agentByHandle(handle: $h) { handle definition { version } } }`;
@@ -222,11 +284,5 @@ describe('the gateway in front of identity and factory', () => {
     } finally {
       await restarted.service.stop();
     }
-  });
-
-  it('serves Apollo Sandbox on GET in development', async () => {
-    const res = await fetch(url, { headers: { accept: 'text/html' } });
-    expect(res.status).toBe(200);
-    expect(await res.text()).toMatch(/sandbox/i);
   });
 });

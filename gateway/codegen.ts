@@ -1,0 +1,3 @@
+import { subgraphCodegen } from '../codegen.preset';
+
+export default subgraphCodegen('audit', { AuditEntry: '../audit/model#AuditRecord' });
