@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { serviceEnvSchema } from '@waooaw/shared';
+import { DEV_SECRETS, serviceEnvSchema } from '@waooaw/shared';
 
 const flag = (fallback: 'true' | 'false') =>
   z
@@ -11,10 +11,7 @@ export const environmentSchema = serviceEnvSchema(4000).extend({
   /** The gateway's own database: the audit log. */
   GATEWAY_DB: z.string().min(1).default('waooaw-gateway'),
   /** HS256 secret of client tokens (development); production uses JWT_JWKS_URL (RS256). */
-  JWT_SECRET: z
-    .string()
-    .min(32, 'must be at least 32 characters')
-    .default('dev-only-jwt-secret-change-me-please!!'),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEV_SECRETS.JWT_SECRET),
   JWT_JWKS_URL: z.string().url().optional(),
   JWT_ISSUER: z.string().default('waooaw'),
   JWT_AUDIENCE: z.string().default('waooaw-api'),

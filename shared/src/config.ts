@@ -18,6 +18,15 @@ const brokers = z
     'must be a comma-separated list of host:port',
   );
 
+/**
+ * Development defaults of secrets, so `npm start` works with no setup. parseConfig refuses to start
+ * a production process (NODE_ENV=production) that still has one of them.
+ */
+export const DEV_SECRETS = {
+  CALLER_TOKEN_SECRET: 'dev-only-caller-token-secret-change-me!',
+  JWT_SECRET: 'dev-only-jwt-secret-change-me-please!!',
+} as const;
+
 /** Variables every WAOOAW process understands. Services extend it with their own. */
 export const baseEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -32,7 +41,7 @@ export const baseEnvSchema = z.object({
   CALLER_TOKEN_SECRET: z
     .string()
     .min(32, 'must be at least 32 characters')
-    .default('dev-only-caller-token-secret-change-me!'),
+    .default(DEV_SECRETS.CALLER_TOKEN_SECRET),
 });
 
 /** The base variables plus an HTTP port with the service's default (ports of ARCHITECTURE.md). */
@@ -49,7 +58,19 @@ export function parseConfig<S extends z.ZodType>(
   env: NodeJS.ProcessEnv = process.env,
 ): z.output<S> {
   const result = schema.safeParse(env);
-  if (result.success) return result.data;
+  if (result.success) {
+    const values = result.data as Record<string, unknown>;
+    const devSecrets =
+      values.NODE_ENV === 'production'
+        ? Object.entries(DEV_SECRETS).filter(([name, dev]) => values[name] === dev)
+        : [];
+    if (devSecrets.length === 0) return result.data;
+    throw new ConfigError(
+      devSecrets.map(
+        ([name]) => `${name}: is the development default; set a secret of your own in production`,
+      ),
+    );
+  }
   throw new ConfigError(
     result.error.issues.map(
       (issue) => `${issue.path.map(String).join('.') || '(environment)'}: ${issue.message}`,

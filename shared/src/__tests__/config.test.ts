@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, loadConfigOrExit, parseConfig, serviceEnvSchema } from '../index';
+import { ConfigError, DEV_SECRETS, loadConfigOrExit, parseConfig, serviceEnvSchema } from '../index';
 
 describe('configuration from the environment', () => {
   const schema = serviceEnvSchema(4001);
@@ -36,6 +36,19 @@ describe('configuration from the environment', () => {
       'MONGO_URL',
       'PORT',
     ]);
+  });
+
+  it('refuses the development default secrets in production only', () => {
+    expect(parseConfig(schema, { NODE_ENV: 'development' }).CALLER_TOKEN_SECRET).toBe(
+      DEV_SECRETS.CALLER_TOKEN_SECRET,
+    );
+    expect(() => parseConfig(schema, { NODE_ENV: 'production' })).toThrow(
+      /CALLER_TOKEN_SECRET: is the development default/,
+    );
+    const own = 'a-production-secret-of-at-least-32-characters';
+    expect(
+      parseConfig(schema, { NODE_ENV: 'production', CALLER_TOKEN_SECRET: own }).CALLER_TOKEN_SECRET,
+    ).toBe(own);
   });
 
   it('prints every problem and exits with 1 at start-up', () => {
