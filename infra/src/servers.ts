@@ -58,6 +58,17 @@ function javaRun(args: string[], cwd: string): Promise<string> {
   });
 }
 
+/**
+ * A Kafka cluster id: 16 random bytes in URL-safe base64 without padding. Like Kafka's own
+ * Uuid.randomUuid(), never one that starts with "-", which command lines would read as an option.
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 const LOG4J2_PROPERTIES = `# Written by the WAOOAW infra launcher: Kafka logs go to stdout, which the launcher sends to a file.
 rootLogger.level=INFO
 rootLogger.appenderRef.stdout.ref=STDOUT
@@ -119,8 +130,7 @@ export const kafkaServer: ServerDef = {
     const classpath = `${lib}${path.delimiter}${path.join(lib, '*')}`;
     const common = ['-cp', classpath, `-Dlog4j2.configurationFile=${log4j}`, '-Djava.awt.headless=true'];
     if (!existsSync(path.join(logDir, 'meta.properties'))) {
-      // A Kafka cluster id is 16 random bytes in URL-safe base64 without padding.
-      const clusterId = randomBytes(16).toString('base64url');
+      const clusterId = newClusterId();
       await javaRun([...common, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], dataDir);
     }
     const logFile = path.join(paths.stateDir, 'logs', `kafka-${opts.kafkaPort}.log`);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LauncherOptions } from '../index';
 import { down, launcherOptions, MissingToolError, status, up } from '../index';
+import { newClusterId } from '../servers';
 import { requireJava, requireMaven } from '../tools';
 
 /**
@@ -63,6 +64,11 @@ describe('infra launcher', () => {
     expect(result.kafkaBrokers).toBe(shared.KAFKA_BROKERS);
     expect(result.statuses.map((s) => s.state)).toEqual(['external', 'external']);
     expect(await down(external)).toEqual([]);
+  });
+
+  it('never makes a cluster id that a command line would take for an option', () => {
+    const ids = Array.from({ length: 2000 }, () => newClusterId());
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
   });
 
   it('names the missing tool when java or mvn is not installed', () => {
