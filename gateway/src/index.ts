@@ -7,7 +7,13 @@ const logger = createLogger('gateway', config.LOG_LEVEL);
 
 runMain(logger, async () => {
   const connection = await connectMongo({ url: config.MONGO_URL, dbName: config.GATEWAY_DB, logger });
-  const { service } = createGateway({ config, logger, metrics: createMetrics('gateway'), connection });
+  const { service } = createGateway({
+    config,
+    logger,
+    metrics: createMetrics('gateway'),
+    connection,
+    brokers: config.KAFKA_BROKERS,
+  });
   const url = await service.start(config.PORT, config.HOST);
   logger.info(`Apollo Sandbox: ${url}/graphql`);
   return service;

@@ -12,12 +12,16 @@ import type { Logger, PlatformMetrics } from '@waooaw/shared';
 import {
   CALLER_HEADER,
   childTraceparent,
+  createEventBus,
   createService,
   ErrorCode,
   mongoComponent,
   signCallerToken,
+  subscriptionFeeds,
 } from '@waooaw/shared';
 import { createAudit } from './audit';
+import { createKafkaFeeds } from './subscriptions/feed';
+import { attachSubscriptions } from './subscriptions/server';
 import { auditModel } from './audit/model';
 import type { Context } from './context';
 import { createClientAuth } from './auth';
@@ -49,6 +53,8 @@ export interface GatewayDeps {
   metrics: PlatformMetrics;
   /** The gateway's database (the audit log). */
   connection: Connection;
+  /** Kafka, which feeds the subscriptions. */
+  brokers: string[];
 }
 
 /** Sends the verified caller, trace and request id along with every subgraph request. */
@@ -179,6 +185,11 @@ export function createGateway(deps: GatewayDeps) {
     return lastCheck.ready;
   };
 
+  // Subscriptions: a Kafka client for the feeds, graphql-ws on the same HTTP server (attached below).
+  const feeds = createKafkaFeeds(
+    createEventBus({ brokers: deps.brokers, service: 'gateway', logger }),
+    logger,
+  );
   const service = createService<GatewayContext>({
     name: 'gateway',
     logger,
@@ -194,7 +205,29 @@ export function createGateway(deps: GatewayDeps) {
         ready: () => true,
       },
       { name: 'subgraphs', stage: 'messaging', stop: async () => undefined, ready: subgraphsReady },
+      {
+        name: 'subscriptions',
+        stage: 'work',
+        // One live consumer per subscribable topic from the start, so a new subscriber is live at once.
+        start: async () => {
+          const topics = new Set(Object.values(subscriptionFeeds).map((f) => f.event.topic));
+          await Promise.all([...topics].map((topic) => feeds.listen(topic, () => undefined)));
+        },
+        stop: async () => {
+          await subscriptions.close();
+          await feeds.stop();
+        },
+        ready: () => true,
+      },
     ],
+  });
+  const subscriptions = attachSubscriptions({
+    httpServer: service.http.server,
+    apollo,
+    schema: () => gateway.schema,
+    contextFor: (headers) => context({ headers }),
+    feeds,
+    logger,
   });
   return { service, apollo, context, urls };
 }

@@ -22,3 +22,4 @@ export * from './graphql/connection';
 export * from './validation';
 export * from './contracts/factory';
 export * from './boot';
+export * from './contracts/subscriptions';

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import type { Role } from '@waooaw/shared';
 import { connectMongo, createEventBus, createMetrics } from '@waooaw/shared';
 import { pollFor, testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
@@ -53,6 +55,7 @@ describe('the gateway in front of identity and factory', () => {
       logger: testLogger(),
       metrics: createMetrics('gateway'),
       connection: gatewayDb.connection,
+      brokers: testInfra().brokers,
     });
     const base = await service.start(0, '127.0.0.1');
     gateways.push({ service, url: base });
@@ -283,6 +286,164 @@ describe('the gateway in front of identity and factory', () => {
       });
     } finally {
       await restarted.service.stop();
+    }
+  });
+});
+
+describe('subscriptions through the gateway (graphql-ws, fed by Kafka)', () => {
+  let platform: Awaited<ReturnType<typeof startIdentityAndFactory>>;
+  let gatewayDb: Awaited<ReturnType<typeof testDatabase>>;
+  let gateway: { stop(): Promise<void> };
+  let httpUrl: string;
+  let wsUrl: string;
+
+  beforeAll(async () => {
+    platform = await startIdentityAndFactory();
+    gatewayDb = await testDatabase('gateway-ws');
+    const { service } = createGateway({
+      config: {
+        NODE_ENV: 'development',
+        CALLER_TOKEN_SECRET: platform.secret,
+        ...JWT,
+        JWT_JWKS_URL: undefined,
+        INTROSPECTION: undefined,
+        MAX_QUERY_DEPTH: 12,
+        MAX_QUERY_COST: 2000,
+        RATE_LIMIT_PER_MINUTE: 6000,
+        RATE_LIMIT_BURST: 1000,
+      },
+      urls: platform.urls,
+      logger: testLogger(),
+      metrics: createMetrics('gateway'),
+      connection: gatewayDb.connection,
+      brokers: testInfra().brokers,
+    });
+    const base = await service.start(0, '127.0.0.1');
+    gateway = service;
+    httpUrl = `${base}/graphql`;
+    wsUrl = httpUrl.replace('http://', 'ws://');
+  });
+  afterAll(async () => {
+    await gateway.stop();
+    await gatewayDb.drop();
+    await platform.stop();
+  });
+
+  const post = async <T>(query: string, variables: Record<string, unknown>, auth?: string) => {
+    const res = await fetch(httpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await res.json()) as {
+      data?: T;
+      errors?: { message: string; extensions: Record<string, unknown> }[];
+    };
+  };
+
+  const SUBSCRIPTION = `subscription($id: ID, $after: String) { agentLifecycleChanged(agentId: $id, after: $after) {
+    cursor from to actor reason agent { handle status definition { version template } } } }`;
+  const TRANSITION = `mutation($id: ID!, $to: LifecycleStatus!) { transitionAgentLifecycle(id: $id, to: $to, reason: "e2e") { status } }`;
+  type Event = {
+    cursor: string;
+    from: string;
+    to: string;
+    actor: string;
+    agent: { handle: string; status: string; definition: { version: string } };
+  };
+
+  async function activeAgent(operator: string) {
+    const handle = uniqueName('wow-sub').toLowerCase();
+    const built = await post<{ submitAgentDefinition: { id: string } }>(
+      `mutation($y: String!) { submitAgentDefinition(yaml: $y, activate: true) { id } }`,
+      { y: sample.replace('handle: wow-care-content', `handle: ${handle}`) },
+      operator,
+    );
+    const buildId = built.data!.submitAgentDefinition.id;
+    const agentId = await pollFor(
+      async () => {
+        const r = await post<{ agentBuild: { status: string; agent: { id: string } | null } }>(
+          `query($id: ID!) { agentBuild(id: $id) { status agent { id } } }`,
+          { id: buildId },
+        );
+        return r.data?.agentBuild.status === 'SUCCEEDED' ? r.data.agentBuild.agent!.id : undefined;
+      },
+      { what: 'the agent to be built' },
+    );
+    return { handle, agentId };
+  }
+
+  /** Collects a subscription's events until `count` have arrived. */
+  async function receive(
+    client: ReturnType<typeof createClient>,
+    variables: Record<string, unknown>,
+    count: number,
+    onSubscribed?: () => Promise<void>,
+  ) {
+    const iterator = client.iterate<{ agentLifecycleChanged: Event }>({ query: SUBSCRIPTION, variables });
+    const events: Event[] = [];
+    const pending = (async () => {
+      for await (const result of iterator) {
+        if (result.errors) throw new Error(JSON.stringify(result.errors));
+        events.push(result.data!.agentLifecycleChanged);
+        if (events.length === count) break;
+      }
+    })();
+    await onSubscribed?.();
+    await pending;
+    return events;
+  }
+
+  it('delivers an event caused by a mutation, with fields from identity and factory, and replays what a client missed', async () => {
+    const operator = await signDevToken({ sub: 'ops-ws', roles: ['operator'] }, JWT);
+    const { handle, agentId } = await activeAgent(operator);
+    const client = createClient({
+      url: wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${operator}` },
+      retryAttempts: 0,
+    });
+    try {
+      const [first] = await receive(client, { id: agentId }, 1, async () => {
+        await new Promise((resolve) => setTimeout(resolve, 200)); // let the subscribe message reach the gateway first
+        expect((await post(TRANSITION, { id: agentId, to: 'SUSPENDED' }, operator)).errors).toBeUndefined();
+      });
+      expect(first).toMatchObject({
+        from: 'ACTIVE',
+        to: 'SUSPENDED',
+        actor: 'ops-ws',
+        agent: { handle, status: 'SUSPENDED', definition: { version: '1.0.0' } },
+      });
+
+      // While nobody listens, two more transitions happen ...
+      await post(TRANSITION, { id: agentId, to: 'ACTIVE' }, operator);
+      await post(TRANSITION, { id: agentId, to: 'SUSPENDED' }, operator);
+      // ... and a client resuming after the first event's cursor gets both, in order.
+      const missed = await receive(client, { id: agentId, after: first!.cursor }, 2);
+      expect(missed.map((e) => [e.from, e.to])).toEqual([
+        ['SUSPENDED', 'ACTIVE'],
+        ['ACTIVE', 'SUSPENDED'],
+      ]);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('refuses a connection whose token does not verify', async () => {
+    const forged = await signDevToken(
+      { sub: 'x', roles: ['admin'] },
+      { ...JWT, JWT_SECRET: 'not-the-gateway-secret-but-long-enough' },
+    );
+    const client = createClient({
+      url: wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${forged}` },
+      retryAttempts: 0,
+    });
+    try {
+      await expect(receive(client, {}, 1)).rejects.toMatchObject({ code: 4403 });
+    } finally {
+      await client.dispose();
     }
   });
 });

@@ -119,6 +119,21 @@ export type AgentKind =
   /** Platform Centre-of-Excellence agents that run WAOOAW itself. */
   | 'PLATFORM';
 
+/** A lifecycle transition of an agent, as delivered to subscribers. */
+export type AgentLifecycleEvent = {
+  __typename?: 'AgentLifecycleEvent';
+  actor: Scalars['String']['output'];
+  /** The agent as it is now (any field, from any subgraph). */
+  agent?: Maybe<Agent>;
+  agentId: Scalars['ID']['output'];
+  at: Scalars['DateTime']['output'];
+  /** Pass it as `after` when resubscribing to receive every event since this one. */
+  cursor: Scalars['String']['output'];
+  from: LifecycleStatus;
+  reason: Scalars['String']['output'];
+  to: LifecycleStatus;
+};
+
 export type AgentTier =
   | 'BUDGET'
   | 'PREMIUM'
@@ -259,6 +274,18 @@ export type RegisterAgentInput = {
   version: Scalars['String']['input'];
 };
 
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Lifecycle transitions (of one agent when agentId is given); after replays what a client missed. */
+  agentLifecycleChanged: AgentLifecycleEvent;
+};
+
+
+export type SubscriptionAgentLifecycleChangedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  agentId?: InputMaybe<Scalars['ID']['input']>;
+};
+
 export type WithIndex<TObject> = TObject & Record<string, any>;
 export type ResolversObject<TObject> = WithIndex<TObject>;
 
@@ -366,6 +393,7 @@ export type ResolversTypes = ResolversObject<{
   AgentEdge: ResolverTypeWrapper<Omit<AgentEdge, 'node'> & { node: ResolversTypes['Agent'] }>;
   AgentFilter: AgentFilter;
   AgentKind: AgentKind;
+  AgentLifecycleEvent: ResolverTypeWrapper<Omit<AgentLifecycleEvent, 'agent'> & { agent?: Maybe<ResolversTypes['Agent']> }>;
   AgentTier: AgentTier;
   AgentVersion: ResolverTypeWrapper<AgentVersion>;
   Capability: ResolverTypeWrapper<Capability>;
@@ -379,6 +407,7 @@ export type ResolversTypes = ResolversObject<{
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RegisterAgentInput: RegisterAgentInput;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   federation__FieldSet: ResolverTypeWrapper<Scalars['federation__FieldSet']['output']>;
   link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -397,6 +426,7 @@ export type ResolversParentTypes = ResolversObject<{
   Int: Scalars['Int']['output'];
   AgentEdge: Omit<AgentEdge, 'node'> & { node: ResolversParentTypes['Agent'] };
   AgentFilter: AgentFilter;
+  AgentLifecycleEvent: Omit<AgentLifecycleEvent, 'agent'> & { agent?: Maybe<ResolversParentTypes['Agent']> };
   AgentVersion: AgentVersion;
   Capability: Capability;
   CapabilityFilter: CapabilityFilter;
@@ -408,6 +438,7 @@ export type ResolversParentTypes = ResolversObject<{
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   RegisterAgentInput: RegisterAgentInput;
+  Subscription: Record<PropertyKey, never>;
   federation__FieldSet: Scalars['federation__FieldSet']['output'];
   link__Import: Scalars['link__Import']['output'];
   Boolean: Scalars['Boolean']['output'];
@@ -513,6 +544,17 @@ export type AgentEdgeResolvers<ContextType = Context, ParentType extends Resolve
   node?: Resolver<ResolversTypes['Agent'], ParentType, ContextType>;
 }>;
 
+export type AgentLifecycleEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AgentLifecycleEvent'] = ResolversParentTypes['AgentLifecycleEvent']> = ResolversObject<{
+  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  agent?: Resolver<Maybe<ResolversTypes['Agent']>, ParentType, ContextType>;
+  agentId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['LifecycleStatus'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['LifecycleStatus'], ParentType, ContextType>;
+}>;
+
 export type AgentVersionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AgentVersion'] = ResolversParentTypes['AgentVersion']> = ResolversObject<{
   capabilities?: Resolver<Array<ResolversTypes['Capability']>, ParentType, ContextType>;
   registeredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -563,6 +605,10 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   agents?: Resolver<ResolversTypes['AgentConnection'], ParentType, ContextType, Partial<QueryAgentsArgs>>;
 }>;
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  agentLifecycleChanged?: SubscriptionResolver<ResolversTypes['AgentLifecycleEvent'], "agentLifecycleChanged", ParentType, ContextType, Partial<SubscriptionAgentLifecycleChangedArgs>>;
+}>;
+
 export interface Federation__FieldSetScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['federation__FieldSet'], any> {
   name: 'federation__FieldSet';
 }
@@ -579,6 +625,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   AgentCardSkill?: AgentCardSkillResolvers<ContextType>;
   AgentConnection?: AgentConnectionResolvers<ContextType>;
   AgentEdge?: AgentEdgeResolvers<ContextType>;
+  AgentLifecycleEvent?: AgentLifecycleEventResolvers<ContextType>;
   AgentVersion?: AgentVersionResolvers<ContextType>;
   Capability?: CapabilityResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
@@ -587,6 +634,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   federation__FieldSet?: GraphQLScalarType;
   link__Import?: GraphQLScalarType;
 }>;

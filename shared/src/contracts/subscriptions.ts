@@ -1,0 +1,24 @@
+import type { EventDefinition } from '../kafka/events';
+import { identityEvents } from './identity';
+
+/**
+ * How a Subscription field of the supergraph is fed: the event it delivers, which arguments filter
+ * on which event field, and which payload fields are entities the gateway resolves through a root
+ * query (`agent` -> `agent(id: <data.agentId>)`). The other payload fields come from the event's
+ * data by name. Adding a subscription means SDL in the owning subgraph plus an entry here.
+ */
+export interface SubscriptionFeed {
+  event: EventDefinition;
+  /** argument name -> event data field it must equal (when the argument is given) */
+  filters: Record<string, string>;
+  /** payload field -> root query field taking `id`, and the event data field holding that id */
+  entities: Record<string, { rootField: string; idFrom: string }>;
+}
+
+export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
+  agentLifecycleChanged: {
+    event: identityEvents.agentLifecycleChanged,
+    filters: { agentId: 'agentId' },
+    entities: { agent: { rootField: 'agent', idFrom: 'agentId' } },
+  },
+};
