@@ -22,6 +22,8 @@ export const environmentSchema = serviceEnvSchema(4000).extend({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(100),
   SANDBOX: flag('true'),
+  /** Events waiting for one subscriber before it is closed as too slow. */
+  SUBSCRIPTION_MAX_BUFFERED: z.coerce.number().int().min(1).default(1000),
 });
 
 export type Environment = z.output<typeof environmentSchema>;

@@ -46,6 +46,7 @@ export interface GatewayDeps {
     | 'MAX_QUERY_COST'
     | 'RATE_LIMIT_PER_MINUTE'
     | 'RATE_LIMIT_BURST'
+    | 'SUBSCRIPTION_MAX_BUFFERED'
   >;
   /** Subgraph name -> GraphQL URL (defaults from subgraphUrls(process.env)). */
   urls?: Record<string, string>;
@@ -228,6 +229,7 @@ export function createGateway(deps: GatewayDeps) {
     contextFor: (headers) => context({ headers }),
     feeds,
     logger,
+    maxBuffered: config.SUBSCRIPTION_MAX_BUFFERED,
   });
   return { service, apollo, context, urls };
 }

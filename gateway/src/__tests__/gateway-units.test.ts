@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { Kind, parse } from 'graphql';
 import type { OperationDefinitionNode } from 'graphql';
 import { createClientAuth, signDevToken } from '../auth';
@@ -64,5 +67,39 @@ describe('client tokens', () => {
     const expired = await signDevToken({ sub: 'u-1', roles: ['admin'] }, config, '-1s');
     await expect(callerFrom(`Bearer ${expired}`)).rejects.toThrow(/invalid or expired/);
     await expect(callerFrom('Basic abc')).rejects.toThrow(/Bearer/);
+  });
+});
+
+describe('client tokens from a JWKS (RS256)', () => {
+  it('verifies tokens signed by a key of the JWKS and refuses HS256 ones', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    const server = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = {
+        JWT_SECRET: 'unit-test-jwt-secret-of-enough-length!!',
+        JWT_JWKS_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`,
+        JWT_ISSUER: 'waooaw',
+        JWT_AUDIENCE: 'waooaw-api',
+      };
+      const callerFrom = createClientAuth(config);
+      const rs256 = await new SignJWT({ roles: ['support-l2'] })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setSubject('agent-7')
+        .setIssuer('waooaw')
+        .setAudience('waooaw-api')
+        .setExpirationTime('5m')
+        .sign(privateKey);
+      await expect(callerFrom(`Bearer ${rs256}`)).resolves.toEqual({ sub: 'agent-7', roles: ['support-l2'] });
+      const hs256 = await signDevToken({ sub: 'u', roles: ['admin'] }, config);
+      await expect(callerFrom(`Bearer ${hs256}`)).rejects.toMatchObject({
+        extensions: { code: 'UNAUTHENTICATED' },
+      });
+    } finally {
+      server.close();
+    }
   });
 });

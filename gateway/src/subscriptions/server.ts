@@ -32,6 +32,13 @@ export interface SubscriptionDeps {
 
 /** Close code for a subscriber that does not keep up (application-defined 4xxx range). */
 export const SLOW_CONSUMER_CLOSE_CODE = 4429;
+/** Bytes queued on a subscriber's socket beyond which it counts as too slow. */
+const MAX_SOCKET_BUFFER = 8 * 1024 * 1024;
+
+interface SubscriberSocket {
+  bufferedAmount: number;
+  close(code: number, reason: string): void;
+}
 
 /** The fields a selection asks for, fragments flattened. */
 function collectFields(set: SelectionSetNode, document: DocumentNode): FieldNode[] {
@@ -95,7 +102,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
   function stream(
     args: ExecutionArgs,
     field: FieldNode,
-    socket: { close(code: number, reason: string): void },
+    socket: SubscriberSocket,
   ): AsyncIterableIterator<ExecutionResult> | ExecutionResult {
     const schema = args.schema;
     const name = field.name.value;
@@ -146,7 +153,8 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     const push = (e: FeedEvent) => {
       if (closed || !matches(e)) return;
       queue.push(e);
-      if (queue.length > maxBuffered) {
+      // Behind on either side: events not yet resolved here, or bytes the socket could not send yet.
+      if (queue.length > maxBuffered || socket.bufferedAmount > MAX_SOCKET_BUFFER) {
         closed = true;
         logger.warn(
           { subscription: name, buffered: queue.length },
@@ -255,10 +263,8 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         if (operation?.operation !== OperationTypeNode.SUBSCRIPTION || field?.kind !== Kind.FIELD) {
           return { errors: [new GraphQLError('Send one subscription field per operation')] };
         }
-        const socket = (
-          args.contextValue as Context & { socket?: { close(code: number, reason: string): void } }
-        ).socket;
-        return stream(args, field, socket ?? { close: () => undefined });
+        const socket = (args.contextValue as Context & { socket?: SubscriberSocket }).socket;
+        return stream(args, field, socket ?? { bufferedAmount: 0, close: () => undefined });
       },
     },
     wss,

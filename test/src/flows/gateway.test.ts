@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Role } from '@waooaw/shared';
-import { connectMongo, createEventBus, createMetrics } from '@waooaw/shared';
+import { connectMongo, createEventBus, createMetrics, identityEvents } from '@waooaw/shared';
 import { pollFor, testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
 import { createServer as createFactory } from '@waooaw/factory/server';
 import { createGateway, signDevToken } from '@waooaw/gateway/server';
@@ -49,6 +49,7 @@ describe('the gateway in front of identity and factory', () => {
         MAX_QUERY_COST: 2000,
         RATE_LIMIT_PER_MINUTE: 6000,
         RATE_LIMIT_BURST: 1000,
+        SUBSCRIPTION_MAX_BUFFERED: 1000,
         ...limits,
       },
       urls: platform.urls,
@@ -300,6 +301,13 @@ describe('subscriptions through the gateway (graphql-ws, fed by Kafka)', () => {
   beforeAll(async () => {
     platform = await startIdentityAndFactory();
     gatewayDb = await testDatabase('gateway-ws');
+    const started = await startSubscriptionGateway(1000);
+    gateway = started.service;
+    httpUrl = started.httpUrl;
+    wsUrl = started.wsUrl;
+  });
+
+  async function startSubscriptionGateway(maxBuffered: number) {
     const { service } = createGateway({
       config: {
         NODE_ENV: 'development',
@@ -311,6 +319,7 @@ describe('subscriptions through the gateway (graphql-ws, fed by Kafka)', () => {
         MAX_QUERY_COST: 2000,
         RATE_LIMIT_PER_MINUTE: 6000,
         RATE_LIMIT_BURST: 1000,
+        SUBSCRIPTION_MAX_BUFFERED: maxBuffered,
       },
       urls: platform.urls,
       logger: testLogger(),
@@ -319,10 +328,8 @@ describe('subscriptions through the gateway (graphql-ws, fed by Kafka)', () => {
       brokers: testInfra().brokers,
     });
     const base = await service.start(0, '127.0.0.1');
-    gateway = service;
-    httpUrl = `${base}/graphql`;
-    wsUrl = httpUrl.replace('http://', 'ws://');
-  });
+    return { service, httpUrl: `${base}/graphql`, wsUrl: `${base.replace('http://', 'ws://')}/graphql` };
+  }
   afterAll(async () => {
     await gateway.stop();
     await gatewayDb.drop();
@@ -431,6 +438,50 @@ describe('subscriptions through the gateway (graphql-ws, fed by Kafka)', () => {
       expect(new Set(resumed.map((e) => e.cursor)).size).toBe(3);
     } finally {
       await client.dispose();
+    }
+  });
+
+  it('closes a subscriber that falls behind, with a reason', async () => {
+    const operator = await signDevToken({ sub: 'ops-slow', roles: ['operator'] }, JWT);
+    const { handle, agentId } = await activeAgent(operator);
+    const slow = await startSubscriptionGateway(1);
+    const client = createClient({
+      url: slow.wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${operator}` },
+      retryAttempts: 0,
+    });
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      client.on('closed', (event) => resolve(event as { code: number; reason: string })),
+    );
+    try {
+      const consuming = receive(client, { id: agentId }, 1000).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // A burst for this agent, faster than each event's payload (a query through the gateway) is resolved.
+      for (let i = 0; i < 30; i++) {
+        await platform.identity.bus.publish(
+          identityEvents.agentLifecycleChanged,
+          {
+            agentId,
+            handle,
+            kind: 'CUSTOMER',
+            category: 'MARKETING',
+            from: 'ACTIVE',
+            to: 'SUSPENDED',
+            actor: 'burst',
+            reason: `burst ${i}`,
+            at: new Date().toISOString(),
+          },
+          { subject: agentId },
+        );
+      }
+      const event = await closed;
+      expect(event.code).toBe(4429);
+      expect(event.reason).toMatch(/too slow/);
+      await consuming;
+    } finally {
+      await client.dispose();
+      await slow.service.stop();
     }
   });
 
