@@ -14,6 +14,7 @@ import {
   childTraceparent,
   createEventBus,
   createService,
+  indexesComponent,
   ErrorCode,
   mongoComponent,
   signCallerToken,
@@ -85,7 +86,8 @@ export function createGateway(deps: GatewayDeps) {
     burst: config.RATE_LIMIT_BURST,
   });
 
-  const audit = createAudit(auditModel(deps.connection), logger);
+  const audits = auditModel(deps.connection);
+  const audit = createAudit(audits, logger);
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(SUPERGRAPH_FILE, 'utf8'),
     buildService: ({ name, url }) =>
@@ -198,13 +200,7 @@ export function createGateway(deps: GatewayDeps) {
     graphql: { server: apollo, context },
     components: [
       mongoComponent(deps.connection),
-      {
-        name: 'indexes',
-        stage: 'storage',
-        start: async () => void (await auditModel(deps.connection).init()),
-        stop: async () => undefined,
-        ready: () => true,
-      },
+      indexesComponent(audits),
       { name: 'subgraphs', stage: 'messaging', stop: async () => undefined, ready: subgraphsReady },
       {
         name: 'subscriptions',

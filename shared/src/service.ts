@@ -29,6 +29,15 @@ export const mongoComponent = (connection: Connection): Component => ({
   ready: () => mongoReady(connection),
 });
 
+/** Builds the models' indexes (unique ones included) before the service takes requests. */
+export const indexesComponent = (...models: { init(): Promise<unknown> }[]): Component => ({
+  name: 'indexes',
+  stage: 'storage',
+  start: async () => void (await Promise.all(models.map((m) => m.init()))),
+  stop: async () => undefined,
+  ready: () => true,
+});
+
 export const busComponent = (bus: EventBus): Component => ({
   name: 'kafka',
   stage: 'messaging',

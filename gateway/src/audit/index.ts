@@ -7,7 +7,7 @@ import type { FilterQuery } from 'mongoose';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { Kind, OperationTypeNode, parse } from 'graphql';
 import type { Logger } from '@waooaw/shared';
-import { badUserInput, decodeCursor, pageSize, requireRole, toConnection } from '@waooaw/shared';
+import { olderThanCursor, pageSize, requireRole, timeCursorKey, toConnection } from '@waooaw/shared';
 import type { Resolvers } from '../__generated__/resolvers-types';
 import type { Context } from '../context';
 import type { AuditModel, AuditRecord } from './model';
@@ -26,7 +26,7 @@ export function redact(value: unknown, key = ''): unknown {
   return value;
 }
 
-const cursorOf = (e: AuditRecord) => `${e.at.toISOString()}|${e._id}`;
+const cursorOf = (e: AuditRecord) => timeCursorKey(e.at, e._id);
 
 /**
  * The audit log: a plugin records every mutation request once its response is known (who, which
@@ -47,13 +47,7 @@ export function createAudit(audit: AuditModel, logger: Logger) {
         if (filter?.mutation) query.mutations = filter.mutation;
         if (filter?.outcome) query.outcome = filter.outcome;
         if (filter?.since) query.at = { $gte: new Date(filter.since) };
-        let page = query;
-        if (after) {
-          const [at, id] = decodeCursor(after).split('|');
-          const time = new Date(at ?? '');
-          if (!id || Number.isNaN(time.getTime())) throw badUserInput('after is not a cursor of auditLog');
-          page = { ...query, $or: [{ at: { $lt: time } }, { at: time, _id: { $lt: id } }] };
-        }
+        const page: FilterQuery<AuditRecord> = after ? { ...query, ...olderThanCursor(after, 'at') } : query;
         const [rows, totalCount] = await Promise.all([
           audit
             .find(page)

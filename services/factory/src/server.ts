@@ -5,6 +5,7 @@ import type { Connection } from 'mongoose';
 import type { Component, EventBus, Logger, PlatformMetrics } from '@waooaw/shared';
 import {
   busComponent,
+  indexesComponent,
   consumerComponent,
   createOutboxRelay,
   createService,
@@ -69,13 +70,7 @@ export function createServer(deps: FactoryDeps) {
   });
   const components: Component[] = [
     mongoComponent(deps.connection),
-    {
-      name: 'indexes',
-      stage: 'storage',
-      start: async () => void (await Promise.all([definitions.init(), builds.init()])),
-      stop: async () => undefined,
-      ready: () => true,
-    },
+    indexesComponent(definitions, builds),
     busComponent(bus),
     relayComponent(relay),
     consumerComponent(outcomes),

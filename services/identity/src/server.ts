@@ -5,6 +5,7 @@ import type { Connection } from 'mongoose';
 import type { EventBus, Logger, PlatformMetrics, Service } from '@waooaw/shared';
 import {
   busComponent,
+  indexesComponent,
   consumerComponent,
   createOutboxRelay,
   createService,
@@ -72,13 +73,7 @@ export function createServer(deps: IdentityDeps) {
     graphql: { server: graphql, context },
     components: [
       mongoComponent(deps.connection),
-      {
-        name: 'indexes',
-        stage: 'storage',
-        start: async () => void (await agents.init()),
-        stop: async () => undefined,
-        ready: () => true,
-      },
+      indexesComponent(agents),
       busComponent(bus),
       relayComponent(relay),
       consumerComponent(commands),

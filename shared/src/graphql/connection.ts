@@ -46,3 +46,19 @@ export function toConnection<T>(
     totalCount,
   };
 }
+
+/** Cursor of a row in a newest-first list ordered by a date and then the id. */
+export const timeCursorKey = (at: Date, id: string) => `${at.toISOString()}|${id}`;
+
+/**
+ * The filter for the page after `after` in a newest-first list sorted by `{ [field]: -1, _id: -1 }`,
+ * whose cursors are timeCursorKey(row[field], row._id).
+ */
+export function olderThanCursor(after: string, field: string): Record<string, unknown> {
+  const [at, id] = decodeCursor(after).split('|');
+  const time = new Date(at ?? '');
+  if (!id || Number.isNaN(time.getTime())) {
+    throw badUserInput(`"${after}" is not a cursor of this list; pass an endCursor from a previous page`);
+  }
+  return { $or: [{ [field]: { $lt: time } }, { [field]: time, _id: { $lt: id } }] };
+}

@@ -1,12 +1,12 @@
 import semver from 'semver';
 import type { FilterQuery } from 'mongoose';
-import { badUserInput, decodeCursor, pageSize, toConnection } from '@waooaw/shared';
+import { olderThanCursor, pageSize, timeCursorKey, toConnection } from '@waooaw/shared';
 import type { QueryResolvers } from '../__generated__/resolvers-types';
 import type { BuildModel, BuildRecord } from '../models/build';
 import type { DefinitionModel, DefinitionRecord } from '../models/definition';
 import { TEMPLATES } from '../templates';
 
-const buildCursor = (b: BuildRecord) => `${b.createdAt.toISOString()}|${b._id}`;
+const buildCursor = (b: BuildRecord) => timeCursorKey(b.createdAt, b._id);
 
 export function queryResolvers(models: { definitions: DefinitionModel; builds: BuildModel }): QueryResolvers {
   const { definitions, builds } = models;
@@ -33,13 +33,9 @@ export function queryResolvers(models: { definitions: DefinitionModel; builds: B
       const query: FilterQuery<BuildRecord> = {};
       if (filter?.handle) query.handle = filter.handle;
       if (filter?.status) query.status = filter.status;
-      let page = query;
-      if (after) {
-        const [at, id] = decodeCursor(after).split('|');
-        const time = new Date(at ?? '');
-        if (!id || Number.isNaN(time.getTime())) throw badUserInput('after is not a cursor of agentBuilds');
-        page = { ...query, $or: [{ createdAt: { $lt: time } }, { createdAt: time, _id: { $lt: id } }] };
-      }
+      const page: FilterQuery<BuildRecord> = after
+        ? { ...query, ...olderThanCursor(after, 'createdAt') }
+        : query;
       const [rows, totalCount] = await Promise.all([
         builds
           .find(page)
