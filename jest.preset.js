@@ -21,8 +21,9 @@ module.exports = function preset(dir, overrides = {}) {
     moduleNameMapper: {
       '^@waooaw/shared/testing$': path.join(root, 'shared/src/testing/index.ts'),
       '^@waooaw/(shared|infra)$': path.join(root, '$1/src/index.ts'),
-      '^@waooaw/(identity|factory)/server$': path.join(root, 'services/$1/src/server.ts'),
+      '^@waooaw/(identity|factory|discovery)/server$': path.join(root, 'services/$1/src/server.ts'),
       '^@waooaw/gateway/server$': path.join(root, 'gateway/src/server.ts'),
+      '^@waooaw/agents/runtime$': path.join(root, 'agents/src/runtime/index.ts'),
     },
     globalSetup: path.join(root, 'infra/src/testing/global-setup.ts'),
     globalTeardown: path.join(root, 'infra/src/testing/global-teardown.ts'),

@@ -28,14 +28,16 @@ export function discoverServices(root = REPO_ROOT): PlatformService[] {
     if (!existsSync(pkgFile)) continue;
     const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as {
       main?: string;
-      waooaw?: { service?: string; port?: number };
+      /** `entry` names the process when the package's main is a library (the agents runtime). */
+      waooaw?: { service?: string; port?: number; entry?: string };
     };
-    if (!pkg.waooaw?.service || !pkg.main) continue;
+    const entry = pkg.waooaw?.entry ?? pkg.main;
+    if (!pkg.waooaw?.service || !entry) continue;
     found.push({
       name: pkg.waooaw.service,
       port: pkg.waooaw.port ?? 0,
       dir: path.join(root, rel),
-      entry: path.join(root, rel, pkg.main),
+      entry: path.join(root, rel, entry),
     });
   }
   return found.sort((a, b) => a.port - b.port);

@@ -22,6 +22,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   /** gateway: a subgraph did not answer; the fields it provides are null, `extensions.serviceName` names it. */
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
+  /** discovery: no instance can take the work now; `extensions` counts the instances by why they were skipped. */
+  NO_INSTANCE_AVAILABLE: 'NO_INSTANCE_AVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

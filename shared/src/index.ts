@@ -23,3 +23,6 @@ export * from './validation';
 export * from './contracts/factory';
 export * from './boot';
 export * from './contracts/subscriptions';
+export * from './discovery';
+export * from './contracts/discovery';
+export * from './contracts/orchestration';

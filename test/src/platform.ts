@@ -1,5 +1,10 @@
-import { createEventBus, createMetrics } from '@waooaw/shared';
+import { createEventBus, createMetrics, parseConfig } from '@waooaw/shared';
 import { graphqlExecutor, testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
+import type { DiscoveryDeps } from '@waooaw/discovery/server';
+import {
+  createServer as createDiscovery,
+  environmentSchema as discoveryEnvironment,
+} from '@waooaw/discovery/server';
 import { createServer as createFactory } from '@waooaw/factory/server';
 import { createServer as createIdentity } from '@waooaw/identity/server';
 
@@ -50,6 +55,36 @@ export async function startIdentityAndFactory(options: { loadCatalogue?: boolean
       await factory.service.stop();
       await identity.service.stop();
       await Promise.all([identityDb.drop(), factoryDb.drop()]);
+    },
+  };
+}
+
+/** The discovery service beside them, with short sweeps so TTL expiry shows within a test. */
+export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = {}) {
+  const db = await testDatabase('flow-discovery');
+  const discovery = createDiscovery({
+    config: {
+      ...parseConfig(discoveryEnvironment, {
+        CALLER_TOKEN_SECRET: SECRET,
+        NODE_ENV: 'test',
+        DISCOVERY_SWEEP_INTERVAL_MS: '200',
+      }),
+      ...config,
+    },
+    logger: testLogger(),
+    metrics: createMetrics('discovery'),
+    connection: db.connection,
+    bus: createEventBus({ brokers: testInfra().brokers, service: 'discovery', logger: testLogger() }),
+    outboxIntervalMs: 50,
+    consumerGroupPrefix: `${uniqueName('flow')}.`,
+  });
+  const url = await discovery.service.start(0, '127.0.0.1');
+  return {
+    ...discovery,
+    url: `${url}/graphql`,
+    async stop() {
+      await discovery.service.stop();
+      await db.drop();
     },
   };
 }

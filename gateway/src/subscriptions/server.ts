@@ -132,6 +132,12 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         const entity = feed.entities[f.name.value];
         if (f.name.value === '__typename') payload[key] = payloadType;
         else if (f.name.value === 'cursor') payload[key] = e.cursor;
+        else if (
+          entity &&
+          f.selectionSet &&
+          (data[entity.idFrom] === null || data[entity.idFrom] === undefined)
+        )
+          payload[key] = null; // e.g. an instance whose agent discovery does not know yet
         else if (entity && f.selectionSet) {
           const query = [
             `query SubscriptionEntity($id: ID!) { value: ${entity.rootField}(id: $id) ${print(f.selectionSet)} }`,

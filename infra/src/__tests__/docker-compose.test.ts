@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { discoverServices } from '../platform';
 import { KAFKA_VERSION } from '../versions';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -21,6 +22,14 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       expect([name, Boolean(service.healthcheck?.test)]).toEqual([name, true]);
     }
+  });
+
+  it('runs every process `npm start` runs', () => {
+    const names = discoverServices().map((s) => s.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['gateway', 'identity', 'factory', 'discovery', 'agents-runtime']),
+    );
+    for (const name of names) expect([name, name in compose.services]).toEqual([name, true]);
   });
 
   // Debian's docker-compose validates a file without a Docker engine. CI installs it (.ci/run), so

@@ -1,4 +1,5 @@
 import type { EventDefinition } from '../kafka/events';
+import { discoveryEvents } from './discovery';
 import { identityEvents } from './identity';
 
 /**
@@ -20,5 +21,13 @@ export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
     event: identityEvents.agentLifecycleChanged,
     filters: { agentId: 'agentId' },
     entities: { agent: { rootField: 'agent', idFrom: 'agentId' } },
+  },
+  agentHealthChanged: {
+    event: discoveryEvents.healthChanged,
+    filters: { agentId: 'agentId' },
+    entities: {
+      agent: { rootField: 'agent', idFrom: 'agentId' },
+      instance: { rootField: 'serviceInstance', idFrom: 'instanceId' },
+    },
   },
 };

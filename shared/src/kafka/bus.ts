@@ -41,6 +41,14 @@ export interface EventBus {
     data: EventData<D>,
     options?: PublishOptions,
   ): Promise<Envelope<EventData<D>>>;
+  /**
+   * Publishes many events of one type in a single produce request (e.g. a runtime's heartbeats for
+   * all its instances); each is validated and enveloped like `publish`.
+   */
+  publishAll<D extends EventDefinition>(
+    definition: D,
+    items: { data: EventData<D>; options?: PublishOptions }[],
+  ): Promise<Envelope<EventData<D>>[]>;
   /** Publishes an envelope built earlier (the outbox), keeping its id. */
   publishEnvelope(topic: string, envelope: Envelope, key?: string): Promise<void>;
   /** Low-level send for the DLQ and tools; messages are not validated. */
@@ -142,6 +150,22 @@ export function createEventBus(options: EventBusOptions): EventBus {
       const envelope = createEnvelope(definition, data, { ...publishOptions, source });
       await publishEnvelope(definition.topic, envelope, publishOptions.key);
       return envelope;
+    },
+    async publishAll(definition, items) {
+      const envelopes = items.map((item) =>
+        createEnvelope(definition, item.data, { ...(item.options ?? {}), source }),
+      );
+      if (envelopes.length === 0) return envelopes;
+      await sendRaw(
+        definition.topic,
+        envelopes.map((envelope, i) => ({
+          key: items[i]!.options?.key ?? envelope.subject ?? envelope.id,
+          value: JSON.stringify(envelope),
+          headers: envelopeHeaders(envelope),
+        })),
+      );
+      metrics?.eventsPublished.inc({ topic: definition.topic }, envelopes.length);
+      return envelopes;
     },
     publishEnvelope,
     sendRaw,

@@ -89,7 +89,7 @@ export async function collectTopic(
   await admin.connect();
   if (!(await admin.listTopics()).includes(topic)) {
     await admin
-      .createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+      .createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })
       .catch(() => undefined);
   }
   await admin.disconnect();

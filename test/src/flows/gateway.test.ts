@@ -2,30 +2,19 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { Role } from '@waooaw/shared';
 import { connectMongo, createEventBus, createMetrics, identityEvents } from '@waooaw/shared';
 import { pollFor, testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
 import { createServer as createFactory } from '@waooaw/factory/server';
-import { createGateway, signDevToken } from '@waooaw/gateway/server';
+import { signDevToken } from '@waooaw/gateway/server';
+import type { GatewayConfig } from '../gateway';
+import { postGraphQL, startTestGateway, TEST_JWT, tokenFor } from '../gateway';
 import { startIdentityAndFactory } from '../platform';
 
-const JWT = {
-  JWT_SECRET: 'e2e-client-jwt-secret-long-enough-for-hs256',
-  JWT_ISSUER: 'waooaw',
-  JWT_AUDIENCE: 'waooaw-api',
-};
+const JWT = TEST_JWT;
 const sample = readFileSync(
   path.resolve(__dirname, '../../../agents/definitions/wow-care-content.yaml'),
   'utf8',
 );
-
-interface Response<T> {
-  status: number;
-  body: {
-    data?: T | null;
-    errors?: { message: string; path?: (string | number)[]; extensions: Record<string, unknown> }[];
-  };
-}
 
 describe('the gateway in front of identity and factory', () => {
   let platform: Awaited<ReturnType<typeof startIdentityAndFactory>>;
@@ -33,50 +22,20 @@ describe('the gateway in front of identity and factory', () => {
   const gateways: { service: { stop(): Promise<void> }; url: string }[] = [];
   let url: string;
 
-  async function startGateway(
-    limits: Partial<
-      Record<'MAX_QUERY_DEPTH' | 'MAX_QUERY_COST' | 'RATE_LIMIT_PER_MINUTE' | 'RATE_LIMIT_BURST', number>
-    > = {},
-  ) {
-    const { service } = createGateway({
-      config: {
-        NODE_ENV: 'development',
-        CALLER_TOKEN_SECRET: platform.secret,
-        ...JWT,
-        JWT_JWKS_URL: undefined,
-        INTROSPECTION: undefined,
-        MAX_QUERY_DEPTH: 12,
-        MAX_QUERY_COST: 2000,
-        RATE_LIMIT_PER_MINUTE: 6000,
-        RATE_LIMIT_BURST: 1000,
-        SUBSCRIPTION_MAX_BUFFERED: 1000,
-        ...limits,
-      },
+  async function startGateway(config: Partial<GatewayConfig> = {}) {
+    const started = await startTestGateway({
       urls: platform.urls,
-      logger: testLogger(),
-      metrics: createMetrics('gateway'),
+      callerSecret: platform.secret,
       connection: gatewayDb.connection,
-      brokers: testInfra().brokers,
+      config,
     });
-    const base = await service.start(0, '127.0.0.1');
-    gateways.push({ service, url: base });
-    return `${base}/graphql`;
+    gateways.push({ service: started.service, url: started.httpUrl });
+    return started.httpUrl;
   }
 
-  const token = (roles: Role[], sub = 'user-1') => signDevToken({ sub, roles }, JWT);
-  async function gql<T>(
-    query: string,
-    variables: Record<string, unknown> = {},
-    auth?: string,
-    endpoint = url,
-  ): Promise<Response<T>> {
-    const res = await fetch(endpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    });
-    return { status: res.status, body: (await res.json()) as Response<T>['body'] };
-  }
+  const token = tokenFor;
+  const gql = <T>(query: string, variables: Record<string, unknown> = {}, auth?: string, endpoint = url) =>
+    postGraphQL<T>(endpoint, query, variables, auth);
 
   beforeAll(async () => {
     platform = await startIdentityAndFactory();
@@ -307,46 +266,21 @@ describe('subscriptions through the gateway (graphql-ws, fed by Kafka)', () => {
     wsUrl = started.wsUrl;
   });
 
-  async function startSubscriptionGateway(maxBuffered: number) {
-    const { service } = createGateway({
-      config: {
-        NODE_ENV: 'development',
-        CALLER_TOKEN_SECRET: platform.secret,
-        ...JWT,
-        JWT_JWKS_URL: undefined,
-        INTROSPECTION: undefined,
-        MAX_QUERY_DEPTH: 12,
-        MAX_QUERY_COST: 2000,
-        RATE_LIMIT_PER_MINUTE: 6000,
-        RATE_LIMIT_BURST: 1000,
-        SUBSCRIPTION_MAX_BUFFERED: maxBuffered,
-      },
+  const startSubscriptionGateway = (maxBuffered: number) =>
+    startTestGateway({
       urls: platform.urls,
-      logger: testLogger(),
-      metrics: createMetrics('gateway'),
+      callerSecret: platform.secret,
       connection: gatewayDb.connection,
-      brokers: testInfra().brokers,
+      config: { SUBSCRIPTION_MAX_BUFFERED: maxBuffered },
     });
-    const base = await service.start(0, '127.0.0.1');
-    return { service, httpUrl: `${base}/graphql`, wsUrl: `${base.replace('http://', 'ws://')}/graphql` };
-  }
   afterAll(async () => {
     await gateway.stop();
     await gatewayDb.drop();
     await platform.stop();
   });
 
-  const post = async <T>(query: string, variables: Record<string, unknown>, auth?: string) => {
-    const res = await fetch(httpUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await res.json()) as {
-      data?: T;
-      errors?: { message: string; extensions: Record<string, unknown> }[];
-    };
-  };
+  const post = async <T>(query: string, variables: Record<string, unknown>, auth?: string) =>
+    (await postGraphQL<T>(httpUrl, query, variables, auth)).body;
 
   const SUBSCRIPTION = `subscription($id: ID, $after: String) { agentLifecycleChanged(agentId: $id, after: $after) {
     cursor from to actor reason agent { handle status definition { version template } } } }`;

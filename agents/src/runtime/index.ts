@@ -1,0 +1,4 @@
+export { catalogue } from '../../generated';
+export * from './fleet';
+export * from './load';
+export * from './runtime';

@@ -1,0 +1,88 @@
+import { parseArgs } from 'node:util';
+import {
+  busComponent,
+  createEventBus,
+  createLogger,
+  createMetrics,
+  createService,
+  loadConfigOrExit,
+  runMain,
+} from '@waooaw/shared';
+import { catalogue } from '../../generated';
+import { environmentSchema } from './environment';
+import type { FleetOptions } from './fleet';
+import { parseTiers, planFleet } from './fleet';
+import { createAgentRuntime } from './runtime';
+
+const USAGE = `usage: node dist/src/runtime/main.js [--fleet N] [--tiers T:W:S,...] [--agents h1,h2] [--concurrency N] [--runtime-id ID]
+  (no options)   one instance of each catalogue agent, tier and weight from its definition
+  --fleet N      N instances spread over the agents, tiers by --tiers (default PREMIUM:10:1,STANDARD:1:3,BUDGET:0.3:2)
+  --tiers        tier:weight:share list, e.g. PREMIUM:10:20,STANDARD:1:60,BUDGET:0.3:40
+  --agents       only these agent handles
+  --concurrency  tasks each instance runs at once (default: the definition's runtime.concurrency)
+  --runtime-id   overrides RUNTIME_ID`;
+
+/** The agents runtime process: `npm start` runs one with the whole catalogue. */
+function fleetOptions(argv: string[], runtimeId: string): FleetOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      fleet: { type: 'string' },
+      tiers: { type: 'string' },
+      agents: { type: 'string' },
+      concurrency: { type: 'string' },
+      'runtime-id': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  return {
+    runtimeId: values['runtime-id'] ?? runtimeId,
+    ...(values.fleet !== undefined ? { size: Number(values.fleet) } : {}),
+    ...(values.tiers !== undefined ? { tiers: parseTiers(values.tiers) } : {}),
+    ...(values.agents !== undefined ? { handles: values.agents.split(',').map((h) => h.trim()) } : {}),
+    ...(values.concurrency !== undefined ? { concurrency: Number(values.concurrency) } : {}),
+  };
+}
+
+const config = loadConfigOrExit(environmentSchema);
+const logger = createLogger('agents-runtime', config.LOG_LEVEL);
+let options: FleetOptions;
+let fleet: ReturnType<typeof planFleet>;
+try {
+  options = fleetOptions(process.argv.slice(2), config.RUNTIME_ID);
+  fleet = planFleet(catalogue, options);
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+runMain(logger, async () => {
+  const metrics = createMetrics('agents-runtime');
+  const bus = createEventBus({
+    brokers: config.KAFKA_BROKERS,
+    service: 'agents-runtime',
+    logger,
+    metrics,
+    defaultPartitions: config.KAFKA_DEFAULT_PARTITIONS,
+  });
+  const runtime = createAgentRuntime({
+    bus,
+    logger,
+    runtimeId: options.runtimeId,
+    fleet,
+    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    ttlSeconds: config.INSTANCE_TTL_SECONDS,
+  });
+  const service = createService({
+    name: 'agents-runtime',
+    logger,
+    metrics,
+    components: [busComponent(bus), runtime.component()],
+  });
+  await service.start(config.PORT, config.HOST);
+  return service;
+});

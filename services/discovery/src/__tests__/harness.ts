@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import type { AgentRegistration, InstanceLoad } from '@waooaw/shared';
+import {
+  createEventBus,
+  createMetrics,
+  discoveryEvents,
+  discoveryMessages,
+  identityEvents,
+  parseConfig,
+} from '@waooaw/shared';
+import {
+  collectEvents,
+  graphqlExecutor,
+  pollFor,
+  testDatabase,
+  testInfra,
+  testLogger,
+  uniqueName,
+} from '@waooaw/shared/testing';
+import type { DiscoveryDeps } from '../server';
+import { createServer, environmentSchema } from '../server';
+
+const SECRET = 'discovery-test-caller-secret-at-least-32-chars';
+
+/** The defaults of the environment, with a fast sweep and a short grace period. */
+export const TEST_CONFIG: DiscoveryDeps['config'] = parseConfig(environmentSchema, {
+  CALLER_TOKEN_SECRET: SECRET,
+  NODE_ENV: 'test',
+  DISCOVERY_SWEEP_INTERVAL_MS: '100',
+  DISCOVERY_REMOVE_AFTER_SECONDS: '2',
+});
+
+export const IDLE: InstanceLoad = { inFlight: 0, latencyMs: 40, errorRate: 0, completed: 0, failed: 0 };
+
+/** The discovery service on the real servers, driven in process with executeOperation. */
+export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = {}) {
+  const db = await testDatabase('discovery');
+  const bus = createEventBus({ brokers: testInfra().brokers, service: 'discovery', logger: testLogger() });
+  const server = createServer({
+    config: { ...TEST_CONFIG, ...config },
+    logger: testLogger(),
+    metrics: createMetrics('discovery-test'),
+    connection: db.connection,
+    bus,
+    outboxIntervalMs: 50,
+    consumerGroupPrefix: `${uniqueName('t')}.`,
+  });
+  await server.service.start(0, '127.0.0.1');
+  const collected = await collectEvents(Object.values(discoveryEvents).map((e) => e.topic));
+  // Another bus stands in for identity and a runtime: they only talk to discovery through Kafka.
+  const outside = createEventBus({ brokers: testInfra().brokers, service: 'test', logger: testLogger() });
+
+  /** Publishes identity's registration of an ACTIVE agent and waits until discovery knows it. */
+  async function knownAgent(
+    overrides: {
+      handle?: string;
+      tier?: AgentRegistration['tier'];
+      capabilities?: { name: string; version: string }[];
+    } = {},
+  ) {
+    const agentId = randomUUID();
+    const handle = overrides.handle ?? uniqueName('wow-disc').toLowerCase();
+    await outside.publish(
+      identityEvents.agentRegistered,
+      {
+        agentId,
+        handle,
+        name: `Agent ${handle}`,
+        version: '1.2.0',
+        kind: 'CUSTOMER',
+        category: 'MARKETING',
+        tier: overrides.tier ?? 'STANDARD',
+        specialization: 'tests',
+        industries: [],
+        tags: [],
+        status: 'ACTIVE',
+        capabilities: overrides.capabilities ?? [{ name: 'content.write-article', version: '1.2.0' }],
+        outcome: 'CREATED',
+      },
+      { subject: agentId },
+    );
+    await pollFor(async () => (await server.agents.findById(agentId).lean())?.version === '1.2.0', {
+      what: `discovery to learn agent ${handle}`,
+    });
+    return { agentId, handle };
+  }
+
+  /** What a runtime publishes when it starts hosting an instance. */
+  function runtimeRegistration(handle: string, overrides: Record<string, unknown> = {}) {
+    return {
+      instanceId: `${uniqueName('rt')}:${handle}:0`,
+      handle,
+      agentVersion: '1.2.0',
+      runtimeId: 'rt-test',
+      tier: 'STANDARD' as const,
+      weight: 1,
+      ttlSeconds: 30,
+      concurrency: 4,
+      breakerPreset: 'AGGRESSIVE' as const,
+      capabilities: [{ name: 'content.write-article', version: '1.2.0' }],
+      load: IDLE,
+      ...overrides,
+    };
+  }
+
+  return {
+    ...server,
+    db,
+    outside,
+    knownAgent,
+    runtimeRegistration,
+    exec: graphqlExecutor(server, SECRET),
+    eventsOf: collected.events,
+    publishRegister: (data: ReturnType<typeof runtimeRegistration>) =>
+      outside.publish(discoveryMessages.instanceRegister, data, { subject: data.instanceId }),
+    async stop() {
+      await server.service.stop();
+      await outside.disconnect();
+      await collected.stop();
+      await db.drop();
+    },
+  };
+}
+
+export const INSTANCE_FIELDS = `id handle agentVersion source runtimeId inbox endpoint tier weight concurrency ttlSeconds
+  status capabilities { name version } agent { id }
+  health { status reason } circuit { state preset calls failureRate } load { inFlight latencyMs errorRate }`;

@@ -1,0 +1,4 @@
+export * from './types';
+export * from './load-balancer';
+export * from './circuit-breaker';
+export * from './health';

@@ -1,0 +1,72 @@
+import type { Connection } from 'mongoose';
+import type { Role } from '@waooaw/shared';
+import { createMetrics } from '@waooaw/shared';
+import { testInfra, testLogger } from '@waooaw/shared/testing';
+import type { GatewayDeps } from '@waooaw/gateway/server';
+import { createGateway, signDevToken } from '@waooaw/gateway/server';
+
+/** The JWT settings of the gateways the platform tests start. */
+export const TEST_JWT = {
+  JWT_SECRET: 'e2e-client-jwt-secret-long-enough-for-hs256',
+  JWT_ISSUER: 'waooaw',
+  JWT_AUDIENCE: 'waooaw-api',
+};
+
+export type GatewayConfig = GatewayDeps['config'];
+
+/** A gateway in process on an ephemeral port, in front of the given subgraph URLs. */
+export async function startTestGateway(options: {
+  urls: Record<string, string>;
+  callerSecret: string;
+  connection: Connection;
+  config?: Partial<GatewayConfig>;
+}) {
+  const { service } = createGateway({
+    config: {
+      NODE_ENV: 'development',
+      CALLER_TOKEN_SECRET: options.callerSecret,
+      ...TEST_JWT,
+      JWT_JWKS_URL: undefined,
+      INTROSPECTION: undefined,
+      MAX_QUERY_DEPTH: 12,
+      MAX_QUERY_COST: 2000,
+      RATE_LIMIT_PER_MINUTE: 6000,
+      RATE_LIMIT_BURST: 1000,
+      SUBSCRIPTION_MAX_BUFFERED: 1000,
+      ...options.config,
+    },
+    urls: options.urls,
+    logger: testLogger(),
+    metrics: createMetrics('gateway'),
+    connection: options.connection,
+    brokers: testInfra().brokers,
+  });
+  const base = await service.start(0, '127.0.0.1');
+  return { service, httpUrl: `${base}/graphql`, wsUrl: `${base.replace('http://', 'ws://')}/graphql` };
+}
+
+export interface GraphQLResponse<T> {
+  status: number;
+  body: {
+    data?: T | null;
+    errors?: { message: string; path?: (string | number)[]; extensions: Record<string, unknown> }[];
+  };
+}
+
+/** A client's token, signed as the gateway's identity provider would. */
+export const tokenFor = (roles: Role[], sub = 'user-1') => signDevToken({ sub, roles }, TEST_JWT);
+
+/** POSTs one operation to a gateway, as a client with the bearer token (or anonymously). */
+export async function postGraphQL<T>(
+  endpoint: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  auth?: string,
+): Promise<GraphQLResponse<T>> {
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: res.status, body: (await res.json()) as GraphQLResponse<T>['body'] };
+}
