@@ -72,7 +72,9 @@ async function main(argv: string[]): Promise<number> {
       }
       console.log(`[platform] ready in ${((Date.now() - began) / 1000).toFixed(1)} s:`);
       for (const s of platform.services)
-        console.log(`[platform]   ${s.name.padEnd(14)} http://localhost:${s.port}/graphql`);
+        console.log(
+          `[platform]   ${s.name.padEnd(14)} http://localhost:${s.port}${s.graphql ? '/graphql' : '/health/ready'}`,
+        );
       const gateway = platform.services.find((s) => s.name === 'gateway');
       if (gateway) {
         console.log(

@@ -13,6 +13,8 @@ export interface PlatformService {
   port: number;
   dir: string;
   entry: string;
+  /** False for a process without a GraphQL endpoint (the agents runtime: health and metrics only). */
+  graphql: boolean;
 }
 
 /** The services of the repository, in the order their ports give (identity 4001, factory 4002 ...). */
@@ -29,7 +31,7 @@ export function discoverServices(root = REPO_ROOT): PlatformService[] {
     const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as {
       main?: string;
       /** `entry` names the process when the package's main is a library (the agents runtime). */
-      waooaw?: { service?: string; port?: number; entry?: string };
+      waooaw?: { service?: string; port?: number; entry?: string; graphql?: boolean };
     };
     const entry = pkg.waooaw?.entry ?? pkg.main;
     if (!pkg.waooaw?.service || !entry) continue;
@@ -38,6 +40,7 @@ export function discoverServices(root = REPO_ROOT): PlatformService[] {
       port: pkg.waooaw.port ?? 0,
       dir: path.join(root, rel),
       entry: path.join(root, rel, entry),
+      graphql: pkg.waooaw.graphql ?? true,
     });
   }
   return found.sort((a, b) => a.port - b.port);

@@ -61,6 +61,43 @@ describe('event bus against a real Kafka broker', () => {
     expect(message!.headers?.['content-type']?.toString()).toContain('application/cloudevents+json');
   });
 
+  it('lets several processes create the same topics at once (services starting together)', async () => {
+    const topics = [newEvent().topic, newEvent().topic, newEvent().topic];
+    const others = Array.from({ length: 4 }, (_, i) =>
+      createEventBus({ brokers: testInfra().brokers, service: `bus-race-${i}`, logger: testLogger() }),
+    );
+    try {
+      await Promise.all(others.map((b) => b.ensureTopics(topics)));
+      const admin = bus.kafka.admin();
+      await admin.connect();
+      const listed = await admin.listTopics();
+      await admin.disconnect();
+      for (const topic of topics)
+        expect([topic, listed.includes(topic), listed.includes(dlqTopic(topic))]).toEqual([
+          topic,
+          true,
+          true,
+        ]);
+    } finally {
+      await Promise.all(others.map((b) => b.disconnect()));
+    }
+  });
+
+  it('publishes many events of a type in one request, each its own envelope', async () => {
+    const created = newEvent();
+    await bus.ensureTopics([created.topic]);
+    const raw = await collectTopic(created.topic);
+    stops.push(raw.stop);
+    const sent = await bus.publishAll(created, [
+      { data: { orderId: 'a', amount: 1 }, options: { subject: 'a' } },
+      { data: { orderId: 'b', amount: 2 }, options: { subject: 'b' } },
+    ]);
+    expect(new Set(sent.map((e) => e.id)).size).toBe(2);
+    await pollFor(() => raw.messages.length === 2, { what: 'both messages' });
+    expect(raw.messages.map((m) => m.key?.toString()).sort()).toEqual(['a', 'b']);
+    await expect(bus.publishAll(created, [{ data: { orderId: 'c', amount: -1 } }])).rejects.toThrow();
+  });
+
   it('refuses to publish data that breaks the event schema', async () => {
     const created = newEvent();
     await expect(bus.publish(created, { orderId: 'o-2', amount: -5 })).rejects.toThrow(InvalidEventError);

@@ -7,6 +7,7 @@ import { createEnvelope } from './envelope';
 import type { EventData, EventDefinition } from './events';
 import { dlqTopic } from './events';
 import { kafkaLogCreator, kafkaLogLevel } from './log-bridge';
+import { delay } from '../backoff';
 import type { ConsumerOptions, EventConsumer } from './consumer';
 import { createEventConsumer } from './consumer';
 
@@ -137,14 +138,26 @@ export function createEventBus(options: EventBusOptions): EventBus {
         wanted.set(spec.topic, partitions);
         if (!spec.topic.endsWith('.dlq')) wanted.set(dlqTopic(spec.topic), 1);
       }
-      const existing = new Set(await admin.listTopics());
-      const missing = [...wanted].filter(([topic]) => !existing.has(topic));
-      if (missing.length === 0) return;
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map(([topic, numPartitions]) => ({ topic, numPartitions })),
-      });
-      logger.info({ topics: missing.map(([t]) => t) }, 'created Kafka topics');
+      // Several processes start together on a fresh broker and create the same topics: whoever loses
+      // the race sees "already exists" or a metadata error while the winner's topic gets its leader.
+      // Each attempt lists again and creates only what is still missing.
+      for (let attempt = 1; ; attempt++) {
+        const existing = new Set(await admin.listTopics());
+        const missing = [...wanted].filter(([topic]) => !existing.has(topic));
+        if (missing.length === 0) return;
+        try {
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: missing.map(([topic, numPartitions]) => ({ topic, numPartitions })),
+          });
+          logger.info({ topics: missing.map(([t]) => t) }, 'created Kafka topics');
+          return;
+        } catch (err) {
+          if (attempt >= 8) throw err;
+          logger.debug({ err, attempt }, 'creating topics raced with another process; checking again');
+          await delay(100 * attempt);
+        }
+      }
     },
     async publish(definition, data, publishOptions = {}) {
       const envelope = createEnvelope(definition, data, { ...publishOptions, source });
