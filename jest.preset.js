@@ -21,7 +21,10 @@ module.exports = function preset(dir, overrides = {}) {
     moduleNameMapper: {
       '^@waooaw/shared/testing$': path.join(root, 'shared/src/testing/index.ts'),
       '^@waooaw/(shared|infra)$': path.join(root, '$1/src/index.ts'),
-      '^@waooaw/(identity|factory|discovery)/server$': path.join(root, 'services/$1/src/server.ts'),
+      '^@waooaw/(identity|factory|discovery|orchestration)/server$': path.join(
+        root,
+        'services/$1/src/server.ts',
+      ),
       '^@waooaw/gateway/server$': path.join(root, 'gateway/src/server.ts'),
       '^@waooaw/agents/runtime$': path.join(root, 'agents/src/runtime/index.ts'),
     },

@@ -24,6 +24,8 @@ export const ErrorCode = {
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   /** discovery: no instance can take the work now; `extensions` counts the instances by why they were skipped. */
   NO_INSTANCE_AVAILABLE: 'NO_INSTANCE_AVAILABLE',
+  /** orchestration: the workflow's dependencies form a cycle; `extensions.path` lists it (first node repeated). */
+  WORKFLOW_CYCLE: 'WORKFLOW_CYCLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -6,6 +6,11 @@ import {
   environmentSchema as discoveryEnvironment,
 } from '@waooaw/discovery/server';
 import { createServer as createFactory } from '@waooaw/factory/server';
+import type { OrchestrationDeps } from '@waooaw/orchestration/server';
+import {
+  createServer as createOrchestration,
+  environmentSchema as orchestrationEnvironment,
+} from '@waooaw/orchestration/server';
 import { createServer as createIdentity } from '@waooaw/identity/server';
 
 const SECRET = 'platform-test-caller-secret-at-least-32-chars';
@@ -77,13 +82,51 @@ export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = 
     bus: createEventBus({ brokers: testInfra().brokers, service: 'discovery', logger: testLogger() }),
     outboxIntervalMs: 50,
     consumerGroupPrefix: `${uniqueName('flow')}.`,
+    // Other test files' runtimes and agents are on the same broker: hear only what comes from now on
+    // (so start discovery before the services whose events it needs).
+    fromBeginning: false,
   });
   const url = await discovery.service.start(0, '127.0.0.1');
+  await Promise.all(discovery.consumers.map((c) => c.joined()));
   return {
     ...discovery,
     url: `${url}/graphql`,
     async stop() {
       await discovery.service.stop();
+      await db.drop();
+    },
+  };
+}
+
+/** The orchestration service, dispatching to whatever runtimes discovery knows. */
+export async function startOrchestration(config: Partial<OrchestrationDeps['config']> = {}) {
+  const db = await testDatabase('flow-orchestration');
+  const orchestration = createOrchestration({
+    config: {
+      ...parseConfig(orchestrationEnvironment, {
+        CALLER_TOKEN_SECRET: SECRET,
+        NODE_ENV: 'test',
+        ORCHESTRATION_TICK_MS: '50',
+        TASK_RETRY_INITIAL_MS: '20',
+      }),
+      ...config,
+    },
+    logger: testLogger(),
+    metrics: createMetrics('orchestration'),
+    connection: db.connection,
+    bus: createEventBus({ brokers: testInfra().brokers, service: 'orchestration', logger: testLogger() }),
+    outboxIntervalMs: 50,
+    consumerGroupPrefix: `${uniqueName('flow')}.`,
+    // Other test files' instances are on the same broker: know only those announced from now on.
+    fromBeginning: false,
+  });
+  const url = await orchestration.service.start(0, '127.0.0.1');
+  await Promise.all(orchestration.consumers.map((c) => c.joined()));
+  return {
+    ...orchestration,
+    url: `${url}/graphql`,
+    async stop() {
+      await orchestration.service.stop();
       await db.drop();
     },
   };

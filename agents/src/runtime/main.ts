@@ -74,6 +74,7 @@ runMain(logger, async () => {
     logger,
     runtimeId: options.runtimeId,
     fleet,
+    catalogue,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     ttlSeconds: config.INSTANCE_TTL_SECONDS,
   });

@@ -18,6 +18,7 @@ describe('the agents runtime on Kafka', () => {
       logger: testLogger(),
       runtimeId,
       fleet: planFleet(catalogue, { runtimeId, size: 3, handles: ['wow-math-mentor', 'wow-pipe-sdr'] }),
+      catalogue,
       heartbeatIntervalMs: 150,
       ttlSeconds: 2,
     });

@@ -1,8 +1,22 @@
-import type { Component, EventBus, InstanceRegistration, Logger } from '@waooaw/shared';
-import { discoveryMessages, HEARTBEATS_TOPIC, runtimeInbox } from '@waooaw/shared';
+import type { Component, EventBus, EventData, InstanceRegistration, Logger } from '@waooaw/shared';
+import {
+  agentsMessages,
+  discoveryMessages,
+  factoryCommands,
+  HEARTBEATS_TOPIC,
+  on,
+  runtimeInbox,
+  TASK_RESULTS_TOPIC,
+  taskAssignedTo,
+} from '@waooaw/shared';
+import type { AgentManifest } from '../manifest';
+import type { PlatformServices, SkillHandler } from '../skills';
+import { searchManifests, SkillInputError, SkillUnavailableError } from '../skills';
 import type { InstanceSpec } from './fleet';
 import type { LoadTracker } from './load';
 import { createLoadTracker } from './load';
+import type { WorkerPool } from './worker-pool';
+import { createWorkerPool } from './worker-pool';
 
 export interface AgentRuntimeOptions {
   bus: EventBus;
@@ -13,12 +27,33 @@ export interface AgentRuntimeOptions {
   heartbeatIntervalMs: number;
   /** Silence discovery tolerates before an instance turns UNKNOWN (a few missed heartbeats). */
   ttlSeconds: number;
+  /** The skill handlers of each agent (the generated catalogue). */
+  catalogue: readonly { manifest: AgentManifest; handlers: Readonly<Record<string, SkillHandler>> }[];
+  /** Platform operations the CoE agents' skills use (defaults to what the runtime can do itself). */
+  platform?: PlatformServices;
+  /** Consumer group prefix (tests run several runtimes side by side). */
+  consumerGroupPrefix?: string;
 }
 
-/** One instance the runtime hosts: what it is and how loaded it is. */
+/** One instance the runtime hosts: what it is, how loaded it is, and the pool that runs its tasks. */
 export interface HostedInstance {
   spec: InstanceSpec;
   load: LoadTracker;
+  pool: WorkerPool;
+  handlers: Readonly<Record<string, SkillHandler>>;
+}
+
+type Assignment = EventData<ReturnType<typeof taskAssignedTo>>;
+
+/** Rejects when a handler runs past the attempt's timeout (orchestration has retried it by then). */
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -28,7 +63,101 @@ export interface HostedInstance {
  */
 export function createAgentRuntime(options: AgentRuntimeOptions) {
   const { bus, logger, runtimeId } = options;
-  const hosted: HostedInstance[] = options.fleet.map((spec) => ({ spec, load: createLoadTracker() }));
+  const handlersOf = new Map(options.catalogue.map((e) => [e.manifest.handle, e.handlers]));
+  const hosted: HostedInstance[] = options.fleet.map((spec) => ({
+    spec,
+    load: createLoadTracker(),
+    pool: createWorkerPool(spec.concurrency),
+    handlers: handlersOf.get(spec.manifest.handle) ?? {},
+  }));
+  const byId = new Map(hosted.map((h) => [h.spec.instanceId, h]));
+  const platform: PlatformServices = options.platform ?? {
+    // "Agent creates agent": the definition goes to the factory as a command, like any other build.
+    async submitAgentDefinition(yaml) {
+      const requestId = `agent-build-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+      await bus.publish(
+        factoryCommands.submitDefinition,
+        { requestId, actor: `agents-runtime:${runtimeId}`, yaml, activate: false },
+        { subject: requestId },
+      );
+      return { buildId: requestId, status: 'SUBMITTED' };
+    },
+    // WowSearch searches the catalogue this runtime carries.
+    searchCatalogue: (query, limit) =>
+      Promise.resolve(
+        searchManifests(
+          options.catalogue.map((e) => e.manifest),
+          query,
+          limit,
+        ),
+      ),
+  };
+
+  const publishResult = (
+    a: Assignment,
+    outcome: 'SUCCEEDED' | 'FAILED' | 'REJECTED',
+    durationMs: number,
+    extra: { output?: EventData<typeof agentsMessages.taskResult>['output']; error?: string },
+  ) =>
+    bus.publish(
+      agentsMessages.taskResult,
+      {
+        taskId: a.taskId,
+        attempt: a.attempt,
+        instanceId: a.instanceId,
+        runtimeId,
+        outcome,
+        durationMs,
+        ...extra,
+      },
+      { subject: a.taskId },
+    );
+
+  /** Runs one attempt on its instance and reports how it went; a handler's failure never escapes. */
+  async function execute(host: HostedInstance, a: Assignment): Promise<void> {
+    const started = Date.now();
+    const finish = host.load.begin(started);
+    const handler = host.handlers[a.capability];
+    try {
+      if (!handler)
+        throw new SkillUnavailableError(`${host.spec.manifest.handle} has no capability ${a.capability}`);
+      const output = await withTimeout(
+        handler(a.input, { now: new Date(), taskId: a.taskId, platform }),
+        a.timeoutMs,
+      );
+      finish(true);
+      await publishResult(a, 'SUCCEEDED', Date.now() - started, { output });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      // Bad input, or a skill this runtime cannot serve, will not get better on a retry.
+      const refused = err instanceof SkillInputError || err instanceof SkillUnavailableError;
+      finish(refused);
+      await publishResult(a, refused ? 'REJECTED' : 'FAILED', Date.now() - started, { error: message }).catch(
+        (publishErr: unknown) =>
+          logger.error(
+            { err: publishErr, taskId: a.taskId },
+            'could not report a result; orchestration will time it out',
+          ),
+      );
+    }
+  }
+
+  const inbox = bus.consumer({
+    groupId: `${options.consumerGroupPrefix ?? ''}agents-runtime.${runtimeId}`,
+    handlers: [
+      on(taskAssignedTo(runtimeId), async (a) => {
+        const host = byId.get(a.instanceId);
+        if (!host) {
+          await publishResult(a, 'FAILED', 0, {
+            error: `instance ${a.instanceId} is not hosted by runtime ${runtimeId}`,
+          });
+          return;
+        }
+        // The pool runs it; the message is done once queued (a lost attempt times out and is retried).
+        host.pool.run(() => execute(host, a));
+      }),
+    ],
+  });
   let timer: NodeJS.Timeout | undefined;
   let beating: Promise<void> | undefined;
   let started = false;
@@ -72,7 +201,8 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
     inbox: runtimeInbox(runtimeId),
     instances: hosted,
     async start() {
-      await bus.ensureTopics([HEARTBEATS_TOPIC, runtimeInbox(runtimeId)]);
+      await bus.ensureTopics([HEARTBEATS_TOPIC, runtimeInbox(runtimeId), TASK_RESULTS_TOPIC]);
+      await inbox.start();
       await bus.publishAll(
         discoveryMessages.instanceRegister,
         hosted.map((h) => ({
@@ -89,6 +219,9 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
       stopping = true;
       clearInterval(timer);
       await beating;
+      // No new work; what is running finishes and reports before the instances leave.
+      await inbox.stop();
+      await Promise.all(hosted.map((h) => h.pool.drain()));
       if (!started) return;
       await bus.publishAll(
         discoveryMessages.instanceDeregister,

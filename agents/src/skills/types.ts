@@ -4,6 +4,27 @@ import type { AgentManifest, ManifestCapability } from '../manifest';
 export interface PlatformServices {
   submitAgentDefinition?(yaml: string): Promise<{ buildId: string; status: string }>;
   validateAgentDefinition?(yaml: string): Promise<{ valid: boolean; problems: string[] }>;
+  /** Searches the agent catalogue (WowSearch); the runtime can implement it with `searchManifests`. */
+  searchCatalogue?(query: string, limit: number): Promise<CatalogueHit[]>;
+  /** Aggregated task outcomes and latency (WowAnalytics), optionally for one agent or capability. */
+  taskStats?(filter: { agentHandle?: string; capability?: string }): Promise<TaskStats>;
+}
+
+/** One agent found in the catalogue, with its relevance score. */
+export interface CatalogueHit {
+  handle: string;
+  name: string;
+  specialization: string;
+  score: number;
+}
+
+/** Task outcomes and latency over a set of tasks. */
+export interface TaskStats {
+  completed: number;
+  failed: number;
+  averageMs: number;
+  p95Ms: number;
+  byCapability: { capability: string; completed: number; failed: number }[];
 }
 
 export interface SkillContext {

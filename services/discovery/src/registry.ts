@@ -528,10 +528,18 @@ export function createInstanceRegistry(deps: {
       });
     },
 
-    /** identity told us an agent's id: instances the runtime registered by handle get it. */
+    /** identity told us an agent's id: instances the runtime registered by handle get it (and replicas hear of it). */
     async linkAgent(agentId: string, handle: string): Promise<void> {
-      // The revision moves too, so cached copies of these instances are read again.
-      await instances.updateMany({ handle, agentId: null }, { $set: { agentId }, $inc: { rev: 1 } });
+      const unlinked = await instances
+        .find({ handle, agentId: null, status: { $ne: 'REMOVED' } }, { _id: 1 })
+        .lean<{ _id: string }[]>();
+      for (const { _id } of unlinked) {
+        await mutate(_id, (current, now) => {
+          if (current.agentId !== null) return null;
+          const next: InstanceRecord = { ...current, agentId };
+          return { set: { agentId }, events: [event.changed(next, 'UPDATED', now)] };
+        });
+      }
     },
   };
 }

@@ -51,6 +51,11 @@ export interface DiscoveryDeps {
   outboxIntervalMs?: number;
   /** Prefix of the consumer group ids (tests run several instances side by side). */
   consumerGroupPrefix?: string;
+  /**
+   * Where new consumer groups start: the beginning (default, nothing is missed) or the end. Tests
+   * that share one broker with other tests start at the end so others' history stays out.
+   */
+  fromBeginning?: boolean;
 }
 
 /** Builds the discovery service from its dependencies; tests use it without a port. */
@@ -94,11 +99,13 @@ export function createServer(deps: DiscoveryDeps) {
     groupId: `${prefix}discovery.heartbeats`,
     handlers: heartbeatHandlers(registry),
     partitionsConsumedConcurrently: 3,
+    fromBeginning: deps.fromBeginning ?? true,
   });
   const events = bus.consumer({
     groupId: `${prefix}discovery.events`,
     handlers: [...identityHandlers(agents, registry), ...outcomeHandlers(registry)],
     partitionsConsumedConcurrently: 3,
+    fromBeginning: deps.fromBeginning ?? true,
   });
   const service: Service = createService<Context>({
     name: 'discovery',
@@ -128,5 +135,15 @@ export function createServer(deps: DiscoveryDeps) {
       }),
     ],
   });
-  return { service, graphql, context, instances, agents, registry, relay, bus };
+  return {
+    service,
+    graphql,
+    context,
+    instances,
+    agents,
+    registry,
+    relay,
+    bus,
+    consumers: [heartbeats, events],
+  };
 }

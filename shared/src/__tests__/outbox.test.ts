@@ -63,6 +63,37 @@ describe('document outbox relay', () => {
     }
   });
 
+  it('keeps empty objects in event data through the outbox (a task whose input is {})', async () => {
+    const configured = defineEvent(
+      `test.${uniqueName('settings').toLowerCase()}.changed`,
+      z.object({ settings: z.record(z.string(), z.unknown()), nested: z.object({ inner: z.unknown() }) }),
+    );
+    await bus.ensureTopics([configured.topic]);
+    const topic = await collectTopic(configured.topic);
+    await Profile.create({ _id: 'p-empty', name: 'Empty', outbox: [] });
+    const entry = outboxEntry(
+      bus,
+      configured,
+      { settings: {}, nested: { inner: {} } },
+      { subject: 'p-empty' },
+    );
+    await Profile.updateOne({ _id: 'p-empty' }, { $push: { outbox: entry } });
+    const relay = createOutboxRelay({ models: [Profile], bus, logger: testLogger(), intervalMs: 50 });
+    relay.start();
+    try {
+      const [message] = await pollFor(() => topic.messages.length === 1 && topic.messages, {
+        what: 'the event',
+      });
+      expect((JSON.parse(message!.value!.toString()) as Envelope).data).toEqual({
+        settings: {},
+        nested: { inner: {} },
+      });
+    } finally {
+      await relay.stop();
+      await topic.stop();
+    }
+  });
+
   it('re-publishes with the same event id when it died between publishing and marking sent', async () => {
     const model = Profile;
     const topic = await collectTopic(renamed.topic);

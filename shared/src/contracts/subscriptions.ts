@@ -1,6 +1,7 @@
 import type { EventDefinition } from '../kafka/events';
 import { discoveryEvents } from './discovery';
 import { identityEvents } from './identity';
+import { orchestrationEvents } from './orchestration';
 
 /**
  * How a Subscription field of the supergraph is fed: the event it delivers, which arguments filter
@@ -29,5 +30,15 @@ export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
       agent: { rootField: 'agent', idFrom: 'agentId' },
       instance: { rootField: 'serviceInstance', idFrom: 'instanceId' },
     },
+  },
+  taskUpdated: {
+    event: orchestrationEvents.taskUpdated,
+    filters: { id: 'taskId' },
+    entities: { task: { rootField: 'task', idFrom: 'taskId' } },
+  },
+  workflowUpdated: {
+    event: orchestrationEvents.workflowUpdated,
+    filters: { id: 'workflowId' },
+    entities: { workflow: { rootField: 'workflow', idFrom: 'workflowId' } },
   },
 };

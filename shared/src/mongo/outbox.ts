@@ -21,9 +21,10 @@ export interface OutboxEntry {
 export const outboxSchemaFields = {
   outbox: {
     type: [
+      // minimize: false, or mongoose drops empty objects inside the envelope ({} in event data).
       new Schema<OutboxEntry>(
         { id: String, topic: String, key: String, envelope: Schema.Types.Mixed },
-        { _id: false },
+        { _id: false, minimize: false },
       ),
     ],
     default: [],

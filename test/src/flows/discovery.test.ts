@@ -33,8 +33,9 @@ describe('discovery through the gateway, with agents runtimes', () => {
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    platform = await startIdentityAndFactory({ loadCatalogue: true });
+    // Discovery first: it hears identity's registrations of the catalogue live.
     discovery = await startDiscovery();
+    platform = await startIdentityAndFactory({ loadCatalogue: true });
     gatewayDb = await testDatabase('gateway-discovery');
     gateway = await startTestGateway({
       urls: { ...platform.urls, discovery: discovery.url },
@@ -48,6 +49,7 @@ describe('discovery through the gateway, with agents runtimes', () => {
       logger: testLogger(),
       runtimeId,
       fleet: planFleet(catalogue, { runtimeId }),
+      catalogue,
       heartbeatIntervalMs: 2000,
       ttlSeconds: 10,
     });
@@ -112,29 +114,36 @@ describe('discovery through the gateway, with agents runtimes', () => {
   }
 
   it('gives every one of the 33 catalogue agents a HEALTHY instance, visible on the agent', async () => {
-    const agents = await pollFor(
+    // Other test files register agents in the same Kafka, so look at this runtime's instances, and
+    // through them at the agents (identity's fields and discovery's health on one Agent).
+    type Node = {
+      id: string;
+      health: { status: string };
+      agent: { handle: string; status: string; health: string } | null;
+    };
+    const instances = await pollFor(
       async () => {
-        const res = await gql<{
-          agents: {
-            totalCount: number;
-            edges: { node: { handle: string; health: string; instances: InstanceNode[] } }[];
-          };
-        }>(`{ agents(first: 100) { totalCount edges { node { handle health
-              instances { id runtimeId status health { status reason } } } } } }`);
-        const list = res.body.data?.agents;
+        const res = await gql<{ serviceInstances: { totalCount: number; edges: { node: Node }[] } }>(
+          `query($r: String!) { serviceInstances(filter: { runtimeId: $r }, first: 100) { totalCount
+            edges { node { id health { status } agent { handle status health } } } } }`,
+          { r: runtime.runtimeId },
+        );
+        const list = res.body.data?.serviceInstances;
         return (
           list?.totalCount === 33 &&
           list.edges.every(
             (e) =>
-              e.node.health === 'HEALTHY' && e.node.instances.some((i) => i.runtimeId === runtime.runtimeId),
+              e.node.health.status === 'HEALTHY' &&
+              e.node.agent?.status === 'ACTIVE' &&
+              e.node.agent.health === 'HEALTHY',
           ) &&
-          list
+          list.edges.map((e) => e.node)
         );
       },
       // The whole catalogue is built and registered first: allow for a busy machine.
       { what: 'all 33 agents to have a HEALTHY instance', timeoutMs: 100_000, intervalMs: 250 },
     );
-    expect(agents.edges.map((e) => e.node.handle)).toEqual(
+    expect(instances.map((i) => i.agent!.handle).sort()).toEqual(
       catalogue.map((c) => c.manifest.handle).sort((a, b) => a.localeCompare(b)),
     );
 

@@ -10,15 +10,15 @@ export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
-  ID: { input: string; output: string; }
-  String: { input: string; output: string; }
-  Boolean: { input: boolean; output: boolean; }
-  Int: { input: number; output: number; }
-  Float: { input: number; output: number; }
+  ID: { input: string; output: string };
+  String: { input: string; output: string };
+  Boolean: { input: boolean; output: boolean };
+  Int: { input: number; output: number };
+  Float: { input: number; output: number };
   /** An ISO-8601 date-time. */
-  DateTime: { input: Date | string; output: Date | string; }
-  federation__FieldSet: { input: unknown; output: unknown; }
-  link__Import: { input: unknown; output: unknown; }
+  DateTime: { input: Date | string; output: Date | string };
+  federation__FieldSet: { input: unknown; output: unknown };
+  link__Import: { input: unknown; output: unknown };
 };
 
 export type Agent = {
@@ -29,7 +29,6 @@ export type Agent = {
   /** The agent's running instances (deregistered ones too when includeInactive). */
   instances: Array<ServiceInstance>;
 };
-
 
 export type AgentInstancesArgs = {
   includeInactive?: InputMaybe<Scalars['Boolean']['input']>;
@@ -55,15 +54,10 @@ export type AgentHealthEvent = {
   to: HealthStatus;
 };
 
-export type AgentTier =
-  | 'BUDGET'
-  | 'PREMIUM'
-  | 'STANDARD';
+export type AgentTier = 'BUDGET' | 'PREMIUM' | 'STANDARD';
 
 /** Breaker settings: AGGRESSIVE trips fast (user-facing work), CONSERVATIVE tolerates more (batch work). */
-export type BreakerPreset =
-  | 'AGGRESSIVE'
-  | 'CONSERVATIVE';
+export type BreakerPreset = 'AGGRESSIVE' | 'CONSERVATIVE';
 
 export type CapabilityRef = {
   __typename?: 'CapabilityRef';
@@ -181,23 +175,19 @@ export type Mutation = {
   resetCircuit: ServiceInstance;
 };
 
-
 export type MutationDeregisterInstanceArgs = {
   instanceId: Scalars['ID']['input'];
   reason?: InputMaybe<Scalars['String']['input']>;
 };
-
 
 export type MutationHeartbeatArgs = {
   instanceId: Scalars['ID']['input'];
   load: InstanceLoadInput;
 };
 
-
 export type MutationRegisterInstanceArgs = {
   input: RegisterInstanceInput;
 };
-
 
 export type MutationResetCircuitArgs = {
   instanceId: Scalars['ID']['input'];
@@ -222,18 +212,15 @@ export type Query = {
   serviceInstances: ServiceInstanceConnection;
 };
 
-
 export type QuerySelectAgentArgs = {
   capability: Scalars['String']['input'];
   strategy?: InputMaybe<LoadBalancingStrategy>;
   versionRange?: InputMaybe<Scalars['String']['input']>;
 };
 
-
 export type QueryServiceInstanceArgs = {
   id: Scalars['ID']['input'];
 };
-
 
 export type QueryServiceInstancesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -307,7 +294,6 @@ export type Subscription = {
   agentHealthChanged: AgentHealthEvent;
 };
 
-
 export type SubscriptionAgentHealthChangedArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   agentId?: InputMaybe<Scalars['ID']['input']>;
@@ -319,41 +305,45 @@ export type ResolversObject<TObject> = WithIndex<TObject>;
 export type ResolverTypeWrapper<T> = Promise<T> | T;
 
 export type ReferenceResolver<TResult, TReference, TContext> = (
-      reference: TReference,
-      context: TContext,
-      info: GraphQLResolveInfo
-    ) => Promise<TResult> | TResult;
+  reference: TReference,
+  context: TContext,
+  info: GraphQLResolveInfo,
+) => Promise<TResult> | TResult;
 
-      type ScalarCheck<T, S> = S extends true ? T : NullableCheck<T, S>;
-      type NullableCheck<T, S> = Maybe<T> extends T ? Maybe<ListCheck<NonNullable<T>, S>> : ListCheck<T, S>;
-      type ListCheck<T, S> = T extends (infer U)[] ? NullableCheck<U, S>[] : GraphQLRecursivePick<T, S>;
-      export type GraphQLRecursivePick<T, S> = { [K in keyof T & keyof S]: ScalarCheck<T[K], S[K]> };
-    
+type ScalarCheck<T, S> = S extends true ? T : NullableCheck<T, S>;
+type NullableCheck<T, S> = Maybe<T> extends T ? Maybe<ListCheck<NonNullable<T>, S>> : ListCheck<T, S>;
+type ListCheck<T, S> = T extends (infer U)[] ? NullableCheck<U, S>[] : GraphQLRecursivePick<T, S>;
+export type GraphQLRecursivePick<T, S> = { [K in keyof T & keyof S]: ScalarCheck<T[K], S[K]> };
 
 export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
   resolve: ResolverFn<TResult, TParent, TContext, TArgs>;
 };
-export type Resolver<TResult, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>, TArgs = Record<PropertyKey, never>> = ResolverFn<TResult, TParent, TContext, TArgs> | ResolverWithResolve<TResult, TParent, TContext, TArgs>;
+export type Resolver<
+  TResult,
+  TParent = Record<PropertyKey, never>,
+  TContext = Record<PropertyKey, never>,
+  TArgs = Record<PropertyKey, never>,
+> = ResolverFn<TResult, TParent, TContext, TArgs> | ResolverWithResolve<TResult, TParent, TContext, TArgs>;
 
 export type ResolverFn<TResult, TParent, TContext, TArgs> = (
   parent: TParent,
   args: TArgs,
   context: TContext,
-  info: GraphQLResolveInfo
+  info: GraphQLResolveInfo,
 ) => Promise<TResult> | TResult;
 
 export type SubscriptionSubscribeFn<TResult, TParent, TContext, TArgs> = (
   parent: TParent,
   args: TArgs,
   context: TContext,
-  info: GraphQLResolveInfo
+  info: GraphQLResolveInfo,
 ) => AsyncIterable<TResult> | Promise<AsyncIterable<TResult>>;
 
 export type SubscriptionResolveFn<TResult, TParent, TContext, TArgs> = (
   parent: TParent,
   args: TArgs,
   context: TContext,
-  info: GraphQLResolveInfo
+  info: GraphQLResolveInfo,
 ) => TResult | Promise<TResult>;
 
 export interface SubscriptionSubscriberObject<TResult, TKey extends string, TParent, TContext, TArgs> {
@@ -370,26 +360,41 @@ export type SubscriptionObject<TResult, TKey extends string, TParent, TContext, 
   | SubscriptionSubscriberObject<TResult, TKey, TParent, TContext, TArgs>
   | SubscriptionResolverObject<TResult, TParent, TContext, TArgs>;
 
-export type SubscriptionResolver<TResult, TKey extends string, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>, TArgs = Record<PropertyKey, never>> =
+export type SubscriptionResolver<
+  TResult,
+  TKey extends string,
+  TParent = Record<PropertyKey, never>,
+  TContext = Record<PropertyKey, never>,
+  TArgs = Record<PropertyKey, never>,
+> =
   | ((...args: any[]) => SubscriptionObject<TResult, TKey, TParent, TContext, TArgs>)
   | SubscriptionObject<TResult, TKey, TParent, TContext, TArgs>;
 
-export type TypeResolveFn<TTypes, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>> = (
-  parent: TParent,
-  context: TContext,
-  info: GraphQLResolveInfo
-) => Maybe<TTypes> | Promise<Maybe<TTypes>>;
+export type TypeResolveFn<
+  TTypes,
+  TParent = Record<PropertyKey, never>,
+  TContext = Record<PropertyKey, never>,
+> = (parent: TParent, context: TContext, info: GraphQLResolveInfo) => Maybe<TTypes> | Promise<Maybe<TTypes>>;
 
-export type IsTypeOfResolverFn<T = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>> = (obj: T, context: TContext, info: GraphQLResolveInfo) => boolean | Promise<boolean>;
+export type IsTypeOfResolverFn<T = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>> = (
+  obj: T,
+  context: TContext,
+  info: GraphQLResolveInfo,
+) => boolean | Promise<boolean>;
 
 export type NextResolverFn<T> = () => Promise<T>;
 
-export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>, TArgs = Record<PropertyKey, never>> = (
+export type DirectiveResolverFn<
+  TResult = Record<PropertyKey, never>,
+  TParent = Record<PropertyKey, never>,
+  TContext = Record<PropertyKey, never>,
+  TArgs = Record<PropertyKey, never>,
+> = (
   next: NextResolverFn<TResult>,
   parent: TParent,
   args: TArgs,
   context: TContext,
-  info: GraphQLResolveInfo
+  info: GraphQLResolveInfo,
 ) => TResult | Promise<TResult>;
 
 /** Mapping of federation types */
@@ -400,21 +405,23 @@ export type FederationTypes = ResolversObject<{
 
 /** Mapping of federation reference types */
 export type FederationReferenceTypes = ResolversObject<{
-  Agent:
-    ( { __typename: 'Agent' }
-    & GraphQLRecursivePick<FederationTypes['Agent'], {"id":true}> );
-  ServiceInstance:
-    ( { __typename: 'ServiceInstance' }
-    & GraphQLRecursivePick<FederationTypes['ServiceInstance'], {"id":true}> );
+  Agent: { __typename: 'Agent' } & GraphQLRecursivePick<FederationTypes['Agent'], { id: true }>;
+  ServiceInstance: { __typename: 'ServiceInstance' } & GraphQLRecursivePick<
+    FederationTypes['ServiceInstance'],
+    { id: true }
+  >;
 }>;
-
-
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
   Agent: ResolverTypeWrapper<AgentRef>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  AgentHealthEvent: ResolverTypeWrapper<Omit<AgentHealthEvent, 'agent' | 'instance'> & { agent?: Maybe<ResolversTypes['Agent']>, instance?: Maybe<ResolversTypes['ServiceInstance']> }>;
+  AgentHealthEvent: ResolverTypeWrapper<
+    Omit<AgentHealthEvent, 'agent' | 'instance'> & {
+      agent?: Maybe<ResolversTypes['Agent']>;
+      instance?: Maybe<ResolversTypes['ServiceInstance']>;
+    }
+  >;
   AgentTier: AgentTier;
   BreakerPreset: BreakerPreset;
   CapabilityRef: ResolverTypeWrapper<CapabilityRef>;
@@ -437,8 +444,12 @@ export type ResolversTypes = ResolversObject<{
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RegisterInstanceInput: RegisterInstanceInput;
   ServiceInstance: ResolverTypeWrapper<InstanceRecord>;
-  ServiceInstanceConnection: ResolverTypeWrapper<Omit<ServiceInstanceConnection, 'edges'> & { edges: Array<ResolversTypes['ServiceInstanceEdge']> }>;
-  ServiceInstanceEdge: ResolverTypeWrapper<Omit<ServiceInstanceEdge, 'node'> & { node: ResolversTypes['ServiceInstance'] }>;
+  ServiceInstanceConnection: ResolverTypeWrapper<
+    Omit<ServiceInstanceConnection, 'edges'> & { edges: Array<ResolversTypes['ServiceInstanceEdge']> }
+  >;
+  ServiceInstanceEdge: ResolverTypeWrapper<
+    Omit<ServiceInstanceEdge, 'node'> & { node: ResolversTypes['ServiceInstance'] }
+  >;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   federation__FieldSet: ResolverTypeWrapper<Scalars['federation__FieldSet']['output']>;
   link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
@@ -450,7 +461,10 @@ export type ResolversTypes = ResolversObject<{
 export type ResolversParentTypes = ResolversObject<{
   Agent: AgentRef;
   ID: Scalars['ID']['output'];
-  AgentHealthEvent: Omit<AgentHealthEvent, 'agent' | 'instance'> & { agent?: Maybe<ResolversParentTypes['Agent']>, instance?: Maybe<ResolversParentTypes['ServiceInstance']> };
+  AgentHealthEvent: Omit<AgentHealthEvent, 'agent' | 'instance'> & {
+    agent?: Maybe<ResolversParentTypes['Agent']>;
+    instance?: Maybe<ResolversParentTypes['ServiceInstance']>;
+  };
   CapabilityRef: CapabilityRef;
   CapabilityRefInput: CapabilityRefInput;
   CircuitBreaker: CircuitBreaker;
@@ -466,7 +480,9 @@ export type ResolversParentTypes = ResolversObject<{
   Query: Record<PropertyKey, never>;
   RegisterInstanceInput: RegisterInstanceInput;
   ServiceInstance: InstanceRecord;
-  ServiceInstanceConnection: Omit<ServiceInstanceConnection, 'edges'> & { edges: Array<ResolversParentTypes['ServiceInstanceEdge']> };
+  ServiceInstanceConnection: Omit<ServiceInstanceConnection, 'edges'> & {
+    edges: Array<ResolversParentTypes['ServiceInstanceEdge']>;
+  };
   ServiceInstanceEdge: Omit<ServiceInstanceEdge, 'node'> & { node: ResolversParentTypes['ServiceInstance'] };
   Subscription: Record<PropertyKey, never>;
   federation__FieldSet: Scalars['federation__FieldSet']['output'];
@@ -475,13 +491,23 @@ export type ResolversParentTypes = ResolversObject<{
   String: Scalars['String']['output'];
 }>;
 
-export type InaccessibleDirectiveArgs = { };
+export type InaccessibleDirectiveArgs = {};
 
-export type InaccessibleDirectiveResolver<Result, Parent, ContextType = Context, Args = InaccessibleDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+export type InaccessibleDirectiveResolver<
+  Result,
+  Parent,
+  ContextType = Context,
+  Args = InaccessibleDirectiveArgs,
+> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
-export type InterfaceObjectDirectiveArgs = { };
+export type InterfaceObjectDirectiveArgs = {};
 
-export type InterfaceObjectDirectiveResolver<Result, Parent, ContextType = Context, Args = InterfaceObjectDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+export type InterfaceObjectDirectiveResolver<
+  Result,
+  Parent,
+  ContextType = Context,
+  Args = InterfaceObjectDirectiveArgs,
+> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type LinkDirectiveArgs = {
   as?: Maybe<Scalars['String']['input']>;
@@ -489,32 +515,68 @@ export type LinkDirectiveArgs = {
   url: Scalars['String']['input'];
 };
 
-export type LinkDirectiveResolver<Result, Parent, ContextType = Context, Args = LinkDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+export type LinkDirectiveResolver<
+  Result,
+  Parent,
+  ContextType = Context,
+  Args = LinkDirectiveArgs,
+> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type OverrideDirectiveArgs = {
   from: Scalars['String']['input'];
 };
 
-export type OverrideDirectiveResolver<Result, Parent, ContextType = Context, Args = OverrideDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+export type OverrideDirectiveResolver<
+  Result,
+  Parent,
+  ContextType = Context,
+  Args = OverrideDirectiveArgs,
+> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
-export type ShareableDirectiveArgs = { };
+export type ShareableDirectiveArgs = {};
 
-export type ShareableDirectiveResolver<Result, Parent, ContextType = Context, Args = ShareableDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+export type ShareableDirectiveResolver<
+  Result,
+  Parent,
+  ContextType = Context,
+  Args = ShareableDirectiveArgs,
+> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type TagDirectiveArgs = {
   name: Scalars['String']['input'];
 };
 
-export type TagDirectiveResolver<Result, Parent, ContextType = Context, Args = TagDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+export type TagDirectiveResolver<
+  Result,
+  Parent,
+  ContextType = Context,
+  Args = TagDirectiveArgs,
+> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
-export type AgentResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Agent'] = ResolversParentTypes['Agent'], FederationReferenceType extends FederationReferenceTypes['Agent'] = FederationReferenceTypes['Agent']> = ResolversObject<{
-  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Agent']> | FederationReferenceType, FederationReferenceType, ContextType>;
+export type AgentResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['Agent'] = ResolversParentTypes['Agent'],
+  FederationReferenceType extends FederationReferenceTypes['Agent'] = FederationReferenceTypes['Agent'],
+> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<
+    Maybe<ResolversTypes['Agent']> | FederationReferenceType,
+    FederationReferenceType,
+    ContextType
+  >;
   health?: Resolver<ResolversTypes['HealthStatus'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  instances?: Resolver<Array<ResolversTypes['ServiceInstance']>, ParentType, ContextType, RequireFields<AgentInstancesArgs, 'includeInactive'>>;
+  instances?: Resolver<
+    Array<ResolversTypes['ServiceInstance']>,
+    ParentType,
+    ContextType,
+    RequireFields<AgentInstancesArgs, 'includeInactive'>
+  >;
 }>;
 
-export type AgentHealthEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AgentHealthEvent'] = ResolversParentTypes['AgentHealthEvent']> = ResolversObject<{
+export type AgentHealthEventResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['AgentHealthEvent'] = ResolversParentTypes['AgentHealthEvent'],
+> = ResolversObject<{
   agent?: Resolver<Maybe<ResolversTypes['Agent']>, ParentType, ContextType>;
   agentHealth?: Resolver<ResolversTypes['HealthStatus'], ParentType, ContextType>;
   agentId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
@@ -528,12 +590,18 @@ export type AgentHealthEventResolvers<ContextType = Context, ParentType extends 
   to?: Resolver<ResolversTypes['HealthStatus'], ParentType, ContextType>;
 }>;
 
-export type CapabilityRefResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CapabilityRef'] = ResolversParentTypes['CapabilityRef']> = ResolversObject<{
+export type CapabilityRefResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['CapabilityRef'] = ResolversParentTypes['CapabilityRef'],
+> = ResolversObject<{
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
-export type CircuitBreakerResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CircuitBreaker'] = ResolversParentTypes['CircuitBreaker']> = ResolversObject<{
+export type CircuitBreakerResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['CircuitBreaker'] = ResolversParentTypes['CircuitBreaker'],
+> = ResolversObject<{
   calls?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   failureRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   preset?: Resolver<ResolversTypes['BreakerPreset'], ParentType, ContextType>;
@@ -546,13 +614,19 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
-export type InstanceHealthResolvers<ContextType = Context, ParentType extends ResolversParentTypes['InstanceHealth'] = ResolversParentTypes['InstanceHealth']> = ResolversObject<{
+export type InstanceHealthResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['InstanceHealth'] = ResolversParentTypes['InstanceHealth'],
+> = ResolversObject<{
   reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   since?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['HealthStatus'], ParentType, ContextType>;
 }>;
 
-export type InstanceLoadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['InstanceLoad'] = ResolversParentTypes['InstanceLoad']> = ResolversObject<{
+export type InstanceLoadResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['InstanceLoad'] = ResolversParentTypes['InstanceLoad'],
+> = ResolversObject<{
   completed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   errorRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -560,26 +634,79 @@ export type InstanceLoadResolvers<ContextType = Context, ParentType extends Reso
   latencyMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 }>;
 
-export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
-  deregisterInstance?: Resolver<ResolversTypes['ServiceInstance'], ParentType, ContextType, RequireFields<MutationDeregisterInstanceArgs, 'instanceId'>>;
-  heartbeat?: Resolver<ResolversTypes['ServiceInstance'], ParentType, ContextType, RequireFields<MutationHeartbeatArgs, 'instanceId' | 'load'>>;
-  registerInstance?: Resolver<ResolversTypes['ServiceInstance'], ParentType, ContextType, RequireFields<MutationRegisterInstanceArgs, 'input'>>;
-  resetCircuit?: Resolver<ResolversTypes['ServiceInstance'], ParentType, ContextType, RequireFields<MutationResetCircuitArgs, 'instanceId' | 'reason'>>;
+export type MutationResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation'],
+> = ResolversObject<{
+  deregisterInstance?: Resolver<
+    ResolversTypes['ServiceInstance'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationDeregisterInstanceArgs, 'instanceId'>
+  >;
+  heartbeat?: Resolver<
+    ResolversTypes['ServiceInstance'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationHeartbeatArgs, 'instanceId' | 'load'>
+  >;
+  registerInstance?: Resolver<
+    ResolversTypes['ServiceInstance'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationRegisterInstanceArgs, 'input'>
+  >;
+  resetCircuit?: Resolver<
+    ResolversTypes['ServiceInstance'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationResetCircuitArgs, 'instanceId' | 'reason'>
+  >;
 }>;
 
-export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
+export type PageInfoResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo'],
+> = ResolversObject<{
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 }>;
 
-export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
-  selectAgent?: Resolver<ResolversTypes['ServiceInstance'], ParentType, ContextType, RequireFields<QuerySelectAgentArgs, 'capability'>>;
-  serviceInstance?: Resolver<Maybe<ResolversTypes['ServiceInstance']>, ParentType, ContextType, RequireFields<QueryServiceInstanceArgs, 'id'>>;
-  serviceInstances?: Resolver<ResolversTypes['ServiceInstanceConnection'], ParentType, ContextType, Partial<QueryServiceInstancesArgs>>;
+export type QueryResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
+> = ResolversObject<{
+  selectAgent?: Resolver<
+    ResolversTypes['ServiceInstance'],
+    ParentType,
+    ContextType,
+    RequireFields<QuerySelectAgentArgs, 'capability'>
+  >;
+  serviceInstance?: Resolver<
+    Maybe<ResolversTypes['ServiceInstance']>,
+    ParentType,
+    ContextType,
+    RequireFields<QueryServiceInstanceArgs, 'id'>
+  >;
+  serviceInstances?: Resolver<
+    ResolversTypes['ServiceInstanceConnection'],
+    ParentType,
+    ContextType,
+    Partial<QueryServiceInstancesArgs>
+  >;
 }>;
 
-export type ServiceInstanceResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ServiceInstance'] = ResolversParentTypes['ServiceInstance'], FederationReferenceType extends FederationReferenceTypes['ServiceInstance'] = FederationReferenceTypes['ServiceInstance']> = ResolversObject<{
-  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['ServiceInstance']> | FederationReferenceType, FederationReferenceType, ContextType>;
+export type ServiceInstanceResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ServiceInstance'] = ResolversParentTypes['ServiceInstance'],
+  FederationReferenceType extends FederationReferenceTypes['ServiceInstance'] =
+    FederationReferenceTypes['ServiceInstance'],
+> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<
+    Maybe<ResolversTypes['ServiceInstance']> | FederationReferenceType,
+    FederationReferenceType,
+    ContextType
+  >;
   agent?: Resolver<Maybe<ResolversTypes['Agent']>, ParentType, ContextType>;
   agentVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   capabilities?: Resolver<Array<ResolversTypes['CapabilityRef']>, ParentType, ContextType>;
@@ -602,26 +729,49 @@ export type ServiceInstanceResolvers<ContextType = Context, ParentType extends R
   weight?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 }>;
 
-export type ServiceInstanceConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ServiceInstanceConnection'] = ResolversParentTypes['ServiceInstanceConnection']> = ResolversObject<{
+export type ServiceInstanceConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ServiceInstanceConnection'] =
+    ResolversParentTypes['ServiceInstanceConnection'],
+> = ResolversObject<{
   edges?: Resolver<Array<ResolversTypes['ServiceInstanceEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
-export type ServiceInstanceEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ServiceInstanceEdge'] = ResolversParentTypes['ServiceInstanceEdge']> = ResolversObject<{
+export type ServiceInstanceEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ServiceInstanceEdge'] =
+    ResolversParentTypes['ServiceInstanceEdge'],
+> = ResolversObject<{
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['ServiceInstance'], ParentType, ContextType>;
 }>;
 
-export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
-  agentHealthChanged?: SubscriptionResolver<ResolversTypes['AgentHealthEvent'], "agentHealthChanged", ParentType, ContextType, Partial<SubscriptionAgentHealthChangedArgs>>;
+export type SubscriptionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription'],
+> = ResolversObject<{
+  agentHealthChanged?: SubscriptionResolver<
+    ResolversTypes['AgentHealthEvent'],
+    'agentHealthChanged',
+    ParentType,
+    ContextType,
+    Partial<SubscriptionAgentHealthChangedArgs>
+  >;
 }>;
 
-export interface Federation__FieldSetScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['federation__FieldSet'], any> {
+export interface Federation__FieldSetScalarConfig extends GraphQLScalarTypeConfig<
+  ResolversTypes['federation__FieldSet'],
+  any
+> {
   name: 'federation__FieldSet';
 }
 
-export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['link__Import'], any> {
+export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<
+  ResolversTypes['link__Import'],
+  any
+> {
   name: 'link__Import';
 }
 

@@ -83,6 +83,14 @@ describe('discovery: the registry of running instances', () => {
     const { agentId } = await discovery.knownAgent({ handle });
     const linked = await pollFor(async () => (await instance(registration.instanceId))?.agent?.id);
     expect(linked).toBe(agentId);
+    // Replicas (orchestration) hear of the link too.
+    await pollFor(
+      () =>
+        discovery
+          .eventsOf('discovery.instance.changed', registration.instanceId)
+          .some((e) => (e.data.instance as { agentId: string | null }).agentId === agentId),
+      { what: 'an instance.changed event with the agent id' },
+    );
   });
 
   it('applies a heartbeat delivered twice once, and refuses heartbeats for unknown instances', async () => {

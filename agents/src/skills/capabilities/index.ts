@@ -1,0 +1,19 @@
+import { marketingCapabilities } from './marketing';
+import { mathCapabilities } from './math';
+import { platformCapabilities } from './platform';
+import { salesCapabilities } from './sales';
+import { seoCapabilities } from './seo';
+import type { CapabilityImpl } from './shared';
+
+/** Capability name -> its specific implementation; capabilities not listed run their template's playbook. */
+export const capabilityRegistry: Readonly<Record<string, CapabilityImpl>> = {
+  ...mathCapabilities,
+  ...seoCapabilities,
+  ...marketingCapabilities,
+  ...salesCapabilities,
+  ...platformCapabilities,
+};
+
+export type { CapabilityImpl };
+export { firstDeliverable } from './first-deliverables';
+export { searchManifests } from './platform';

@@ -1,0 +1,177 @@
+import type { EventData, InstanceView, TaskOutput } from '@waooaw/shared';
+import {
+  agentsMessages,
+  connectMongo,
+  createEventBus,
+  createMetrics,
+  discoveryEvents,
+  on,
+  orchestrationEvents,
+  parseConfig,
+  taskAssignedTo,
+} from '@waooaw/shared';
+import {
+  collectEvents,
+  graphqlExecutor,
+  pollFor,
+  testDatabase,
+  testInfra,
+  testLogger,
+  uniqueName,
+} from '@waooaw/shared/testing';
+import type { OrchestrationDeps } from '../server';
+import { createServer, environmentSchema } from '../server';
+
+const SECRET = 'orchestration-test-caller-secret-at-least-32';
+
+export type Assignment = EventData<ReturnType<typeof taskAssignedTo>>;
+/** What a scripted instance answers to an attempt: a result, or nothing (silence). */
+export type Script = (
+  a: Assignment,
+) => { outcome: 'SUCCEEDED'; output: TaskOutput } | { outcome: 'FAILED' | 'REJECTED'; error: string } | null;
+
+export const deliverable = (title: string, content = `# ${title}\n\nDone.\n\n## Result\n`): TaskOutput => ({
+  format: 'text/markdown',
+  title,
+  content,
+  summary: `${title} (done)`,
+});
+
+export const TEST_CONFIG: OrchestrationDeps['config'] = parseConfig(environmentSchema, {
+  CALLER_TOKEN_SECRET: SECRET,
+  NODE_ENV: 'test',
+  ORCHESTRATION_TICK_MS: '50',
+  ORCHESTRATION_RECONCILE_MS: '300',
+  TASK_RETRY_INITIAL_MS: '20',
+  TASK_RETRY_MAX_MS: '100',
+  TASK_DEFAULT_TIMEOUT_MS: '5000',
+});
+
+/**
+ * Orchestration on the real servers with a scripted runtime: the test decides what each attempt
+ * answers, so retries, timeouts and duplicates are exercised exactly.
+ */
+export async function startOrchestration() {
+  const db = await testDatabase('orchestration');
+  const prefix = `${uniqueName('t')}.`;
+  const runtimeId = uniqueName('rt-script');
+  const outside = createEventBus({ brokers: testInfra().brokers, service: 'test', logger: testLogger() });
+  const received: Assignment[] = [];
+  let script: Script = (a) => ({
+    outcome: 'SUCCEEDED',
+    output: deliverable(`${a.capability} for ${a.taskId}`),
+  });
+  const inbox = outside.consumer({
+    groupId: `${prefix}runtime`,
+    handlers: [
+      on(taskAssignedTo(runtimeId), async (a) => {
+        received.push(a);
+        const answer = script(a);
+        if (!answer) return;
+        await outside.publish(
+          agentsMessages.taskResult,
+          {
+            taskId: a.taskId,
+            attempt: a.attempt,
+            instanceId: a.instanceId,
+            runtimeId,
+            durationMs: 12,
+            ...answer,
+          },
+          { subject: a.taskId },
+        );
+      }),
+    ],
+  });
+  await inbox.start();
+  await inbox.joined();
+
+  let server = build(db.connection);
+  function build(connection: typeof db.connection) {
+    return createServer({
+      config: TEST_CONFIG,
+      logger: testLogger(),
+      metrics: createMetrics('orchestration-test'),
+      connection,
+      bus: createEventBus({ brokers: testInfra().brokers, service: 'orchestration', logger: testLogger() }),
+      outboxIntervalMs: 50,
+      consumerGroupPrefix: prefix,
+    });
+  }
+  await server.service.start(0, '127.0.0.1');
+  const collected = await collectEvents([
+    orchestrationEvents.taskUpdated.topic,
+    orchestrationEvents.attemptFinished.topic,
+  ]);
+
+  /** Tells orchestration (as discovery would) that an instance of the scripted runtime is available. */
+  async function instance(capabilities: string[], overrides: Partial<InstanceView> = {}) {
+    const view: InstanceView = {
+      instanceId: uniqueName(`${runtimeId}:i`),
+      agentId: `agent-${uniqueName('a')}`,
+      handle: 'wow-scripted',
+      agentVersion: '1.0.0',
+      runtimeId,
+      inbox: `agents.inbox.${runtimeId}`,
+      tier: 'STANDARD',
+      weight: 1,
+      concurrency: 4,
+      capabilities: capabilities.map((name) => ({ name, version: '1.0.0' })),
+      health: 'HEALTHY',
+      circuit: 'CLOSED',
+      inFlight: 0,
+      ...overrides,
+    };
+    await outside.publish(
+      discoveryEvents.instanceChanged,
+      { change: 'REGISTERED', instance: view, at: new Date().toISOString() },
+      { subject: view.instanceId },
+    );
+    await pollFor(() => server.replica.get(view.instanceId)?.health === view.health, {
+      what: 'orchestration to learn the instance',
+    });
+    return view;
+  }
+
+  const h = {
+    db,
+    runtimeId,
+    received,
+    outside,
+    get server() {
+      return server;
+    },
+    instance,
+    script(next: Script) {
+      script = next;
+    },
+    exec: (
+      query: string,
+      variables: Record<string, unknown> = {},
+      roles: Parameters<ReturnType<typeof graphqlExecutor>>[2] = ['operator'],
+    ) => graphqlExecutor(server, SECRET, 'op-orch')(query, variables, roles),
+    execAs: (sub: string) => graphqlExecutor(server, SECRET, sub),
+    eventsOf: collected.events,
+    /** Stops orchestration and starts a fresh one on the same database (a restart). */
+    async restart() {
+      await server.service.stop();
+      server = build(
+        await connectMongo({ url: testInfra().mongoUrl, dbName: db.connection.name, logger: testLogger() }),
+      );
+      await server.service.start(0, '127.0.0.1');
+    },
+    async stop() {
+      await server.service.stop();
+      await inbox.stop();
+      await outside.disconnect();
+      await collected.stop();
+      await db.drop();
+    },
+  };
+  return h;
+}
+
+export type Harness = Awaited<ReturnType<typeof startOrchestration>>;
+
+export const TASK_FIELDS = `id capability status priority error attempts { number outcome error instance { id } }
+  output { title summary content } retryPolicy { maxAttempts jitter }`;

@@ -1,0 +1,214 @@
+import { agentsMessages } from '@waooaw/shared';
+import { pollFor, uniqueName } from '@waooaw/shared/testing';
+import type { Harness } from './harness';
+import { deliverable, startOrchestration, TASK_FIELDS } from './harness';
+
+interface Task {
+  id: string;
+  status: string;
+  priority: string;
+  error: string | null;
+  attempts: { number: number; outcome: string | null; error: string | null; instance: { id: string } }[];
+  output: { title: string; summary: string; content: string } | null;
+}
+
+const SUBMIT = `mutation($input: SubmitTaskInput!) { submitTask(input: $input) { ${TASK_FIELDS} } }`;
+const TASK = `query($id: ID!) { task(id: $id) { ${TASK_FIELDS} } }`;
+
+describe('orchestration: tasks through a scripted runtime', () => {
+  let o: Harness;
+  beforeAll(async () => {
+    o = await startOrchestration();
+  });
+  afterAll(() => o.stop());
+
+  const cap = () =>
+    `test.${uniqueName('cap')
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '')}`;
+  const submit = async (
+    input: Record<string, unknown>,
+    roles: ('customer' | 'operator')[] = ['operator'],
+  ) => {
+    const res = await o.exec(SUBMIT, { input }, roles);
+    if (res.errors) throw new Error(JSON.stringify(res.errors));
+    return (res.data as { submitTask: Task }).submitTask;
+  };
+  const task = async (id: string) => ((await o.exec(TASK, { id })).data as { task: Task }).task;
+  const settled = (id: string) =>
+    pollFor(
+      async () => {
+        const t = await task(id);
+        return ['COMPLETED', 'FAILED', 'REJECTED', 'CANCELED'].includes(t.status) && t;
+      },
+      { what: `task ${id} to finish` },
+    );
+
+  it('rejects a task nobody can run, with the reason, instead of queueing it forever', async () => {
+    const t = await submit({ capability: 'nobody.offers-this', input: {} });
+    expect(t).toMatchObject({ status: 'REJECTED', attempts: [] });
+    expect(t.error).toMatch(/No registered agent offers nobody.offers-this/);
+    const bad = await o.exec(SUBMIT, { input: { capability: 'Not A Capability', input: {} } });
+    expect(bad.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
+    const badRange = await o.exec(SUBMIT, { input: { capability: 'a.b', versionRange: 'what', input: {} } });
+    expect(badRange.errors?.[0]?.message).toMatch(/semver range/);
+  });
+
+  it('persists, dispatches to the instance’s runtime inbox and completes with the output, once', async () => {
+    const capability = cap();
+    const instance = await o.instance([capability]);
+    const submitted = await submit({ capability, input: { topic: 'diabetes care' }, priority: 'HIGH' });
+    expect(submitted.status).toBe('SUBMITTED');
+    const done = await settled(submitted.id);
+    expect(done).toMatchObject({
+      status: 'COMPLETED',
+      attempts: [{ number: 1, outcome: 'SUCCEEDED', instance: { id: instance.instanceId } }],
+      output: { title: `${capability} for ${submitted.id}` },
+    });
+    const assignment = o.received.find((a) => a.taskId === submitted.id)!;
+    expect(assignment.input).toEqual({ topic: 'diabetes care' });
+
+    // Kafka delivers the result again: nothing changes, nothing is announced twice.
+    await o.outside.publish(
+      agentsMessages.taskResult,
+      {
+        taskId: submitted.id,
+        attempt: 1,
+        instanceId: instance.instanceId,
+        runtimeId: o.runtimeId,
+        outcome: 'FAILED',
+        error: 'late duplicate',
+        durationMs: 1,
+      },
+      { subject: submitted.id },
+    );
+    await pollFor(() =>
+      o.eventsOf('orchestration.attempt.finished').some((e) => e.data.taskId === submitted.id),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await task(submitted.id)).status).toBe('COMPLETED');
+    const statuses = o.eventsOf('orchestration.task.updated', submitted.id).map((e) => e.data.status);
+    expect(statuses).toEqual(['SUBMITTED', 'WORKING', 'COMPLETED']);
+    expect(
+      o.eventsOf('orchestration.attempt.finished').filter((e) => e.data.taskId === submitted.id),
+    ).toHaveLength(1);
+  });
+
+  it('retries a failed attempt on another instance, and fails for good after maxAttempts', async () => {
+    const capability = cap();
+    const [a, b] = [await o.instance([capability]), await o.instance([capability])];
+    o.script((x) =>
+      x.capability !== capability
+        ? { outcome: 'SUCCEEDED', output: deliverable('other') }
+        : x.attempt === 1
+          ? { outcome: 'FAILED', error: 'upstream 503' }
+          : { outcome: 'SUCCEEDED', output: deliverable('second try') },
+    );
+    const retried = await settled((await submit({ capability, input: {} })).id);
+    expect(retried.status).toBe('COMPLETED');
+    expect(retried.attempts.map((x) => x.outcome)).toEqual(['FAILED', 'SUCCEEDED']);
+    expect(retried.attempts[0]!.instance.id).not.toBe(retried.attempts[1]!.instance.id);
+    expect([a.instanceId, b.instanceId]).toEqual(
+      expect.arrayContaining(retried.attempts.map((x) => x.instance.id)),
+    );
+
+    o.script(() => ({ outcome: 'FAILED', error: 'always broken' }));
+    const failed = await settled(
+      (await submit({ capability, input: {}, retryPolicy: { maxAttempts: 3, jitter: 'DECORRELATED' } })).id,
+    );
+    expect(failed.status).toBe('FAILED');
+    expect(failed.attempts).toHaveLength(3);
+    expect(failed.error).toBe('attempt 3 of 3: always broken');
+  });
+
+  it('times out a silent attempt and retries it; bad input is REJECTED without retries', async () => {
+    const capability = cap();
+    await o.instance([capability]);
+    o.script((x) =>
+      x.attempt === 1 ? null : { outcome: 'SUCCEEDED', output: deliverable('after the timeout') },
+    );
+    const slow = await settled((await submit({ capability, input: {}, timeoutMs: 300 })).id);
+    expect(slow.attempts.map((x) => x.outcome)).toEqual(['TIMED_OUT', 'SUCCEEDED']);
+    expect(slow.attempts[0]!.error).toMatch(/no result within 300 ms/);
+
+    o.script(() => ({ outcome: 'REJECTED', error: 'request: must say what is wanted' }));
+    const rejected = await settled((await submit({ capability, input: 42 })).id);
+    expect(rejected).toMatchObject({ status: 'REJECTED', error: 'request: must say what is wanted' });
+    expect(rejected.attempts).toHaveLength(1);
+  });
+
+  it('starts CRITICAL work before LOW work submitted earlier when the instance is busy', async () => {
+    const capability = cap();
+    await o.instance([capability], { concurrency: 1 });
+    const order: string[] = [];
+    const held: (() => void)[] = [];
+    o.script((x) => {
+      order.push(x.taskId);
+      return null; // answered by hand below, one at a time
+    });
+    const answer = async () => {
+      const a = o.received.at(-1)!;
+      await o.outside.publish(
+        agentsMessages.taskResult,
+        {
+          taskId: a.taskId,
+          attempt: a.attempt,
+          instanceId: a.instanceId,
+          runtimeId: o.runtimeId,
+          outcome: 'SUCCEEDED',
+          output: deliverable('ok'),
+          durationMs: 5,
+        },
+        { subject: a.taskId },
+      );
+    };
+    void held;
+    const first = await submit({ capability, input: { n: 0 }, priority: 'LOW' });
+    await pollFor(() => order.length === 1);
+    const lows = [
+      await submit({ capability, input: { n: 1 }, priority: 'LOW' }),
+      await submit({ capability, input: { n: 2 }, priority: 'LOW' }),
+    ];
+    const critical = await submit({ capability, input: { n: 3 }, priority: 'CRITICAL' });
+    for (let i = 1; i <= 3; i++) {
+      await answer();
+      await pollFor(() => order.length === i + 1, { what: `dispatch ${i + 1}` });
+    }
+    await answer();
+    expect(order).toEqual([first.id, critical.id, lows[0]!.id, lows[1]!.id]);
+    await settled(lows[1]!.id);
+  });
+
+  it('lets a customer see and cancel only their own tasks', async () => {
+    const capability = cap();
+    await o.instance([capability]);
+    o.script(() => null);
+    const mine = await o.execAs('cust-1')(SUBMIT, { input: { capability, input: {} } }, ['customer']);
+    const id = (mine.data as { submitTask: Task }).submitTask.id;
+    const other = await o.execAs('cust-2')(TASK, { id }, ['customer']);
+    expect(other.errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    const list = await o.execAs('cust-2')(`{ tasks { totalCount } }`, {}, ['customer']);
+    expect((list.data as { tasks: { totalCount: number } }).tasks.totalCount).toBe(0);
+    const canceled = await o.execAs('cust-1')(
+      `mutation($id: ID!) { cancelTask(id: $id, reason: "changed my mind") { status error } }`,
+      { id },
+      ['customer'],
+    );
+    expect((canceled.data as { cancelTask: Task }).cancelTask).toMatchObject({
+      status: 'CANCELED',
+      error: 'changed my mind',
+    });
+  });
+
+  it('returns the first task when the same idempotency key is submitted again', async () => {
+    const capability = cap();
+    await o.instance([capability]);
+    o.script((x) => ({ outcome: 'SUCCEEDED', output: deliverable(x.taskId) }));
+    const key = uniqueName('key');
+    const first = await submit({ capability, input: { a: 1 }, idempotencyKey: key });
+    const again = await submit({ capability, input: { a: 1 }, idempotencyKey: key });
+    expect(again.id).toBe(first.id);
+    await settled(first.id);
+    expect(o.received.filter((a) => a.taskId === first.id)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,52 @@
+import type { Connection, Model } from 'mongoose';
+import { Schema } from 'mongoose';
+import type { SagaSnapshot } from '../domain';
+
+export interface SagaStepRecord {
+  name: string;
+  action: Record<string, unknown>;
+  compensation: Record<string, unknown> | null;
+}
+
+export interface SagaRecord {
+  _id: string;
+  name: string;
+  steps: SagaStepRecord[];
+  /** The saga log and state (domain/saga.ts): persisted on every transition so it resumes after a restart. */
+  snapshot: SagaSnapshot;
+  customerId: string | null;
+  submittedBy: string;
+  roles: string[];
+  tenant: string | null;
+  rev: number;
+  createdAt: Date;
+  updatedAt: Date;
+  completedAt: Date | null;
+}
+
+const sagaSchema = new Schema<SagaRecord>(
+  {
+    _id: String,
+    name: { type: String, required: true },
+    steps: { type: Schema.Types.Mixed, required: true },
+    snapshot: { type: Schema.Types.Mixed, required: true },
+    customerId: { type: String, default: null },
+    submittedBy: { type: String, required: true },
+    roles: { type: [String], default: [] },
+    tenant: { type: String, default: null },
+    rev: { type: Number, default: 0 },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+    completedAt: { type: Date, default: null },
+  },
+  { collection: 'sagas', minimize: false },
+);
+sagaSchema.index({ 'snapshot.state': 1 });
+
+export type SagaModel = Model<SagaRecord>;
+export const sagaModel = (connection: Connection): SagaModel =>
+  connection.model<SagaRecord>('Saga', sagaSchema);
+
+/** Task ids of a saga's steps: fixed, so a resumed saga finds the task it started instead of a new one. */
+export const sagaTaskId = (sagaId: string, step: number, role: 'ACTION' | 'COMPENSATION') =>
+  `${sagaId}.${role === 'ACTION' ? 'a' : 'c'}${step}`;

@@ -1,0 +1,138 @@
+import type { Connection, Model } from 'mongoose';
+import { Schema } from 'mongoose';
+import type {
+  AttemptOutcome,
+  JitterStrategy,
+  LoadBalancingStrategy,
+  OutboxDocument,
+  TaskOutput,
+  TaskStatus,
+} from '@waooaw/shared';
+import { appliedEventsSchemaFields, outboxSchemaFields, TASK_STATUSES } from '@waooaw/shared';
+import type { TaskPriority } from '../domain';
+import { TASK_PRIORITIES } from '../domain';
+
+export interface RetryPolicyRecord {
+  maxAttempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  multiplier: number;
+  jitter: JitterStrategy;
+}
+
+export interface AttemptRecord {
+  number: number;
+  instanceId: string;
+  runtimeId: string;
+  agentId: string | null;
+  startedAt: Date;
+  endedAt: Date | null;
+  outcome: AttemptOutcome | null;
+  durationMs: number | null;
+  error: string | null;
+}
+
+/** Which saga step and side a task runs for. */
+export interface SagaLink {
+  sagaId: string;
+  step: number;
+  role: 'ACTION' | 'COMPENSATION';
+}
+
+export interface TaskRecord extends OutboxDocument {
+  _id: string;
+  capability: string;
+  versionRange: string | null;
+  input: unknown;
+  priority: TaskPriority;
+  status: TaskStatus;
+  strategy: LoadBalancingStrategy;
+  attempts: AttemptRecord[];
+  /** The agent of the latest attempt (for Agent.recentTasks). */
+  agentId: string | null;
+  output: TaskOutput | null;
+  error: string | null;
+  timeoutMs: number;
+  deadline: Date | null;
+  retryPolicy: RetryPolicyRecord;
+  idempotencyKey: string | null;
+  customerId: string | null;
+  tenant: string | null;
+  submittedBy: string;
+  workflowId: string | null;
+  workflowNodeId: string | null;
+  saga: SagaLink | null;
+  /** Not dispatched before this (backoff between attempts). */
+  nextAttemptAt: Date;
+  /** The last backoff delay (decorrelated jitter grows from it). */
+  lastDelayMs: number;
+  /** Instances a retry should avoid when another one can take it. */
+  avoidInstanceIds: string[];
+  rev: number;
+  appliedEventIds: string[];
+  createdAt: Date;
+  updatedAt: Date;
+  completedAt: Date | null;
+}
+
+const attemptSchema = new Schema<AttemptRecord>(
+  {
+    number: Number,
+    instanceId: String,
+    runtimeId: String,
+    agentId: { type: String, default: null },
+    startedAt: Date,
+    endedAt: { type: Date, default: null },
+    outcome: { type: String, default: null },
+    durationMs: { type: Number, default: null },
+    error: { type: String, default: null },
+  },
+  { _id: false },
+);
+
+const taskSchema = new Schema<TaskRecord>(
+  {
+    _id: String,
+    capability: { type: String, required: true },
+    versionRange: { type: String, default: null },
+    input: { type: Schema.Types.Mixed, default: {} },
+    priority: { type: String, enum: TASK_PRIORITIES, required: true },
+    status: { type: String, enum: TASK_STATUSES, required: true },
+    strategy: { type: String, required: true },
+    attempts: { type: [attemptSchema], default: [] },
+    agentId: { type: String, default: null },
+    output: { type: Schema.Types.Mixed, default: null },
+    error: { type: String, default: null },
+    timeoutMs: { type: Number, required: true },
+    deadline: { type: Date, default: null },
+    retryPolicy: { type: Schema.Types.Mixed, required: true },
+    idempotencyKey: { type: String, default: null },
+    customerId: { type: String, default: null },
+    tenant: { type: String, default: null },
+    submittedBy: { type: String, required: true },
+    workflowId: { type: String, default: null },
+    workflowNodeId: { type: String, default: null },
+    saga: { type: Schema.Types.Mixed, default: null },
+    nextAttemptAt: { type: Date, required: true },
+    lastDelayMs: { type: Number, default: 0 },
+    avoidInstanceIds: { type: [String], default: [] },
+    rev: { type: Number, default: 0 },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+    completedAt: { type: Date, default: null },
+    ...outboxSchemaFields,
+    ...appliedEventsSchemaFields,
+  },
+  { collection: 'tasks', minimize: false },
+);
+taskSchema.index({ status: 1, nextAttemptAt: 1 });
+taskSchema.index({ createdAt: -1, _id: -1 });
+taskSchema.index({ customerId: 1, createdAt: -1 });
+taskSchema.index({ agentId: 1, createdAt: -1 });
+taskSchema.index({ 'attempts.agentId': 1 });
+taskSchema.index({ workflowId: 1 });
+taskSchema.index({ 'outbox.0': 1 });
+
+export type TaskModel = Model<TaskRecord>;
+export const taskModel = (connection: Connection): TaskModel =>
+  connection.model<TaskRecord>('Task', taskSchema);

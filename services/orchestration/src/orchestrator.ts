@@ -1,0 +1,78 @@
+import type { Caller } from '@waooaw/shared';
+import { forbidden, notFound, requireRole } from '@waooaw/shared';
+import type { TaskEngine } from './engine';
+import type { TaskModel, TaskRecord } from './models/task';
+import type { WorkflowModel, WorkflowRecord } from './models/workflow';
+import type { InstanceReplica } from './replica';
+import type { SagaEngine } from './sagas';
+import type { SubmissionDefaults } from './submission';
+import { buildTask } from './submission';
+import type { WorkflowEngine } from './workflows';
+
+const STAFF = ['operator', 'admin'] as const;
+export const isStaff = (caller: Caller) => caller.roles.some((r) => (STAFF as readonly string[]).includes(r));
+
+/** May this caller see (or cancel) something owned by `customerId`? Customers only their own. */
+export function assertOwnerOrStaff(caller: Caller, customerId: string | null, what: string) {
+  if (isStaff(caller)) return;
+  if (customerId !== null && customerId === caller.sub) return;
+  throw forbidden(`This ${what} belongs to someone else; you can only see your own`);
+}
+
+/** The use cases behind the GraphQL API, with who may do what. */
+export function createOrchestrator(deps: {
+  tasks: TaskModel;
+  engine: TaskEngine;
+  workflows: WorkflowEngine;
+  workflowRecords: WorkflowModel;
+  sagas: SagaEngine;
+  replica: InstanceReplica;
+  defaults: SubmissionDefaults;
+  now?: () => number;
+}) {
+  const clock = deps.now ?? Date.now;
+  return {
+    async submitTask(input: unknown, caller: Caller | null): Promise<TaskRecord> {
+      const who = requireRole(caller, 'customer', 'operator', 'admin');
+      const task = buildTask(input, who, { replica: deps.replica, defaults: deps.defaults, now: clock() });
+      if (task.idempotencyKey) {
+        const existing = await deps.tasks.findById(task._id).lean<TaskRecord>();
+        if (existing) return existing;
+      }
+      try {
+        return await deps.engine.accept(task);
+      } catch (err) {
+        // The same idempotency key submitted concurrently: the first one wins.
+        if ((err as { code?: unknown }).code === 11000 && task.idempotencyKey) {
+          const existing = await deps.tasks.findById(task._id).lean<TaskRecord>();
+          if (existing) return existing;
+        }
+        throw err;
+      }
+    },
+    async cancelTask(
+      id: string,
+      reason: string | null | undefined,
+      caller: Caller | null,
+    ): Promise<TaskRecord> {
+      const who = requireRole(caller, 'customer', 'operator', 'admin');
+      const task = await deps.tasks.findById(id).lean<TaskRecord>();
+      if (!task) throw notFound('Task', id);
+      assertOwnerOrStaff(who, task.customerId, 'task');
+      return (await deps.engine.cancel(id, reason?.trim() || `canceled by ${who.sub}`)) ?? task;
+    },
+    submitWorkflow: (input: unknown, caller: Caller | null) =>
+      deps.workflows.submit(input, requireRole(caller, 'customer', 'operator', 'admin')),
+    async cancelWorkflow(id: string, reason: string | null | undefined, caller: Caller | null) {
+      const who = requireRole(caller, 'customer', 'operator', 'admin');
+      const existing = await deps.workflowRecords.findById(id).lean<WorkflowRecord>();
+      if (!existing) throw notFound('Workflow', id);
+      assertOwnerOrStaff(who, existing.customerId, 'workflow');
+      return (await deps.workflows.cancel(id, reason?.trim() || `canceled by ${who.sub}`)) ?? existing;
+    },
+    submitSaga: (input: unknown, caller: Caller | null) =>
+      deps.sagas.submit(input, requireRole(caller, 'operator', 'admin')),
+  };
+}
+
+export type Orchestrator = ReturnType<typeof createOrchestrator>;

@@ -1,0 +1,53 @@
+import type { FilterQuery } from 'mongoose';
+import { olderThanCursor, pageSize, requireRole, timeCursorKey, toConnection } from '@waooaw/shared';
+import type { QueryResolvers } from '../__generated__/resolvers-types';
+import type { TaskModel, TaskRecord } from '../models/task';
+import { assertOwnerOrStaff, isStaff } from '../orchestrator';
+
+export function queryResolvers(tasks: TaskModel): QueryResolvers {
+  return {
+    task: async (_parent, { id }, ctx) => {
+      const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
+      const task = await ctx.loaders.taskById.load(id);
+      if (task) assertOwnerOrStaff(who, task.customerId, 'task');
+      return task;
+    },
+
+    tasks: async (_parent, { filter, first, after }, ctx) => {
+      const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
+      const limit = pageSize(first);
+      const query: FilterQuery<TaskRecord> = {};
+      if (!isStaff(who)) query.customerId = who.sub;
+      else if (filter?.customerId) query.customerId = filter.customerId;
+      if (filter?.status) query.status = filter.status;
+      if (filter?.capability) query.capability = filter.capability;
+      if (filter?.priority) query.priority = filter.priority;
+      if (filter?.agentId) query.agentId = filter.agentId;
+      if (filter?.workflowId) query.workflowId = filter.workflowId;
+      const page = after ? { ...query, ...olderThanCursor(after, 'createdAt') } : query;
+      const [rows, totalCount] = await Promise.all([
+        tasks
+          .find(page)
+          .sort({ createdAt: -1, _id: -1 })
+          .limit(limit + 1)
+          .lean<TaskRecord[]>(),
+        tasks.countDocuments(query),
+      ]);
+      return toConnection(rows, limit, totalCount, (t) => timeCursorKey(t.createdAt, t._id));
+    },
+
+    workflow: async (_parent, { id }, ctx) => {
+      const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
+      const wf = await ctx.loaders.workflowById.load(id);
+      if (wf) assertOwnerOrStaff(who, wf.customerId, 'workflow');
+      return wf;
+    },
+
+    saga: async (_parent, { id }, ctx) => {
+      const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
+      const saga = await ctx.loaders.sagaById.load(id);
+      if (saga) assertOwnerOrStaff(who, saga.customerId, 'saga');
+      return saga;
+    },
+  };
+}

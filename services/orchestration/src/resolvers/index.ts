@@ -1,0 +1,28 @@
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import type { Resolvers } from '../__generated__/resolvers-types';
+import type { TaskModel } from '../models/task';
+import { agentResolvers } from './Agent';
+import { mutationResolvers } from './Mutation';
+import { queryResolvers } from './Query';
+import {
+  sagaResolvers,
+  taskAttemptResolvers,
+  taskResolvers,
+  workflowNodeResolvers,
+  workflowResolvers,
+} from './Task';
+
+export function createResolvers(tasks: TaskModel): Resolvers {
+  return {
+    DateTime: DateTimeResolver,
+    JSON: JSONResolver,
+    Query: queryResolvers(tasks),
+    Mutation: mutationResolvers,
+    Agent: agentResolvers(tasks),
+    Task: taskResolvers,
+    TaskAttempt: taskAttemptResolvers,
+    Workflow: workflowResolvers,
+    WorkflowNode: workflowNodeResolvers,
+    Saga: sagaResolvers,
+  };
+}

@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Caller, Logger, Role } from '@waooaw/shared';
+import { badUserInput, ErrorCode, parseInput, PlatformError } from '@waooaw/shared';
+import type { SagaCommand, SagaTransition } from './domain';
+import {
+  onActionCompleted,
+  onActionFailed,
+  onCompensationCompleted,
+  onCompensationFailed,
+  resumeCommand,
+  startSaga,
+} from './domain';
+import type { TaskEngine } from './engine';
+import { isFinal } from './engine';
+import type { SagaModel, SagaRecord } from './models/saga';
+import { sagaTaskId } from './models/saga';
+import type { TaskModel, TaskRecord } from './models/task';
+import type { InstanceReplica } from './replica';
+import type { SubmissionDefaults } from './submission';
+import { buildTask } from './submission';
+
+const taskSpec = z.object({ capability: z.string() }).passthrough();
+const sagaInput = z.object({
+  name: z.string().trim().min(1, 'name the saga').max(200),
+  steps: z
+    .array(
+      z.object({
+        name: z.string().trim().min(1).max(100),
+        action: taskSpec,
+        compensation: taskSpec.nullish(),
+      }),
+    )
+    .min(1, 'a saga needs at least one step')
+    .max(50),
+});
+
+/**
+ * Sagas over the task engine: each step's action is a task; when one fails after its retries, the
+ * compensations of the completed steps run in reverse order. The saga log is saved with every
+ * transition and step tasks have fixed ids, so after a restart `reconcile` resumes where it stopped
+ * without running a step twice.
+ */
+export function createSagaEngine(deps: {
+  sagas: SagaModel;
+  tasks: TaskModel;
+  engine: TaskEngine;
+  replica: InstanceReplica;
+  logger: Logger;
+  defaults: SubmissionDefaults;
+  now?: () => number;
+}) {
+  const { sagas, tasks, engine } = deps;
+  const clock = deps.now ?? Date.now;
+
+  const callerOf = (saga: SagaRecord): Caller => ({
+    sub: saga.submittedBy,
+    roles: saga.roles as Role[],
+    ...(saga.tenant ? { tenant: saga.tenant } : {}),
+  });
+
+  /** Starts the task a command asks for (a no-op when it exists: fixed ids). */
+  async function run(saga: SagaRecord, command: SagaCommand): Promise<void> {
+    if (command.kind === 'NONE') return;
+    const role = command.kind === 'RUN_ACTION' ? 'ACTION' : 'COMPENSATION';
+    const step = saga.steps[command.step]!;
+    const id = sagaTaskId(saga._id, command.step, role);
+    if (await tasks.exists({ _id: id })) return;
+    let spec = role === 'ACTION' ? step.action : step.compensation!;
+    if (role === 'COMPENSATION') {
+      // A compensation sees what its action produced, to undo exactly that.
+      const action = await tasks.findById(sagaTaskId(saga._id, command.step, 'ACTION')).lean<TaskRecord>();
+      const input = typeof spec.input === 'object' && spec.input !== null ? spec.input : {};
+      spec = { ...spec, input: { ...input, action: action?.output ?? null } };
+    }
+    const task = buildTask(
+      spec,
+      callerOf(saga),
+      { replica: deps.replica, defaults: deps.defaults, now: clock() },
+      { id, saga: { sagaId: saga._id, step: command.step, role }, customerId: saga.customerId },
+      `steps[${command.step}].${role === 'ACTION' ? 'action' : 'compensation'}`,
+    );
+    try {
+      await engine.accept(task);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 11000) throw err;
+    }
+  }
+
+  /** Saves a transition if the saga did not change meanwhile; then runs its command. */
+  async function apply(saga: SagaRecord, transition: SagaTransition): Promise<boolean> {
+    if (transition.snapshot === saga.snapshot) return true;
+    const now = clock();
+    const final = ['COMPLETED', 'COMPENSATED', 'FAILED'].includes(transition.snapshot.state);
+    const result = await sagas.updateOne(
+      { _id: saga._id, rev: saga.rev },
+      {
+        $set: {
+          snapshot: transition.snapshot,
+          updatedAt: new Date(now),
+          completedAt: final ? new Date(now) : null,
+        },
+        $inc: { rev: 1 },
+      },
+    );
+    if (result.modifiedCount !== 1) return false;
+    await run({ ...saga, snapshot: transition.snapshot }, transition.command);
+    return true;
+  }
+
+  /** Feeds a finished step task to the saga. */
+  async function onTask(task: TaskRecord): Promise<void> {
+    const link = task.saga;
+    if (!link || !isFinal(task.status)) return;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const saga = await sagas.findById(link.sagaId).lean<SagaRecord>();
+      if (!saga) return;
+      const now = clock();
+      const ok = task.status === 'COMPLETED';
+      const reason = task.error ?? task.status.toLowerCase();
+      const transition =
+        link.role === 'ACTION'
+          ? ok
+            ? onActionCompleted(saga.snapshot, link.step, now)
+            : onActionFailed(saga.snapshot, link.step, reason, now)
+          : ok
+            ? onCompensationCompleted(saga.snapshot, link.step, now)
+            : onCompensationFailed(saga.snapshot, link.step, reason, now);
+      if (await apply(saga, transition)) return;
+    }
+    deps.logger.warn({ sagaId: link.sagaId }, 'saga kept changing; the reconciler will resume it');
+  }
+
+  return {
+    onTask,
+
+    async submit(input: unknown, who: Caller): Promise<SagaRecord> {
+      const parsed = parseInput(sagaInput, input, 'input');
+      const now = clock();
+      parsed.steps.forEach((step, i) => {
+        for (const [side, spec] of [
+          ['action', step.action],
+          ['compensation', step.compensation],
+        ] as const) {
+          if (!spec) continue;
+          const probe = buildTask(
+            spec,
+            who,
+            { replica: deps.replica, defaults: deps.defaults, now },
+            {},
+            `steps[${i}].${side}`,
+          );
+          if (probe.status === 'REJECTED') throw badUserInput(`step ${step.name} (${side}): ${probe.error}`);
+        }
+      });
+      const started = startSaga(
+        parsed.steps.map((s) => ({ name: s.name, hasCompensation: Boolean(s.compensation) })),
+        now,
+      );
+      const saga: SagaRecord = {
+        _id: `saga-${randomUUID()}`,
+        name: parsed.name,
+        steps: parsed.steps.map((s) => ({
+          name: s.name,
+          action: s.action,
+          compensation: s.compensation ?? null,
+        })),
+        snapshot: started.snapshot,
+        customerId: who.roles.includes('customer') ? who.sub : null,
+        submittedBy: who.sub,
+        roles: who.roles,
+        tenant: who.tenant ?? null,
+        rev: 0,
+        createdAt: new Date(now),
+        updatedAt: new Date(now),
+        completedAt: null,
+      };
+      await sagas.create(saga);
+      await run(saga, started.command);
+      return saga;
+    },
+
+    /**
+     * Resumes every unfinished saga: the command its log says is due runs (a no-op if its task
+     * exists), and a step task that finished while nobody listened is fed in now.
+     */
+    async reconcile(): Promise<void> {
+      const open = await sagas
+        .find({ 'snapshot.state': { $in: ['RUNNING', 'COMPENSATING'] } })
+        .lean<SagaRecord[]>();
+      for (const saga of open) {
+        try {
+          const command = resumeCommand(saga.snapshot);
+          if (command.kind === 'NONE') continue;
+          await run(saga, command);
+          const id = sagaTaskId(
+            saga._id,
+            command.step,
+            command.kind === 'RUN_ACTION' ? 'ACTION' : 'COMPENSATION',
+          );
+          const task = await tasks.findById(id).lean<TaskRecord>();
+          if (task && isFinal(task.status)) await onTask(task);
+        } catch (err) {
+          deps.logger.error({ err, sagaId: saga._id }, 'resuming a saga failed; retrying later');
+        }
+      }
+    },
+
+    async get(id: string): Promise<SagaRecord> {
+      const saga = await sagas.findById(id).lean<SagaRecord>();
+      if (!saga) throw new PlatformError(ErrorCode.NOT_FOUND, `No saga ${id}`);
+      return saga;
+    },
+  };
+}
+
+export type SagaEngine = ReturnType<typeof createSagaEngine>;

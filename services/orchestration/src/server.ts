@@ -1,0 +1,205 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'graphql';
+import type { Connection } from 'mongoose';
+import type { Component, EventBus, Logger, PlatformMetrics, Service } from '@waooaw/shared';
+import {
+  busComponent,
+  consumerComponent,
+  createOutboxRelay,
+  createService,
+  createSubgraphServer,
+  indexesComponent,
+  mongoComponent,
+  relayComponent,
+  TASK_RESULTS_TOPIC,
+} from '@waooaw/shared';
+import type { Context } from './context';
+import { contextFactory } from './context';
+import type { Environment } from './environment';
+import { createTaskEngine } from './engine';
+import { resultHandlers } from './events/handlers';
+import { instanceReplicaModel } from './models/instance';
+import { sagaModel } from './models/saga';
+import { taskModel } from './models/task';
+import { workflowModel } from './models/workflow';
+import { createOrchestrator } from './orchestrator';
+import { createInstanceReplica } from './replica';
+import { createResolvers } from './resolvers';
+import { createSagaEngine } from './sagas';
+import type { SubmissionDefaults } from './submission';
+import { createWorkflowEngine } from './workflows';
+
+export { environmentSchema } from './environment';
+
+export const typeDefs = parse(
+  readFileSync(path.resolve(__dirname, '../../../schemas/orchestration.graphql'), 'utf8'),
+);
+
+export interface OrchestrationDeps {
+  config: Pick<
+    Environment,
+    | 'CALLER_TOKEN_SECRET'
+    | 'NODE_ENV'
+    | 'TASK_AGING_STEP_MS'
+    | 'ORCHESTRATION_TICK_MS'
+    | 'ORCHESTRATION_RECONCILE_MS'
+    | 'TASK_DEFAULT_TIMEOUT_MS'
+    | 'TASK_DEFAULT_MAX_ATTEMPTS'
+    | 'TASK_RETRY_INITIAL_MS'
+    | 'TASK_RETRY_MAX_MS'
+    | 'TASK_RETRY_JITTER'
+    | 'TASK_DEFAULT_STRATEGY'
+  >;
+  logger: Logger;
+  metrics: PlatformMetrics;
+  connection: Connection;
+  bus: EventBus;
+  outboxIntervalMs?: number;
+  consumerGroupPrefix?: string;
+  /**
+   * Where new consumer groups start: the beginning (default, nothing is missed) or the end. Tests
+   * that share one broker with other tests start at the end so others' instances stay out.
+   */
+  fromBeginning?: boolean;
+}
+
+/** Builds the orchestration service from its dependencies; tests use it without a port. */
+export function createServer(deps: OrchestrationDeps) {
+  const { logger, bus, config } = deps;
+  const tasks = taskModel(deps.connection);
+  const workflowRecords = workflowModel(deps.connection);
+  const sagaRecords = sagaModel(deps.connection);
+  const replicaRecords = instanceReplicaModel(deps.connection);
+  const relay = createOutboxRelay({
+    models: [tasks, workflowRecords],
+    bus,
+    logger,
+    metrics: deps.metrics,
+    intervalMs: deps.outboxIntervalMs ?? 500,
+  });
+  const defaults: SubmissionDefaults = {
+    timeoutMs: config.TASK_DEFAULT_TIMEOUT_MS,
+    strategy: config.TASK_DEFAULT_STRATEGY,
+    retry: {
+      maxAttempts: config.TASK_DEFAULT_MAX_ATTEMPTS,
+      initialDelayMs: config.TASK_RETRY_INITIAL_MS,
+      maxDelayMs: config.TASK_RETRY_MAX_MS,
+      multiplier: 2,
+      jitter: config.TASK_RETRY_JITTER,
+    },
+  };
+  const replica = createInstanceReplica(replicaRecords);
+  const engine = createTaskEngine({
+    tasks,
+    replica,
+    bus,
+    relay,
+    logger,
+    aging: { stepMs: config.TASK_AGING_STEP_MS },
+    tickMs: config.ORCHESTRATION_TICK_MS,
+  });
+  const workflows = createWorkflowEngine({
+    workflows: workflowRecords,
+    tasks,
+    engine,
+    replica,
+    bus,
+    relay,
+    logger,
+    defaults,
+  });
+  const sagas = createSagaEngine({ sagas: sagaRecords, tasks, engine, replica, logger, defaults });
+  engine.onFinal(async (task) => {
+    if (task.workflowId) await workflows.advance(task.workflowId);
+    if (task.saga) await sagas.onTask(task);
+  });
+  const orchestrator = createOrchestrator({
+    tasks,
+    engine,
+    workflows,
+    workflowRecords,
+    sagas,
+    replica,
+    defaults,
+  });
+  const graphql = createSubgraphServer<Context>({
+    typeDefs,
+    resolvers: createResolvers(tasks),
+    logger,
+    production: config.NODE_ENV === 'production',
+  });
+  const context = contextFactory({
+    tasks,
+    workflows: workflowRecords,
+    sagas: sagaRecords,
+    orchestrator,
+    logger,
+    callerSecret: config.CALLER_TOKEN_SECRET,
+  });
+  const prefix = deps.consumerGroupPrefix ?? '';
+  const registry = bus.consumer({
+    groupId: `${prefix}orchestration.registry`,
+    handlers: replica.handlers(),
+    partitionsConsumedConcurrently: 3,
+    fromBeginning: deps.fromBeginning ?? true,
+  });
+  const results = bus.consumer({
+    groupId: `${prefix}orchestration.results`,
+    handlers: resultHandlers(engine),
+    partitionsConsumedConcurrently: 3,
+  });
+  let reconciler: NodeJS.Timeout | undefined;
+  let reconciling: Promise<void> | undefined;
+  const reconcile = () => {
+    reconciling ??= Promise.all([workflows.reconcile(), sagas.reconcile()])
+      .then(() => undefined)
+      .catch((err: unknown) => logger.error({ err }, 'reconciling workflows and sagas failed'))
+      .finally(() => (reconciling = undefined));
+  };
+  const scheduler: Component = {
+    name: 'scheduler',
+    stage: 'work',
+    async start() {
+      await bus.ensureTopics([TASK_RESULTS_TOPIC]);
+      await replica.load();
+      await engine.start();
+      reconcile();
+      reconciler = setInterval(reconcile, config.ORCHESTRATION_RECONCILE_MS);
+    },
+    async stop() {
+      clearInterval(reconciler);
+      await reconciling;
+      await engine.stop();
+    },
+    ready: () => engine.isRunning(),
+  };
+  const service: Service = createService<Context>({
+    name: 'orchestration',
+    logger,
+    metrics: deps.metrics,
+    graphql: { server: graphql, context },
+    components: [
+      mongoComponent(deps.connection),
+      indexesComponent(tasks, workflowRecords, sagaRecords, replicaRecords),
+      busComponent(bus),
+      relayComponent(relay),
+      consumerComponent(registry),
+      consumerComponent(results),
+      scheduler,
+    ],
+  });
+  return {
+    service,
+    graphql,
+    context,
+    tasks,
+    workflows: workflowRecords,
+    sagas: sagaRecords,
+    engine,
+    replica,
+    relay,
+    bus,
+    consumers: [registry, results],
+  };
+}

@@ -1,0 +1,129 @@
+import { createHash, randomUUID } from 'node:crypto';
+import semver from 'semver';
+import { z } from 'zod';
+import type { Caller, LoadBalancingStrategy } from '@waooaw/shared';
+import { badUserInput, LOAD_BALANCING_STRATEGIES, parseInput } from '@waooaw/shared';
+import { TASK_PRIORITIES } from './domain';
+import type { RetryPolicyRecord, SagaLink, TaskRecord } from './models/task';
+import type { InstanceReplica } from './replica';
+
+export interface SubmissionDefaults {
+  timeoutMs: number;
+  strategy: LoadBalancingStrategy;
+  retry: RetryPolicyRecord;
+}
+
+const retryInput = z
+  .object({
+    maxAttempts: z.number().int().min(1).max(10).nullish(),
+    initialDelayMs: z.number().int().min(0).max(600_000).nullish(),
+    maxDelayMs: z.number().int().min(0).max(3_600_000).nullish(),
+    multiplier: z.number().min(1).max(10).nullish(),
+    jitter: z.enum(['NONE', 'FULL', 'EQUAL', 'DECORRELATED']).nullish(),
+  })
+  .nullish();
+
+/** What every task needs, from submitTask, a workflow node or a saga step. */
+export const taskSpecSchema = z.object({
+  capability: z
+    .string()
+    .regex(
+      /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/,
+      'must be a dotted capability name such as seo.audit-page',
+    ),
+  versionRange: z
+    .string()
+    .trim()
+    .refine((r) => semver.validRange(r) !== null, 'not a semver range (e.g. ^1.2 or >=2 <3)')
+    .nullish(),
+  input: z.unknown().refine((v) => v !== undefined, 'input is required (any JSON)'),
+  priority: z.enum(TASK_PRIORITIES).nullish(),
+  timeoutMs: z.number().int().min(100, 'at least 100 ms').max(600_000, 'at most 10 minutes').nullish(),
+  deadline: z.coerce.date().nullish(),
+  retryPolicy: retryInput,
+  idempotencyKey: z.string().min(1).max(200).nullish(),
+  strategy: z.enum(LOAD_BALANCING_STRATEGIES).nullish(),
+});
+export type TaskSpec = z.input<typeof taskSpecSchema>;
+
+/** A task id derived from the submitter and their idempotency key: submitting twice finds the first task. */
+export const idempotentTaskId = (owner: string, key: string) =>
+  `task-${createHash('sha256').update(`${owner}\u0000${key}`).digest('hex').slice(0, 32)}`;
+
+/**
+ * Validates a task and builds its first state: SUBMITTED, or REJECTED at once when no registered
+ * agent offers the capability in the range (a task nobody can run is never queued forever).
+ */
+export function buildTask(
+  spec: unknown,
+  who: Caller,
+  deps: { replica: InstanceReplica; defaults: SubmissionDefaults; now: number },
+  link: {
+    id?: string;
+    workflowId?: string;
+    workflowNodeId?: string;
+    saga?: SagaLink;
+    customerId?: string | null;
+  } = {},
+  field = 'input',
+): TaskRecord {
+  const parsed = parseInput(taskSpecSchema, spec, field);
+  const { defaults, now } = deps;
+  if (parsed.deadline && parsed.deadline.getTime() <= now)
+    throw badUserInput('deadline is in the past; give a time in the future', { field: `${field}.deadline` });
+  const retry = parsed.retryPolicy;
+  const retryPolicy: RetryPolicyRecord = {
+    maxAttempts: retry?.maxAttempts ?? defaults.retry.maxAttempts,
+    initialDelayMs: retry?.initialDelayMs ?? defaults.retry.initialDelayMs,
+    maxDelayMs: retry?.maxDelayMs ?? defaults.retry.maxDelayMs,
+    multiplier: retry?.multiplier ?? defaults.retry.multiplier,
+    jitter: retry?.jitter ?? defaults.retry.jitter,
+  };
+  if (retryPolicy.maxDelayMs < retryPolicy.initialDelayMs)
+    throw badUserInput('retryPolicy.maxDelayMs must be at least initialDelayMs', {
+      field: `${field}.retryPolicy`,
+    });
+  const versionRange = parsed.versionRange || null;
+  const customerId =
+    link.customerId !== undefined ? link.customerId : who.roles.includes('customer') ? who.sub : null;
+  const id =
+    link.id ??
+    (parsed.idempotencyKey ? idempotentTaskId(who.sub, parsed.idempotencyKey) : `task-${randomUUID()}`);
+  const offered = deps.replica.offering(parsed.capability, versionRange).length > 0;
+  const at = new Date(now);
+  return {
+    _id: id,
+    capability: parsed.capability,
+    versionRange,
+    input: parsed.input ?? {},
+    priority: parsed.priority ?? 'NORMAL',
+    status: offered ? 'SUBMITTED' : 'REJECTED',
+    strategy: parsed.strategy ?? defaults.strategy,
+    attempts: [],
+    agentId: null,
+    output: null,
+    error: offered
+      ? null
+      : `No registered agent offers ${parsed.capability}${versionRange ? ` in range ${versionRange}` : ''}; check the capability name and version range`,
+    timeoutMs: parsed.timeoutMs ?? defaults.timeoutMs,
+    deadline: parsed.deadline ?? null,
+    retryPolicy,
+    idempotencyKey: parsed.idempotencyKey ?? null,
+    customerId,
+    tenant: who.tenant ?? null,
+    submittedBy: who.sub,
+    workflowId: link.workflowId ?? null,
+    workflowNodeId: link.workflowNodeId ?? null,
+    saga: link.saga ?? null,
+    nextAttemptAt: at,
+    lastDelayMs: 0,
+    avoidInstanceIds: [],
+    rev: 0,
+    appliedEventIds: [],
+    outbox: [],
+    outboxLockedUntil: null,
+    createdAt: at,
+    updatedAt: at,
+    completedAt: offered ? null : at,
+  };
+}

@@ -1,0 +1,297 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Caller, EventBus, Logger, OutboxEntry, OutboxRelay, Role } from '@waooaw/shared';
+import {
+  badUserInput,
+  ErrorCode,
+  orchestrationEvents,
+  outboxEntry,
+  parseInput,
+  PlatformError,
+} from '@waooaw/shared';
+import type { NodeState } from './domain';
+import { describeDagProblem, onNodeFailed, readyNodes, validateDag, workflowOutcome } from './domain';
+import type { TaskEngine } from './engine';
+import type { TaskModel, TaskRecord } from './models/task';
+import type { WorkflowModel, WorkflowNodeRecord, WorkflowRecord } from './models/workflow';
+import type { InstanceReplica } from './replica';
+import type { SubmissionDefaults } from './submission';
+import { buildTask } from './submission';
+
+const workflowInput = z.object({
+  name: z.string().trim().min(1, 'name the workflow').max(200),
+  failurePolicy: z.enum(['FAIL_FAST', 'CONTINUE']).nullish(),
+  nodes: z
+    .array(
+      z
+        .object({
+          id: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{1,64}$/, 'use letters, digits, dash or underscore (at most 64)'),
+          capability: z.string(),
+          dependsOn: z.array(z.string()).nullish(),
+        })
+        .passthrough(),
+    )
+    .min(1, 'a workflow needs at least one node')
+    .max(200, 'at most 200 nodes'),
+});
+
+const nodeTaskId = (workflowId: string, nodeId: string) => `${workflowId}.${nodeId}`;
+const DUPLICATE = 11000;
+
+/**
+ * DAG workflows over the task engine: ready nodes become tasks (in parallel), each node's input gets
+ * its parents' outputs under `parents`, and a failure cancels (FAIL_FAST) or skips (CONTINUE) what
+ * depends on it. Node tasks have fixed ids, so advancing twice (or again after a crash) never runs a
+ * node twice; `reconcile` advances every running workflow after a restart.
+ */
+export function createWorkflowEngine(deps: {
+  workflows: WorkflowModel;
+  tasks: TaskModel;
+  engine: TaskEngine;
+  replica: InstanceReplica;
+  bus: Pick<EventBus, 'source'>;
+  relay?: OutboxRelay;
+  logger: Logger;
+  defaults: SubmissionDefaults;
+  now?: () => number;
+}) {
+  const { workflows, tasks, engine } = deps;
+  const clock = deps.now ?? Date.now;
+
+  const event = (wf: WorkflowRecord, node: WorkflowNodeRecord | null, at: number): OutboxEntry =>
+    outboxEntry(
+      deps.bus,
+      orchestrationEvents.workflowUpdated,
+      {
+        workflowId: wf._id,
+        status: wf.status,
+        nodeId: node?.id ?? null,
+        nodeStatus: node?.status ?? null,
+        at: new Date(at).toISOString(),
+      },
+      { subject: wf._id },
+    );
+
+  const callerOf = (wf: WorkflowRecord): Caller => ({
+    sub: wf.submittedBy,
+    roles: wf.roles as Role[],
+    ...(wf.tenant ? { tenant: wf.tenant } : {}),
+  });
+
+  async function createTask(task: TaskRecord) {
+    try {
+      await engine.accept(task);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== DUPLICATE) throw err; // created by an earlier pass
+    }
+  }
+
+  const taskState = (t: TaskRecord | undefined): NodeState | null => {
+    if (!t) return null;
+    if (t.status === 'COMPLETED') return 'COMPLETED';
+    if (t.status === 'FAILED' || t.status === 'REJECTED') return 'FAILED';
+    if (t.status === 'CANCELED') return 'CANCELED';
+    return null;
+  };
+
+  /** One pass: syncs running nodes with their tasks, applies failures, starts ready nodes. */
+  async function advance(id: string): Promise<WorkflowRecord | null> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const wf = await workflows.findById(id).lean<WorkflowRecord>();
+      if (!wf || wf.status !== 'RUNNING') return wf;
+      const now = clock();
+      const graph = wf.nodes.map((n) => ({ id: n.id, dependsOn: n.dependsOn }));
+      const taskIds = wf.nodes.map((n) => n.taskId).filter((t): t is string => t !== null);
+      const byId = new Map(
+        (await tasks.find({ _id: { $in: taskIds } }).lean<TaskRecord[]>()).map((t) => [t._id, t] as const),
+      );
+      let states: Record<string, NodeState> = Object.fromEntries(wf.nodes.map((n) => [n.id, n.status]));
+      const toCancel: string[] = [];
+      for (const node of wf.nodes) {
+        if (node.status !== 'RUNNING' || !node.taskId) continue;
+        const state = taskState(byId.get(node.taskId));
+        if (!state) continue;
+        if (state === 'FAILED') {
+          const outcome = onNodeFailed(graph, states, node.id, wf.failurePolicy);
+          states = outcome.states;
+          toCancel.push(...outcome.runningToCancel);
+        } else states[node.id] = state;
+      }
+      const started: TaskRecord[] = [];
+      const taskIdOf: Record<string, string> = {};
+      for (const nodeId of readyNodes(graph, states)) {
+        const node = wf.nodes.find((n) => n.id === nodeId)!;
+        const parents = Object.fromEntries(
+          node.dependsOn.map((p) => {
+            const parent = wf.nodes.find((n) => n.id === p)!;
+            return [p, byId.get(parent.taskId ?? '')?.output ?? null];
+          }),
+        );
+        const spec = node.spec as { input?: unknown };
+        const base =
+          typeof spec.input === 'object' && spec.input !== null ? spec.input : { value: spec.input ?? null };
+        const task = buildTask(
+          { ...node.spec, input: { ...base, parents } },
+          callerOf(wf),
+          { replica: deps.replica, defaults: deps.defaults, now },
+          {
+            id: nodeTaskId(wf._id, node.id),
+            workflowId: wf._id,
+            workflowNodeId: node.id,
+            customerId: wf.customerId,
+          },
+          `nodes.${node.id}`,
+        );
+        started.push(task);
+        taskIdOf[node.id] = task._id;
+        states[node.id] = 'RUNNING';
+      }
+      const outcome = workflowOutcome(states);
+      const nodes = wf.nodes.map((n) => ({
+        ...n,
+        status: states[n.id]!,
+        taskId: taskIdOf[n.id] ?? n.taskId,
+      }));
+      const next: WorkflowRecord = {
+        ...wf,
+        nodes,
+        status: outcome ?? 'RUNNING',
+        updatedAt: new Date(now),
+        completedAt: outcome ? new Date(now) : null,
+      };
+      const changed = nodes.filter((n, i) => n.status !== wf.nodes[i]!.status);
+      if (changed.length === 0 && next.status === wf.status) {
+        return wf;
+      }
+      // Tasks first (fixed ids): if the write below loses a race or the process dies, the next pass
+      // finds them instead of starting new ones.
+      for (const task of started) await createTask(task);
+      const events = [
+        ...changed.map((n) => event(next, n, now)),
+        ...(next.status !== wf.status ? [event(next, null, now)] : []),
+      ];
+      const result = await workflows.updateOne(
+        { _id: id, rev: wf.rev },
+        {
+          $set: { nodes, status: next.status, updatedAt: next.updatedAt, completedAt: next.completedAt },
+          $inc: { rev: 1 },
+          $push: { outbox: { $each: events } },
+        },
+      );
+      if (result.modifiedCount !== 1) continue;
+      deps.relay?.kick();
+      for (const nodeId of toCancel) {
+        const taskId = nodes.find((n) => n.id === nodeId)?.taskId;
+        if (taskId) await engine.cancel(taskId, `workflow ${wf._id}: another node failed (fail-fast)`);
+      }
+      return { ...next, rev: wf.rev + 1 };
+    }
+    throw new PlatformError(
+      ErrorCode.CONFLICT,
+      `Workflow ${id} kept changing concurrently; it will be advanced again`,
+    );
+  }
+
+  return {
+    advance,
+
+    async submit(input: unknown, who: Caller): Promise<WorkflowRecord> {
+      const parsed = parseInput(workflowInput, input, 'input');
+      const nodes = parsed.nodes.map((n) => ({ id: n.id, dependsOn: n.dependsOn ?? [] }));
+      const problem = validateDag(nodes);
+      if (problem?.kind === 'CYCLE')
+        throw new PlatformError(ErrorCode.WORKFLOW_CYCLE, describeDagProblem(problem), {
+          path: problem.path,
+        });
+      if (problem) throw badUserInput(describeDagProblem(problem), { field: 'input.nodes' });
+      const now = clock();
+      // Every node's task spec is checked now, so a bad node refuses the workflow before anything runs.
+      for (const node of parsed.nodes) {
+        const probe = buildTask(
+          node,
+          who,
+          { replica: deps.replica, defaults: deps.defaults, now },
+          {},
+          `nodes.${node.id}`,
+        );
+        if (probe.status === 'REJECTED')
+          throw badUserInput(`node ${node.id}: ${probe.error}`, { field: 'input.nodes' });
+      }
+      const wf: WorkflowRecord = {
+        _id: `wf-${randomUUID()}`,
+        name: parsed.name,
+        status: 'RUNNING',
+        failurePolicy: parsed.failurePolicy ?? 'FAIL_FAST',
+        nodes: parsed.nodes.map(({ id, dependsOn, ...spec }) => ({
+          id,
+          spec: { ...spec },
+          capability: spec.capability,
+          dependsOn: dependsOn ?? [],
+          status: 'PENDING',
+          taskId: null,
+        })),
+        customerId: who.roles.includes('customer') ? who.sub : null,
+        submittedBy: who.sub,
+        roles: who.roles,
+        tenant: who.tenant ?? null,
+        rev: 0,
+        outbox: [],
+        outboxLockedUntil: null,
+        createdAt: new Date(now),
+        updatedAt: new Date(now),
+        completedAt: null,
+      };
+      wf.outbox = [event(wf, null, now)];
+      await workflows.create(wf);
+      deps.relay?.kick();
+      return (await advance(wf._id)) ?? wf;
+    },
+
+    async cancel(id: string, reason: string): Promise<WorkflowRecord | null> {
+      for (let attempt = 0; attempt < 8; attempt++) {
+        const wf = await workflows.findById(id).lean<WorkflowRecord>();
+        if (!wf || wf.status !== 'RUNNING') return wf;
+        const now = clock();
+        const nodes = wf.nodes.map((n) =>
+          n.status === 'PENDING' ? { ...n, status: 'CANCELED' as const } : n,
+        );
+        const next: WorkflowRecord = {
+          ...wf,
+          nodes,
+          status: 'CANCELED',
+          updatedAt: new Date(now),
+          completedAt: new Date(now),
+        };
+        const result = await workflows.updateOne(
+          { _id: id, rev: wf.rev },
+          {
+            $set: { nodes, status: 'CANCELED', updatedAt: next.updatedAt, completedAt: next.completedAt },
+            $inc: { rev: 1 },
+            $push: { outbox: event(next, null, now) },
+          },
+        );
+        if (result.modifiedCount !== 1) continue;
+        deps.relay?.kick();
+        for (const node of wf.nodes)
+          if (node.status === 'RUNNING' && node.taskId)
+            await engine.cancel(node.taskId, `workflow canceled: ${reason}`);
+        return { ...next, rev: wf.rev + 1 };
+      }
+      throw new PlatformError(ErrorCode.CONFLICT, `Workflow ${id} kept changing concurrently; try again`);
+    },
+
+    /** Advances every running workflow: after a restart, and as a safety net for missed wake-ups. */
+    async reconcile(): Promise<void> {
+      const running = await workflows.find({ status: 'RUNNING' }, { _id: 1 }).lean<{ _id: string }[]>();
+      for (const { _id } of running) {
+        await advance(_id).catch((err: unknown) =>
+          deps.logger.error({ err, workflowId: _id }, 'advancing a workflow failed; retrying later'),
+        );
+      }
+    },
+  };
+}
+
+export type WorkflowEngine = ReturnType<typeof createWorkflowEngine>;
