@@ -1,3 +1,4 @@
+import { catalogue, createAgentRuntime, planFleet } from '@waooaw/agents/runtime';
 import { createEventBus, createMetrics, parseConfig } from '@waooaw/shared';
 import { graphqlExecutor, testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
 import type { DiscoveryDeps } from '@waooaw/discovery/server';
@@ -7,6 +8,7 @@ import {
 } from '@waooaw/discovery/server';
 import { createServer as createFactory } from '@waooaw/factory/server';
 import type { OrchestrationDeps } from '@waooaw/orchestration/server';
+import { startTestGateway } from './gateway';
 import {
   createServer as createOrchestration,
   environmentSchema as orchestrationEnvironment,
@@ -128,6 +130,60 @@ export async function startOrchestration(config: Partial<OrchestrationDeps['conf
     async stop() {
       await orchestration.service.stop();
       await db.drop();
+    },
+  };
+}
+
+/**
+ * What `npm start` runs, in process: discovery (first, so it hears the catalogue's registrations
+ * live), identity and factory with the catalogue, optionally orchestration, a gateway in front, and
+ * one agents runtime hosting an instance of every catalogue agent.
+ */
+export async function startPlatformWithRuntime(options: { orchestration?: boolean } = {}) {
+  const discovery = await startDiscovery();
+  const platform = await startIdentityAndFactory({ loadCatalogue: true });
+  const orchestration = options.orchestration ? await startOrchestration() : null;
+  const gatewayDb = await testDatabase('gateway-platform');
+  const gateway = await startTestGateway({
+    urls: {
+      ...platform.urls,
+      discovery: discovery.url,
+      ...(orchestration ? { orchestration: orchestration.url } : {}),
+    },
+    callerSecret: platform.secret,
+    connection: gatewayDb.connection,
+  });
+  const runtimeBus = createEventBus({
+    brokers: testInfra().brokers,
+    service: 'agents-runtime',
+    logger: testLogger(),
+  });
+  const runtimeId = uniqueName('rt-main');
+  const runtime = createAgentRuntime({
+    bus: runtimeBus,
+    logger: testLogger(),
+    runtimeId,
+    fleet: planFleet(catalogue, { runtimeId }),
+    catalogue,
+    heartbeatIntervalMs: 2000,
+    ttlSeconds: 10,
+    consumerGroupPrefix: `${uniqueName('flow')}.`,
+  });
+  await runtime.start();
+  return {
+    platform,
+    discovery,
+    orchestration,
+    gateway,
+    runtime,
+    async stop() {
+      await runtime.stop();
+      await runtimeBus.disconnect();
+      await gateway.service.stop();
+      await orchestration?.stop();
+      await discovery.stop();
+      await gatewayDb.drop();
+      await platform.stop();
     },
   };
 }

@@ -140,23 +140,39 @@ export function createEventBus(options: EventBusOptions): EventBus {
       }
       // Several processes start together on a fresh broker and create the same topics: whoever loses
       // the race sees "already exists" or a metadata error while the winner's topic gets its leader.
-      // Each attempt lists again and creates only what is still missing.
+      // Each attempt lists again and creates only what is still missing; then, when anything was
+      // missing at first, it waits until every partition has a leader (a topic another process has
+      // just created may not have one yet, and subscribing to it would fail).
+      let created = false;
       for (let attempt = 1; ; attempt++) {
         const existing = new Set(await admin.listTopics());
         const missing = [...wanted].filter(([topic]) => !existing.has(topic));
-        if (missing.length === 0) return;
+        if (missing.length === 0) break;
+        created = true;
         try {
           await admin.createTopics({
             waitForLeaders: true,
             topics: missing.map(([topic, numPartitions]) => ({ topic, numPartitions })),
           });
           logger.info({ topics: missing.map(([t]) => t) }, 'created Kafka topics');
-          return;
+          break;
         } catch (err) {
           if (attempt >= 8) throw err;
           logger.debug({ err, attempt }, 'creating topics raced with another process; checking again');
           await delay(100 * attempt);
         }
+      }
+      if (!created) return;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...wanted.keys()] });
+          if (metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+            return;
+        } catch (err) {
+          if (attempt >= 20) throw err;
+        }
+        if (attempt >= 20) throw new Error(`topics ${[...wanted.keys()].join(', ')} have no leader yet`);
+        await delay(50 * attempt);
       }
     },
     async publish(definition, data, publishOptions = {}) {

@@ -4,11 +4,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { createEventBus } from '@waooaw/shared';
-import { pollFor, testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
-import { catalogue, createAgentRuntime, planFleet } from '@waooaw/agents/runtime';
-import { postGraphQL, startTestGateway, tokenFor } from '../gateway';
-import { startDiscovery, startIdentityAndFactory } from '../platform';
+import { pollFor, testInfra, uniqueName } from '@waooaw/shared/testing';
+import { catalogue } from '@waooaw/agents/runtime';
+import { postGraphQL, tokenFor } from '../gateway';
+import { startPlatformWithRuntime } from '../platform';
 
 const RUNTIME_MAIN = path.resolve(__dirname, '../../../agents/dist/src/runtime/main.js');
 
@@ -20,49 +19,18 @@ interface InstanceNode {
 }
 
 describe('discovery through the gateway, with agents runtimes', () => {
-  let platform: Awaited<ReturnType<typeof startIdentityAndFactory>>;
-  let discovery: Awaited<ReturnType<typeof startDiscovery>>;
-  let gatewayDb: Awaited<ReturnType<typeof testDatabase>>;
-  let gateway: Awaited<ReturnType<typeof startTestGateway>>;
-  let runtime: ReturnType<typeof createAgentRuntime>;
-  const runtimeBus = createEventBus({
-    brokers: testInfra().brokers,
-    service: 'agents-runtime',
-    logger: testLogger(),
-  });
+  let started: Awaited<ReturnType<typeof startPlatformWithRuntime>>;
+  let gateway: Awaited<ReturnType<typeof startPlatformWithRuntime>>['gateway'];
+  let runtime: Awaited<ReturnType<typeof startPlatformWithRuntime>>['runtime'];
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    // Discovery first: it hears identity's registrations of the catalogue live.
-    discovery = await startDiscovery();
-    platform = await startIdentityAndFactory({ loadCatalogue: true });
-    gatewayDb = await testDatabase('gateway-discovery');
-    gateway = await startTestGateway({
-      urls: { ...platform.urls, discovery: discovery.url },
-      callerSecret: platform.secret,
-      connection: gatewayDb.connection,
-    });
-    // What `npm start` runs: one runtime with one instance of every catalogue agent.
-    const runtimeId = uniqueName('rt-main');
-    runtime = createAgentRuntime({
-      bus: runtimeBus,
-      logger: testLogger(),
-      runtimeId,
-      fleet: planFleet(catalogue, { runtimeId }),
-      catalogue,
-      heartbeatIntervalMs: 2000,
-      ttlSeconds: 10,
-    });
-    await runtime.start();
+    started = await startPlatformWithRuntime();
+    ({ gateway, runtime } = started);
   });
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    await runtime.stop();
-    await runtimeBus.disconnect();
-    await gateway.service.stop();
-    await discovery.stop();
-    await gatewayDb.drop();
-    await platform.stop();
+    await started.stop();
   });
 
   const gql = <T>(query: string, variables: Record<string, unknown> = {}, auth?: string) =>

@@ -1,10 +1,9 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { createEventBus } from '@waooaw/shared';
-import { pollFor, testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
-import { catalogue, createAgentRuntime, planFleet } from '@waooaw/agents/runtime';
-import { postGraphQL, startTestGateway, tokenFor } from '../gateway';
-import { startDiscovery, startIdentityAndFactory, startOrchestration } from '../platform';
+import { pollFor } from '@waooaw/shared/testing';
+import { catalogue } from '@waooaw/agents/runtime';
+import { postGraphQL, tokenFor } from '../gateway';
+import { startPlatformWithRuntime } from '../platform';
 
 interface Task {
   id: string;
@@ -17,63 +16,27 @@ interface Task {
 const TASK_FIELDS = 'id status error output { format title summary content } agent { handle }';
 
 describe('tasks through the gateway, run by the agents runtime', () => {
-  let platform: Awaited<ReturnType<typeof startIdentityAndFactory>>;
-  let discovery: Awaited<ReturnType<typeof startDiscovery>>;
-  let orchestration: Awaited<ReturnType<typeof startOrchestration>>;
-  let gatewayDb: Awaited<ReturnType<typeof testDatabase>>;
-  let gateway: Awaited<ReturnType<typeof startTestGateway>>;
-  let runtime: ReturnType<typeof createAgentRuntime>;
+  let started: Awaited<ReturnType<typeof startPlatformWithRuntime>>;
+  let gateway: Awaited<ReturnType<typeof startPlatformWithRuntime>>['gateway'];
   let operator: string;
-  const runtimeBus = createEventBus({
-    brokers: testInfra().brokers,
-    service: 'agents-runtime',
-    logger: testLogger(),
-  });
 
   beforeAll(async () => {
-    // Discovery first: it hears identity's registrations of the catalogue live.
-    discovery = await startDiscovery();
-    platform = await startIdentityAndFactory({ loadCatalogue: true });
-    orchestration = await startOrchestration();
-    gatewayDb = await testDatabase('gateway-orchestration');
-    gateway = await startTestGateway({
-      urls: { ...platform.urls, discovery: discovery.url, orchestration: orchestration.url },
-      callerSecret: platform.secret,
-      connection: gatewayDb.connection,
-    });
-    const runtimeId = uniqueName('rt-work');
-    runtime = createAgentRuntime({
-      bus: runtimeBus,
-      logger: testLogger(),
-      runtimeId,
-      fleet: planFleet(catalogue, { runtimeId }),
-      catalogue,
-      heartbeatIntervalMs: 2000,
-      ttlSeconds: 10,
-      consumerGroupPrefix: `${uniqueName('flow')}.`,
-    });
-    await runtime.start();
+    started = await startPlatformWithRuntime({ orchestration: true });
+    gateway = started.gateway;
+    const { orchestration, runtime } = started;
     operator = await tokenFor(['operator'], 'ops-tasks');
     // Orchestration dispatches once discovery has told it about the runtime's instances.
     await pollFor(
       () =>
         catalogue.every((c) =>
-          orchestration.replica
+          orchestration!.replica
             .offering(c.manifest.capabilities[0]!.name, null)
-            .some((v) => v.runtimeId === runtimeId),
+            .some((v) => v.runtimeId === runtime.runtimeId),
         ),
       { what: 'orchestration to know every agent instance', timeoutMs: 100_000, intervalMs: 250 },
     );
   }, 150_000);
-  afterAll(async () => {
-    await runtime.stop();
-    await runtimeBus.disconnect();
-    await gateway.service.stop();
-    await orchestration.stop();
-    await discovery.stop();
-    await gatewayDb.drop();
-    await platform.stop();
-  });
+  afterAll(() => started.stop());
 
   const gql = <T>(query: string, variables: Record<string, unknown> = {}, auth = operator) =>
     postGraphQL<T>(gateway.httpUrl, query, variables, auth);

@@ -1,6 +1,8 @@
+import { educationCapabilities } from './education';
 import { marketingCapabilities } from './marketing';
 import { mathCapabilities } from './math';
 import { platformCapabilities } from './platform';
+import { platformOpsCapabilities } from './platform-ops';
 import { salesCapabilities } from './sales';
 import { seoCapabilities } from './seo';
 import type { CapabilityImpl } from './shared';
@@ -12,6 +14,8 @@ export const capabilityRegistry: Readonly<Record<string, CapabilityImpl>> = {
   ...marketingCapabilities,
   ...salesCapabilities,
   ...platformCapabilities,
+  ...platformOpsCapabilities,
+  ...educationCapabilities,
 };
 
 export type { CapabilityImpl };
