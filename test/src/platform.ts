@@ -168,6 +168,7 @@ export async function startPlatformWithRuntime(options: { orchestration?: boolea
     heartbeatIntervalMs: 2000,
     ttlSeconds: 10,
     consumerGroupPrefix: `${uniqueName('flow')}.`,
+    ...(orchestration ? { orchestration: { url: orchestration.url, callerSecret: SECRET } } : {}),
   });
   await runtime.start();
   return {

@@ -18,6 +18,8 @@ export const environmentSchema = serviceEnvSchema(4010).extend({
   HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
   /** Silence after which discovery considers an instance UNKNOWN: a few missed heartbeats. */
   INSTANCE_TTL_SECONDS: z.coerce.number().positive().default(10),
+  /** Orchestration's subgraph, where WowAnalytics reads task figures. */
+  ORCHESTRATION_URL: z.string().url().default('http://localhost:4004/graphql'),
 });
 
 export type Environment = z.output<typeof environmentSchema>;

@@ -75,6 +75,7 @@ runMain(logger, async () => {
     runtimeId: options.runtimeId,
     fleet,
     catalogue,
+    orchestration: { url: config.ORCHESTRATION_URL, callerSecret: config.CALLER_TOKEN_SECRET },
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     ttlSeconds: config.INSTANCE_TTL_SECONDS,
   });

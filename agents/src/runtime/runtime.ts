@@ -1,11 +1,13 @@
 import type { Component, EventBus, EventData, InstanceRegistration, Logger } from '@waooaw/shared';
 import {
   agentsMessages,
+  CALLER_HEADER,
   discoveryMessages,
   factoryCommands,
   HEARTBEATS_TOPIC,
   on,
   runtimeInbox,
+  signCallerToken,
   TASK_RESULTS_TOPIC,
   taskAssignedTo,
 } from '@waooaw/shared';
@@ -33,6 +35,34 @@ export interface AgentRuntimeOptions {
   platform?: PlatformServices;
   /** Consumer group prefix (tests run several runtimes side by side). */
   consumerGroupPrefix?: string;
+  /** Where WowAnalytics reads task figures: orchestration's subgraph, called as an operator. */
+  orchestration?: { url: string; callerSecret: string };
+}
+
+/** taskStats through orchestration's GraphQL API (a subgraph accepts callers signed with the shared secret). */
+function orchestrationTaskStats(target: {
+  url: string;
+  callerSecret: string;
+}): PlatformServices['taskStats'] {
+  return async (filter) => {
+    const token = await signCallerToken({ sub: 'agents-runtime', roles: ['operator'] }, target.callerSecret);
+    const res = await fetch(target.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [CALLER_HEADER]: token },
+      body: JSON.stringify({
+        query: `query($h: String, $c: String) { taskStats(agentHandle: $h, capability: $c) {
+          completed failed averageMs p95Ms byCapability { capability completed failed } } }`,
+        variables: { h: filter.agentHandle ?? null, c: filter.capability ?? null },
+      }),
+    });
+    const body = (await res.json()) as {
+      data?: { taskStats: Awaited<ReturnType<NonNullable<PlatformServices['taskStats']>>> };
+      errors?: { message: string }[];
+    };
+    if (!body.data)
+      throw new Error(`orchestration answered ${res.status}: ${body.errors?.[0]?.message ?? 'no data'}`);
+    return body.data.taskStats;
+  };
 }
 
 /** One instance the runtime hosts: what it is, how loaded it is, and the pool that runs its tasks. */
@@ -82,6 +112,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
       );
       return { buildId: requestId, status: 'SUBMITTED' };
     },
+    ...(options.orchestration ? { taskStats: orchestrationTaskStats(options.orchestration) } : {}),
     // WowSearch searches the catalogue this runtime carries.
     searchCatalogue: (query, limit) =>
       Promise.resolve(

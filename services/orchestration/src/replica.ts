@@ -33,6 +33,10 @@ export function createInstanceReplica(model: InstanceReplicaModel) {
     offering(capability: string, range: string | null): InstanceView[] {
       return [...instances.values()].filter((v) => offers(v, capability, range));
     },
+    /** The instances of an agent, by its handle (an agent keeps its handle across ids and versions). */
+    byHandle(handle: string): InstanceView[] {
+      return [...instances.values()].filter((v) => v.handle === handle);
+    },
     get(id: string): InstanceView | undefined {
       return instances.get(id);
     },

@@ -125,7 +125,7 @@ export function createServer(deps: OrchestrationDeps) {
   });
   const graphql = createSubgraphServer<Context>({
     typeDefs,
-    resolvers: createResolvers(tasks),
+    resolvers: createResolvers(tasks, replica),
     logger,
     production: config.NODE_ENV === 'production',
   });

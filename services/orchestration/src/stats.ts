@@ -46,3 +46,57 @@ export function agentStatsLoader(tasks: TaskModel) {
     });
   });
 }
+
+export interface TaskStatsSummary {
+  completed: number;
+  failed: number;
+  averageMs: number;
+  p95Ms: number;
+  byCapability: { capability: string; completed: number; failed: number }[];
+}
+
+/** Attempt outcomes over the tasks matching a filter, by capability, with average and p95 times. */
+export async function taskStats(
+  tasks: TaskModel,
+  filter: { agentIds?: string[]; capability?: string },
+): Promise<TaskStatsSummary> {
+  const match: Record<string, unknown> = {
+    'attempts.outcome': { $in: ['SUCCEEDED', 'FAILED', 'TIMED_OUT'] },
+  };
+  if (filter.agentIds) match['attempts.agentId'] = { $in: filter.agentIds };
+  if (filter.capability) match.capability = filter.capability;
+  const rows = await tasks.aggregate<{ _id: string; outcomes: string[]; durations: (number | null)[] }>([
+    { $match: filter.capability ? { capability: filter.capability } : {} },
+    { $unwind: '$attempts' },
+    { $match: match },
+    {
+      $group: {
+        _id: '$capability',
+        outcomes: { $push: '$attempts.outcome' },
+        durations: { $push: '$attempts.durationMs' },
+      },
+    },
+  ]);
+  const ok: number[] = [];
+  const byCapability = rows
+    .map((r) => {
+      r.outcomes.forEach((o, i) => {
+        const d = r.durations[i];
+        if (o === 'SUCCEEDED' && typeof d === 'number') ok.push(d);
+      });
+      return {
+        capability: r._id,
+        completed: r.outcomes.filter((o) => o === 'SUCCEEDED').length,
+        failed: r.outcomes.filter((o) => o !== 'SUCCEEDED').length,
+      };
+    })
+    .sort((a, b) => a.capability.localeCompare(b.capability));
+  ok.sort((a, b) => a - b);
+  return {
+    completed: byCapability.reduce((s, c) => s + c.completed, 0),
+    failed: byCapability.reduce((s, c) => s + c.failed, 0),
+    averageMs: ok.length ? Math.round(ok.reduce((s, d) => s + d, 0) / ok.length) : 0,
+    p95Ms: quantile(ok, 0.95) ?? 0,
+    byCapability,
+  };
+}

@@ -84,6 +84,18 @@ describe('tasks through the gateway, run by the agents runtime', () => {
     expect(rejected.status).toBe('REJECTED');
     expect(rejected.error).toBeTruthy();
 
+    // WowAnalytics reports on those tasks through orchestration's figures.
+    const report = await run('analytics.build-report', {
+      request: 'Task report for wow-math-mentor this week',
+    });
+    expect(report.status).toBe('COMPLETED');
+    const figures = JSON.parse(report.output!.content) as {
+      source: string;
+      figures: { completed: number; failed: number };
+    };
+    expect(figures.source).toBe('taskStats');
+    expect(figures.figures.completed).toBeGreaterThanOrEqual(1);
+
     // The agent's figures, from orchestration, on identity's agent.
     const stats = await gql<{
       agentByHandle: { stats: { completed: number; averageResponseMs: number | null } };

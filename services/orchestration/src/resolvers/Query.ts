@@ -3,8 +3,10 @@ import { olderThanCursor, pageSize, requireRole, timeCursorKey, toConnection } f
 import type { QueryResolvers } from '../__generated__/resolvers-types';
 import type { TaskModel, TaskRecord } from '../models/task';
 import { assertOwnerOrStaff, isStaff } from '../orchestrator';
+import type { InstanceReplica } from '../replica';
+import { taskStats } from '../stats';
 
-export function queryResolvers(tasks: TaskModel): QueryResolvers {
+export function queryResolvers(tasks: TaskModel, replica: InstanceReplica): QueryResolvers {
   return {
     task: async (_parent, { id }, ctx) => {
       const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
@@ -34,6 +36,21 @@ export function queryResolvers(tasks: TaskModel): QueryResolvers {
         tasks.countDocuments(query),
       ]);
       return toConnection(rows, limit, totalCount, (t) => timeCursorKey(t.createdAt, t._id));
+    },
+
+    taskStats: (_parent, { agentHandle, capability }, ctx) => {
+      requireRole(ctx.caller, 'operator', 'admin');
+      const agentIds = agentHandle
+        ? [
+            ...new Set(
+              replica
+                .byHandle(agentHandle)
+                .map((v) => v.agentId)
+                .filter((id): id is string => id !== null),
+            ),
+          ]
+        : undefined;
+      return taskStats(tasks, { ...(agentIds ? { agentIds } : {}), ...(capability ? { capability } : {}) });
     },
 
     workflow: async (_parent, { id }, ctx) => {

@@ -1,6 +1,7 @@
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { Resolvers } from '../__generated__/resolvers-types';
 import type { TaskModel } from '../models/task';
+import type { InstanceReplica } from '../replica';
 import { agentResolvers } from './Agent';
 import { mutationResolvers } from './Mutation';
 import { queryResolvers } from './Query';
@@ -12,11 +13,11 @@ import {
   workflowResolvers,
 } from './Task';
 
-export function createResolvers(tasks: TaskModel): Resolvers {
+export function createResolvers(tasks: TaskModel, replica: InstanceReplica): Resolvers {
   return {
     DateTime: DateTimeResolver,
     JSON: JSONResolver,
-    Query: queryResolvers(tasks),
+    Query: queryResolvers(tasks, replica),
     Mutation: mutationResolvers,
     Agent: agentResolvers(tasks),
     Task: taskResolvers,
