@@ -8,6 +8,7 @@ export * from './http/server';
 export * from './kafka/bus';
 export * from './kafka/consumer';
 export * from './kafka/envelope';
+export * from './kafka/subscribe';
 export * from './kafka/events';
 export * from './logger';
 export * from './metrics';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
 import type { Envelope, EventBus, Logger } from '@waooaw/shared';
-import { badUserInput, parseEnvelope } from '@waooaw/shared';
+import { badUserInput, parseEnvelope, subscribeWhenReady } from '@waooaw/shared';
 
 export interface FeedEvent {
   envelope: Envelope<Record<string, unknown>>;
@@ -57,22 +57,6 @@ function toEvent(
 }
 
 /**
- * Subscribes, retrying while the broker has no leader for a topic that was created a moment ago
- * (kafkajs reports it as "This server does not host this topic-partition" and does not retry).
- */
-async function subscribe(consumer: Consumer, topic: string, fromBeginning: boolean): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await consumer.subscribe({ topic, fromBeginning });
-      return;
-    } catch (err) {
-      if (attempt >= 10 || !(err as { retriable?: boolean }).retriable) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-    }
-  }
-}
-
-/**
  * Kafka for subscriptions. Every topic has one live consumer shared by all its subscribers (a group
  * of its own per gateway, starting at the end), started with the first subscriber and stopped with
  * the last. Replays read a topic up to the end it had when asked.
@@ -86,7 +70,7 @@ export function createKafkaFeeds(bus: Pick<EventBus, 'kafka' | 'ensureTopics'>, 
     const consumer = kafka.consumer({ groupId: `gateway-live-${randomUUID()}`, maxWaitTimeInMs: 250 });
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     await consumer.connect();
-    await subscribe(consumer, topic, false);
+    await subscribeWhenReady(consumer, topic, false);
     await consumer.run({
       eachMessage: async ({ partition, message }) => {
         const event = toEvent(partition, message);
@@ -140,7 +124,7 @@ export function createKafkaFeeds(bus: Pick<EventBus, 'kafka' | 'ensureTopics'>, 
       if (pending.size === 0) return ends;
       const consumer = kafka.consumer({ groupId: `gateway-replay-${randomUUID()}`, maxWaitTimeInMs: 100 });
       await consumer.connect();
-      await subscribe(consumer, topic, true);
+      await subscribeWhenReady(consumer, topic, true);
       await new Promise<void>((resolve, reject) => {
         consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
         consumer

@@ -7,6 +7,7 @@ import { connectMongo } from '../mongo/connection';
 import { createLogger } from '../logger';
 import type { Role } from '../graphql/caller';
 import type { Envelope } from '../kafka/envelope';
+import { subscribeWhenReady } from '../kafka/subscribe';
 import { CALLER_HEADER, signCallerToken } from '../graphql/caller';
 
 /** The real servers the jest global setup made available. */
@@ -97,7 +98,7 @@ export async function collectTopic(
   const consumer = kafka.consumer({ groupId: uniqueName('collector'), maxWaitTimeInMs: 250 });
   const messages: KafkaMessage[] = [];
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
+  await subscribeWhenReady(consumer, topic, true);
   await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
   return { messages, stop: () => consumer.disconnect() };
 }
