@@ -384,20 +384,31 @@ export function createTaskEngine(options: EngineOptions) {
     }
   }
 
+  /** Stores a new task (already validated) and queues it; returns it as stored. */
+  async function accept(task: TaskRecord): Promise<TaskRecord> {
+    const now = clock();
+    task.outbox = [updatedEvent(task, now)];
+    await tasks.create(task);
+    options.relay?.kick();
+    if (task.status === 'SUBMITTED') enqueue(task);
+    else await notifyFinal(task);
+    return task;
+  }
+
   return {
     onFinal(listener: FinalListener) {
       finalListeners.push(listener);
     },
 
-    /** Stores a new task (already validated) and queues it; returns it as stored. */
-    async accept(task: TaskRecord): Promise<TaskRecord> {
-      const now = clock();
-      task.outbox = [updatedEvent(task, now)];
-      await tasks.create(task);
-      options.relay?.kick();
-      if (task.status === 'SUBMITTED') enqueue(task);
-      else await notifyFinal(task);
-      return task;
+    accept,
+
+    /** Stores a task with a fixed id unless an earlier pass (or a run before a restart) already did. */
+    async acceptOnce(task: TaskRecord): Promise<void> {
+      try {
+        await accept(task);
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 11000) throw err;
+      }
     },
 
     /** A runtime's result for an attempt; duplicates and late results (an attempt already ended) are ignored. */

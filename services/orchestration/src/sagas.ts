@@ -80,11 +80,7 @@ export function createSagaEngine(deps: {
       { id, saga: { sagaId: saga._id, step: command.step, role }, customerId: saga.customerId },
       `steps[${command.step}].${role === 'ACTION' ? 'action' : 'compensation'}`,
     );
-    try {
-      await engine.accept(task);
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 11000) throw err;
-    }
+    await engine.acceptOnce(task);
   }
 
   /** Saves a transition if the saga did not change meanwhile; then runs its command. */

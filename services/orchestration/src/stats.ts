@@ -14,6 +14,22 @@ export function quantile(sorted: readonly number[], q: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
+/** Completed and failed attempts of a group, and the sorted durations of the successful ones. */
+function outcomeFigures(outcomes: readonly string[], durations: readonly (number | null)[]) {
+  const ok = outcomes
+    .map((o, i) => (o === 'SUCCEEDED' ? durations[i] : null))
+    .filter((d): d is number => typeof d === 'number')
+    .sort((a, b) => a - b);
+  return {
+    completed: outcomes.filter((o) => o === 'SUCCEEDED').length,
+    failed: outcomes.filter((o) => o === 'FAILED' || o === 'TIMED_OUT').length,
+    ok,
+  };
+}
+
+const average = (sorted: readonly number[]) =>
+  sorted.length ? Math.round(sorted.reduce((s, d) => s + d, 0) / sorted.length) : null;
+
 /** Agent.stats for all agents of a request in one aggregation over the attempts they finished. */
 export function agentStatsLoader(tasks: TaskModel) {
   return new DataLoader<string, AgentStats>(async (agentIds) => {
@@ -33,16 +49,8 @@ export function agentStatsLoader(tasks: TaskModel) {
     return agentIds.map((id) => {
       const row = byAgent.get(id);
       if (!row) return { completed: 0, failed: 0, averageResponseMs: null, p95ResponseMs: null };
-      const ok = row.outcomes
-        .map((o, i) => (o === 'SUCCEEDED' ? row.durations[i] : null))
-        .filter((d): d is number => typeof d === 'number')
-        .sort((a, b) => a - b);
-      return {
-        completed: row.outcomes.filter((o) => o === 'SUCCEEDED').length,
-        failed: row.outcomes.filter((o) => o === 'FAILED' || o === 'TIMED_OUT').length,
-        averageResponseMs: ok.length ? Math.round(ok.reduce((s, d) => s + d, 0) / ok.length) : null,
-        p95ResponseMs: quantile(ok, 0.95),
-      };
+      const { completed, failed, ok } = outcomeFigures(row.outcomes, row.durations);
+      return { completed, failed, averageResponseMs: average(ok), p95ResponseMs: quantile(ok, 0.95) };
     });
   });
 }
@@ -80,22 +88,16 @@ export async function taskStats(
   const ok: number[] = [];
   const byCapability = rows
     .map((r) => {
-      r.outcomes.forEach((o, i) => {
-        const d = r.durations[i];
-        if (o === 'SUCCEEDED' && typeof d === 'number') ok.push(d);
-      });
-      return {
-        capability: r._id,
-        completed: r.outcomes.filter((o) => o === 'SUCCEEDED').length,
-        failed: r.outcomes.filter((o) => o !== 'SUCCEEDED').length,
-      };
+      const figures = outcomeFigures(r.outcomes, r.durations);
+      ok.push(...figures.ok);
+      return { capability: r._id, completed: figures.completed, failed: figures.failed };
     })
     .sort((a, b) => a.capability.localeCompare(b.capability));
   ok.sort((a, b) => a - b);
   return {
     completed: byCapability.reduce((s, c) => s + c.completed, 0),
     failed: byCapability.reduce((s, c) => s + c.failed, 0),
-    averageMs: ok.length ? Math.round(ok.reduce((s, d) => s + d, 0) / ok.length) : 0,
+    averageMs: average(ok) ?? 0,
     p95Ms: quantile(ok, 0.95) ?? 0,
     byCapability,
   };

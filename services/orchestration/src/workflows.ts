@@ -38,7 +38,6 @@ const workflowInput = z.object({
 });
 
 const nodeTaskId = (workflowId: string, nodeId: string) => `${workflowId}.${nodeId}`;
-const DUPLICATE = 11000;
 
 /**
  * DAG workflows over the task engine: ready nodes become tasks (in parallel), each node's input gets
@@ -79,14 +78,6 @@ export function createWorkflowEngine(deps: {
     roles: wf.roles as Role[],
     ...(wf.tenant ? { tenant: wf.tenant } : {}),
   });
-
-  async function createTask(task: TaskRecord) {
-    try {
-      await engine.accept(task);
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== DUPLICATE) throw err; // created by an earlier pass
-    }
-  }
 
   const taskState = (t: TaskRecord | undefined): NodeState | null => {
     if (!t) return null;
@@ -167,7 +158,7 @@ export function createWorkflowEngine(deps: {
       }
       // Tasks first (fixed ids): if the write below loses a race or the process dies, the next pass
       // finds them instead of starting new ones.
-      for (const task of started) await createTask(task);
+      for (const task of started) await engine.acceptOnce(task);
       const events = [
         ...changed.map((n) => event(next, n, now)),
         ...(next.status !== wf.status ? [event(next, null, now)] : []),
