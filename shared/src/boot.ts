@@ -15,6 +15,8 @@ export interface BootConfig {
   MONGO_URL: string;
   KAFKA_BROKERS: string[];
   KAFKA_DEFAULT_PARTITIONS: number;
+  KAFKA_GROUP_PREFIX: string;
+  KAFKA_FROM_BEGINNING: boolean;
   PORT: number;
   HOST: string;
 }
@@ -24,6 +26,10 @@ export interface ServiceDeps {
   metrics: PlatformMetrics;
   connection: Connection;
   bus: EventBus;
+  /** KAFKA_GROUP_PREFIX: prefixes the service's consumer groups. */
+  consumerGroupPrefix: string;
+  /** KAFKA_FROM_BEGINNING: where a new consumer group starts. */
+  fromBeginning: boolean;
 }
 
 /**
@@ -48,7 +54,14 @@ export function bootService(options: {
       metrics,
       defaultPartitions: config.KAFKA_DEFAULT_PARTITIONS,
     });
-    const { service } = options.create({ logger, metrics, connection, bus });
+    const { service } = options.create({
+      logger,
+      metrics,
+      connection,
+      bus,
+      consumerGroupPrefix: config.KAFKA_GROUP_PREFIX,
+      fromBeginning: config.KAFKA_FROM_BEGINNING,
+    });
     await service.start(config.PORT, config.HOST);
     return service;
   });

@@ -33,6 +33,19 @@ export const baseEnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KAFKA_BROKERS: brokers.default(['127.0.0.1:9092']),
   KAFKA_DEFAULT_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
+  /** Prefixes every consumer group of the process (several platforms sharing one broker, e.g. tests). */
+  KAFKA_GROUP_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]*$/, 'use letters, digits, dot, dash or underscore')
+    .default(''),
+  /**
+   * Where a consumer group that has no committed offset yet starts: at the beginning of each topic
+   * (true, the default: replicas are rebuilt from history) or at its end (false: only what comes next).
+   */
+  KAFKA_FROM_BEGINNING: z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .default('true')
+    .transform((v) => v === 'true'),
   MONGO_URL: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// URL')

@@ -1,6 +1,19 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import type { FleetOptions } from '@waooaw/agents/runtime';
 import { catalogue, createAgentRuntime, planFleet } from '@waooaw/agents/runtime';
 import { createEventBus, createMetrics, parseConfig } from '@waooaw/shared';
-import { graphqlExecutor, testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
+import {
+  graphqlExecutor,
+  pollFor,
+  testDatabase,
+  testInfra,
+  testLogger,
+  uniqueName,
+} from '@waooaw/shared/testing';
 import type { DiscoveryDeps } from '@waooaw/discovery/server';
 import {
   createServer as createDiscovery,
@@ -134,21 +147,112 @@ export async function startOrchestration(config: Partial<OrchestrationDeps['conf
   };
 }
 
+const ORCHESTRATION_MAIN = path.resolve(__dirname, '../../services/orchestration/dist/index.js');
+
+/** A port nothing listens on right now (the OS picks it; a restarted process takes it back). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/**
+ * Orchestration as its own process (the built one `npm start` runs), on a fixed port and database,
+ * so a test can kill it with SIGKILL mid-flight and start it again where it was.
+ */
+export async function startOrchestrationProcess(env: Record<string, string> = {}) {
+  if (!existsSync(ORCHESTRATION_MAIN))
+    throw new Error(`${ORCHESTRATION_MAIN} is missing: run \`npm run build\` first`);
+  const db = await testDatabase('flow-orchestration-process');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  // The same groups across restarts: the new process resumes from the dead one's committed offsets.
+  const groupPrefix = `${uniqueName('flow')}.`;
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    const spawned = spawn(process.execPath, [ORCHESTRATION_MAIN], {
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: testInfra().brokers.join(','),
+        MONGO_URL: testInfra().mongoUrl,
+        ORCHESTRATION_DB: db.connection.name,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        CALLER_TOKEN_SECRET: SECRET,
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'warn',
+        // Other test files' instances are on the same broker: know only those announced from now on.
+        KAFKA_GROUP_PREFIX: groupPrefix,
+        KAFKA_FROM_BEGINNING: 'false',
+        ORCHESTRATION_TICK_MS: '50',
+        ORCHESTRATION_RECONCILE_MS: '500',
+        TASK_RETRY_INITIAL_MS: '20',
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child = spawned;
+    await pollFor(
+      async () => {
+        if (spawned.exitCode !== null) throw new Error(`orchestration exited with ${spawned.exitCode}`);
+        const res = await fetch(`${url}/health/ready`).catch(() => null);
+        return res?.status === 200;
+      },
+      { what: 'the orchestration process to be ready', timeoutMs: 60_000, intervalMs: 100 },
+    );
+  };
+  const exited = (signal: NodeJS.Signals) => {
+    const target = child;
+    if (!target || target.exitCode !== null || target.signalCode !== null) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      target.once('exit', () => resolve());
+      target.kill(signal);
+    });
+  };
+  await start();
+  return {
+    url: `${url}/graphql`,
+    /** Dies at once, as on a crash: nothing is flushed, no group is left. */
+    kill: () => exited('SIGKILL'),
+    restart: start,
+    async stop() {
+      await exited('SIGTERM');
+      await db.drop();
+    },
+  };
+}
+
 /**
  * What `npm start` runs, in process: discovery (first, so it hears the catalogue's registrations
  * live), identity and factory with the catalogue, optionally orchestration, a gateway in front, and
  * one agents runtime hosting an instance of every catalogue agent.
  */
-export async function startPlatformWithRuntime(options: { orchestration?: boolean } = {}) {
+export async function startPlatformWithRuntime(
+  options: {
+    /** In process (true), as its own process ('process': see startOrchestrationProcess), or none. */
+    orchestration?: boolean | 'process';
+    /** The runtime's fleet: only some agents, their concurrency, a simulated work time. */
+    fleet?: Pick<FleetOptions, 'handles' | 'concurrency' | 'workMs'>;
+  } = {},
+) {
   const discovery = await startDiscovery();
   const platform = await startIdentityAndFactory({ loadCatalogue: true });
-  const orchestration = options.orchestration ? await startOrchestration() : null;
+  const orchestration = options.orchestration === true ? await startOrchestration() : null;
+  const orchestrationProcess = options.orchestration === 'process' ? await startOrchestrationProcess() : null;
+  const orchestrationUrl = orchestration?.url ?? orchestrationProcess?.url;
   const gatewayDb = await testDatabase('gateway-platform');
   const gateway = await startTestGateway({
     urls: {
       ...platform.urls,
       discovery: discovery.url,
-      ...(orchestration ? { orchestration: orchestration.url } : {}),
+      ...(orchestrationUrl ? { orchestration: orchestrationUrl } : {}),
     },
     callerSecret: platform.secret,
     connection: gatewayDb.connection,
@@ -163,18 +267,20 @@ export async function startPlatformWithRuntime(options: { orchestration?: boolea
     bus: runtimeBus,
     logger: testLogger(),
     runtimeId,
-    fleet: planFleet(catalogue, { runtimeId }),
+    fleet: planFleet(catalogue, { runtimeId, ...options.fleet }),
     catalogue,
     heartbeatIntervalMs: 2000,
     ttlSeconds: 10,
     consumerGroupPrefix: `${uniqueName('flow')}.`,
-    ...(orchestration ? { orchestration: { url: orchestration.url, callerSecret: SECRET } } : {}),
+    ...(orchestrationUrl ? { orchestration: { url: orchestrationUrl, callerSecret: SECRET } } : {}),
+    factory: { url: platform.urls.factory, callerSecret: SECRET },
   });
   await runtime.start();
   return {
     platform,
     discovery,
     orchestration,
+    orchestrationProcess,
     gateway,
     runtime,
     async stop() {
@@ -182,6 +288,7 @@ export async function startPlatformWithRuntime(options: { orchestration?: boolea
       await runtimeBus.disconnect();
       await gateway.service.stop();
       await orchestration?.stop();
+      await orchestrationProcess?.stop();
       await discovery.stop();
       await gatewayDb.drop();
       await platform.stop();

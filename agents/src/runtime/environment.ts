@@ -1,6 +1,11 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { serviceEnvSchema } from '@waooaw/shared';
+import type { LlmProvider } from '../llm';
+import { createOpenAiCompatibleProvider } from '../llm';
+
+/** An unset variable; `VAR=` in a .env file or compose file means unset too. */
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
 
 export const environmentSchema = serviceEnvSchema(4010).extend({
   /** Names the runtime's inbox topic and prefixes its instance ids; keep it stable across restarts. */
@@ -20,6 +25,30 @@ export const environmentSchema = serviceEnvSchema(4010).extend({
   INSTANCE_TTL_SECONDS: z.coerce.number().positive().default(10),
   /** Orchestration's subgraph, where WowAnalytics reads task figures. */
   ORCHESTRATION_URL: z.string().url().default('http://localhost:4004/graphql'),
+  /** The factory's subgraph, where WowAgentFactory validates definitions. */
+  FACTORY_URL: z.string().url().default('http://localhost:4002/graphql'),
+  /**
+   * An OpenAI-compatible API root (e.g. https://api.openai.com/v1) whose model adds notes to Markdown
+   * deliverables. Unset: no LLM, skills' deterministic output only.
+   */
+  LLM_BASE_URL: z.preprocess(unsetIfEmpty, z.string().url().optional()),
+  LLM_API_KEY: z.preprocess(unsetIfEmpty, z.string().optional()),
+  LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  /** Per completion; the attempt's own timeout still bounds skill plus enrichment. */
+  LLM_TIMEOUT_MS: z.coerce.number().int().min(100).default(8000),
 });
 
 export type Environment = z.output<typeof environmentSchema>;
+
+/** The LLM the configuration names, or undefined when LLM_BASE_URL is unset (enrichment off). */
+export function llmProviderFromConfig(
+  config: Pick<Environment, 'LLM_BASE_URL' | 'LLM_API_KEY' | 'LLM_MODEL' | 'LLM_TIMEOUT_MS'>,
+): LlmProvider | undefined {
+  if (!config.LLM_BASE_URL) return undefined;
+  return createOpenAiCompatibleProvider({
+    baseUrl: config.LLM_BASE_URL,
+    model: config.LLM_MODEL,
+    timeoutMs: config.LLM_TIMEOUT_MS,
+    ...(config.LLM_API_KEY ? { apiKey: config.LLM_API_KEY } : {}),
+  });
+}

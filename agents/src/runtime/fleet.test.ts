@@ -1,6 +1,6 @@
 import { catalogue } from '../../generated';
 import { createLoadTracker } from './load';
-import { DEFAULT_FLEET_TIERS, parseTiers, planFleet } from './fleet';
+import { DEFAULT_FLEET_TIERS, parseTiers, parseWorkRange, planFleet } from './fleet';
 
 describe('planning a runtime fleet', () => {
   it('hosts one instance of each catalogue agent by default, as each definition says', () => {
@@ -54,6 +54,31 @@ describe('planning a runtime fleet', () => {
     expect(() => planFleet(catalogue, { runtimeId: 'x', size: 0 })).toThrow(/whole number/);
     expect(() => parseTiers('GOLD:1:1')).toThrow(/tier:weight:share/);
     expect(() => parseTiers('PREMIUM:0:1')).toThrow(/above 0/);
+  });
+
+  it('gives each tier its simulated work time, and the fleet-wide one to tiers without', () => {
+    const tiers = parseTiers('PREMIUM:10:1:10-30,BUDGET:0.3:1');
+    expect(tiers[0]).toEqual({ tier: 'PREMIUM', weight: 10, share: 1, workMs: { min: 10, max: 30 } });
+    expect(tiers[1]!.workMs).toBeUndefined();
+    const fleet = planFleet(catalogue, {
+      runtimeId: 'rt-w',
+      size: 2,
+      handles: ['wow-math-mentor'],
+      tiers,
+      workMs: parseWorkRange('70-150'),
+    });
+    expect(fleet.map((i) => [i.tier, i.workMs])).toEqual([
+      ['PREMIUM', { min: 10, max: 30 }],
+      ['BUDGET', { min: 70, max: 150 }],
+    ]);
+    expect(planFleet(catalogue, { runtimeId: 'rt-w', workMs: { min: 5, max: 5 } })[0]!.workMs).toEqual({
+      min: 5,
+      max: 5,
+    });
+    expect(planFleet(catalogue, { runtimeId: 'rt-w' })[0]!.workMs).toBeUndefined();
+    expect(parseWorkRange('25')).toEqual({ min: 25, max: 25 });
+    expect(() => parseWorkRange('30-10')).toThrow(/work time/);
+    expect(() => parseTiers('PREMIUM:10:1:fast')).toThrow(/work time/);
   });
 });
 

@@ -3,11 +3,18 @@ import type { AgentManifest } from '../manifest';
 
 export type Tier = AgentManifest['tier'];
 
-/** A tier of a fleet: its load-balancing weight and its share of the instances. */
+/** Simulated handler time in ms, drawn uniformly from [min, max] for each task (the bench's tiers). */
+export interface WorkRange {
+  min: number;
+  max: number;
+}
+
+/** A tier of a fleet: its load-balancing weight, its share of the instances and, optionally, its work time. */
 export interface TierSpec {
   tier: Tier;
   weight: number;
   share: number;
+  workMs?: WorkRange;
 }
 
 /** The bench's fleet: 10x / 1x / 0.3x weights for 1/6 premium, 1/2 standard, 1/3 budget instances. */
@@ -25,6 +32,8 @@ export interface InstanceSpec {
   weight: number;
   concurrency: number;
   breakerPreset: BreakerPresetName;
+  /** When set, every task takes at least this long (the skill runs, then a timer pads the rest). */
+  workMs?: WorkRange;
 }
 
 export interface FleetOptions {
@@ -36,13 +45,24 @@ export interface FleetOptions {
   handles?: readonly string[];
   /** Tasks each instance runs at once; absent: the manifest's runtime.concurrency. */
   concurrency?: number;
+  /** Work time of every instance whose tier does not set one; absent: as fast as the skill is. */
+  workMs?: WorkRange;
 }
 
 const TIERS: readonly Tier[] = ['PREMIUM', 'STANDARD', 'BUDGET'];
 
+/** Parses `10-30` (or `25` for a fixed time) into a work range in ms. */
+export function parseWorkRange(text: string): WorkRange {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?))?\s*$/.exec(text);
+  const min = Number(match?.[1]);
+  const max = match?.[2] === undefined ? min : Number(match[2]);
+  if (!match || !(max >= min)) throw new Error(`"${text}" is not a work time in ms like 10-30 or 25`);
+  return { min, max };
+}
+
 /**
  * Parses `PREMIUM:10:20,STANDARD:1:60,BUDGET:0.3:40` (tier:weight:share; shares are relative, so
- * counts work as well as fractions).
+ * counts work as well as fractions), each optionally with a work time: `PREMIUM:10:20:10-30`.
  */
 export function parseTiers(text: string): TierSpec[] {
   const specs = text
@@ -50,12 +70,17 @@ export function parseTiers(text: string): TierSpec[] {
     .map((part) => part.trim())
     .filter(Boolean)
     .map((part) => {
-      const [tier, weight, share] = part.split(':');
-      const spec = { tier: tier?.toUpperCase() as Tier, weight: Number(weight), share: Number(share) };
-      if (!TIERS.includes(spec.tier) || !(spec.weight > 0) || !(spec.share > 0))
+      const [tier, weight, share, work, ...rest] = part.split(':');
+      const spec: TierSpec = {
+        tier: tier?.toUpperCase() as Tier,
+        weight: Number(weight),
+        share: Number(share),
+      };
+      if (!TIERS.includes(spec.tier) || !(spec.weight > 0) || !(spec.share > 0) || rest.length > 0)
         throw new Error(
-          `"${part}" is not tier:weight:share (tier one of ${TIERS.join(', ')}, weight and share above 0)`,
+          `"${part}" is not tier:weight:share[:workMs] (tier one of ${TIERS.join(', ')}, weight and share above 0)`,
         );
+      if (work !== undefined) spec.workMs = parseWorkRange(work);
       return spec;
     });
   if (specs.length === 0) throw new Error('give at least one tier, e.g. PREMIUM:10:1,STANDARD:1:3');
@@ -106,6 +131,7 @@ export function planFleet(
       weight: m.runtime.weight,
       concurrency: options.concurrency ?? m.runtime.concurrency,
       breakerPreset: preset(m),
+      ...(options.workMs ? { workMs: options.workMs } : {}),
     }));
   }
   if (!Number.isInteger(options.size) || options.size < 1)
@@ -116,6 +142,7 @@ export function planFleet(
     const m = manifests[i % manifests.length]!;
     const n = perAgent.get(m.handle) ?? 0;
     perAgent.set(m.handle, n + 1);
+    const workMs = tier.workMs ?? options.workMs;
     return {
       instanceId: `${options.runtimeId}:${m.handle}:${n}`,
       manifest: m,
@@ -123,6 +150,7 @@ export function planFleet(
       weight: tier.weight,
       concurrency: options.concurrency ?? m.runtime.concurrency,
       breakerPreset: preset(m),
+      ...(workMs ? { workMs } : {}),
     };
   });
 }

@@ -9,15 +9,16 @@ import {
   runMain,
 } from '@waooaw/shared';
 import { catalogue } from '../../generated';
-import { environmentSchema } from './environment';
+import { environmentSchema, llmProviderFromConfig } from './environment';
 import type { FleetOptions } from './fleet';
-import { parseTiers, planFleet } from './fleet';
+import { parseTiers, parseWorkRange, planFleet } from './fleet';
 import { createAgentRuntime } from './runtime';
 
-const USAGE = `usage: node dist/src/runtime/main.js [--fleet N] [--tiers T:W:S,...] [--agents h1,h2] [--concurrency N] [--runtime-id ID]
+const USAGE = `usage: node dist/src/runtime/main.js [--fleet N] [--tiers T:W:S,...] [--agents h1,h2] [--concurrency N] [--work-ms MIN-MAX] [--runtime-id ID]
   (no options)   one instance of each catalogue agent, tier and weight from its definition
   --fleet N      N instances spread over the agents, tiers by --tiers (default PREMIUM:10:1,STANDARD:1:3,BUDGET:0.3:2)
-  --tiers        tier:weight:share list, e.g. PREMIUM:10:20,STANDARD:1:60,BUDGET:0.3:40
+  --tiers        tier:weight:share[:workMs] list, e.g. PREMIUM:10:20:10-30,STANDARD:1:60:30-70,BUDGET:0.3:40
+  --work-ms      every task takes at least MIN-MAX ms (simulated work; a tier's own workMs wins)
   --agents       only these agent handles
   --concurrency  tasks each instance runs at once (default: the definition's runtime.concurrency)
   --runtime-id   overrides RUNTIME_ID`;
@@ -31,6 +32,7 @@ function fleetOptions(argv: string[], runtimeId: string): FleetOptions {
       tiers: { type: 'string' },
       agents: { type: 'string' },
       concurrency: { type: 'string' },
+      'work-ms': { type: 'string' },
       'runtime-id': { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -45,6 +47,7 @@ function fleetOptions(argv: string[], runtimeId: string): FleetOptions {
     ...(values.tiers !== undefined ? { tiers: parseTiers(values.tiers) } : {}),
     ...(values.agents !== undefined ? { handles: values.agents.split(',').map((h) => h.trim()) } : {}),
     ...(values.concurrency !== undefined ? { concurrency: Number(values.concurrency) } : {}),
+    ...(values['work-ms'] !== undefined ? { workMs: parseWorkRange(values['work-ms']) } : {}),
   };
 }
 
@@ -69,6 +72,12 @@ runMain(logger, async () => {
     metrics,
     defaultPartitions: config.KAFKA_DEFAULT_PARTITIONS,
   });
+  const llm = llmProviderFromConfig(config);
+  if (llm)
+    logger.info(
+      { model: llm.model, baseUrl: config.LLM_BASE_URL },
+      'LLM enrichment of Markdown deliverables is on',
+    );
   const runtime = createAgentRuntime({
     bus,
     logger,
@@ -76,8 +85,10 @@ runMain(logger, async () => {
     fleet,
     catalogue,
     orchestration: { url: config.ORCHESTRATION_URL, callerSecret: config.CALLER_TOKEN_SECRET },
+    factory: { url: config.FACTORY_URL, callerSecret: config.CALLER_TOKEN_SECRET },
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     ttlSeconds: config.INSTANCE_TTL_SECONDS,
+    ...(llm ? { llm } : {}),
   });
   const service = createService({
     name: 'agents-runtime',

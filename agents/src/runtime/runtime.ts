@@ -11,10 +11,12 @@ import {
   TASK_RESULTS_TOPIC,
   taskAssignedTo,
 } from '@waooaw/shared';
+import type { LlmProvider } from '../llm';
+import { enrichOutput } from '../llm';
 import type { AgentManifest } from '../manifest';
 import type { PlatformServices, SkillHandler } from '../skills';
 import { searchManifests, SkillInputError, SkillUnavailableError } from '../skills';
-import type { InstanceSpec } from './fleet';
+import type { InstanceSpec, WorkRange } from './fleet';
 import type { LoadTracker } from './load';
 import { createLoadTracker } from './load';
 import type { WorkerPool } from './worker-pool';
@@ -36,33 +38,86 @@ export interface AgentRuntimeOptions {
   /** Consumer group prefix (tests run several runtimes side by side). */
   consumerGroupPrefix?: string;
   /** Where WowAnalytics reads task figures: orchestration's subgraph, called as an operator. */
-  orchestration?: { url: string; callerSecret: string };
+  orchestration?: SubgraphTarget;
+  /** Where WowAgentFactory validates definitions: the factory's subgraph, called as an operator. */
+  factory?: SubgraphTarget;
+  /** A model that appends notes to Markdown deliverables (optional; off when not given). */
+  llm?: LlmProvider;
 }
 
-/** taskStats through orchestration's GraphQL API (a subgraph accepts callers signed with the shared secret). */
-function orchestrationTaskStats(target: {
+/** A subgraph the runtime calls as an operator (subgraphs accept callers signed with the shared secret). */
+export interface SubgraphTarget {
   url: string;
   callerSecret: string;
-}): PlatformServices['taskStats'] {
-  return async (filter) => {
-    const token = await signCallerToken({ sub: 'agents-runtime', roles: ['operator'] }, target.callerSecret);
-    const res = await fetch(target.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [CALLER_HEADER]: token },
-      body: JSON.stringify({
-        query: `query($h: String, $c: String) { taskStats(agentHandle: $h, capability: $c) {
+}
+
+/** Runs one query on a subgraph and returns its data, or throws with the subgraph's first error. */
+async function querySubgraph<T>(
+  target: SubgraphTarget,
+  name: string,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<T> {
+  const token = await signCallerToken({ sub: 'agents-runtime', roles: ['operator'] }, target.callerSecret);
+  const res = await fetch(target.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', [CALLER_HEADER]: token },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
+  if (!body.data)
+    throw new Error(`${name} answered ${res.status}: ${body.errors?.[0]?.message ?? 'no data'}`);
+  return body.data;
+}
+
+type TaskStatsResult = Awaited<ReturnType<NonNullable<PlatformServices['taskStats']>>>;
+
+/** taskStats through orchestration's GraphQL API (WowAnalytics). */
+function orchestrationTaskStats(target: SubgraphTarget): PlatformServices['taskStats'] {
+  return async (filter) =>
+    (
+      await querySubgraph<{ taskStats: TaskStatsResult }>(
+        target,
+        'orchestration',
+        `query($h: String, $c: String) { taskStats(agentHandle: $h, capability: $c) {
           completed failed averageMs p95Ms byCapability { capability completed failed } } }`,
-        variables: { h: filter.agentHandle ?? null, c: filter.capability ?? null },
-      }),
-    });
-    const body = (await res.json()) as {
-      data?: { taskStats: Awaited<ReturnType<NonNullable<PlatformServices['taskStats']>>> };
-      errors?: { message: string }[];
+        { h: filter.agentHandle ?? null, c: filter.capability ?? null },
+      )
+    ).taskStats;
+}
+
+/** The factory's own validation of a YAML definition (WowAgentFactory checks before it submits). */
+function factoryValidation(target: SubgraphTarget): PlatformServices['validateAgentDefinition'] {
+  return async (yaml) => {
+    const { validateAgentDefinition: result } = await querySubgraph<{
+      validateAgentDefinition: {
+        valid: boolean;
+        problems: { path: string; line: number; message: string }[];
+      };
+    }>(
+      target,
+      'factory',
+      `query($yaml: String!) { validateAgentDefinition(yaml: $yaml) { valid problems { path line message } } }`,
+      { yaml },
+    );
+    return {
+      valid: result.valid,
+      problems: result.problems.map((p) => `${p.path || 'document'} (line ${p.line}): ${p.message}`),
     };
-    if (!body.data)
-      throw new Error(`orchestration answered ${res.status}: ${body.errors?.[0]?.message ?? 'no data'}`);
-    return body.data.taskStats;
   };
+}
+
+/**
+ * The skill's result, held until the instance's simulated work time has passed (the bench's tiers
+ * take 10-150 ms a task; the skills themselves finish in a millisecond or two).
+ */
+async function padded<T>(work: WorkRange | undefined, startedAt: number, result: Promise<T>): Promise<T> {
+  const value = await result;
+  if (!work) return value;
+  const target = work.min + Math.random() * (work.max - work.min);
+  const remaining = target - (Date.now() - startedAt);
+  if (remaining > 0) await new Promise((resolve) => setTimeout(resolve, remaining));
+  return value;
 }
 
 /** One instance the runtime hosts: what it is, how loaded it is, and the pool that runs its tasks. */
@@ -113,6 +168,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
       return { buildId: requestId, status: 'SUBMITTED' };
     },
     ...(options.orchestration ? { taskStats: orchestrationTaskStats(options.orchestration) } : {}),
+    ...(options.factory ? { validateAgentDefinition: factoryValidation(options.factory) } : {}),
     // WowSearch searches the catalogue this runtime carries.
     searchCatalogue: (query, limit) =>
       Promise.resolve(
@@ -144,6 +200,14 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
       { subject: a.taskId },
     );
 
+  /** The skill's deliverable, enriched by the LLM when there is one (enrichment never fails it). */
+  const deliver = async (host: HostedInstance, handler: SkillHandler, a: Assignment) => {
+    const output = await handler(a.input, { now: new Date(), taskId: a.taskId, platform });
+    if (!options.llm) return output;
+    const subject = { capability: a.capability, agentName: host.spec.manifest.name, input: a.input, output };
+    return enrichOutput(options.llm, subject, logger.child({ taskId: a.taskId }));
+  };
+
   /** Runs one attempt on its instance and reports how it went; a handler's failure never escapes. */
   async function execute(host: HostedInstance, a: Assignment): Promise<void> {
     const started = Date.now();
@@ -153,7 +217,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
       if (!handler)
         throw new SkillUnavailableError(`${host.spec.manifest.handle} has no capability ${a.capability}`);
       const output = await withTimeout(
-        handler(a.input, { now: new Date(), taskId: a.taskId, platform }),
+        padded(host.spec.workMs, started, deliver(host, handler, a)),
         a.timeoutMs,
       );
       finish(true);
