@@ -420,7 +420,7 @@ const buildTimetable: CapabilityImpl = (request) => {
   return markdownResult(
     request,
     `Study timetable: ${days} days`,
-    `${days} days, ${subjects.length} subjects, revision from ${addDays(now, days - revisionDays)}`,
+    `${days} days, ${subjects.length} subjects, revision from ${addDays(now, days - revisionDays + 1)}`,
     [
       {
         heading: 'Allocation',
@@ -1025,7 +1025,9 @@ const createWorksheet: CapabilityImpl = (request) => {
     if (kind === 'short') return item;
     const value = Number(/= (-?[\d.]+)/.exec(item.a)?.[1] ?? 0);
     const step = intIn(r, 1, Math.max(1, Math.min(4, Math.floor(value) - 1)));
-    const options = [value - step, value, value + step, value + 2 * step].sort((x, y) => x - y);
+    // The answer's place varies (seeded), with every option kept above zero.
+    const place = intIn(r, 0, Math.max(0, Math.min(3, Math.ceil(value / step) - 1)));
+    const options = [0, 1, 2, 3].map((j) => value + (j - place) * step);
     return {
       q: `${item.q} (a) ${options[0]} (b) ${options[1]} (c) ${options[2]} (d) ${options[3]}`,
       a: `(${'abcd'[options.indexOf(value)]}) ${item.a}`,

@@ -389,6 +389,7 @@ const forecastCapacity: CapabilityImpl = (request) => {
     (n): n is number => typeof n === 'number',
   );
   const days = Number(/(\d+)\s*days?/i.exec(ask.request)?.[1] ?? 7);
+  if (days < 1) throw new SkillInputError('forecast at least 1 day ahead (e.g. "forecast 14 days")');
   const n = history.length;
   const mean = n
     ? history.reduce((s, v) => s + v, 0) / n
@@ -748,7 +749,12 @@ const registerWebhook: CapabilityImpl = (request) => {
   const ask = askOf(request);
   const raw = /\bhttps?:\/\/\S+/i.exec(ask.request)?.[0] ?? detailString(ask.details, 'url');
   if (!raw) throw new SkillInputError('give the endpoint URL to register');
-  const url = new URL(raw.replace(/[.,)]+$/, ''));
+  let url: URL;
+  try {
+    url = new URL(raw.replace(/[.,)]+$/, ''));
+  } catch {
+    throw new SkillInputError(`not a valid URL: ${raw}`);
+  }
   const problems = [
     ...(url.protocol === 'https:' ? [] : ['endpoint must use https']),
     ...(/^(localhost|127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(url.hostname)
