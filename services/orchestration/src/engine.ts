@@ -76,11 +76,13 @@ export function createTaskEngine(options: EngineOptions) {
         attempts: t.attempts.length,
         instanceId: t.attempts.at(-1)?.instanceId ?? null,
         agentId: t.agentId,
+        agentHandle: t.attempts.at(-1)?.handle ?? null,
         customerId: t.customerId,
         workflowId: t.workflowId,
         sagaId: t.saga?.sagaId ?? null,
         durationMs: t.attempts.at(-1)?.durationMs ?? null,
         error: t.error,
+        output: t.status === 'COMPLETED' ? t.output : null,
         at: new Date(at).toISOString(),
       },
       { subject: t._id },
@@ -245,7 +247,7 @@ export function createTaskEngine(options: EngineOptions) {
   /** Picks an instance for a task among those with free concurrency, or null to keep it queued. */
   function choose(task: TaskRecord) {
     const offering = replica
-      .offering(task.capability, task.versionRange)
+      .offering(task.capability, task.versionRange, task.agentHandle)
       .filter((v) => v.inbox && v.runtimeId);
     const toCandidate = (avoid: boolean) =>
       offering
@@ -261,7 +263,7 @@ export function createTaskEngine(options: EngineOptions) {
     // A retry goes to another instance when one can take it; else the same one is better than none.
     let candidates = toCandidate(true);
     if (eligibleCandidates(candidates).length === 0) candidates = toCandidate(false);
-    const key = `${task.strategy}|${task.capability}|${task.versionRange ?? '*'}`;
+    const key = `${task.strategy}|${task.capability}|${task.versionRange ?? '*'}|${task.agentHandle ?? '*'}`;
     let balancer = balancers.get(key);
     if (!balancer) {
       balancer = createLoadBalancer(task.strategy);
@@ -295,6 +297,7 @@ export function createTaskEngine(options: EngineOptions) {
         instanceId: instance.instanceId,
         runtimeId: instance.runtimeId!,
         agentId: instance.agentId,
+        handle: instance.handle,
         startedAt: new Date(now),
         endedAt: null,
         outcome: null,

@@ -29,9 +29,11 @@ export function createInstanceReplica(model: InstanceReplicaModel) {
     onChange(listener: () => void) {
       listeners.push(listener);
     },
-    /** Instances that offer a capability in a semver range (any health: the balancer filters). */
-    offering(capability: string, range: string | null): InstanceView[] {
-      return [...instances.values()].filter((v) => offers(v, capability, range));
+    /** Instances that offer a capability in a semver range, optionally of one agent (any health: the balancer filters). */
+    offering(capability: string, range: string | null, handle: string | null = null): InstanceView[] {
+      return [...instances.values()].filter(
+        (v) => (handle === null || v.handle === handle) && offers(v, capability, range),
+      );
     },
     /** The instances of an agent, by its handle (an agent keeps its handle across ids and versions). */
     byHandle(handle: string): InstanceView[] {

@@ -18,7 +18,7 @@ import type { Context } from './context';
 import { contextFactory } from './context';
 import type { Environment } from './environment';
 import { createTaskEngine } from './engine';
-import { resultHandlers } from './events/handlers';
+import { commandHandlers, resultHandlers } from './events/handlers';
 import { instanceReplicaModel } from './models/instance';
 import { sagaModel } from './models/saga';
 import { taskModel } from './models/task';
@@ -149,6 +149,11 @@ export function createServer(deps: OrchestrationDeps) {
     handlers: resultHandlers(engine),
     partitionsConsumedConcurrently: 3,
   });
+  const commands = bus.consumer({
+    groupId: `${prefix}orchestration.commands`,
+    handlers: commandHandlers({ engine, replica, defaults, clock: Date.now }),
+    partitionsConsumedConcurrently: 3,
+  });
   let reconciler: NodeJS.Timeout | undefined;
   let reconciling: Promise<void> | undefined;
   const reconcile = () => {
@@ -186,6 +191,7 @@ export function createServer(deps: OrchestrationDeps) {
       relayComponent(relay),
       consumerComponent(registry),
       consumerComponent(results),
+      consumerComponent(commands),
       scheduler,
     ],
   });
@@ -200,6 +206,6 @@ export function createServer(deps: OrchestrationDeps) {
     replica,
     relay,
     bus,
-    consumers: [registry, results],
+    consumers: [registry, results, commands],
   };
 }

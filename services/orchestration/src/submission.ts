@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import semver from 'semver';
 import { z } from 'zod';
-import type { Caller, LoadBalancingStrategy } from '@waooaw/shared';
-import { badUserInput, LOAD_BALANCING_STRATEGIES, parseInput } from '@waooaw/shared';
+import { GraphQLError } from 'graphql';
+import type { Caller, EventData, LoadBalancingStrategy, orchestrationCommands } from '@waooaw/shared';
+import { badUserInput, handleString, LOAD_BALANCING_STRATEGIES, parseInput } from '@waooaw/shared';
 import { TASK_PRIORITIES } from './domain';
 import type { RetryPolicyRecord, SagaLink, TaskRecord } from './models/task';
 import type { InstanceReplica } from './replica';
@@ -36,6 +37,7 @@ export const taskSpecSchema = z.object({
     .trim()
     .refine((r) => semver.validRange(r) !== null, 'not a semver range (e.g. ^1.2 or >=2 <3)')
     .nullish(),
+  agentHandle: handleString.nullish(),
   input: z.unknown().refine((v) => v !== undefined, 'input is required (any JSON)'),
   priority: z.enum(TASK_PRIORITIES).nullish(),
   timeoutMs: z.number().int().min(100, 'at least 100 ms').max(600_000, 'at most 10 minutes').nullish(),
@@ -89,12 +91,14 @@ export function buildTask(
   const id =
     link.id ??
     (parsed.idempotencyKey ? idempotentTaskId(who.sub, parsed.idempotencyKey) : `task-${randomUUID()}`);
-  const offered = deps.replica.offering(parsed.capability, versionRange).length > 0;
+  const agentHandle = parsed.agentHandle ?? null;
+  const offered = deps.replica.offering(parsed.capability, versionRange, agentHandle).length > 0;
   const at = new Date(now);
   return {
     _id: id,
     capability: parsed.capability,
     versionRange,
+    agentHandle,
     input: parsed.input ?? {},
     priority: parsed.priority ?? 'NORMAL',
     status: offered ? 'SUBMITTED' : 'REJECTED',
@@ -104,7 +108,7 @@ export function buildTask(
     output: null,
     error: offered
       ? null
-      : `No registered agent offers ${parsed.capability}${versionRange ? ` in range ${versionRange}` : ''}; check the capability name and version range`,
+      : `No registered ${agentHandle ? `instance of ${agentHandle}` : 'agent'} offers ${parsed.capability}${versionRange ? ` in range ${versionRange}` : ''}; check the ${agentHandle ? 'agent handle, ' : ''}capability name and version range`,
     timeoutMs: parsed.timeoutMs ?? defaults.timeoutMs,
     deadline: parsed.deadline ?? null,
     retryPolicy,
@@ -126,4 +130,35 @@ export function buildTask(
     updatedAt: at,
     completedAt: offered ? null : at,
   };
+}
+
+/**
+ * The task a Kafka submit command asks for, under the client's own id. A spec that does not
+ * validate still makes a task, REJECTED with the reason, so the client hears why on
+ * orchestration.task.updated instead of waiting for a task that never appears.
+ */
+export function taskFromCommand(
+  command: EventData<typeof orchestrationCommands.submitTask>,
+  deps: { replica: InstanceReplica; defaults: SubmissionDefaults; now: number },
+): TaskRecord {
+  const who: Caller = {
+    sub: command.actor,
+    roles: ['operator'],
+    ...(command.tenant ? { tenant: command.tenant } : {}),
+  };
+  const link = { id: command.taskId, customerId: command.customerId };
+  try {
+    return buildTask(command.spec, who, deps, link, 'spec');
+  } catch (err) {
+    if (!(err instanceof GraphQLError)) throw err;
+    const capability = typeof command.spec.capability === 'string' ? command.spec.capability : 'unknown';
+    const base = buildTask({ capability: 'invalid.spec', input: command.spec.input ?? {} }, who, deps, link);
+    return {
+      ...base,
+      capability: capability.slice(0, 200),
+      status: 'REJECTED',
+      error: `The task was not valid: ${err.message}`,
+      completedAt: base.createdAt,
+    };
+  }
 }

@@ -52,6 +52,7 @@ export const identityEvents = {
       agentId: z.string(),
       handle: z.string(),
       name: z.string(),
+      description: z.string().default(''),
       version: semverString,
       kind: z.enum(AGENT_KINDS),
       category: z.enum(AGENT_CATEGORIES),
@@ -59,6 +60,8 @@ export const identityEvents = {
       specialization: z.string(),
       industries: z.array(z.string()),
       tags: z.array(z.string()),
+      /** The definition's extras: persona, pricing, template, runtime (the marketplace lists them). */
+      metadata: z.record(z.string(), z.unknown()).default({}),
       status: z.enum(LIFECYCLE_STATUSES),
       capabilities: z.array(capabilityRef),
       /** CREATED: a new agent; NEW_VERSION: a higher version of a known one; UNCHANGED: already registered. */

@@ -96,11 +96,15 @@ export const orchestrationEvents = {
       attempts: z.number().int().min(0),
       instanceId: z.string().nullable(),
       agentId: z.string().nullable(),
+      /** The handle of the agent of the latest attempt (null before one). */
+      agentHandle: z.string().nullable().default(null),
       customerId: z.string().nullable(),
       workflowId: z.string().nullable(),
       sagaId: z.string().nullable(),
       durationMs: z.number().nullable(),
       error: z.string().nullable(),
+      /** The deliverable, on COMPLETED (so consumers such as the marketplace need not read it back). */
+      output: taskOutputSchema.nullable().default(null),
       at: z.string(),
     }),
   ),
@@ -114,5 +118,31 @@ export const orchestrationEvents = {
       nodeStatus: z.string().nullable(),
       at: z.string(),
     }),
+  ),
+};
+
+/** The orchestration command topic: clients that speak Kafka submit tasks here (the bench, the marketplace). */
+export const ORCHESTRATION_COMMANDS_TOPIC = 'orchestration.commands';
+
+export const orchestrationCommands = {
+  /**
+   * Submit a task under an id the client chooses (submitting the same id again is a no-op, so a
+   * redelivered command never makes a second task). `spec` is what SubmitTaskInput takes; a spec
+   * that does not validate makes a REJECTED task with the reason, reported on orchestration.task.updated.
+   */
+  submitTask: defineEvent(
+    'orchestration.task.submit',
+    z.object({
+      taskId: z
+        .string()
+        .regex(/^[a-zA-Z0-9._:-]{1,200}$/, 'use letters, digits, dot, dash, colon or underscore'),
+      /** Who asks (a service or a user id), recorded as the task's submitter. */
+      actor: z.string().min(1),
+      /** The customer the task works for, if any (they may then read it). */
+      customerId: z.string().nullable().default(null),
+      tenant: z.string().nullable().default(null),
+      spec: z.record(z.string(), z.unknown()),
+    }),
+    { topic: ORCHESTRATION_COMMANDS_TOPIC },
   ),
 };

@@ -1,4 +1,4 @@
-import { agentsMessages } from '@waooaw/shared';
+import { agentsMessages, orchestrationCommands } from '@waooaw/shared';
 import { pollFor, uniqueName } from '@waooaw/shared/testing';
 import type { Harness } from './harness';
 import { deliverable, startOrchestration, TASK_FIELDS } from './harness';
@@ -52,6 +52,39 @@ describe('orchestration: tasks through a scripted runtime', () => {
     expect(bad.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
     const badRange = await o.exec(SUBMIT, { input: { capability: 'a.b', versionRange: 'what', input: {} } });
     expect(badRange.errors?.[0]?.message).toMatch(/semver range/);
+  });
+
+  it('takes tasks submitted over Kafka under the client’s id, once, and runs them on the agent asked for', async () => {
+    const capability = cap();
+    await o.instance([capability]);
+    const other = await o.instance([capability], { handle: 'wow-other' });
+    const command = (taskId: string, spec: Record<string, unknown>) =>
+      o.outside.publish(
+        orchestrationCommands.submitTask,
+        { taskId, actor: 'bench', customerId: 'cust-kafka', tenant: null, spec },
+        { subject: taskId },
+      );
+    const id = uniqueName('cmd');
+    const spec = { capability, agentHandle: 'wow-other', input: { n: 1 }, priority: 'HIGH' };
+    await command(id, spec);
+    await command(id, spec); // redelivered: the same task, not a second one
+    const done = await settled(id);
+    expect(done).toMatchObject({ status: 'COMPLETED', priority: 'HIGH' });
+    expect(done.attempts.map((a) => a.instance.id)).toEqual([other.instanceId]);
+    const completed = await pollFor(() =>
+      o.eventsOf('orchestration.task.updated', id).find((e) => e.data.status === 'COMPLETED'),
+    );
+    expect(completed.data).toMatchObject({ agentHandle: 'wow-other', customerId: 'cust-kafka' });
+    expect((completed.data.output as { title: string } | null)?.title).toBe(`${capability} for ${id}`);
+    expect(await o.server.tasks.countDocuments({ _id: id }).exec()).toBe(1);
+
+    const invalid = uniqueName('cmd');
+    await command(invalid, { capability: 'Not A Capability', input: {} });
+    expect(await settled(invalid)).toMatchObject({ status: 'REJECTED' });
+    expect((await task(invalid)).error).toMatch(/not valid: .*dotted capability name/);
+    const nobody = uniqueName('cmd');
+    await command(nobody, { capability, agentHandle: 'wow-nobody', input: {} });
+    expect((await settled(nobody)).error).toMatch(/No registered instance of wow-nobody offers/);
   });
 
   it('persists, dispatches to the instance’s runtime inbox and completes with the output, once', async () => {

@@ -25,6 +25,8 @@ export interface AttemptRecord {
   instanceId: string;
   runtimeId: string;
   agentId: string | null;
+  /** The handle of the instance's agent (known even before identity links the agent id). */
+  handle: string | null;
   startedAt: Date;
   endedAt: Date | null;
   outcome: AttemptOutcome | null;
@@ -43,6 +45,8 @@ export interface TaskRecord extends OutboxDocument {
   _id: string;
   capability: string;
   versionRange: string | null;
+  /** Only instances of this agent (by handle) run it; null: any agent offering the capability. */
+  agentHandle: string | null;
   input: unknown;
   priority: TaskPriority;
   status: TaskStatus;
@@ -81,6 +85,7 @@ const attemptSchema = new Schema<AttemptRecord>(
     instanceId: String,
     runtimeId: String,
     agentId: { type: String, default: null },
+    handle: { type: String, default: null },
     startedAt: Date,
     endedAt: { type: Date, default: null },
     outcome: { type: String, default: null },
@@ -95,6 +100,7 @@ const taskSchema = new Schema<TaskRecord>(
     _id: String,
     capability: { type: String, required: true },
     versionRange: { type: String, default: null },
+    agentHandle: { type: String, default: null },
     input: { type: Schema.Types.Mixed, default: {} },
     priority: { type: String, enum: TASK_PRIORITIES, required: true },
     status: { type: String, enum: TASK_STATUSES, required: true },
