@@ -116,12 +116,21 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     const rootKey = field.alias?.value ?? name;
     const selected = field.selectionSet ? collectFields(field.selectionSet, args.document) : [];
 
+    // A filter names an argument, or a field of an input argument (`filter.category`).
+    const argument = (path: string): unknown =>
+      path
+        .split('.')
+        .reduce<unknown>(
+          (value, key) =>
+            typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined,
+          values,
+        );
     const matches = (e: FeedEvent) =>
       e.envelope.type === feed.event.type &&
-      Object.entries(feed.filters).every(
-        ([arg, dataField]) =>
-          values[arg] === undefined || values[arg] === null || e.envelope.data[dataField] === values[arg],
-      );
+      Object.entries(feed.filters).every(([arg, dataField]) => {
+        const wanted = argument(arg);
+        return wanted === undefined || wanted === null || e.envelope.data[dataField] === wanted;
+      });
 
     const payloadFor = async (e: FeedEvent): Promise<ExecutionResult> => {
       const data = e.envelope.data;

@@ -11,7 +11,7 @@ import { orchestrationEvents } from './orchestration';
  */
 export interface SubscriptionFeed {
   event: EventDefinition;
-  /** argument name -> event data field it must equal (when the argument is given) */
+  /** argument name, or `arg.field` of an input argument -> event data field it must equal (when given) */
   filters: Record<string, string>;
   /** payload field -> root query field taking `id`, and the event data field holding that id */
   entities: Record<string, { rootField: string; idFrom: string }>;

@@ -4,7 +4,7 @@ import type { Logger } from '../logger';
 import type { PlatformMetrics } from '../metrics';
 import type { Envelope, EnvelopeOptions } from './envelope';
 import { createEnvelope } from './envelope';
-import type { EventData, EventDefinition } from './events';
+import type { EventData, EventDefinition, EventInput } from './events';
 import { dlqTopic } from './events';
 import { kafkaLogCreator, kafkaLogLevel } from './log-bridge';
 import { delay } from '../backoff';
@@ -39,7 +39,7 @@ export interface EventBus {
   /** Validates, wraps in a CloudEvents envelope and publishes with acks=all; resolves once stored. */
   publish<D extends EventDefinition>(
     definition: D,
-    data: EventData<D>,
+    data: EventInput<D>,
     options?: PublishOptions,
   ): Promise<Envelope<EventData<D>>>;
   /**
@@ -48,7 +48,7 @@ export interface EventBus {
    */
   publishAll<D extends EventDefinition>(
     definition: D,
-    items: { data: EventData<D>; options?: PublishOptions }[],
+    items: { data: EventInput<D>; options?: PublishOptions }[],
   ): Promise<Envelope<EventData<D>>[]>;
   /** Publishes an envelope built earlier (the outbox), keeping its id. */
   publishEnvelope(topic: string, envelope: Envelope, key?: string): Promise<void>;

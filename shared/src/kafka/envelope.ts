@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CloudEvent } from 'cloudevents';
-import type { EventData, EventDefinition } from './events';
+import type { EventData, EventDefinition, EventInput } from './events';
 import { childTraceparent, isTraceparent } from '../trace';
 
 /** A CloudEvents 1.0 envelope in structured JSON mode, with the W3C `traceparent` extension. */
@@ -46,7 +46,7 @@ function describeZodIssues(issues: readonly { path: readonly PropertyKey[]; mess
 /** Validates data against the event's schema and wraps it in a CloudEvents envelope. */
 export function createEnvelope<D extends EventDefinition>(
   definition: D,
-  data: EventData<D>,
+  data: EventInput<D>,
   options: EnvelopeOptions,
 ): Envelope<EventData<D>> {
   const parsed = definition.schema.safeParse(data);

@@ -13,6 +13,8 @@ export interface EventDefinition<S extends z.ZodType = z.ZodType> {
 }
 
 export type EventData<D extends EventDefinition> = z.output<D['schema']>;
+/** What a producer gives: the schema's input (fields with defaults may be left out). */
+export type EventInput<D extends EventDefinition> = z.input<D['schema']>;
 
 const EVENT_TYPE = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/;
 

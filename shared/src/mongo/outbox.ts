@@ -6,7 +6,7 @@ import type { PlatformMetrics } from '../metrics';
 import type { EventBus } from '../kafka/bus';
 import type { Envelope } from '../kafka/envelope';
 import { createEnvelope } from '../kafka/envelope';
-import type { EventData, EventDefinition } from '../kafka/events';
+import type { EventData, EventDefinition, EventInput } from '../kafka/events';
 
 /** A pending event stored inside the document whose change it announces. */
 export interface OutboxEntry {
@@ -45,7 +45,7 @@ export interface OutboxDocument {
 export function outboxEntry<D extends EventDefinition>(
   bus: Pick<EventBus, 'source'>,
   definition: D,
-  data: EventData<D>,
+  data: EventInput<D>,
   options: { subject: string; key?: string; traceparent?: string },
 ): OutboxEntry {
   const envelope = createEnvelope(definition, data, { ...options, source: bus.source, id: randomUUID() });
