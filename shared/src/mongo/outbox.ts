@@ -6,7 +6,7 @@ import type { PlatformMetrics } from '../metrics';
 import type { EventBus } from '../kafka/bus';
 import type { Envelope } from '../kafka/envelope';
 import { createEnvelope } from '../kafka/envelope';
-import type { EventData, EventDefinition, EventInput } from '../kafka/events';
+import type { EventDefinition, EventInput } from '../kafka/events';
 
 /** A pending event stored inside the document whose change it announces. */
 export interface OutboxEntry {
