@@ -26,6 +26,18 @@ export const ErrorCode = {
   NO_INSTANCE_AVAILABLE: 'NO_INSTANCE_AVAILABLE',
   /** orchestration: the workflow's dependencies form a cycle; `extensions.path` lists it (first node repeated). */
   WORKFLOW_CYCLE: 'WORKFLOW_CYCLE',
+  /** marketplace: the agent is not taking trials or subscriptions now (not ACTIVE); `extensions.status` says why. */
+  AGENT_UNAVAILABLE: 'AGENT_UNAVAILABLE',
+  /** marketplace: the customer already has a running trial of this agent; `extensions.trialId` names it. */
+  TRIAL_ALREADY_ACTIVE: 'TRIAL_ALREADY_ACTIVE',
+  /** marketplace: the customer has as many running trials as allowed; `extensions.limit` and `trialIds`. */
+  TRIAL_LIMIT_REACHED: 'TRIAL_LIMIT_REACHED',
+  /** marketplace: the customer trialled this agent recently; `extensions.availableFrom` says from when again. */
+  TRIAL_COOLDOWN: 'TRIAL_COOLDOWN',
+  /** marketplace: the trial has run as many tasks as a trial may; `extensions.limit`. */
+  TRIAL_TASK_LIMIT_REACHED: 'TRIAL_TASK_LIMIT_REACHED',
+  /** marketplace: the payment provider declined the charge; nothing was charged or changed. */
+  PAYMENT_DECLINED: 'PAYMENT_DECLINED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

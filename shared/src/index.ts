@@ -27,3 +27,4 @@ export * from './contracts/subscriptions';
 export * from './discovery';
 export * from './contracts/discovery';
 export * from './contracts/orchestration';
+export * from './contracts/marketplace';

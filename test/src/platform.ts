@@ -21,6 +21,11 @@ import {
 } from '@waooaw/discovery/server';
 import { createServer as createFactory } from '@waooaw/factory/server';
 import type { OrchestrationDeps } from '@waooaw/orchestration/server';
+import type { MarketplaceDeps } from '@waooaw/marketplace/server';
+import {
+  createServer as createMarketplace,
+  environmentSchema as marketplaceEnvironment,
+} from '@waooaw/marketplace/server';
 import { startTestGateway } from './gateway';
 import {
   createServer as createOrchestration,
@@ -147,6 +152,39 @@ export async function startOrchestration(config: Partial<OrchestrationDeps['conf
   };
 }
 
+/** The marketplace service, projecting listings from the other services' events. */
+export async function startMarketplace(config: Partial<MarketplaceDeps['config']> = {}) {
+  const db = await testDatabase('flow-marketplace');
+  const marketplace = createMarketplace({
+    config: {
+      ...parseConfig(marketplaceEnvironment, {
+        CALLER_TOKEN_SECRET: SECRET,
+        NODE_ENV: 'test',
+        MARKETPLACE_SWEEP_INTERVAL_MS: '500',
+      }),
+      ...config,
+    },
+    logger: testLogger(),
+    metrics: createMetrics('marketplace'),
+    connection: db.connection,
+    bus: createEventBus({ brokers: testInfra().brokers, service: 'marketplace', logger: testLogger() }),
+    outboxIntervalMs: 50,
+    consumerGroupPrefix: `${uniqueName('flow')}.`,
+    // Like discovery: hear the catalogue's agents as they register (start it before identity).
+    fromBeginning: false,
+  });
+  const url = await marketplace.service.start(0, '127.0.0.1');
+  await Promise.all(marketplace.consumers.map((c) => c.joined()));
+  return {
+    ...marketplace,
+    url: `${url}/graphql`,
+    async stop() {
+      await marketplace.service.stop();
+      await db.drop();
+    },
+  };
+}
+
 const ORCHESTRATION_MAIN = path.resolve(__dirname, '../../services/orchestration/dist/index.js');
 
 /** A port nothing listens on right now (the OS picks it; a restarted process takes it back). */
@@ -240,9 +278,12 @@ export async function startPlatformWithRuntime(
     orchestration?: boolean | 'process';
     /** The runtime's fleet: only some agents, their concurrency, a simulated work time. */
     fleet?: Pick<FleetOptions, 'handles' | 'concurrency' | 'workMs'>;
+    /** The marketplace too (it needs orchestration for trials and sample deliverables). */
+    marketplace?: boolean;
   } = {},
 ) {
   const discovery = await startDiscovery();
+  const marketplace = options.marketplace ? await startMarketplace() : null;
   const platform = await startIdentityAndFactory({ loadCatalogue: true });
   const orchestration = options.orchestration === true ? await startOrchestration() : null;
   const orchestrationProcess = options.orchestration === 'process' ? await startOrchestrationProcess() : null;
@@ -253,6 +294,7 @@ export async function startPlatformWithRuntime(
       ...platform.urls,
       discovery: discovery.url,
       ...(orchestrationUrl ? { orchestration: orchestrationUrl } : {}),
+      ...(marketplace ? { marketplace: marketplace.url } : {}),
     },
     callerSecret: platform.secret,
     connection: gatewayDb.connection,
@@ -281,6 +323,7 @@ export async function startPlatformWithRuntime(
     discovery,
     orchestration,
     orchestrationProcess,
+    marketplace,
     gateway,
     runtime,
     async stop() {
@@ -289,6 +332,7 @@ export async function startPlatformWithRuntime(
       await gateway.service.stop();
       await orchestration?.stop();
       await orchestrationProcess?.stop();
+      await marketplace?.stop();
       await discovery.stop();
       await gatewayDb.drop();
       await platform.stop();

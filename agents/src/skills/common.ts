@@ -1,19 +1,13 @@
 import { z } from 'zod';
+import type { BusinessContext } from '@waooaw/shared';
+import { businessContextSchema } from '@waooaw/shared';
 import type { ManifestCapability } from '../manifest';
 import type { SkillRequest, SkillResult } from './types';
 import { SkillInputError } from './types';
 
-/** The customer's business, as a trial starts with it. */
-export const businessContextSchema = z.object({
-  businessName: z.string().trim().min(1, 'businessName is required'),
-  industry: z.string().trim().min(1).optional(),
-  city: z.string().trim().min(1).optional(),
-  audience: z.string().trim().min(1).optional(),
-  goals: z.array(z.string().trim().min(1)).default([]),
-  challenges: z.array(z.string().trim().min(1)).default([]),
-  notes: z.string().optional(),
-});
-export type BusinessContext = z.output<typeof businessContextSchema>;
+// One definition of the business context, shared with the marketplace that validates trials with it.
+export { businessContextSchema } from '@waooaw/shared';
+export type { BusinessContext } from '@waooaw/shared';
 
 /** A request to a skill: free text, optionally with the business it is for and extra details. */
 export interface SkillAsk {

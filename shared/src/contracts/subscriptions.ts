@@ -1,6 +1,7 @@
 import type { EventDefinition } from '../kafka/events';
 import { discoveryEvents } from './discovery';
 import { identityEvents } from './identity';
+import { marketplaceEvents } from './marketplace';
 import { orchestrationEvents } from './orchestration';
 
 /**
@@ -40,5 +41,13 @@ export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
     event: orchestrationEvents.workflowUpdated,
     filters: { id: 'workflowId' },
     entities: { workflow: { rootField: 'workflow', idFrom: 'workflowId' } },
+  },
+  activityFeed: {
+    event: marketplaceEvents.activityCreated,
+    filters: { 'filter.category': 'category', 'filter.agentId': 'agentId' },
+    entities: {
+      listing: { rootField: 'listing', idFrom: 'agentId' },
+      agent: { rootField: 'agent', idFrom: 'agentId' },
+    },
   },
 };

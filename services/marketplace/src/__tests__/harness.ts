@@ -1,0 +1,322 @@
+import { randomUUID } from 'node:crypto';
+import type { EventData, Role, TaskOutput } from '@waooaw/shared';
+import {
+  createEventBus,
+  createMetrics,
+  discoveryEvents,
+  identityEvents,
+  marketplaceEvents,
+  ORCHESTRATION_COMMANDS_TOPIC,
+  orchestrationEvents,
+  parseConfig,
+} from '@waooaw/shared';
+import {
+  collectEvents,
+  graphqlExecutor,
+  pollFor,
+  testDatabase,
+  testInfra,
+  testLogger,
+  uniqueName,
+} from '@waooaw/shared/testing';
+import type { MarketplaceDeps } from '../server';
+import { createServer, environmentSchema } from '../server';
+import type { TrialStepName } from '../models/trial';
+
+const SECRET = 'marketplace-test-caller-secret-at-least-32';
+
+/** The defaults of the environment, with a small agent capacity and a sweep the tests run by hand. */
+export const TEST_CONFIG: MarketplaceDeps['config'] = parseConfig(environmentSchema, {
+  CALLER_TOKEN_SECRET: SECRET,
+  NODE_ENV: 'test',
+  MARKETPLACE_MAX_TRIALS_PER_AGENT: '2',
+  MARKETPLACE_SWEEP_INTERVAL_MS: '3600000',
+  MARKETPLACE_DECLINE_CUSTOMERS: 'declined-customer',
+});
+
+/** A clock the test sets and moves; it stands still in between, so times are exact. */
+export function testClock(start = new Date()) {
+  let now = start.getTime();
+  return {
+    now: () => new Date(now),
+    advance(ms: number) {
+      now += ms;
+    },
+    set(at: Date) {
+      now = at.getTime();
+    },
+  };
+}
+
+/** The wall clock, for tests that do not move time. */
+const wallClock = () => ({
+  now: () => new Date(),
+  advance() {
+    throw new Error('this harness runs on the wall clock; pass testClock() to move time');
+  },
+  set() {
+    throw new Error('this harness runs on the wall clock; pass testClock() to move time');
+  },
+});
+
+/** DateTime values come back from in-process execution as Date objects: compare them as ISO strings. */
+export const iso = (value: unknown) => new Date(value as string).toISOString();
+
+type Registered = EventData<typeof identityEvents.agentRegistered>;
+
+export interface AgentSpec {
+  name?: string;
+  handle?: string;
+  category?: Registered['category'];
+  kind?: Registered['kind'];
+  industries?: string[];
+  tags?: string[];
+  specialization?: string;
+  description?: string;
+  capabilities?: string[];
+  plans?: { id: string; name: string; monthlyPrice: number; features?: string[] }[];
+  trialDays?: number;
+  status?: Registered['status'];
+  version?: string;
+}
+
+export const PLANS = [
+  { id: 'starter', name: 'Starter', monthlyPrice: 10000, features: ['4 articles a month'] },
+  { id: 'growth', name: 'Growth', monthlyPrice: 14000, features: ['8 articles a month'] },
+];
+
+export const BUSINESS = {
+  businessName: 'Sunrise Family Clinic',
+  industry: 'healthcare',
+  city: 'Pune',
+  goals: ['more appointment bookings'],
+  challenges: ['patients compare clinics online'],
+};
+
+export const deliverable = (title: string): TaskOutput => ({
+  format: 'text/markdown',
+  title,
+  content: `# ${title}\n\nThe work.\n`,
+  summary: `${title} (summary)`,
+});
+
+/**
+ * The marketplace on the real servers, driven in process with executeOperation; identity,
+ * discovery and orchestration are played by the test, publishing their events on Kafka.
+ */
+export async function startMarketplace(
+  options: {
+    config?: Partial<MarketplaceDeps['config']>;
+    clock?: { now: () => Date; advance: (ms: number) => void; set: (at: Date) => void };
+  } = {},
+) {
+  const db = await testDatabase('marketplace');
+  const clock = options.clock ?? wallClock();
+  const failing = new Map<string, TrialStepName>();
+  const server = createServer({
+    config: { ...TEST_CONFIG, ...options.config },
+    logger: testLogger(),
+    metrics: createMetrics('marketplace-test'),
+    connection: db.connection,
+    bus: createEventBus({ brokers: testInfra().brokers, service: 'marketplace', logger: testLogger() }),
+    clock: clock.now,
+    beforeActivationStep: (step, trial) => {
+      if (failing.get(trial.agentId) === step) throw new Error(`simulated outage in ${step}`);
+    },
+    outboxIntervalMs: 50,
+    consumerGroupPrefix: `${uniqueName('t')}.`,
+    // Other test files' agents and tasks are on the same broker: hear only what comes from now on.
+    fromBeginning: false,
+  });
+  await server.service.start(0, '127.0.0.1');
+  await Promise.all(server.consumers.map((c) => c.joined()));
+  const collected = await collectEvents([
+    marketplaceEvents.activityCreated.topic,
+    marketplaceEvents.trialUpdated.topic,
+    ORCHESTRATION_COMMANDS_TOPIC,
+  ]);
+  // Another bus stands in for identity, discovery and orchestration.
+  const outside = createEventBus({ brokers: testInfra().brokers, service: 'test', logger: testLogger() });
+
+  /** Runs operations as a caller: a customer by default, anonymous with `null`. */
+  const as = (sub: string, roles: Role[] | null = ['customer']) => {
+    const exec = graphqlExecutor(server, SECRET, sub);
+    return <T>(query: string, variables: Record<string, unknown> = {}) => exec<T>(query, variables, roles);
+  };
+
+  function registration(spec: AgentSpec = {}): Registered {
+    const handle = spec.handle ?? uniqueName('wow-mkt').toLowerCase();
+    return {
+      agentId: randomUUID(),
+      handle,
+      name: spec.name ?? `Agent ${handle}`,
+      description:
+        spec.description ??
+        `Writes content for tests. It also plans calendars and reviews copy for ${handle}.`,
+      version: spec.version ?? '1.0.0',
+      kind: spec.kind ?? 'CUSTOMER',
+      category: spec.category ?? 'MARKETING',
+      tier: 'STANDARD',
+      specialization: spec.specialization ?? 'Content for tests',
+      industries: spec.industries ?? ['healthcare'],
+      tags: spec.tags ?? ['content-marketing'],
+      metadata: {
+        persona: { tagline: `Tagline of ${handle}`, statusLine: 'Writing a test article' },
+        pricing: { currency: 'INR', trialDays: spec.trialDays ?? 7, plans: spec.plans ?? PLANS },
+        template: 'marketing',
+      },
+      status: spec.status ?? 'ACTIVE',
+      capabilities: (spec.capabilities ?? ['trial.first-deliverable', 'content.write-article']).map(
+        (name) => ({
+          name,
+          version: '1.0.0',
+        }),
+      ),
+      outcome: 'CREATED',
+    };
+  }
+
+  /** identity registers an agent (ACTIVE by default); resolves once the marketplace has it. */
+  async function registerAgent(spec: AgentSpec = {}) {
+    const data = registration(spec);
+    await outside.publish(identityEvents.agentRegistered, data, { subject: data.agentId });
+    await pollFor(
+      async () => {
+        const l = await server.models.listings.findById(data.agentId).lean();
+        return l?.registered && (data.status !== 'ACTIVE' || l.listedAt !== null);
+      },
+      { what: `the marketplace to list ${data.handle}` },
+    );
+    return data;
+  }
+
+  async function lifecycle(agent: Registered, from: Registered['status'], to: Registered['status']) {
+    await outside.publish(
+      identityEvents.agentLifecycleChanged,
+      {
+        agentId: agent.agentId,
+        handle: agent.handle,
+        kind: agent.kind,
+        category: agent.category,
+        from,
+        to,
+        actor: 'op-test',
+        reason: 'test',
+        at: new Date().toISOString(),
+      },
+      { subject: agent.agentId },
+    );
+  }
+
+  async function health(
+    agent: Pick<Registered, 'agentId' | 'handle'>,
+    agentHealth: 'HEALTHY' | 'DEGRADED' | 'UNHEALTHY' | 'UNKNOWN',
+    options: { linked?: boolean } = {},
+  ) {
+    const instanceId = `${agent.handle}:0`;
+    return outside.publish(
+      discoveryEvents.healthChanged,
+      {
+        instanceId,
+        agentId: options.linked === false ? null : agent.agentId,
+        handle: agent.handle,
+        from: 'UNKNOWN',
+        to: agentHealth,
+        agentHealth,
+        reason: 'test',
+        at: new Date().toISOString(),
+      },
+      { subject: instanceId },
+    );
+  }
+
+  /** orchestration reports on a task. */
+  async function taskUpdate(
+    task: { taskId: string; agentId: string | null; agentHandle?: string | null; customerId?: string | null },
+    update: {
+      status: EventData<typeof orchestrationEvents.taskUpdated>['status'];
+      output?: TaskOutput;
+      durationMs?: number;
+      error?: string;
+      capability?: string;
+    },
+  ) {
+    return outside.publish(
+      orchestrationEvents.taskUpdated,
+      {
+        taskId: task.taskId,
+        status: update.status,
+        capability: update.capability ?? 'trial.first-deliverable',
+        priority: 'NORMAL',
+        attempts: 1,
+        instanceId: 'i-1',
+        agentId: task.agentId,
+        agentHandle: task.agentHandle ?? null,
+        customerId: task.customerId ?? null,
+        workflowId: null,
+        sagaId: null,
+        durationMs: update.durationMs ?? null,
+        error: update.error ?? null,
+        output: update.output ?? null,
+        at: new Date().toISOString(),
+      },
+      { subject: task.taskId },
+    );
+  }
+
+  /** The submit commands the marketplace sent orchestration for a task id. */
+  const commandsFor = (taskId: string) =>
+    collected.events('orchestration.task.submit', taskId).map((e) => e.data);
+  const activitiesOf = (agentId: string) =>
+    collected
+      .events('marketplace.activity.created')
+      .map((e) => e.data)
+      .filter((d) => d.agentId === agentId);
+  const trialEvents = (trialId: string) =>
+    collected.events('marketplace.trial.updated', trialId).map((e) => e.data);
+
+  return {
+    ...server,
+    db,
+    clock,
+    outside,
+    as,
+    registration,
+    registerAgent,
+    lifecycle,
+    health,
+    taskUpdate,
+    commandsFor,
+    activitiesOf,
+    trialEvents,
+    eventsOf: collected.events,
+    /** Makes the given activation step fail for this agent's next trials. */
+    failStep(agentId: string, step: TrialStepName | null) {
+      if (step) failing.set(agentId, step);
+      else failing.delete(agentId);
+    },
+    async stop() {
+      await server.service.stop();
+      await outside.disconnect();
+      await collected.stop();
+      await db.drop();
+    },
+  };
+}
+
+export type Harness = Awaited<ReturnType<typeof startMarketplace>>;
+
+export const TRIAL_FIELDS = `id customerId status trialDays handle agentName businessContext createdAt startedAt endsAt endedAt
+  cancelReason activation { name status error } agent { id }
+  tasks { id capability request status error deliverable { id title } }
+  deliverables { id title content format summary taskId customerId }
+  subscription { id status }`;
+
+export const LISTING_FIELDS = `id handle name headline description persona { tagline statusLine } category specialization
+  industries tags capabilities version plans { id name monthlyPriceInr features } startingPriceInr trialDays status
+  listed rating { average count } retentionRate conversionRate averageResponseMs completedTasks availability
+  availableNow popularity listedAt sampleDeliverables { title summary format content } agent { id }`;
+
+export const START_TRIAL = `mutation($input: StartTrialInput!) { startTrial(input: $input) { ${TRIAL_FIELDS} } }`;
+export const TRIAL = `query($id: ID!) { trial(id: $id) { ${TRIAL_FIELDS} } }`;
+export const LISTING = `query($id: ID!) { listing(id: $id) { ${LISTING_FIELDS} } }`;

@@ -1,0 +1,358 @@
+import semver from 'semver';
+import type {
+  Envelope,
+  EventBus,
+  EventData,
+  Logger,
+  OutboxRelay,
+  discoveryEvents,
+  identityEvents,
+  orchestrationEvents,
+} from '@waooaw/shared';
+import {
+  applyOnce,
+  APPLIED_EVENTS_KEPT,
+  orchestrationCommands,
+  outboxEntry,
+  TRIAL_FIRST_DELIVERABLE,
+} from '@waooaw/shared';
+import type { ActivityLog } from './activity';
+import {
+  demoBusinessFor,
+  isAvailable,
+  listingFieldsFromRegistration,
+  MAX_SAMPLE_ATTEMPTS,
+  sampleTaskId,
+  searchTextOf,
+} from './domain/listing';
+import type { ListingModel, ListingRecord } from './models/listing';
+import type { ReviewModel } from './models/review';
+import type { SubscriptionModel } from './models/subscription';
+import type { TrialModel } from './models/trial';
+
+type Registered = EventData<typeof identityEvents.agentRegistered>;
+type LifecycleChanged = EventData<typeof identityEvents.agentLifecycleChanged>;
+type CapabilitiesChanged = EventData<typeof identityEvents.agentCapabilitiesChanged>;
+type HealthChanged = EventData<typeof discoveryEvents.healthChanged>;
+type TaskUpdated = EventData<typeof orchestrationEvents.taskUpdated>;
+
+const isDuplicateKey = (err: unknown) => (err as { code?: unknown }).code === 11000;
+
+/** Is the listing one anyone may browse (registered, ACTIVE, announced)? */
+export const isListed = (l: Pick<ListingRecord, 'registered' | 'status' | 'listedAt'>) =>
+  l.registered && l.status === 'ACTIVE' && l.listedAt !== null;
+
+/**
+ * The listings, projected from the other services' events, and the figures kept on them (ratings,
+ * trial and subscription counts, response times). Every handler is idempotent: Kafka delivers at
+ * least once, and events of different topics arrive in any order.
+ */
+export function createListings(deps: {
+  listings: ListingModel;
+  trials: TrialModel;
+  subscriptions: SubscriptionModel;
+  reviews: ReviewModel;
+  activity: ActivityLog;
+  bus: Pick<EventBus, 'source'>;
+  relay: Pick<OutboxRelay, 'kick'>;
+  logger: Logger;
+  clock: () => Date;
+}) {
+  const { listings, activity, logger } = deps;
+
+  /** Makes the document of an agent the marketplace hears of before its registration (a placeholder). */
+  async function ensureDocument(agentId: string, set: Partial<ListingRecord>) {
+    try {
+      await listings.updateOne({ _id: agentId }, { $setOnInsert: set }, { upsert: true });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
+  }
+
+  /** Lifecycle status, ordered by the time of the event that set it. */
+  async function setStatus(agentId: string, status: ListingRecord['status'], at: Date, eventId: string) {
+    await applyOnce(
+      listings,
+      { _id: agentId, $or: [{ statusAt: null }, { statusAt: { $lte: at } }] },
+      eventId,
+      { $set: { status, statusAt: at } },
+    );
+  }
+
+  /**
+   * Once a registered listing is ACTIVE: mark when it was first listed, announce it (AGENT_JOINED)
+   * and have its sample deliverable made. Each part is idempotent, so it runs on every change.
+   */
+  async function ensureListed(agentId: string) {
+    let listing = await listings.findById(agentId).lean<ListingRecord>();
+    if (!listing?.registered || listing.status !== 'ACTIVE') return;
+    if (!listing.listedAt) {
+      listing =
+        (await listings
+          .findOneAndUpdate(
+            { _id: agentId, listedAt: null },
+            { $set: { listedAt: deps.clock() } },
+            { new: true },
+          )
+          .lean<ListingRecord>()) ?? (await listings.findById(agentId).lean<ListingRecord>());
+      if (!listing) return;
+    }
+    if (listing.sampleTaskId || listing.sampleDeliverables.length > 0) return;
+    await activity.record({
+      id: `agent-joined:${agentId}`,
+      kind: 'AGENT_JOINED',
+      message: `${listing.name} joined the marketplace: ${listing.headline}`,
+      agentId,
+      handle: listing.handle,
+      category: listing.category,
+    });
+    if (!listing.version || !listing.capabilityNames.includes(TRIAL_FIRST_DELIVERABLE)) return;
+    // Only once an instance can run it: a task asked for before the runtime registers is rejected.
+    if (!listing.availableNow || listing.sampleFailures >= MAX_SAMPLE_ATTEMPTS) return;
+    const taskId = sampleTaskId(agentId, listing.version, listing.sampleFailures);
+    const command = outboxEntry(
+      deps.bus,
+      orchestrationCommands.submitTask,
+      {
+        taskId,
+        actor: 'marketplace',
+        customerId: null,
+        tenant: null,
+        spec: {
+          capability: TRIAL_FIRST_DELIVERABLE,
+          agentHandle: listing.handle,
+          input: { businessContext: demoBusinessFor(listing.industries) },
+          priority: 'LOW',
+        },
+      },
+      { subject: taskId },
+    );
+    const result = await listings.updateOne(
+      { _id: agentId, sampleTaskId: null },
+      { $set: { sampleTaskId: taskId }, $push: { outbox: command } },
+    );
+    if (result.modifiedCount > 0) {
+      logger.info({ agentId, taskId }, 'sample deliverable requested');
+      deps.relay.kick();
+    }
+  }
+
+  async function onRegistered(data: Registered, envelope: Envelope) {
+    if (data.kind !== 'CUSTOMER') {
+      // Platform agents are not listed; drop a placeholder a health event may have made.
+      await listings.deleteOne({ _id: data.agentId, registered: false });
+      return;
+    }
+    const fields = listingFieldsFromRegistration(data);
+    // Descriptive fields follow the highest version (read, compare, write only if unchanged).
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const current = await listings
+        .findById(data.agentId, { version: 1, registered: 1 })
+        .lean<Pick<ListingRecord, '_id' | 'version' | 'registered'>>();
+      if (!current) {
+        try {
+          await listings.create({ _id: data.agentId, ...fields });
+          break;
+        } catch (err) {
+          if (isDuplicateKey(err)) continue;
+          throw err;
+        }
+      }
+      if (current.registered && current.version && semver.lt(data.version, current.version)) break;
+      const result = await listings.updateOne(
+        { _id: data.agentId, registered: current.registered, version: current.version },
+        { $set: fields },
+      );
+      if (result.matchedCount > 0) break;
+    }
+    await setStatus(data.agentId, data.status, new Date(envelope.time), envelope.id);
+    await ensureListed(data.agentId);
+  }
+
+  async function onLifecycleChanged(data: LifecycleChanged, envelope: Envelope) {
+    if (data.kind !== 'CUSTOMER') return;
+    await ensureDocument(data.agentId, { handle: data.handle, category: data.category });
+    await setStatus(data.agentId, data.to, new Date(data.at), envelope.id);
+    await ensureListed(data.agentId);
+  }
+
+  async function onCapabilitiesChanged(data: CapabilitiesChanged) {
+    const current = await listings.findById(data.agentId).lean<ListingRecord>();
+    if (!current?.registered || (current.version && semver.lt(data.version, current.version))) return;
+    const capabilityNames = data.capabilities.map((c) => c.name);
+    await listings.updateOne(
+      { _id: data.agentId, version: current.version },
+      {
+        $set: {
+          version: data.version,
+          capabilities: data.capabilities.map((c) => ({ name: c.name, version: c.version })),
+          capabilityNames,
+          searchText: searchTextOf({ ...current, capabilityNames }),
+        },
+      },
+    );
+  }
+
+  async function onHealthChanged(data: HealthChanged, envelope: Envelope) {
+    let agentId = data.agentId;
+    if (agentId) {
+      await ensureDocument(agentId, { handle: data.handle });
+    } else {
+      // An instance discovery has not linked to its agent yet: match the listing by handle.
+      const byHandle = await listings.findOne({ handle: data.handle, registered: true }, { _id: 1 }).lean();
+      if (!byHandle) return;
+      agentId = byHandle._id;
+    }
+    const at = new Date(data.at);
+    const available = isAvailable(data.agentHealth);
+    const before = await listings
+      .findOneAndUpdate(
+        {
+          _id: agentId,
+          appliedEventIds: { $ne: envelope.id },
+          $or: [{ healthAt: null }, { healthAt: { $lte: at } }],
+        },
+        {
+          $set: { health: data.agentHealth, healthAt: at, availableNow: available },
+          $push: { appliedEventIds: { $each: [envelope.id], $slice: -APPLIED_EVENTS_KEPT } },
+        },
+        { returnDocument: 'before' },
+      )
+      .lean<ListingRecord>();
+    if (available) await ensureListed(agentId);
+    if (before && before.availableNow && !available && isListed(before)) {
+      await activity.record({
+        id: `agent-unavailable:${envelope.id}`,
+        kind: 'AGENT_UNAVAILABLE',
+        message: `${before.name} is unavailable for now (${data.agentHealth.toLowerCase()}); new work waits until it is back`,
+        agentId,
+        handle: before.handle,
+        category: before.category,
+      });
+    }
+  }
+
+  /** Keeps the average response time equal to sum / count (a recompute lands only if nothing moved). */
+  async function refreshResponse(filter: Record<string, unknown>) {
+    const l = await listings
+      .findOne(filter, { responseCount: 1, responseSumMs: 1, averageResponseMs: 1 })
+      .lean<Pick<ListingRecord, '_id' | 'responseCount' | 'responseSumMs' | 'averageResponseMs'>>();
+    if (!l || l.responseCount === 0) return;
+    const average = l.responseSumMs / l.responseCount;
+    if (l.averageResponseMs === average) return;
+    await listings.updateOne(
+      { _id: l._id, responseCount: l.responseCount, responseSumMs: l.responseSumMs },
+      { $set: { averageResponseMs: average, sortResponse: average } },
+    );
+  }
+
+  /** A finished task of an agent: its response time and task counts (once per event). */
+  async function recordTaskOutcome(data: TaskUpdated, envelope: Envelope) {
+    if (data.status !== 'COMPLETED' && data.status !== 'FAILED') return;
+    const filter = data.agentId
+      ? { _id: data.agentId }
+      : data.agentHandle
+        ? { handle: data.agentHandle, registered: true }
+        : null;
+    if (!filter) return;
+    const timed = typeof data.durationMs === 'number' && data.durationMs >= 0;
+    await applyOnce(listings, filter, envelope.id, {
+      $inc: {
+        [data.status === 'COMPLETED' ? 'completedTasks' : 'failedTasks']: 1,
+        ...(timed ? { responseCount: 1, responseSumMs: data.durationMs } : {}),
+      },
+    });
+    await refreshResponse(filter);
+  }
+
+  /** The sample task's output becomes the listing's sample deliverable. */
+  async function recordSample(data: TaskUpdated) {
+    if (data.status === 'COMPLETED' && data.output) {
+      await listings.updateOne(
+        { sampleTaskId: data.taskId, 'sampleDeliverables.0': { $exists: false } },
+        {
+          $set: {
+            sampleDeliverables: [{ taskId: data.taskId, ...data.output, createdAt: new Date(data.at) }],
+          },
+        },
+      );
+    } else if (data.status === 'FAILED' || data.status === 'REJECTED') {
+      logger.warn({ taskId: data.taskId, error: data.error }, 'the sample deliverable failed; trying again');
+      const failed = await listings
+        .findOneAndUpdate(
+          { sampleTaskId: data.taskId, 'sampleDeliverables.0': { $exists: false } },
+          { $set: { sampleTaskId: null }, $inc: { sampleFailures: 1 } },
+          { new: true, projection: { _id: 1 } },
+        )
+        .lean<Pick<ListingRecord, '_id'>>();
+      if (failed) await ensureListed(failed._id);
+    }
+  }
+
+  /**
+   * Recomputes a listing's trial and subscription figures from the records. Each recompute takes a
+   * sequence number first and lands only if no later one has: concurrent recomputes cannot leave an
+   * older result behind, and a recompute missed after a crash is made good by the next one.
+   */
+  async function refreshStats(agentId: string) {
+    const ticket = await listings
+      .findOneAndUpdate(
+        { _id: agentId },
+        { $inc: { statsSeq: 1 } },
+        { new: true, projection: { statsSeq: 1 } },
+      )
+      .lean<Pick<ListingRecord, 'statsSeq'>>();
+    if (!ticket) return;
+    const [trialsStarted, trialsConverted, subscriptions, activeSubscriptions] = await Promise.all([
+      deps.trials.countDocuments({ agentId, 'activation.state': 'COMPLETED' }),
+      deps.trials.countDocuments({ agentId, status: 'CONVERTED' }),
+      deps.subscriptions.countDocuments({ agentId }),
+      deps.subscriptions.countDocuments({ agentId, status: 'ACTIVE' }),
+    ]);
+    await listings.updateOne(
+      { _id: agentId, statsAppliedSeq: { $lt: ticket.statsSeq } },
+      {
+        $set: {
+          stats: { trialsStarted, trialsConverted, subscriptions, activeSubscriptions },
+          popularity: trialsStarted + subscriptions,
+          statsAppliedSeq: ticket.statsSeq,
+        },
+      },
+    );
+  }
+
+  /** Recomputes the rating from the reviews ($group), with the same sequence guard as refreshStats. */
+  async function refreshRating(agentId: string) {
+    const ticket = await listings
+      .findOneAndUpdate(
+        { _id: agentId },
+        { $inc: { ratingSeq: 1 } },
+        { new: true, projection: { ratingSeq: 1 } },
+      )
+      .lean<Pick<ListingRecord, 'ratingSeq'>>();
+    if (!ticket) return;
+    const [group] = await deps.reviews.aggregate<{ total: number; count: number }>([
+      { $match: { agentId } },
+      { $group: { _id: '$agentId', total: { $sum: '$stars' }, count: { $sum: 1 } } },
+    ]);
+    const count = group?.count ?? 0;
+    const average = count > 0 ? group!.total / count : null;
+    await listings.updateOne(
+      { _id: agentId, ratingAppliedSeq: { $lt: ticket.ratingSeq } },
+      { $set: { rating: { average, count }, sortRating: average ?? 0, ratingAppliedSeq: ticket.ratingSeq } },
+    );
+  }
+
+  return {
+    onRegistered,
+    onLifecycleChanged,
+    onCapabilitiesChanged,
+    onHealthChanged,
+    recordTaskOutcome,
+    recordSample,
+    ensureListed,
+    refreshStats,
+    refreshRating,
+  };
+}
+export type Listings = ReturnType<typeof createListings>;

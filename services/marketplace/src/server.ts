@@ -1,0 +1,242 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'graphql';
+import type { Connection } from 'mongoose';
+import type { EventBus, Logger, PlatformMetrics, Service } from '@waooaw/shared';
+import {
+  busComponent,
+  consumerComponent,
+  createOutboxRelay,
+  createService,
+  createSubgraphServer,
+  indexesComponent,
+  marketplaceEvents,
+  mongoComponent,
+  ORCHESTRATION_COMMANDS_TOPIC,
+  relayComponent,
+} from '@waooaw/shared';
+import { createActivityLog } from './activity';
+import { createCommerce } from './commerce';
+import type { Context } from './context';
+import { contextFactory } from './context';
+import type { Environment } from './environment';
+import { agentHandlers, taskHandlers } from './events/handlers';
+import { createListings } from './listings';
+import { activityModel } from './models/activity';
+import { counterModel, createCounters } from './models/counter';
+import { deliverableModel } from './models/deliverable';
+import { listingModel } from './models/listing';
+import { paymentModel } from './models/payment';
+import { reviewModel } from './models/review';
+import { subscriptionModel } from './models/subscription';
+import { trialModel } from './models/trial';
+import type { PaymentProvider } from './payments';
+import { createInProcessPayments } from './payments';
+import { createResolvers } from './resolvers';
+import { createSweeper, sweeperComponent } from './sweeper';
+import type { StepHook } from './trials';
+import { createTrials } from './trials';
+
+export { environmentSchema } from './environment';
+export type { PaymentProvider, ChargeRequest, ChargeResult } from './payments';
+
+export const typeDefs = parse(
+  readFileSync(path.resolve(__dirname, '../../../schemas/marketplace.graphql'), 'utf8'),
+);
+
+export interface MarketplaceDeps {
+  config: Pick<
+    Environment,
+    | 'CALLER_TOKEN_SECRET'
+    | 'NODE_ENV'
+    | 'MARKETPLACE_TRIAL_COOLDOWN_DAYS'
+    | 'MARKETPLACE_MAX_TRIALS_PER_AGENT'
+    | 'MARKETPLACE_MAX_TRIALS_PER_CUSTOMER'
+    | 'MARKETPLACE_MAX_TASKS_PER_TRIAL'
+    | 'MARKETPLACE_SWEEP_INTERVAL_MS'
+    | 'MARKETPLACE_DECLINE_CUSTOMERS'
+  >;
+  logger: Logger;
+  metrics: PlatformMetrics;
+  connection: Connection;
+  bus: EventBus;
+  /** The domain's clock (trial periods, reminders, cooldowns); tests move it. Default: now. */
+  clock?: () => Date;
+  /** Who takes payments; default: the in-process provider that records them in this database. */
+  payments?: PaymentProvider;
+  /** Test seam: runs before each trial activation step (throw to make it fail). */
+  beforeActivationStep?: StepHook;
+  /** Outbox polling interval (tests shorten it). */
+  outboxIntervalMs?: number;
+  /** Prefix of the consumer group ids (tests run several instances side by side). */
+  consumerGroupPrefix?: string;
+  /**
+   * Where new consumer groups start: the beginning (default, nothing is missed) or the end. Tests
+   * that share one broker with other tests start at the end so others' history stays out.
+   */
+  fromBeginning?: boolean;
+}
+
+/** Builds the marketplace service from its dependencies; tests use it without a port. */
+export function createServer(deps: MarketplaceDeps) {
+  const { logger, bus, config } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const listings = listingModel(deps.connection);
+  const trials = trialModel(deps.connection);
+  const deliverables = deliverableModel(deps.connection);
+  const subscriptions = subscriptionModel(deps.connection);
+  const reviews = reviewModel(deps.connection);
+  const activities = activityModel(deps.connection);
+  const counterRecords = counterModel(deps.connection);
+  const payments = paymentModel(deps.connection);
+  const counters = createCounters(counterRecords);
+  const relay = createOutboxRelay({
+    models: [listings, trials, activities],
+    bus,
+    logger,
+    metrics: deps.metrics,
+    intervalMs: deps.outboxIntervalMs ?? 500,
+  });
+  const activity = createActivityLog({ activities, bus, relay, logger, clock });
+  const listingOps = createListings({
+    listings,
+    trials,
+    subscriptions,
+    reviews,
+    activity,
+    bus,
+    relay,
+    logger,
+    clock,
+  });
+  const trialOps = createTrials({
+    trials,
+    listings,
+    deliverables,
+    counters,
+    listingOps,
+    activity,
+    bus,
+    relay,
+    logger,
+    clock,
+    rules: {
+      cooldownDays: config.MARKETPLACE_TRIAL_COOLDOWN_DAYS,
+      maxPerCustomer: config.MARKETPLACE_MAX_TRIALS_PER_CUSTOMER,
+      maxPerAgent: config.MARKETPLACE_MAX_TRIALS_PER_AGENT,
+      maxTasksPerTrial: config.MARKETPLACE_MAX_TASKS_PER_TRIAL,
+    },
+    ...(deps.beforeActivationStep ? { beforeStep: deps.beforeActivationStep } : {}),
+  });
+  const declined = new Set(config.MARKETPLACE_DECLINE_CUSTOMERS);
+  const paymentProvider =
+    deps.payments ??
+    createInProcessPayments({
+      payments,
+      clock,
+      decline: (request) => (declined.has(request.customerId) ? 'the card was refused' : null),
+    });
+  const commerce = createCommerce({
+    listings,
+    trials,
+    subscriptions,
+    reviews,
+    trialOps,
+    listingOps,
+    activity,
+    payments: paymentProvider,
+    logger,
+    clock,
+  });
+  const sweep = createSweeper({ trials: trialOps, counters: counterRecords, logger });
+  const graphql = createSubgraphServer<Context>({
+    typeDefs,
+    resolvers: createResolvers({ listings, trials, deliverables, subscriptions, activities }),
+    logger,
+    production: config.NODE_ENV === 'production',
+  });
+  const context = contextFactory({
+    listings,
+    trials,
+    deliverables,
+    subscriptions,
+    reviews,
+    trialOps,
+    commerce,
+    logger,
+    callerSecret: config.CALLER_TOKEN_SECRET,
+  });
+  const prefix = deps.consumerGroupPrefix ?? '';
+  const agents = bus.consumer({
+    groupId: `${prefix}marketplace.agents`,
+    handlers: agentHandlers(listingOps),
+    partitionsConsumedConcurrently: 3,
+    fromBeginning: deps.fromBeginning ?? true,
+  });
+  // Task updates are the busiest topic: a consumer of their own, so listings never wait behind them.
+  const tasks = bus.consumer({
+    groupId: `${prefix}marketplace.tasks`,
+    handlers: taskHandlers(listingOps, trialOps),
+    partitionsConsumedConcurrently: 3,
+    fromBeginning: deps.fromBeginning ?? true,
+  });
+  const service: Service = createService<Context>({
+    name: 'marketplace',
+    logger,
+    metrics: deps.metrics,
+    graphql: { server: graphql, context },
+    components: [
+      mongoComponent(deps.connection),
+      indexesComponent(
+        listings,
+        trials,
+        deliverables,
+        subscriptions,
+        reviews,
+        activities,
+        counterRecords,
+        payments,
+      ),
+      busComponent(bus),
+      {
+        name: 'topics',
+        stage: 'messaging',
+        // The topics this service produces to, so the relay never publishes to a missing one.
+        start: () =>
+          bus.ensureTopics([
+            ORCHESTRATION_COMMANDS_TOPIC,
+            marketplaceEvents.activityCreated.topic,
+            marketplaceEvents.trialUpdated.topic,
+          ]),
+        stop: async () => undefined,
+        ready: () => true,
+      },
+      relayComponent(relay),
+      consumerComponent(agents),
+      consumerComponent(tasks),
+      sweeperComponent({ sweep, logger, intervalMs: config.MARKETPLACE_SWEEP_INTERVAL_MS }),
+    ],
+  });
+  return {
+    service,
+    graphql,
+    context,
+    models: {
+      listings,
+      trials,
+      deliverables,
+      subscriptions,
+      reviews,
+      activities,
+      counters: counterRecords,
+      payments,
+    },
+    listings: listingOps,
+    trials: trialOps,
+    commerce,
+    sweep,
+    relay,
+    bus,
+    consumers: [agents, tasks],
+  };
+}

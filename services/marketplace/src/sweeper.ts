@@ -1,0 +1,62 @@
+import type { Component, Logger } from '@waooaw/shared';
+import type { CounterModel, CounterRecord } from './models/counter';
+import type { Trials } from './trials';
+
+export interface SweepResult {
+  expired: number;
+  reminded: number;
+  resumed: number;
+  released: number;
+}
+
+/**
+ * The trial sweep: expiry and reminders are enforced here, in code, rather than by a MongoDB TTL
+ * index (ARCHITECTURE.md: expiry must not be relied on); it also resumes activations whose runner
+ * died and gives back counter slots a crash left behind.
+ */
+export function createSweeper(deps: { trials: Trials; counters: CounterModel; logger: Logger }) {
+  return async function sweep(): Promise<SweepResult> {
+    const { expired, reminded } = await deps.trials.expireAndRemind();
+    const resumed = await deps.trials.resumeActivations();
+    const held = await deps.counters
+      .find({ count: { $gt: 0 } }, { holders: 1 })
+      .limit(1000)
+      .lean<Pick<CounterRecord, '_id' | 'holders'>[]>();
+    const released = await deps.trials.repairCounters(held);
+    if (expired + reminded + resumed + released > 0)
+      deps.logger.info({ expired, reminded, resumed, released }, 'trial sweep');
+    return { expired, reminded, resumed, released };
+  };
+}
+
+/** Runs the sweep on a timer, one pass at a time. */
+export function sweeperComponent(deps: {
+  sweep: () => Promise<SweepResult>;
+  logger: Logger;
+  intervalMs: number;
+}): Component {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  const pass = () => {
+    running ??= deps
+      .sweep()
+      .then(() => undefined)
+      .catch((err: unknown) => deps.logger.error({ err }, 'trial sweep failed; retrying next tick'))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  return {
+    name: 'sweeper',
+    stage: 'work',
+    start() {
+      pass();
+      timer = setInterval(pass, deps.intervalMs);
+    },
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+    ready: () => timer !== undefined,
+  };
+}
