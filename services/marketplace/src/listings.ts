@@ -25,6 +25,7 @@ import {
   sampleTaskId,
   searchTextOf,
 } from './domain/listing';
+import type { HandleHealthModel, HandleHealthRecord } from './models/handle-health';
 import type { ListingModel, ListingRecord } from './models/listing';
 import type { ReviewModel } from './models/review';
 import type { SubscriptionModel } from './models/subscription';
@@ -49,6 +50,7 @@ export const isListed = (l: Pick<ListingRecord, 'registered' | 'status' | 'liste
  */
 export function createListings(deps: {
   listings: ListingModel;
+  handleHealth: HandleHealthModel;
   trials: TrialModel;
   subscriptions: SubscriptionModel;
   reviews: ReviewModel;
@@ -166,6 +168,19 @@ export function createListings(deps: {
       if (result.matchedCount > 0) break;
     }
     await setStatus(data.agentId, data.status, new Date(envelope.time), envelope.id);
+    // Discovery may have reported the agent's instances before this registration reached us.
+    const known = await deps.handleHealth.findById(data.handle).lean<HandleHealthRecord>();
+    if (known)
+      await listings.updateOne(
+        { _id: data.agentId, $or: [{ healthAt: null }, { healthAt: { $lt: known.at } }] },
+        {
+          $set: {
+            health: known.agentHealth,
+            healthAt: known.at,
+            availableNow: isAvailable(known.agentHealth),
+          },
+        },
+      );
     await ensureListed(data.agentId);
   }
 
@@ -194,6 +209,17 @@ export function createListings(deps: {
   }
 
   async function onHealthChanged(data: HealthChanged, envelope: Envelope) {
+    // Remembered by handle too, for a listing whose registration has not arrived yet.
+    await deps.handleHealth
+      .updateOne(
+        { _id: data.handle, $or: [{ at: { $lte: new Date(data.at) } }, { at: { $exists: false } }] },
+        { $set: { agentHealth: data.agentHealth, at: new Date(data.at) } },
+        { upsert: true },
+      )
+      .catch((err: unknown) => {
+        // A newer report is there already (the upsert lost the race to it): keep the newer one.
+        if (!isDuplicateKey(err)) throw err;
+      });
     let agentId = data.agentId;
     if (agentId) {
       await ensureDocument(agentId, { handle: data.handle });

@@ -23,6 +23,7 @@ import type { Environment } from './environment';
 import { agentHandlers, taskHandlers } from './events/handlers';
 import { createListings } from './listings';
 import { activityModel } from './models/activity';
+import { handleHealthModel } from './models/handle-health';
 import { counterModel, createCounters } from './models/counter';
 import { deliverableModel } from './models/deliverable';
 import { listingModel } from './models/listing';
@@ -88,6 +89,7 @@ export function createServer(deps: MarketplaceDeps) {
   const reviews = reviewModel(deps.connection);
   const activities = activityModel(deps.connection);
   const counterRecords = counterModel(deps.connection);
+  const handleHealth = handleHealthModel(deps.connection);
   const payments = paymentModel(deps.connection);
   const counters = createCounters(counterRecords);
   const relay = createOutboxRelay({
@@ -100,6 +102,7 @@ export function createServer(deps: MarketplaceDeps) {
   const activity = createActivityLog({ activities, bus, relay, logger, clock });
   const listingOps = createListings({
     listings,
+    handleHealth,
     trials,
     subscriptions,
     reviews,
@@ -196,6 +199,7 @@ export function createServer(deps: MarketplaceDeps) {
         activities,
         counterRecords,
         payments,
+        handleHealth,
       ),
       busComponent(bus),
       {
@@ -229,6 +233,7 @@ export function createServer(deps: MarketplaceDeps) {
       reviews,
       activities,
       counters: counterRecords,
+      handleHealth,
       payments,
     },
     listings: listingOps,

@@ -91,7 +91,12 @@ interface WorkflowView {
   nodes: {
     id: string;
     status: string;
-    task: { id: string; status: string; attempts: { outcome: string | null }[] } | null;
+    task: {
+      id: string;
+      status: string;
+      error: string | null;
+      attempts: { outcome: string | null; error: string | null }[];
+    } | null;
   }[];
 }
 
@@ -121,7 +126,7 @@ describe('orchestration killed and restarted mid-workflow, through the gateway',
   const workflow = async (id: string) =>
     (
       await gql<{ workflow: WorkflowView | null }>(
-        `query($id: ID!) { workflow(id: $id) { status nodes { id status task { id status attempts { outcome } } } } }`,
+        `query($id: ID!) { workflow(id: $id) { status nodes { id status task { id status error attempts { outcome error } } } } }`,
         { id },
       )
     ).body.data?.workflow ?? null;
@@ -207,7 +212,8 @@ describe('orchestration killed and restarted mid-workflow, through the gateway',
       },
       { what: 'the workflow to finish after the restart', timeoutMs: 90_000 },
     );
-    expect(done.status).toBe('COMPLETED');
+    // On a failure, show every node with its task's attempts.
+    expect({ status: done.status, nodes: done.nodes }).toMatchObject({ status: 'COMPLETED' });
     expect(done.nodes.map((n) => [n.id, n.status])).toEqual(nodes.map((n) => [n.id, 'COMPLETED']));
     for (const node of done.nodes) {
       expect(node.task!.status).toBe('COMPLETED');

@@ -194,6 +194,21 @@ describe('marketplace', () => {
       ).toEqual([sampleTaskId, retryId]);
     });
 
+    it('takes the availability discovery reported before the agent’s registration arrived', async () => {
+      const handle = uniqueName('wow-early').toLowerCase();
+      // An instance known to discovery but not yet linked to an agent id.
+      await m.health({ agentId: 'not-linked-yet', handle }, 'HEALTHY', { linked: false });
+      await pollFor(async () => (await m.models.handleHealth.findById(handle).lean())?.agentHealth, {
+        what: 'the handle’s health to be remembered',
+      });
+      const agent = await m.registerAgent({ handle });
+      const l = await pollFor(async () => {
+        const found = await listing(agent.agentId);
+        return found?.availableNow ? found : undefined;
+      });
+      expect(l).toMatchObject({ availability: 'HEALTHY', availableNow: true });
+    });
+
     it('does not list platform agents, keeps the highest version and follows capability changes', async () => {
       const later = m.registration({ name: 'Customer After Platform' });
       const platform = m.registration({ kind: 'PLATFORM', category: 'PLATFORM' });
