@@ -21,7 +21,7 @@ module.exports = function preset(dir, overrides = {}) {
     moduleNameMapper: {
       '^@waooaw/shared/testing$': path.join(root, 'shared/src/testing/index.ts'),
       '^@waooaw/(shared|infra)$': path.join(root, '$1/src/index.ts'),
-      '^@waooaw/(identity|factory|discovery|orchestration|marketplace)/server$': path.join(
+      '^@waooaw/(identity|factory|discovery|orchestration|marketplace|support)/server$': path.join(
         root,
         'services/$1/src/server.ts',
       ),

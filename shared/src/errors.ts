@@ -38,6 +38,10 @@ export const ErrorCode = {
   TRIAL_TASK_LIMIT_REACHED: 'TRIAL_TASK_LIMIT_REACHED',
   /** marketplace: the payment provider declined the charge; nothing was charged or changed. */
   PAYMENT_DECLINED: 'PAYMENT_DECLINED',
+  /** support: the escalation is not allowed (not to a higher tier, ticket resolved, already asked); `extensions.reason` says which. */
+  INVALID_ESCALATION: 'INVALID_ESCALATION',
+  /** support: the ticket cannot be reopened (not resolved, or the reopen window is over); `extensions.reopenableUntil`. */
+  TICKET_NOT_REOPENABLE: 'TICKET_NOT_REOPENABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

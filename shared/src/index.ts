@@ -28,3 +28,4 @@ export * from './discovery';
 export * from './contracts/discovery';
 export * from './contracts/orchestration';
 export * from './contracts/marketplace';
+export * from './contracts/support';

@@ -22,6 +22,11 @@ import {
 import { createServer as createFactory } from '@waooaw/factory/server';
 import type { OrchestrationDeps } from '@waooaw/orchestration/server';
 import type { MarketplaceDeps } from '@waooaw/marketplace/server';
+import type { SupportDeps } from '@waooaw/support/server';
+import {
+  createServer as createSupport,
+  environmentSchema as supportEnvironment,
+} from '@waooaw/support/server';
 import {
   createServer as createMarketplace,
   environmentSchema as marketplaceEnvironment,
@@ -185,6 +190,38 @@ export async function startMarketplace(config: Partial<MarketplaceDeps['config']
   };
 }
 
+/** The support service: tickets escalated L1 (WowSupport) -> L2 (CoE agents) -> L3 (humans). */
+export async function startSupport(config: Partial<SupportDeps['config']> = {}) {
+  const db = await testDatabase('flow-support');
+  const support = createSupport({
+    config: {
+      ...parseConfig(supportEnvironment, {
+        CALLER_TOKEN_SECRET: SECRET,
+        NODE_ENV: 'test',
+        SUPPORT_SWEEP_INTERVAL_MS: '100',
+      }),
+      ...config,
+    },
+    logger: testLogger(),
+    metrics: createMetrics('support'),
+    connection: db.connection,
+    bus: createEventBus({ brokers: testInfra().brokers, service: 'support', logger: testLogger() }),
+    outboxIntervalMs: 50,
+    consumerGroupPrefix: `${uniqueName('flow')}.`,
+    fromBeginning: false,
+  });
+  const url = await support.service.start(0, '127.0.0.1');
+  await Promise.all(support.consumers.map((c) => c.joined()));
+  return {
+    ...support,
+    url: `${url}/graphql`,
+    async stop() {
+      await support.service.stop();
+      await db.drop();
+    },
+  };
+}
+
 const ORCHESTRATION_MAIN = path.resolve(__dirname, '../../services/orchestration/dist/index.js');
 
 /** A port nothing listens on right now (the OS picks it; a restarted process takes it back). */
@@ -280,10 +317,13 @@ export async function startPlatformWithRuntime(
     fleet?: Pick<FleetOptions, 'handles' | 'concurrency' | 'workMs'>;
     /** The marketplace too (it needs orchestration for trials and sample deliverables). */
     marketplace?: boolean;
+    /** The support service too (it needs orchestration for its agents' tiers). */
+    support?: boolean;
   } = {},
 ) {
   const discovery = await startDiscovery();
   const marketplace = options.marketplace ? await startMarketplace() : null;
+  const support = options.support ? await startSupport() : null;
   const platform = await startIdentityAndFactory({ loadCatalogue: true });
   const orchestration = options.orchestration === true ? await startOrchestration() : null;
   const orchestrationProcess = options.orchestration === 'process' ? await startOrchestrationProcess() : null;
@@ -295,6 +335,7 @@ export async function startPlatformWithRuntime(
       discovery: discovery.url,
       ...(orchestrationUrl ? { orchestration: orchestrationUrl } : {}),
       ...(marketplace ? { marketplace: marketplace.url } : {}),
+      ...(support ? { support: support.url } : {}),
     },
     callerSecret: platform.secret,
     connection: gatewayDb.connection,
@@ -324,6 +365,7 @@ export async function startPlatformWithRuntime(
     orchestration,
     orchestrationProcess,
     marketplace,
+    support,
     gateway,
     runtime,
     async stop() {
@@ -333,6 +375,7 @@ export async function startPlatformWithRuntime(
       await orchestration?.stop();
       await orchestrationProcess?.stop();
       await marketplace?.stop();
+      await support?.stop();
       await discovery.stop();
       await gatewayDb.drop();
       await platform.stop();

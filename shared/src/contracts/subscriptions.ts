@@ -1,7 +1,9 @@
+import type { Role } from '../graphql/caller';
 import type { EventDefinition } from '../kafka/events';
 import { discoveryEvents } from './discovery';
 import { identityEvents } from './identity';
 import { marketplaceEvents } from './marketplace';
+import { supportEvents } from './support';
 import { orchestrationEvents } from './orchestration';
 
 /**
@@ -16,7 +18,15 @@ export interface SubscriptionFeed {
   filters: Record<string, string>;
   /** payload field -> root query field taking `id`, and the event data field holding that id */
   entities: Record<string, { rootField: string; idFrom: string }>;
+  /**
+   * Who may receive an event. `roles`: only callers with one of them may subscribe at all.
+   * `ownerField`: a caller whose only role is customer receives just the events whose data field
+   * equals their own id (staff and support roles receive all). Absent: every caller, every event.
+   */
+  access?: { roles?: readonly Role[]; ownerField?: string };
 }
+
+const SUPPORT_STAFF: readonly Role[] = ['support-l1', 'support-l2', 'support-l3', 'operator', 'admin'];
 
 export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
   agentLifecycleChanged: {
@@ -36,6 +46,7 @@ export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
     event: orchestrationEvents.taskUpdated,
     filters: { id: 'taskId' },
     entities: { task: { rootField: 'task', idFrom: 'taskId' } },
+    access: { ownerField: 'customerId' },
   },
   workflowUpdated: {
     event: orchestrationEvents.workflowUpdated,
@@ -49,5 +60,17 @@ export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
       listing: { rootField: 'listing', idFrom: 'agentId' },
       agent: { rootField: 'agent', idFrom: 'agentId' },
     },
+  },
+  ticketUpdated: {
+    event: supportEvents.ticketUpdated,
+    filters: { id: 'ticketId' },
+    entities: { ticket: { rootField: 'ticket', idFrom: 'ticketId' } },
+    access: { ownerField: 'customerId' },
+  },
+  supportQueueChanged: {
+    event: supportEvents.queueChanged,
+    filters: { tier: 'tier' },
+    entities: { ticket: { rootField: 'ticket', idFrom: 'ticketId' } },
+    access: { roles: SUPPORT_STAFF },
   },
 };

@@ -1,0 +1,189 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'graphql';
+import type { Connection } from 'mongoose';
+import type { EventBus, Logger, PlatformMetrics, Service, SupportTier } from '@waooaw/shared';
+import {
+  busComponent,
+  consumerComponent,
+  createOutboxRelay,
+  createService,
+  createSubgraphServer,
+  indexesComponent,
+  mongoComponent,
+  ORCHESTRATION_COMMANDS_TOPIC,
+  relayComponent,
+  supportEvents,
+} from '@waooaw/shared';
+import { createArticles } from './articles';
+import type { Context } from './context';
+import { contextFactory } from './context';
+import { slaTargetsFromSeconds } from './domain/sla';
+import type { Environment } from './environment';
+import { taskHandlers } from './events/handlers';
+import type { SeedArticle } from './knowledge-seed';
+import { SEED_ARTICLES } from './knowledge-seed';
+import { articleModel } from './models/article';
+import { ticketModel } from './models/ticket';
+import { createResolvers } from './resolvers';
+import { sweeperComponent } from './sweeper';
+import { createTickets } from './tickets';
+
+export { environmentSchema } from './environment';
+
+export const typeDefs = parse(
+  readFileSync(path.resolve(__dirname, '../../../schemas/support.graphql'), 'utf8'),
+);
+
+export interface SupportDeps {
+  config: Pick<
+    Environment,
+    | 'CALLER_TOKEN_SECRET'
+    | 'NODE_ENV'
+    | 'SUPPORT_SLA_L1_SECONDS'
+    | 'SUPPORT_SLA_L2_SECONDS'
+    | 'SUPPORT_SLA_L3_SECONDS'
+    | 'SUPPORT_SWEEP_INTERVAL_MS'
+    | 'SUPPORT_REOPEN_DAYS'
+    | 'SUPPORT_L1_MIN_CONFIDENCE'
+    | 'SUPPORT_L1_MAX_ARTICLES'
+    | 'SUPPORT_L1_TIMEOUT_MS'
+    | 'SUPPORT_L2_TIMEOUT_MS'
+    | 'SUPPORT_MAX_OPEN_TICKETS_PER_CUSTOMER'
+  >;
+  logger: Logger;
+  metrics: PlatformMetrics;
+  connection: Connection;
+  bus: EventBus;
+  /** The domain's clock (SLA deadlines, reopen window, metrics' default window); tests move it. Default: now. */
+  clock?: () => Date;
+  /** The articles seeded at first start (default: the platform help articles). */
+  seedArticles?: readonly SeedArticle[];
+  /** Outbox polling interval (tests shorten it). */
+  outboxIntervalMs?: number;
+  /** Prefix of the consumer group ids (tests run several instances side by side). */
+  consumerGroupPrefix?: string;
+  /**
+   * Where new consumer groups start: the beginning (default, nothing is missed) or the end. Tests
+   * that share one broker with other tests start at the end so others' history stays out.
+   */
+  fromBeginning?: boolean;
+}
+
+/** Builds the support service from its dependencies; tests use it without a port. */
+export function createServer(deps: SupportDeps) {
+  const { logger, bus, config } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const tickets = ticketModel(deps.connection);
+  const articles = articleModel(deps.connection);
+  const relay = createOutboxRelay({
+    models: [tickets],
+    bus,
+    logger,
+    metrics: deps.metrics,
+    intervalMs: deps.outboxIntervalMs ?? 500,
+  });
+  const slaSeconds: Record<SupportTier, number> = {
+    L1: config.SUPPORT_SLA_L1_SECONDS,
+    L2: config.SUPPORT_SLA_L2_SECONDS,
+    L3: config.SUPPORT_SLA_L3_SECONDS,
+  };
+  const articleOps = createArticles({ articles, logger, clock });
+  const ticketOps = createTickets({
+    tickets,
+    articles: articleOps,
+    bus,
+    relay,
+    logger,
+    clock,
+    config: {
+      slaTargetsMs: slaTargetsFromSeconds(slaSeconds),
+      machine: {
+        l1MinConfidence: config.SUPPORT_L1_MIN_CONFIDENCE,
+        reopenWindowMs: config.SUPPORT_REOPEN_DAYS * 86_400_000,
+      },
+      l1MaxArticles: config.SUPPORT_L1_MAX_ARTICLES,
+      l1TimeoutMs: config.SUPPORT_L1_TIMEOUT_MS,
+      l2TimeoutMs: config.SUPPORT_L2_TIMEOUT_MS,
+      maxOpenPerCustomer: config.SUPPORT_MAX_OPEN_TICKETS_PER_CUSTOMER,
+    },
+  });
+  const graphql = createSubgraphServer<Context>({
+    typeDefs,
+    resolvers: createResolvers({ tickets }),
+    logger,
+    production: config.NODE_ENV === 'production',
+  });
+  const context = contextFactory({
+    tickets,
+    articles,
+    ticketOps,
+    articleOps,
+    slaSeconds,
+    clock,
+    logger,
+    callerSecret: config.CALLER_TOKEN_SECRET,
+  });
+  const prefix = deps.consumerGroupPrefix ?? '';
+  const tasks = bus.consumer({
+    groupId: `${prefix}support.tasks`,
+    handlers: taskHandlers(ticketOps),
+    partitionsConsumedConcurrently: 3,
+    // Different tickets' task updates are handled side by side; one ticket's stay in order.
+    keyConcurrency: 8,
+    fromBeginning: deps.fromBeginning ?? true,
+  });
+  const seed = deps.seedArticles ?? SEED_ARTICLES;
+  const service: Service = createService<Context>({
+    name: 'support',
+    logger,
+    metrics: deps.metrics,
+    graphql: { server: graphql, context },
+    components: [
+      mongoComponent(deps.connection),
+      indexesComponent(tickets, articles),
+      {
+        name: 'knowledge-seed',
+        stage: 'storage',
+        start: async () => {
+          const added = await articleOps.seed(seed);
+          if (added > 0) logger.info({ added }, 'knowledge base seeded');
+        },
+        stop: async () => undefined,
+        ready: () => true,
+      },
+      busComponent(bus),
+      {
+        name: 'topics',
+        stage: 'messaging',
+        // The topics this service produces to, so the relay never publishes to a missing one.
+        start: () =>
+          bus.ensureTopics([
+            ORCHESTRATION_COMMANDS_TOPIC,
+            ...Object.values(supportEvents).map((e) => e.topic),
+          ]),
+        stop: async () => undefined,
+        ready: () => true,
+      },
+      relayComponent(relay),
+      consumerComponent(tasks),
+      sweeperComponent({
+        sweep: () => ticketOps.sweep(),
+        logger,
+        intervalMs: config.SUPPORT_SWEEP_INTERVAL_MS,
+      }),
+    ],
+  });
+  return {
+    service,
+    graphql,
+    context,
+    models: { tickets, articles },
+    tickets: ticketOps,
+    articles: articleOps,
+    sweep: () => ticketOps.sweep(),
+    relay,
+    bus,
+    consumers: [tasks],
+  };
+}
