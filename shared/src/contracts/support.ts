@@ -159,3 +159,51 @@ export const supportEvents = {
     }),
   ),
 };
+
+/** A platform help article: the agents' built-in help centre and the first articles of support's knowledge base. */
+export interface HelpArticle {
+  readonly id: string;
+  readonly title: string;
+  readonly body: string;
+  readonly tags: readonly string[];
+}
+
+/** The platform's own help articles (one list, so WowSupport and the knowledge base answer alike). */
+export const PLATFORM_HELP_ARTICLES: readonly HelpArticle[] = [
+  {
+    id: 'kb-trial-cancel',
+    title: 'Cancel a trial before it converts',
+    body: 'Open My agents, choose the agent on trial and select Cancel trial before the last trial day. You keep every deliverable and are not charged.',
+    tags: ['trial', 'cancel', 'billing'],
+  },
+  {
+    id: 'kb-refund',
+    title: 'Refund rules for cancelled trials and subscriptions',
+    body: 'Trials are free, so there is nothing to refund. A paid subscription cancelled within 7 days of renewal is refunded in full to the original payment method within 5-7 working days.',
+    tags: ['refund', 'billing', 'cancel'],
+  },
+  {
+    id: 'kb-gst-invoice',
+    title: 'Download GST invoices',
+    body: 'Invoices with your GSTIN are under Billing, Invoices. Add or change the GSTIN before the billing date so it appears on the invoice.',
+    tags: ['gst', 'invoice', 'billing'],
+  },
+  {
+    id: 'kb-billing-email',
+    title: 'Change the billing email',
+    body: 'Go to Billing, Contacts and edit the billing email. Invoices and payment receipts go to the new address from the next cycle.',
+    tags: ['billing', 'email', 'account'],
+  },
+  {
+    id: 'kb-plan-change',
+    title: 'Agent stopped replying after a plan change',
+    body: 'When a plan changes the agent is re-provisioned, which takes up to 10 minutes. If it still does not reply, check the plan includes the capability you use.',
+    tags: ['plan', 'agent', 'troubleshooting'],
+  },
+  {
+    id: 'kb-webhook-401',
+    title: 'Webhooks return 401 Unauthorized',
+    body: 'A 401 from your endpoint means the signing secret or API key changed. Rotate the secret in Integrations and update your endpoint.',
+    tags: ['webhook', 'integration', 'auth'],
+  },
+];
