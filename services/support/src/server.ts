@@ -129,8 +129,6 @@ export function createServer(deps: SupportDeps) {
     groupId: `${prefix}support.tasks`,
     handlers: taskHandlers(ticketOps),
     partitionsConsumedConcurrently: 3,
-    // Different tickets' task updates are handled side by side; one ticket's stay in order.
-    keyConcurrency: 8,
     fromBeginning: deps.fromBeginning ?? true,
   });
   const seed = deps.seedArticles ?? SEED_ARTICLES;
