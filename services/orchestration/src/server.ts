@@ -162,12 +162,21 @@ export function createServer(deps: OrchestrationDeps) {
       .catch((err: unknown) => logger.error({ err }, 'reconciling workflows and sagas failed'))
       .finally(() => (reconciling = undefined));
   };
+  // The replica is loaded before any consumer starts: a result redelivered at start-up advances a
+  // workflow, and its next node must see the instances orchestration knew before it stopped
+  // (else the node is REJECTED as if no agent offered the capability).
+  const replicaLoader: Component = {
+    name: 'replica',
+    stage: 'storage',
+    start: () => replica.load(),
+    stop: () => Promise.resolve(),
+    ready: () => true,
+  };
   const scheduler: Component = {
     name: 'scheduler',
     stage: 'work',
     async start() {
       await bus.ensureTopics([TASK_RESULTS_TOPIC]);
-      await replica.load();
       await engine.start();
       reconcile();
       reconciler = setInterval(reconcile, config.ORCHESTRATION_RECONCILE_MS);
@@ -187,6 +196,7 @@ export function createServer(deps: OrchestrationDeps) {
     components: [
       mongoComponent(deps.connection),
       indexesComponent(tasks, workflowRecords, sagaRecords, replicaRecords),
+      replicaLoader,
       busComponent(bus),
       relayComponent(relay),
       consumerComponent(registry),

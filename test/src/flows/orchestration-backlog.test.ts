@@ -132,27 +132,32 @@ describe('orchestration killed and restarted mid-workflow, through the gateway',
     ).body.data?.workflow ?? null;
 
   it('completes the workflow with every task run to completion exactly once', async () => {
-    // The process is ready once its consumers have joined; a probe task proves dispatch works end to end.
-    await pollFor(
-      async () => {
-        const res = await gql<{ submitTask: { id: string } }>(
-          `mutation($input: SubmitTaskInput!) { submitTask(input: $input) { id } }`,
-          { input: { capability: 'tutoring.solve-problem', input: { request: 'Solve x + 1 = 2' } } },
-        );
-        const id = res.body.data?.submitTask.id;
-        if (!id) return false;
-        return pollFor(
-          async () => {
-            const t = (
-              await gql<{ task: { status: string } }>(`query($id: ID!) { task(id: $id) { status } }`, { id })
-            ).body.data?.task;
-            return t?.status === 'COMPLETED';
-          },
-          { what: 'the probe task', timeoutMs: 10_000 },
-        ).catch(() => false);
-      },
-      { what: 'orchestration to dispatch to the runtime', timeoutMs: 60_000 },
-    );
+    // The process is ready once its consumers have joined; a probe task per capability proves it
+    // knows every agent the workflow needs (a node asked for before that would be REJECTED).
+    for (const capability of ['tutoring.solve-problem', 'content.plan-calendar', 'notification.send'])
+      await pollFor(
+        async () => {
+          const res = await gql<{ submitTask: { id: string } }>(
+            `mutation($input: SubmitTaskInput!) { submitTask(input: $input) { id } }`,
+            { input: { capability, input: { request: 'A probe: solve x + 1 = 2' } } },
+          );
+          const id = res.body.data?.submitTask.id;
+          if (!id) return false;
+          return pollFor(
+            async () => {
+              const t = (
+                await gql<{ task: { status: string } }>(`query($id: ID!) { task(id: $id) { status } }`, {
+                  id,
+                })
+              ).body.data?.task;
+              if (t?.status === 'REJECTED') throw new Error('not known yet');
+              return t?.status === 'COMPLETED';
+            },
+            { what: `the ${capability} probe`, timeoutMs: 10_000 },
+          ).catch(() => false);
+        },
+        { what: `orchestration to run ${capability}`, timeoutMs: 60_000 },
+      );
 
     const ask = (request: string) => ({ request });
     const nodes = [
@@ -213,7 +218,8 @@ describe('orchestration killed and restarted mid-workflow, through the gateway',
       { what: 'the workflow to finish after the restart', timeoutMs: 90_000 },
     );
     // On a failure, show every node with its task's attempts.
-    expect({ status: done.status, nodes: done.nodes }).toMatchObject({ status: 'COMPLETED' });
+    if (done.status !== 'COMPLETED')
+      throw new Error(`workflow ${done.status}: ${JSON.stringify(done.nodes)}`);
     expect(done.nodes.map((n) => [n.id, n.status])).toEqual(nodes.map((n) => [n.id, 'COMPLETED']));
     for (const node of done.nodes) {
       expect(node.task!.status).toBe('COMPLETED');
