@@ -31,7 +31,8 @@ describe('tasks through the gateway, run by the agents runtime', () => {
         catalogue.every((c) =>
           orchestration!.replica
             .offering(c.manifest.capabilities[0]!.name, null)
-            .some((v) => v.runtimeId === runtime.runtimeId),
+            // linked to its agent too, so a task's agent is known
+            .some((v) => v.runtimeId === runtime.runtimeId && v.agentId !== null),
         ),
       { what: 'orchestration to know every agent instance', timeoutMs: 100_000, intervalMs: 250 },
     );
