@@ -1,7 +1,11 @@
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.backend.CollectionOptions;
+import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
+import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
 
 /**
  * Entry point for the local MongoDB wire-protocol server (mongo-java-server is a library without a
@@ -23,7 +27,7 @@ public final class MongoServerMain {
                 default: throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        MongoBackend backend = file == null ? new MemoryBackend() : new H2Backend(file);
+        MongoBackend backend = file == null ? new LeanMemoryBackend() : new H2Backend(file);
         MongoServer server = new MongoServer(backend);
         // shutdown() closes the H2 store so every committed write reaches the file on SIGTERM.
         Runtime.getRuntime().addShutdownHook(new Thread(server::shutdown, "mongo-shutdown"));
@@ -31,5 +35,34 @@ public final class MongoServerMain {
         System.out.println("mongo-java-server listening on " + host + ":" + port
                 + (file == null ? " (in-memory)" : " (h2 file " + file + ")"));
         Thread.currentThread().join();
+    }
+
+    /**
+     * The in-memory backend without data-size bookkeeping: the stock one BSON-encodes a document
+     * twice on every update to keep collStats' dataSize current, which under the bench's load (tens of
+     * thousands of task updates a minute, documents carrying outputs) was the largest share of the
+     * server's CPU. Nothing in WAOOAW reads dataSize; everything else is the stock backend.
+     */
+    static final class LeanMemoryBackend extends MemoryBackend {
+        @Override
+        public MemoryDatabase openOrCreateDatabase(String databaseName) {
+            return new LeanMemoryDatabase(databaseName, getCursorRegistry());
+        }
+    }
+
+    static final class LeanMemoryDatabase extends MemoryDatabase {
+        LeanMemoryDatabase(String databaseName, CursorRegistry cursorRegistry) {
+            super(databaseName, cursorRegistry);
+        }
+
+        @Override
+        protected MemoryCollection openOrCreateCollection(String collectionName, CollectionOptions options) {
+            return new MemoryCollection(this, collectionName, options, cursorRegistry) {
+                @Override
+                protected boolean tracksDataSize() {
+                    return false;
+                }
+            };
+        }
     }
 }

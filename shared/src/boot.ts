@@ -13,6 +13,7 @@ import { runMain } from './service';
 export interface BootConfig {
   LOG_LEVEL: string;
   MONGO_URL: string;
+  MONGO_COMMAND_STATS_MS?: number;
   KAFKA_BROKERS: string[];
   KAFKA_DEFAULT_PARTITIONS: number;
   KAFKA_GROUP_PREFIX: string;
@@ -45,7 +46,12 @@ export function bootService(options: {
   const { name, config } = options;
   const logger = createLogger(name, config.LOG_LEVEL);
   runMain(logger, async () => {
-    const connection = await connectMongo({ url: config.MONGO_URL, dbName: options.dbName, logger });
+    const connection = await connectMongo({
+      url: config.MONGO_URL,
+      dbName: options.dbName,
+      logger,
+      commandStatsMs: config.MONGO_COMMAND_STATS_MS ?? 0,
+    });
     const metrics = createMetrics(name);
     const bus = createEventBus({
       brokers: config.KAFKA_BROKERS,

@@ -46,6 +46,12 @@ export const baseEnvSchema = z.object({
     .enum(['true', 'false'], { message: 'must be true or false' })
     .default('true')
     .transform((v) => v === 'true'),
+  /**
+   * Every this many ms, log (at warn) the slowest MongoDB commands of the period by kind, collection
+   * and filter fields, with counts and average and maximum times; 0 (the default) turns it off. A
+   * diagnostic for load runs (`npm run bench`), at the cost of watching every command.
+   */
+  MONGO_COMMAND_STATS_MS: z.coerce.number().int().min(0).default(0),
   MONGO_URL: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// URL')

@@ -99,12 +99,16 @@ export function createServer(deps: DiscoveryDeps) {
     groupId: `${prefix}discovery.heartbeats`,
     handlers: heartbeatHandlers(registry),
     partitionsConsumedConcurrently: 3,
+    // Different instances' heartbeats (and outcomes, below) are independent: their writes overlap, so
+    // a busy database does not make heartbeats queue up past their TTL.
+    keyConcurrency: 32,
     fromBeginning: deps.fromBeginning ?? true,
   });
   const events = bus.consumer({
     groupId: `${prefix}discovery.events`,
     handlers: [...identityHandlers(agents, registry), ...outcomeHandlers(registry)],
     partitionsConsumedConcurrently: 3,
+    keyConcurrency: 32,
     fromBeginning: deps.fromBeginning ?? true,
   });
   const service: Service = createService<Context>({

@@ -2,6 +2,7 @@ import type {
   AttemptOutcome,
   Candidate,
   EventBus,
+  InstanceView,
   LoadBalancer,
   Logger,
   OutboxEntry,
@@ -15,12 +16,15 @@ import {
   eligibleCandidates,
   FINAL_TASK_STATUSES,
   orchestrationEvents,
+  outboxClaim,
   outboxEntry,
   taskAssignedTo,
+  updateIfMatches,
 } from '@waooaw/shared';
 import type { AgingPolicy } from './domain';
 import { DispatchQueue } from './domain';
 import type { AttemptRecord, TaskModel, TaskRecord } from './models/task';
+import { taskCollection } from './models/task';
 import type { InstanceReplica } from './replica';
 
 export interface EngineOptions {
@@ -48,13 +52,23 @@ export const isFinal = (status: TaskStatus) => FINAL_TASK_STATUSES.includes(stat
  */
 export function createTaskEngine(options: EngineOptions) {
   const { tasks, replica, bus, logger } = options;
+  const raw = taskCollection(tasks);
+  const read = (id: string) => raw.findOne({ _id: id });
   const clock = options.now ?? Date.now;
   const queue = new DispatchQueue(options.aging);
   /** Attempts running per instance: dispatch only while an instance has free concurrency. */
   const inFlight = new Map<string, number>();
   /** What the dispatcher needs of a queued task, without reading it again. */
   const queued = new Map<string, TaskRecord>();
+  /**
+   * Tasks with an attempt running, as last written (or, after a restart, read): results are applied
+   * to them without reading the task again, and the timeout sweep looks here rather than querying.
+   * The revision guard of every write still decides; a stale entry only costs a re-read.
+   */
+  const working = new Map<string, TaskRecord>();
   const balancers = new Map<string, LoadBalancer>();
+  const poolKey = (task: TaskRecord) =>
+    `${task.strategy}|${task.capability}|${task.versionRange ?? '*'}|${task.agentHandle ?? '*'}`;
   const finalListeners: FinalListener[] = [];
   let timer: NodeJS.Timeout | undefined;
   let dispatching: Promise<void> | undefined;
@@ -126,10 +140,18 @@ export function createTaskEngine(options: EngineOptions) {
       ...fields
     } = next;
     void [_o, _l, _a, _r, _c];
-    const result = await tasks.updateOne(
+    // Only what changed: `next` is `current` with some fields replaced, so the others are the same
+    // objects (a task's input and spec are not rewritten on every state change).
+    const changed: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(fields))
+      if (v !== (current as unknown as Record<string, unknown>)[k]) changed[k] = v;
+    const matched = await updateIfMatches(
+      raw,
       { _id, rev: current.rev },
       {
-        $set: fields,
+        // The events are published by this process right after the write (publishWritten); the claim
+        // keeps the relay's scan off them unless this process dies first.
+        $set: events.length > 0 ? { ...changed, outboxLockedUntil: outboxClaim() } : changed,
         $inc: { rev: 1 },
         $push: {
           outbox: { $each: events },
@@ -137,9 +159,12 @@ export function createTaskEngine(options: EngineOptions) {
         },
       },
     );
-    if (result.modifiedCount !== 1) return null;
-    if (events.length > 0) options.relay?.kick();
-    return { ...next, rev: current.rev + 1 };
+    if (!matched) return null;
+    options.relay?.publishWritten(tasks, _id, events);
+    const written = { ...next, rev: current.rev + 1 };
+    if (written.status === 'WORKING') working.set(_id, written);
+    else working.delete(_id);
+    return written;
   }
 
   async function notifyFinal(task: TaskRecord) {
@@ -153,8 +178,38 @@ export function createTaskEngine(options: EngineOptions) {
     }
   }
 
+  /**
+   * Queued tasks by pool (tasks a given set of instances can run: same capability, range, agent and
+   * strategy), with one of each pool's tasks to test it with. A dispatch pass first asks which pools
+   * have a free instance and stops as soon as none has: under a backlog of thousands of tasks for a
+   * full fleet, each result then costs a few map look-ups rather than sorting the whole queue.
+   */
+  const pools = new Map<string, { count: number; sample: TaskRecord }>();
+  const poolOf = new Map<string, string>();
+  /** Queued tasks with a deadline, failed by the dispatcher once it passes (whether or not a pool is free). */
+  const deadlines = new Map<string, TaskRecord>();
+
+  function dequeue(id: string) {
+    queue.remove(id);
+    queued.delete(id);
+    deadlines.delete(id);
+    const key = poolOf.get(id);
+    if (key === undefined) return;
+    poolOf.delete(id);
+    // The sample may have left: it still names the pool's capability, range, agent and strategy.
+    const pool = pools.get(key)!;
+    if (--pool.count === 0) pools.delete(key);
+  }
+
   function enqueue(task: TaskRecord) {
+    if (queued.has(task._id)) dequeue(task._id);
     queued.set(task._id, task);
+    const key = poolKey(task);
+    poolOf.set(task._id, key);
+    const pool = pools.get(key);
+    if (pool) pool.count++;
+    else pools.set(key, { count: 1, sample: task });
+    if (task.deadline) deadlines.set(task._id, task);
     queue.push({
       id: task._id,
       priority: task.priority,
@@ -245,11 +300,11 @@ export function createTaskEngine(options: EngineOptions) {
   const pastDeadline = (t: TaskRecord, now: number) => t.deadline !== null && t.deadline.getTime() <= now;
 
   /** Picks an instance for a task among those with free concurrency, or null to keep it queued. */
-  function choose(task: TaskRecord) {
+  function candidatesOf(task: TaskRecord) {
     const offering = replica
       .offering(task.capability, task.versionRange, task.agentHandle)
       .filter((v) => v.inbox && v.runtimeId);
-    const toCandidate = (avoid: boolean) =>
+    return (avoid: boolean) =>
       offering
         .filter((v) => !avoid || !task.avoidInstanceIds.includes(v.instanceId))
         .map((v): Candidate => ({
@@ -260,10 +315,17 @@ export function createTaskEngine(options: EngineOptions) {
           inFlight: inFlight.get(v.instanceId) ?? 0,
           capacity: v.concurrency,
         }));
+  }
+
+  /** Whether any instance could take a task of this pool now (healthy, closed, with a free slot). */
+  const poolHasRoom = (sample: TaskRecord) => eligibleCandidates(candidatesOf(sample)(false)).length > 0;
+
+  function choose(task: TaskRecord) {
+    const toCandidate = candidatesOf(task);
     // A retry goes to another instance when one can take it; else the same one is better than none.
     let candidates = toCandidate(true);
     if (eligibleCandidates(candidates).length === 0) candidates = toCandidate(false);
-    const key = `${task.strategy}|${task.capability}|${task.versionRange ?? '*'}|${task.agentHandle ?? '*'}`;
+    const key = poolKey(task);
     let balancer = balancers.get(key);
     if (!balancer) {
       balancer = createLoadBalancer(task.strategy);
@@ -273,68 +335,92 @@ export function createTaskEngine(options: EngineOptions) {
     return picked ? replica.get(picked.id)! : null;
   }
 
+  /** The WORKING state of a task handed to `instance` now, with the assignment and the update it announces. */
+  function attemptOn(task: TaskRecord, instance: InstanceView, now: number) {
+    const attempt: AttemptRecord = {
+      number: task.attempts.length + 1,
+      instanceId: instance.instanceId,
+      runtimeId: instance.runtimeId!,
+      agentId: instance.agentId,
+      handle: instance.handle,
+      startedAt: new Date(now),
+      endedAt: null,
+      outcome: null,
+      durationMs: null,
+      error: null,
+    };
+    const next: TaskRecord = {
+      ...task,
+      status: 'WORKING',
+      attempts: [...task.attempts, attempt],
+      agentId: instance.agentId ?? task.agentId,
+      updatedAt: new Date(now),
+    };
+    const assignment = outboxEntry(
+      bus,
+      taskAssignedTo(instance.runtimeId!),
+      {
+        taskId: task._id,
+        attempt: attempt.number,
+        instanceId: instance.instanceId,
+        capability: task.capability,
+        input: task.input,
+        timeoutMs: task.timeoutMs,
+      },
+      { subject: task._id, key: instance.instanceId },
+    );
+    return { next, events: [assignment, updatedEvent(next, now)] };
+  }
+
+  /** Hands out what can start now; the writes of one pass go to the database together. */
   async function dispatchOnce(): Promise<void> {
     const now = clock();
-    for (const item of queue.ready(now, 500)) {
+    const writes: Promise<void>[] = [];
+    for (const task of [...deadlines.values()]) {
+      if (!pastDeadline(task, now)) continue;
+      dequeue(task._id);
+      await failQueued(
+        task,
+        `the deadline ${task.deadline!.toISOString()} passed before an agent could run it`,
+      );
+    }
+    const roomy = new Set([...pools].filter(([, p]) => poolHasRoom(p.sample)).map(([key]) => key));
+    if (roomy.size === 0) return;
+    // Every ready task of a pool with room is looked at, so work an instance can take never starves
+    // behind older tasks nobody can run; a pass starts at most 1000.
+    for (const item of queue.ready(now)) {
+      if (writes.length >= 1000 || roomy.size === 0) break;
       const task = queued.get(item.id);
       if (!task) {
         queue.remove(item.id);
         continue;
       }
-      if (pastDeadline(task, now)) {
-        queue.remove(task._id);
-        queued.delete(task._id);
-        await failQueued(
-          task,
-          `the deadline ${task.deadline!.toISOString()} passed before an agent could run it`,
-        );
+      const pool = poolOf.get(task._id)!;
+      if (!roomy.has(pool)) continue;
+      const instance = choose(task);
+      if (!instance) {
+        // Tasks of one pool wait together: once one found no free instance, so do the rest.
+        roomy.delete(pool);
         continue;
       }
-      const instance = choose(task);
-      if (!instance) continue;
-      const attempt: AttemptRecord = {
-        number: task.attempts.length + 1,
-        instanceId: instance.instanceId,
-        runtimeId: instance.runtimeId!,
-        agentId: instance.agentId,
-        handle: instance.handle,
-        startedAt: new Date(now),
-        endedAt: null,
-        outcome: null,
-        durationMs: null,
-        error: null,
-      };
-      const next: TaskRecord = {
-        ...task,
-        status: 'WORKING',
-        attempts: [...task.attempts, attempt],
-        agentId: instance.agentId ?? task.agentId,
-        updatedAt: new Date(now),
-      };
-      const assignment = outboxEntry(
-        bus,
-        taskAssignedTo(instance.runtimeId!),
-        {
-          taskId: task._id,
-          attempt: attempt.number,
-          instanceId: instance.instanceId,
-          capability: task.capability,
-          input: task.input,
-          timeoutMs: task.timeoutMs,
-        },
-        { subject: task._id, key: instance.instanceId },
-      );
-      queue.remove(task._id);
-      queued.delete(task._id);
+      const { next, events } = attemptOn(task, instance, now);
+      dequeue(task._id);
       busy(instance.instanceId, 1);
-      const written = await write(task, next, [assignment, updatedEvent(next, now)]);
-      if (!written) {
-        // Changed meanwhile (canceled, or another writer): read it again and requeue if still waiting.
-        busy(instance.instanceId, -1);
-        const fresh = await tasks.findById(task._id).lean<TaskRecord>();
-        if (fresh?.status === 'SUBMITTED') enqueue(fresh);
-      }
+      writes.push(
+        (async () => {
+          const written = await write(task, next, events);
+          if (!written) {
+            // Changed meanwhile (canceled, or another writer): read it again and requeue if still waiting.
+            busy(instance.instanceId, -1);
+            const fresh = await read(task._id);
+            if (fresh?.status === 'SUBMITTED') enqueue(fresh);
+          }
+        })(),
+      );
     }
+    const settled = await Promise.allSettled(writes);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   async function failQueued(task: TaskRecord, reason: string) {
@@ -372,13 +458,10 @@ export function createTaskEngine(options: EngineOptions) {
   /** Attempts silent past their timeout are failed as TIMED_OUT (and retried). */
   async function sweepTimeouts() {
     const now = clock();
-    const working = await tasks
-      .find({ status: 'WORKING' }, { _id: 1, timeoutMs: 1, attempts: { $slice: -1 } })
-      .lean<Pick<TaskRecord, '_id' | 'timeoutMs' | 'attempts'>[]>();
-    for (const t of working) {
+    for (const t of [...working.values()]) {
       const last = t.attempts.at(-1);
       if (!last || last.startedAt.getTime() + t.timeoutMs > now) continue;
-      const current = await tasks.findById(t._id).lean<TaskRecord>();
+      const current = await read(t._id);
       if (current?.status !== 'WORKING' || current.attempts.length !== last.number) continue;
       await finishAttempt(current, 'TIMED_OUT', {
         error: `no result within ${current.timeoutMs} ms`,
@@ -387,15 +470,37 @@ export function createTaskEngine(options: EngineOptions) {
     }
   }
 
-  /** Stores a new task (already validated) and queues it; returns it as stored. */
-  async function accept(task: TaskRecord): Promise<TaskRecord> {
+  /**
+   * Stores a new task (already validated) and queues it; returns it as stored. With `dispatchNow`, a
+   * task that nothing waiting is ahead of and that an instance can take at once is stored already
+   * handed out (one write instead of two, and no wait for the next dispatch pass); its events are
+   * the same, SUBMITTED then WORKING.
+   */
+  async function accept(task: TaskRecord, options_: { dispatchNow?: boolean } = {}): Promise<TaskRecord> {
     const now = clock();
-    task.outbox = [updatedEvent(task, now)];
-    await tasks.create(task);
-    options.relay?.kick();
-    if (task.status === 'SUBMITTED') enqueue(task);
-    else await notifyFinal(task);
-    return task;
+    const submitted = updatedEvent(task, now);
+    let stored: TaskRecord = { ...task, outbox: [submitted] };
+    const instance =
+      options_.dispatchNow && running && task.status === 'SUBMITTED' && queue.size === 0
+        ? choose(task)
+        : null;
+    if (instance) {
+      const { next, events } = attemptOn(task, instance, now);
+      stored = { ...next, outbox: [submitted, ...events] };
+      busy(instance.instanceId, 1);
+    }
+    stored.outboxLockedUntil = outboxClaim(now);
+    try {
+      await raw.insertOne(stored);
+    } catch (err) {
+      if (instance) busy(instance.instanceId, -1);
+      throw err;
+    }
+    options.relay?.publishWritten(tasks, stored._id, stored.outbox);
+    if (stored.status === 'WORKING') working.set(stored._id, stored);
+    else if (stored.status === 'SUBMITTED') enqueue(stored);
+    else await notifyFinal(stored);
+    return stored;
   }
 
   return {
@@ -408,7 +513,7 @@ export function createTaskEngine(options: EngineOptions) {
     /** Stores a task with a fixed id unless an earlier pass (or a run before a restart) already did. */
     async acceptOnce(task: TaskRecord): Promise<void> {
       try {
-        await accept(task);
+        await accept(task, { dispatchNow: true });
       } catch (err) {
         if ((err as { code?: unknown }).code !== 11000) throw err;
       }
@@ -427,7 +532,8 @@ export function createTaskEngine(options: EngineOptions) {
       eventId: string,
     ): Promise<void> {
       for (let tries = 0; tries < 5; tries++) {
-        const current = await tasks.findById(result.taskId).lean<TaskRecord>();
+        const cached = tries === 0 ? working.get(result.taskId) : undefined;
+        const current = cached ?? (await read(result.taskId));
         if (!current || current.status !== 'WORKING' || current.attempts.length !== result.attempt) return;
         if (current.appliedEventIds.includes(eventId)) return;
         const written = await finishAttempt(
@@ -446,7 +552,7 @@ export function createTaskEngine(options: EngineOptions) {
 
     async cancel(id: string, reason: string): Promise<TaskRecord | null> {
       for (let tries = 0; tries < 5; tries++) {
-        const current = await tasks.findById(id).lean<TaskRecord>();
+        const current = await read(id);
         if (!current || isFinal(current.status)) return current;
         const now = clock();
         const next: TaskRecord = {
@@ -458,24 +564,26 @@ export function createTaskEngine(options: EngineOptions) {
         };
         const written = await write(current, next, [updatedEvent(next, now)]);
         if (!written) continue;
-        queue.remove(id);
-        queued.delete(id);
+        dequeue(id);
+        working.delete(id);
         // The runtime may still run a WORKING attempt; its result is ignored, and its slot frees then.
         if (current.status === 'WORKING') busy(current.attempts.at(-1)!.instanceId, -1);
         await notifyFinal(written);
         wake();
         return written;
       }
-      return tasks.findById(id).lean<TaskRecord>();
+      return read(id);
     },
 
     /** Loads what a previous run left: queued tasks into the queue, running attempts into the counts. */
     async start() {
       for (const t of await tasks.find({ status: 'SUBMITTED' }).lean<TaskRecord[]>()) enqueue(t);
-      const working = await tasks
-        .find({ status: 'WORKING' }, { attempts: { $slice: -1 } })
-        .lean<Pick<TaskRecord, 'attempts'>[]>();
-      for (const t of working) if (t.attempts[0]) busy(t.attempts[0].instanceId, 1);
+      const inProgress = await tasks.find({ status: 'WORKING' }).lean<TaskRecord[]>();
+      for (const t of inProgress) {
+        working.set(t._id, t);
+        const last = t.attempts.at(-1);
+        if (last) busy(last.instanceId, 1);
+      }
       running = true;
       replica.onChange(wake);
       let sweeping = false;
@@ -487,7 +595,7 @@ export function createTaskEngine(options: EngineOptions) {
           .catch((err: unknown) => logger.error({ err }, 'timeout sweep failed'))
           .finally(() => (sweeping = false));
       }, options.tickMs);
-      logger.info({ queued: queue.size, working: working.length }, 'task engine started');
+      logger.info({ queued: queue.size, working: inProgress.length }, 'task engine started');
       wake();
     },
 

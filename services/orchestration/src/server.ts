@@ -76,7 +76,10 @@ export function createServer(deps: OrchestrationDeps) {
     bus,
     logger,
     metrics: deps.metrics,
-    intervalMs: deps.outboxIntervalMs ?? 500,
+    // Writers hand their events to the relay as they write (publishWritten); the scan only picks up
+    // what a crashed process left behind (at start, once its claims expire, then as a safety net),
+    // and on mongo-java-server every scan reads the whole task collection.
+    intervalMs: deps.outboxIntervalMs ?? 60_000,
   });
   const defaults: SubmissionDefaults = {
     timeoutMs: config.TASK_DEFAULT_TIMEOUT_MS,
@@ -142,17 +145,21 @@ export function createServer(deps: OrchestrationDeps) {
     groupId: `${prefix}orchestration.registry`,
     handlers: replica.handlers(),
     partitionsConsumedConcurrently: 3,
+    keyConcurrency: 8,
     fromBeginning: deps.fromBeginning ?? true,
   });
   const results = bus.consumer({
     groupId: `${prefix}orchestration.results`,
     handlers: resultHandlers(engine),
     partitionsConsumedConcurrently: 3,
+    // Results and commands of different tasks are independent: their database writes overlap.
+    keyConcurrency: 64,
   });
   const commands = bus.consumer({
     groupId: `${prefix}orchestration.commands`,
     handlers: commandHandlers({ engine, replica, defaults, clock: Date.now }),
     partitionsConsumedConcurrently: 3,
+    keyConcurrency: 64,
   });
   let reconciler: NodeJS.Timeout | undefined;
   let reconciling: Promise<void> | undefined;

@@ -5,15 +5,18 @@ import {
   badUserInput,
   ErrorCode,
   orchestrationEvents,
+  outboxClaim,
   outboxEntry,
   parseInput,
   PlatformError,
+  updateIfMatches,
 } from '@waooaw/shared';
 import type { NodeState } from './domain';
 import { describeDagProblem, onNodeFailed, readyNodes, validateDag, workflowOutcome } from './domain';
 import type { TaskEngine } from './engine';
 import type { TaskModel, TaskRecord } from './models/task';
 import type { WorkflowModel, WorkflowNodeRecord, WorkflowRecord } from './models/workflow';
+import { workflowCollection } from './models/workflow';
 import type { InstanceReplica } from './replica';
 import type { SubmissionDefaults } from './submission';
 import { buildTask } from './submission';
@@ -79,7 +82,7 @@ export function createWorkflowEngine(deps: {
     ...(wf.tenant ? { tenant: wf.tenant } : {}),
   });
 
-  const taskState = (t: TaskRecord | undefined): NodeState | null => {
+  const taskState = (t: Pick<TaskRecord, 'status'> | undefined): NodeState | null => {
     if (!t) return null;
     if (t.status === 'COMPLETED') return 'COMPLETED';
     if (t.status === 'FAILED' || t.status === 'REJECTED') return 'FAILED';
@@ -94,9 +97,19 @@ export function createWorkflowEngine(deps: {
       if (!wf || wf.status !== 'RUNNING') return wf;
       const now = clock();
       const graph = wf.nodes.map((n) => ({ id: n.id, dependsOn: n.dependsOn }));
-      const taskIds = wf.nodes.map((n) => n.taskId).filter((t): t is string => t !== null);
-      const byId = new Map(
-        (await tasks.find({ _id: { $in: taskIds } }).lean<TaskRecord[]>()).map((t) => [t._id, t] as const),
+      // Only running nodes can have changed: read their tasks' statuses, not every node's whole task
+      // (outputs can be large, and a pass runs each time a node finishes).
+      const runningTaskIds = wf.nodes
+        .filter((n) => n.status === 'RUNNING' && n.taskId !== null)
+        .map((n) => n.taskId!);
+      const byId = new Map<string, Pick<TaskRecord, '_id' | 'status'>>(
+        runningTaskIds.length === 0
+          ? []
+          : (
+              await tasks
+                .find({ _id: { $in: runningTaskIds } }, { _id: 1, status: 1 })
+                .lean<Pick<TaskRecord, '_id' | 'status'>[]>()
+            ).map((t) => [t._id, t] as const),
       );
       let states: Record<string, NodeState> = Object.fromEntries(wf.nodes.map((n) => [n.id, n.status]));
       const toCancel: string[] = [];
@@ -112,12 +125,31 @@ export function createWorkflowEngine(deps: {
       }
       const started: TaskRecord[] = [];
       const taskIdOf: Record<string, string> = {};
-      for (const nodeId of readyNodes(graph, states)) {
-        const node = wf.nodes.find((n) => n.id === nodeId)!;
+      const ready = readyNodes(graph, states).map((nodeId) => wf.nodes.find((n) => n.id === nodeId)!);
+      // The outputs of the parents of what starts now, each read once.
+      const parentTaskIds = [
+        ...new Set(
+          ready.flatMap((node) =>
+            node.dependsOn
+              .map((p) => wf.nodes.find((n) => n.id === p)!.taskId)
+              .filter((t): t is string => !!t),
+          ),
+        ),
+      ];
+      const outputOf = new Map<string, TaskRecord['output']>(
+        parentTaskIds.length === 0
+          ? []
+          : (
+              await tasks
+                .find({ _id: { $in: parentTaskIds } }, { _id: 1, output: 1 })
+                .lean<Pick<TaskRecord, '_id' | 'output'>[]>()
+            ).map((t) => [t._id, t.output] as const),
+      );
+      for (const node of ready) {
         const parents = Object.fromEntries(
           node.dependsOn.map((p) => {
             const parent = wf.nodes.find((n) => n.id === p)!;
-            return [p, byId.get(parent.taskId ?? '')?.output ?? null];
+            return [p, outputOf.get(parent.taskId ?? '') ?? null];
           }),
         );
         const spec = node.spec as { input?: unknown };
@@ -163,16 +195,23 @@ export function createWorkflowEngine(deps: {
         ...changed.map((n) => event(next, n, now)),
         ...(next.status !== wf.status ? [event(next, null, now)] : []),
       ];
-      const result = await workflows.updateOne(
+      const matched = await updateIfMatches(
+        workflowCollection(workflows),
         { _id: id, rev: wf.rev },
         {
-          $set: { nodes, status: next.status, updatedAt: next.updatedAt, completedAt: next.completedAt },
+          $set: {
+            nodes,
+            status: next.status,
+            updatedAt: next.updatedAt,
+            completedAt: next.completedAt,
+            ...(events.length > 0 ? { outboxLockedUntil: outboxClaim(now) } : {}),
+          },
           $inc: { rev: 1 },
           $push: { outbox: { $each: events } },
         },
       );
-      if (result.modifiedCount !== 1) continue;
-      deps.relay?.kick();
+      if (!matched) continue;
+      deps.relay?.publishWritten(workflows, id, events);
       for (const nodeId of toCancel) {
         const taskId = nodes.find((n) => n.id === nodeId)?.taskId;
         if (taskId) await engine.cancel(taskId, `workflow ${wf._id}: another node failed (fail-fast)`);
@@ -235,8 +274,9 @@ export function createWorkflowEngine(deps: {
         completedAt: null,
       };
       wf.outbox = [event(wf, null, now)];
+      wf.outboxLockedUntil = outboxClaim(now);
       await workflows.create(wf);
-      deps.relay?.kick();
+      deps.relay?.publishWritten(workflows, wf._id, wf.outbox);
       return (await advance(wf._id)) ?? wf;
     },
 
@@ -255,16 +295,24 @@ export function createWorkflowEngine(deps: {
           updatedAt: new Date(now),
           completedAt: new Date(now),
         };
-        const result = await workflows.updateOne(
+        const canceled = event(next, null, now);
+        const matched = await updateIfMatches(
+          workflowCollection(workflows),
           { _id: id, rev: wf.rev },
           {
-            $set: { nodes, status: 'CANCELED', updatedAt: next.updatedAt, completedAt: next.completedAt },
+            $set: {
+              nodes,
+              status: 'CANCELED',
+              updatedAt: next.updatedAt,
+              completedAt: next.completedAt,
+              outboxLockedUntil: outboxClaim(now),
+            },
             $inc: { rev: 1 },
-            $push: { outbox: event(next, null, now) },
+            $push: { outbox: canceled },
           },
         );
-        if (result.modifiedCount !== 1) continue;
-        deps.relay?.kick();
+        if (!matched) continue;
+        deps.relay?.publishWritten(workflows, id, [canceled]);
         for (const node of wf.nodes)
           if (node.status === 'RUNNING' && node.taskId)
             await engine.cancel(node.taskId, `workflow canceled: ${reason}`);

@@ -72,6 +72,27 @@ export function envelopeHeaders(envelope: Envelope): IHeaders {
   };
 }
 
+interface PendingSend {
+  topic: string;
+  messages: Message[];
+  bytes: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Coalesced sends stay well below the broker's 1 MB message.max.bytes per partition batch. */
+const MAX_BATCH_BYTES = 512 * 1024;
+
+const byteLength = (value: string | Buffer | null | undefined) => (value ? Buffer.byteLength(value) : 0);
+
+/** What a message adds to a produce request, its headers included (an envelope's are ~200 bytes). */
+function messageBytes(message: Message): number {
+  let bytes = byteLength(message.value) + byteLength(message.key);
+  for (const [name, value] of Object.entries(message.headers ?? {}))
+    for (const v of [value].flat()) bytes += Buffer.byteLength(name) + byteLength(v);
+  return bytes;
+}
+
 /** The platform's Kafka client: one idempotent producer, an admin, and the consumers it created. */
 export function createEventBus(options: EventBusOptions): EventBus {
   const { logger, metrics } = options;
@@ -85,16 +106,24 @@ export function createEventBus(options: EventBusOptions): EventBus {
   });
   // Idempotent producer: the broker drops retried duplicates; acks=all on every send. kafkajs keeps
   // ordering guarantees for idempotent producers only with one request in flight.
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const createProducer = (): Producer => {
+    const created = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    created.on(created.events.DISCONNECT, () => {
+      if (created === producer) producerConnected = false;
+    });
+    return created;
+  };
+  let producer = createProducer();
   let admin: Admin | undefined;
   const consumers: EventConsumer[] = [];
   let producerConnected = false;
   let connecting: Promise<void> | undefined;
-  producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
+  // Set by a failed send; see ready().
+  let producerSuspect = false;
 
   const connect = () => {
     connecting ??= producer.connect().then(
@@ -109,10 +138,97 @@ export function createEventBus(options: EventBusOptions): EventBus {
     return connecting;
   };
 
-  const sendRaw = async (topic: string, messages: Message[]) => {
+  /**
+   * Connects, first replacing the producer after a failed send. A request can be stored for some of
+   * its partitions and refused for another (a message too large for its topic); kafkajs then rolls
+   * back the idempotent sequence numbers of all of them, and the broker refuses every later send to a
+   * partition that had stored ("out of order sequence number"), for good. A new producer has a new
+   * producer id, whose sequences start again.
+   */
+  const ready = async () => {
+    if (producerSuspect) {
+      producerSuspect = false;
+      const old = producer;
+      producer = createProducer();
+      producerConnected = false;
+      connecting = undefined;
+      await old.disconnect().catch(() => undefined);
+    }
     await connect();
-    await producer.send({ topic, acks: -1, messages });
   };
+
+  // Sends coalesce: while one produce request is in flight, later sends wait and then leave together
+  // in one request (a batch per partition). Idle, a send goes out at once (no linger); under load the
+  // batches grow by themselves, so throughput rises without adding latency, and order is kept because
+  // requests leave one at a time in call order.
+  const waiting: PendingSend[] = [];
+  let sending = false;
+  const sendNow = async (batch: PendingSend[]) => {
+    const byTopic = new Map<string, Message[]>();
+    for (const p of batch) {
+      const list = byTopic.get(p.topic) ?? [];
+      list.push(...p.messages);
+      byTopic.set(p.topic, list);
+    }
+    try {
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+    } catch (err) {
+      producerSuspect = true;
+      throw err;
+    }
+  };
+  const pump = async () => {
+    if (sending || waiting.length === 0) return;
+    sending = true;
+    try {
+      while (waiting.length > 0) {
+        let bytes = 0;
+        let count = 0;
+        while (count < waiting.length && (count === 0 || bytes + waiting[count]!.bytes <= MAX_BATCH_BYTES))
+          bytes += waiting[count++]!.bytes;
+        const batch = waiting.splice(0, count);
+        try {
+          await ready();
+        } catch (err) {
+          // Kafka cannot be reached: everything waiting fails now, not one by one.
+          for (const p of [...batch, ...waiting.splice(0)]) p.reject(err);
+          continue;
+        }
+        try {
+          await sendNow(batch);
+          for (const p of batch) p.resolve();
+        } catch (err) {
+          if (batch.length === 1) {
+            batch[0]!.reject(err);
+            continue;
+          }
+          // One bad message (too large, say) must not fail the sends it happened to travel with. Some
+          // of those may have been stored before the request failed: sent again, they arrive twice
+          // (at-least-once, same envelope ids) rather than not at all.
+          for (const [i, p] of batch.entries()) {
+            try {
+              await ready();
+            } catch (connectErr) {
+              for (const q of batch.slice(i)) q.reject(connectErr);
+              break;
+            }
+            await sendNow([p]).then(p.resolve, p.reject);
+          }
+        }
+      }
+    } finally {
+      sending = false;
+    }
+  };
+  const sendRaw = (topic: string, messages: Message[]) =>
+    new Promise<void>((resolve, reject) => {
+      const bytes = messages.reduce((n, m) => n + messageBytes(m), 0);
+      waiting.push({ topic, messages, bytes, resolve, reject });
+      void pump();
+    });
 
   const publishEnvelope = async (topic: string, envelope: Envelope, key?: string) => {
     await sendRaw(topic, [

@@ -96,9 +96,13 @@ export async function startOrchestration() {
       bus: createEventBus({ brokers: testInfra().brokers, service: 'orchestration', logger: testLogger() }),
       outboxIntervalMs: 50,
       consumerGroupPrefix: prefix,
+      // The registry need not replay the broker's history of instances (other tests, the bench): the
+      // test announces its own once the consumers have joined.
+      fromBeginning: false,
     });
   }
   await server.service.start(0, '127.0.0.1');
+  await Promise.all(server.consumers.map((c) => c.joined()));
   const collected = await collectEvents([
     orchestrationEvents.taskUpdated.topic,
     orchestrationEvents.attemptFinished.topic,
@@ -159,6 +163,7 @@ export async function startOrchestration() {
         await connectMongo({ url: testInfra().mongoUrl, dbName: db.connection.name, logger: testLogger() }),
       );
       await server.service.start(0, '127.0.0.1');
+      await Promise.all(server.consumers.map((c) => c.joined()));
     },
     async stop() {
       await server.service.stop();

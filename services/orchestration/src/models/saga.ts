@@ -1,5 +1,6 @@
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
+import { revisionIndex } from '@waooaw/shared';
 import type { SagaSnapshot } from '../domain';
 
 export interface SagaStepRecord {
@@ -42,6 +43,7 @@ const sagaSchema = new Schema<SagaRecord>(
   { collection: 'sagas', minimize: false },
 );
 sagaSchema.index({ 'snapshot.state': 1 });
+revisionIndex(sagaSchema);
 
 export type SagaModel = Model<SagaRecord>;
 export const sagaModel = (connection: Connection): SagaModel =>

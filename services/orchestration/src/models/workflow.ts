@@ -1,7 +1,7 @@
-import type { Connection, Model } from 'mongoose';
+import type { Connection, Model, mongo } from 'mongoose';
 import { Schema } from 'mongoose';
 import type { OutboxDocument } from '@waooaw/shared';
-import { outboxSchemaFields } from '@waooaw/shared';
+import { outboxSchemaFields, revisionIndex } from '@waooaw/shared';
 import type { FailurePolicy, NodeState } from '../domain';
 
 export interface WorkflowNodeRecord {
@@ -52,8 +52,13 @@ const workflowSchema = new Schema<WorkflowRecord>(
   { collection: 'workflows', minimize: false },
 );
 workflowSchema.index({ status: 1 });
+revisionIndex(workflowSchema);
 workflowSchema.index({ 'outbox.0': 1 });
 
 export type WorkflowModel = Model<WorkflowRecord>;
 export const workflowModel = (connection: Connection): WorkflowModel =>
   connection.model<WorkflowRecord>('Workflow', workflowSchema);
+
+/** The workflow collection through the driver, for revision-guarded writes (see updateIfMatches). */
+export const workflowCollection = (model: WorkflowModel) =>
+  model.collection as unknown as mongo.Collection<WorkflowRecord>;

@@ -1,0 +1,244 @@
+import type { KafkaMessage } from 'kafkajs';
+import type { Model } from 'mongoose';
+import { Schema } from 'mongoose';
+import { z } from 'zod';
+import type { Envelope, EventBus, OutboxDocument, OutboxEntry, OutboxRelay } from '../index';
+import {
+  createEventBus,
+  createOutboxRelay,
+  defineEvent,
+  outboxClaim,
+  outboxEntry,
+  outboxSchemaFields,
+} from '../index';
+import { collectTopic, pollFor, testDatabase, testInfra, testLogger, uniqueName } from '../testing';
+
+type OrderDoc = OutboxDocument & { _id: string; status: string };
+const statusSchema = z.object({ status: z.string() });
+const SENTINEL = 'end-of-test';
+
+/**
+ * The direct outbox path: a writer claims its document's outbox in the same update that pushes the
+ * entries and hands them to the relay (publishWritten); the scan covers whatever a writer could not
+ * hand over (it crashed) or what failed to publish.
+ */
+describe('document outbox: entries handed over by their writer', () => {
+  let bus: EventBus;
+  let db: Awaited<ReturnType<typeof testDatabase>>;
+  const stops: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    bus = createEventBus({ brokers: testInfra().brokers, service: 'handover-test', logger: testLogger() });
+    await bus.connect();
+    db = await testDatabase('handover');
+  });
+  afterAll(async () => {
+    for (const stop of stops.reverse()) await stop();
+    await bus.disconnect();
+    await db.drop();
+  });
+
+  /** A collection and a one-partition topic of its own, so tests (and their relays) do not meet. */
+  const setup = async () => {
+    const name = uniqueName('order').replace(/[^a-z0-9-]/g, '');
+    const Order: Model<OrderDoc> = db.connection.model<OrderDoc>(
+      name,
+      new Schema<OrderDoc>({ _id: String, status: String, ...outboxSchemaFields }),
+    );
+    const changed = defineEvent(`test.${name}.changed`, statusSchema);
+    await bus.ensureTopics([{ topic: changed.topic, partitions: 1 }]);
+    const collector = await collectTopic(changed.topic);
+    stops.push(collector.stop);
+
+    /** Changes the order and records its events in one update, claiming them for this writer. */
+    const write = async (id: string, statuses: string[], claimUntil: Date | null = outboxClaim()) => {
+      const entries = statuses.map((status) => outboxEntry(bus, changed, { status }, { subject: id }));
+      await Order.updateOne(
+        { _id: id },
+        {
+          $set: { status: statuses.at(-1), outboxLockedUntil: claimUntil },
+          $push: { outbox: { $each: entries } },
+        },
+        { upsert: true },
+      );
+      return entries;
+    };
+
+    /** Every event on the topic, read once a marker sent after the test's publishes has arrived. */
+    const published = async () => {
+      await bus.sendRaw(changed.topic, [{ key: SENTINEL, value: SENTINEL }]);
+      await pollFor(() => collector.messages.some((m: KafkaMessage) => m.key?.toString() === SENTINEL), {
+        what: 'the end marker',
+      });
+      return collector.messages
+        .filter((m) => m.key?.toString() !== SENTINEL)
+        .map((m) => JSON.parse(m.value!.toString()) as Envelope<{ status: string }>);
+    };
+
+    const pending = async (id: string) => (await Order.findById(id).lean())!.outbox.map((e) => e.id);
+    return { Order, changed, write, published, pending };
+  };
+
+  const relayFor = (
+    model: Model<OrderDoc>,
+    options: { bus?: Pick<EventBus, 'publishEnvelope'> } = {},
+  ): OutboxRelay => {
+    const relay = createOutboxRelay({
+      models: [model],
+      bus: options.bus ?? bus,
+      logger: testLogger(),
+      intervalMs: 20,
+    });
+    stops.push(() => relay.stop());
+    return relay;
+  };
+
+  /** Publishes through the real bus, or refuses while `down` (Kafka unavailable). */
+  const flakyBus = () => {
+    const state = {
+      down: true,
+      refusals: 0,
+      bus: {
+        publishEnvelope: async (topic: string, envelope: Envelope, key?: string) => {
+          if (state.down) {
+            state.refusals++;
+            throw new Error('broker unavailable');
+          }
+          await bus.publishEnvelope(topic, envelope, key);
+        },
+      },
+    };
+    return state;
+  };
+
+  const ids = (entries: OutboxEntry[]) => entries.map((e) => e.id);
+
+  it("publishes handed-over entries once each, in each document's order, and removes them", async () => {
+    const { Order, write, published } = await setup();
+    // A scan runs every 20 ms meanwhile: it must leave the claimed documents to their writers.
+    const relay = relayFor(Order);
+    relay.start();
+    const written = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const id = `o-${i}`;
+        const entries = await write(id, ['CREATED', 'PAID', 'SHIPPED']);
+        relay.publishWritten(Order, id, entries);
+        return { id, entries };
+      }),
+    );
+
+    await pollFor(async () => (await Order.countDocuments({ 'outbox.0': { $exists: true } })) === 0, {
+      what: 'every outbox emptied',
+    });
+    await relay.stop();
+    const events = await published();
+    expect(events).toHaveLength(120);
+    for (const { id, entries } of written)
+      expect([id, events.filter((e) => e.subject === id).map((e) => e.id)]).toEqual([id, ids(entries)]);
+    expect(events.find((e) => e.subject === 'o-7')!.data).toEqual({ status: 'CREATED' });
+  });
+
+  it('leaves entries to their writer while its claim holds, and the writer publishes them', async () => {
+    const { Order, write, published, pending } = await setup();
+    const relay = relayFor(Order);
+    const entries = await write('o-1', ['CREATED', 'PAID']);
+
+    // The writer has not handed them over yet: a scanning pass skips the claimed document.
+    expect(await relay.flush()).toBe(0);
+    expect(await pending('o-1')).toEqual(ids(entries));
+
+    relay.publishWritten(Order, 'o-1', entries);
+    await pollFor(async () => (await pending('o-1')).length === 0, { what: 'the entries removed' });
+    expect(await relay.flush()).toBe(0);
+    expect((await published()).map((e) => e.id)).toEqual(ids(entries));
+  });
+
+  it('publishes what a writer that died before handing over left, once its claim expires', async () => {
+    const { Order, write, published, pending } = await setup();
+    const relay = relayFor(Order);
+    const claimUntil = outboxClaim(Date.now(), 800);
+    const entries = await write('o-1', ['CREATED', 'PAID', 'SHIPPED'], claimUntil);
+    await write('o-2', ['CREATED'], null); // never claimed: the scan takes it at once
+
+    let total = 0;
+    let passesWhileClaimed = 0;
+    const doneAt = await pollFor(
+      async () => {
+        const startedAt = Date.now();
+        total += await relay.flush();
+        if (startedAt < claimUntil.getTime()) passesWhileClaimed++;
+        return total === 4 && startedAt;
+      },
+      { what: 'the abandoned entries published', intervalMs: 20 },
+    );
+    // Passes ran while the claim held, and the claimed entries went out only after it expired.
+    expect(passesWhileClaimed).toBeGreaterThan(0);
+    expect(doneAt).toBeGreaterThanOrEqual(claimUntil.getTime());
+    expect(await pending('o-1')).toEqual([]);
+    expect((await Order.findById('o-1').lean())!.outboxLockedUntil).toBeNull();
+    const events = await published();
+    expect(events.filter((e) => e.subject === 'o-1').map((e) => e.id)).toEqual(ids(entries));
+    expect(events).toHaveLength(4);
+  });
+
+  it('keeps hand-overs that Kafka refused in their document and publishes them, in order, later', async () => {
+    const { Order, write, published, pending } = await setup();
+    const kafka = flakyBus();
+    const relay = relayFor(Order, { bus: kafka.bus });
+    relay.start();
+    const first = await write('o-1', ['CREATED', 'PAID']);
+    relay.publishWritten(Order, 'o-1', first);
+    await pollFor(() => kafka.refusals >= 4, { what: 'the hand-over refused and retried' });
+    // The writer changes the order again while its first events are still waiting.
+    const second = await write('o-1', ['SHIPPED']);
+    relay.publishWritten(Order, 'o-1', second);
+    const entries = [...first, ...second];
+
+    await pollFor(() => kafka.refusals >= 7, { what: 'both hand-overs refused together' });
+    expect(await pending('o-1')).toEqual(ids(entries));
+
+    kafka.down = false;
+    await pollFor(async () => (await pending('o-1')).length === 0, { what: 'the entries removed' });
+    await relay.stop();
+    expect((await published()).map((e) => e.id)).toEqual(ids(entries));
+  });
+
+  it('keeps what a scan could not publish and publishes it, in order, at the next pass', async () => {
+    const { Order, write, published, pending } = await setup();
+    const kafka = flakyBus();
+    const relay = relayFor(Order, { bus: kafka.bus });
+    const entries = await write('o-1', ['CREATED', 'PAID', 'SHIPPED'], null);
+
+    await expect(relay.flush()).rejects.toThrow('broker unavailable');
+    expect(await pending('o-1')).toEqual(ids(entries));
+    // The failed pass gave its claim back rather than holding the document for lockMs (30 s).
+    expect((await Order.findById('o-1').lean())!.outboxLockedUntil).toBeNull();
+
+    kafka.down = false;
+    expect(await relay.flush()).toBe(3);
+    expect(await pending('o-1')).toEqual([]);
+    expect((await Order.findById('o-1').lean())!.outboxLockedUntil).toBeNull();
+    expect((await published()).map((e) => e.id)).toEqual(ids(entries));
+  });
+
+  it('publishes a backlog larger than one scan round (SCAN_BATCH) in a single pass', async () => {
+    const { Order, changed, published } = await setup();
+    const relay = relayFor(Order);
+    const backlog = Array.from({ length: 230 }, (_, i) => {
+      const id = `o-${i}`;
+      return {
+        _id: id,
+        status: 'CREATED',
+        outbox: [outboxEntry(bus, changed, { status: 'CREATED' }, { subject: id })],
+        outboxLockedUntil: null,
+      };
+    });
+    await Order.insertMany(backlog);
+
+    expect(await relay.flush()).toBe(230);
+    expect(await Order.countDocuments({ 'outbox.0': { $exists: true } })).toBe(0);
+    const events = await published();
+    expect(events).toHaveLength(230);
+    expect(new Set(events.map((e) => e.id))).toEqual(new Set(backlog.map((d) => d.outbox[0]!.id)));
+  });
+});
