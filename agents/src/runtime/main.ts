@@ -21,7 +21,8 @@ const USAGE = `usage: node dist/src/runtime/main.js [--fleet N] [--tiers T:W:S,.
   --work-ms      every task takes at least MIN-MAX ms (simulated work; a tier's own workMs wins)
   --agents       only these agent handles
   --concurrency  tasks each instance runs at once (default: the definition's runtime.concurrency)
-  --runtime-id   overrides RUNTIME_ID`;
+  --runtime-id   overrides RUNTIME_ID
+  --fault-signal SIGUSR2 toggles an injected fault: every attempt fails until the next SIGUSR2 (the bench)`;
 
 /** The agents runtime process: `npm start` runs one with the whole catalogue. */
 function fleetOptions(argv: string[], runtimeId: string): FleetOptions {
@@ -34,6 +35,7 @@ function fleetOptions(argv: string[], runtimeId: string): FleetOptions {
       concurrency: { type: 'string' },
       'work-ms': { type: 'string' },
       'runtime-id': { type: 'string' },
+      'fault-signal': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -41,6 +43,7 @@ function fleetOptions(argv: string[], runtimeId: string): FleetOptions {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
+  faultSignal = values['fault-signal'] ?? false;
   return {
     runtimeId: values['runtime-id'] ?? runtimeId,
     ...(values.fleet !== undefined ? { size: Number(values.fleet) } : {}),
@@ -53,6 +56,7 @@ function fleetOptions(argv: string[], runtimeId: string): FleetOptions {
 
 const config = loadConfigOrExit(environmentSchema);
 const logger = createLogger('agents-runtime', config.LOG_LEVEL);
+let faultSignal = false;
 let options: FleetOptions;
 let fleet: ReturnType<typeof planFleet>;
 try {
@@ -90,6 +94,8 @@ runMain(logger, async () => {
     ttlSeconds: config.INSTANCE_TTL_SECONDS,
     ...(llm ? { llm } : {}),
   });
+  if (faultSignal)
+    process.on('SIGUSR2', () => runtime.setFault(runtime.fault === 'errors' ? null : 'errors'));
   const service = createService({
     name: 'agents-runtime',
     logger,

@@ -1,4 +1,13 @@
-import { createEventBus, discoveryMessages, HEARTBEATS_TOPIC } from '@waooaw/shared';
+import type { InstanceLoad } from '@waooaw/shared';
+import {
+  agentsMessages,
+  createEventBus,
+  discoveryMessages,
+  HEARTBEATS_TOPIC,
+  runtimeInbox,
+  TASK_RESULTS_TOPIC,
+  taskAssignedTo,
+} from '@waooaw/shared';
 import { collectEvents, pollFor, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
 import { catalogue } from '../../generated';
 import { planFleet } from './fleet';
@@ -70,5 +79,122 @@ describe('the agents runtime on Kafka', () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(mine(discoveryMessages.instanceHeartbeat.type)).toHaveLength(beatsAtStop);
     await heartbeats.stop();
+  });
+
+  it('injects faults: errors fails every attempt, silent answers and beats nothing, null recovers', async () => {
+    const runtimeId = uniqueName('rt-fault');
+    const controlId = uniqueName('rt-control');
+    const events = await collectEvents([HEARTBEATS_TOPIC, TASK_RESULTS_TOPIC]);
+    const bus = createEventBus({
+      brokers: testInfra().brokers,
+      service: 'agents-runtime',
+      logger: testLogger(),
+    });
+    const admin = bus.kafka.admin();
+    const runtimeOf = (id: string) =>
+      createAgentRuntime({
+        bus,
+        logger: testLogger(),
+        runtimeId: id,
+        fleet: planFleet(catalogue, { runtimeId: id, size: 1, handles: ['wow-math-mentor'] }),
+        catalogue,
+        heartbeatIntervalMs: 100,
+        ttlSeconds: 2,
+      });
+    const runtime = runtimeOf(runtimeId);
+    // A healthy runtime beside it: its heartbeats show time passing while the other one is silent.
+    const control = runtimeOf(controlId);
+    const instanceId = runtime.instances[0]!.spec.instanceId;
+    let assigned = 0;
+    const assign = async (taskId: string) => {
+      await bus.publish(
+        taskAssignedTo(runtimeId),
+        {
+          taskId,
+          attempt: 1,
+          instanceId,
+          capability: 'tutoring.solve-problem',
+          input: { request: 'Solve: find the area bounded by y = x^2 and y = 2x' },
+          timeoutMs: 10_000,
+        },
+        { subject: instanceId },
+      );
+      assigned++;
+    };
+    const results = (taskId: string) => events.events(agentsMessages.taskResult.type, taskId);
+    const resultOf = (taskId: string) =>
+      pollFor(() => results(taskId)[0], { what: `the result of ${taskId}` }).then((e) => e.data);
+    const beatsAfter = (id: string, since: number) =>
+      events
+        .events(discoveryMessages.instanceHeartbeat.type)
+        .filter((e) => String(e.data.runtimeId) === id && Date.parse(String(e.data.sentAt)) > since);
+    const task = (name: string) => `${runtimeId}-${name}`;
+    try {
+      await admin.connect();
+      await Promise.all([runtime.start(), control.start()]);
+      expect(runtime.fault).toBeNull();
+      await assign(task('before'));
+      expect(await resultOf(task('before'))).toMatchObject({ outcome: 'SUCCEEDED', instanceId, runtimeId });
+
+      runtime.setFault('errors');
+      expect(runtime.fault).toBe('errors');
+      await assign(task('err-1'));
+      await assign(task('err-2'));
+      for (const name of ['err-1', 'err-2']) {
+        const result = await resultOf(task(name));
+        expect(result).toMatchObject({
+          outcome: 'FAILED',
+          instanceId,
+          error: `injected fault: ${instanceId} fails every attempt`,
+        });
+        expect(result.output).toBeUndefined();
+      }
+      // Still alive: it heartbeats, with the failures in its load (discovery's health reads them).
+      await pollFor(
+        () =>
+          beatsAfter(runtimeId, 0).some((b) => {
+            const load = b.data.load as InstanceLoad;
+            return load.failed === 2 && load.completed === 1;
+          }),
+        { what: 'a heartbeat reporting the two failures' },
+      );
+
+      runtime.setFault('silent');
+      const silencedAt = Date.now();
+      expect(runtime.fault).toBe('silent');
+      await assign(task('silent'));
+      // The assignment was taken off the inbox (its offset committed) ...
+      await pollFor(
+        async () => {
+          const [offsets] = await admin.fetchOffsets({
+            groupId: `agents-runtime.${runtimeId}`,
+            topics: [runtimeInbox(runtimeId)],
+          });
+          return offsets!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) === assigned;
+        },
+        { what: 'the assignment consumed' },
+      );
+      // ... and, while the healthy runtime beat five more times, the silent one neither answered it
+      // nor sent a heartbeat it began after going silent.
+      await pollFor(() => beatsAfter(controlId, silencedAt).length >= 5, {
+        what: "the control's heartbeats",
+      });
+      expect(beatsAfter(runtimeId, silencedAt)).toEqual([]);
+      expect(results(task('silent'))).toEqual([]);
+
+      runtime.setFault(null);
+      const clearedAt = Date.now();
+      expect(runtime.fault).toBeNull();
+      await pollFor(() => beatsAfter(runtimeId, clearedAt).length > 0, { what: 'heartbeats again' });
+      await assign(task('after'));
+      expect(await resultOf(task('after'))).toMatchObject({ outcome: 'SUCCEEDED', instanceId });
+      // The assignment dropped while silent stays unanswered (orchestration times it out).
+      expect(results(task('silent'))).toEqual([]);
+    } finally {
+      await Promise.all([runtime.stop(), control.stop()]);
+      await admin.disconnect();
+      await bus.disconnect();
+      await events.stop();
+    }
   });
 });

@@ -130,6 +130,13 @@ export interface HostedInstance {
 
 type Assignment = EventData<ReturnType<typeof taskAssignedTo>>;
 
+/**
+ * A fault injected into every instance of a runtime, for the bench's failures scenario and the
+ * fault-tolerant example: `errors` fails every attempt (as a broken dependency would), `silent` drops
+ * assignments and heartbeats (as a hung or crashed process would) until it is cleared with null.
+ */
+export type RuntimeFault = 'errors' | 'silent' | null;
+
 /** Rejects when a handler runs past the attempt's timeout (orchestration has retried it by then). */
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -156,6 +163,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
     handlers: handlersOf.get(spec.manifest.handle) ?? {},
   }));
   const byId = new Map(hosted.map((h) => [h.spec.instanceId, h]));
+  let fault: RuntimeFault = null;
   const platform: PlatformServices = options.platform ?? {
     // "Agent creates agent": the definition goes to the factory as a command, like any other build.
     async submitAgentDefinition(yaml) {
@@ -214,6 +222,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
     const finish = host.load.begin(started);
     const handler = host.handlers[a.capability];
     try {
+      if (fault === 'errors') throw new Error(`injected fault: ${host.spec.instanceId} fails every attempt`);
       if (!handler)
         throw new SkillUnavailableError(`${host.spec.manifest.handle} has no capability ${a.capability}`);
       const output = await withTimeout(
@@ -241,6 +250,8 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
     groupId: `${options.consumerGroupPrefix ?? ''}agents-runtime.${runtimeId}`,
     handlers: [
       on(taskAssignedTo(runtimeId), async (a) => {
+        // A silent runtime answers nothing: orchestration times the attempt out and retries it elsewhere.
+        if (fault === 'silent') return;
         const host = byId.get(a.instanceId);
         if (!host) {
           await publishResult(a, 'FAILED', 0, {
@@ -284,6 +295,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
   };
 
   const tick = () => {
+    if (fault === 'silent') return;
     beating ??= heartbeat()
       .catch((err: unknown) => logger.warn({ err }, 'heartbeat failed; discovery sees it at the next one'))
       .finally(() => {
@@ -295,6 +307,14 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
     runtimeId,
     inbox: runtimeInbox(runtimeId),
     instances: hosted,
+    /** Injects a fault into every instance (null clears it); see RuntimeFault. */
+    setFault(next: RuntimeFault) {
+      fault = next;
+      logger.warn({ runtimeId, fault: next }, next ? 'fault injected' : 'fault cleared');
+    },
+    get fault(): RuntimeFault {
+      return fault;
+    },
     async start() {
       await bus.ensureTopics([HEARTBEATS_TOPIC, runtimeInbox(runtimeId), TASK_RESULTS_TOPIC]);
       await inbox.start();
