@@ -48,6 +48,8 @@ export function discoverServices(root = REPO_ROOT): PlatformService[] {
 
 export interface RunningPlatform {
   services: PlatformService[];
+  /** The process id of each service, by name (for resource figures such as the bench's). */
+  pids(): Record<string, number>;
   /** SIGTERM to every service (each shuts down in order), then wait for them to exit. */
   stop(): Promise<void>;
 }
@@ -68,21 +70,59 @@ async function waitReady(service: PlatformService, child: ChildProcess, timeoutM
   throw new Error(`${service.name} was not ready on port ${service.port} within ${timeoutMs} ms`);
 }
 
+export interface PlatformOptions {
+  /**
+   * Added to every service's port, so a second platform (the bench's development runs) can share the
+   * machine with the one `npm start` runs; the services are told each other's moved URLs.
+   */
+  portOffset?: number;
+  /** Services (by name, e.g. `agents-runtime`) not to start. */
+  exclude?: readonly string[];
+  /** Extra environment for one service, by name. */
+  serviceEnv?: Readonly<Record<string, NodeJS.ProcessEnv>>;
+  /** Node options for one service, by name (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow). */
+  nodeArgs?: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
+ * The services with their ports moved by `offset`, and the variables that tell each process where
+ * the others are (the gateway's `<NAME>_URL`s, the runtime's ORCHESTRATION_URL and FACTORY_URL).
+ */
+export function platformAddresses(services: PlatformService[], offset = 0) {
+  const moved = services.map((s) => ({ ...s, port: s.port + offset }));
+  const env: NodeJS.ProcessEnv = {};
+  if (offset !== 0) {
+    for (const s of moved) {
+      if (!s.graphql) continue;
+      if (s.name === 'gateway') env.A2A_BASE_URL = `http://localhost:${s.port}`;
+      else env[`${s.name.toUpperCase()}_URL`] = `http://localhost:${s.port}/graphql`;
+    }
+  }
+  return { services: moved, env };
+}
+
 /** Starts every service with the infrastructure's addresses, its output prefixed by its name. */
 export async function startPlatform(
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
   timeoutMs = 120_000,
+  options: PlatformOptions = {},
 ): Promise<RunningPlatform> {
-  const services = discoverServices();
+  const addresses = platformAddresses(discoverServices(), options.portOffset ?? 0);
+  const services = addresses.services.filter((s) => !options.exclude?.includes(s.name));
   const children = new Map<string, ChildProcess>();
   let stopping = false;
   for (const service of services) {
     if (!existsSync(service.entry))
       throw new Error(`${service.entry} is missing: run \`npm run build\` first`);
-    const child = spawn(process.execPath, [service.entry], {
+    const child = spawn(process.execPath, [...(options.nodeArgs?.[service.name] ?? []), service.entry], {
       cwd: service.dir,
-      env: { ...env, PORT: String(service.port) },
+      env: {
+        ...env,
+        ...addresses.env,
+        ...(options.serviceEnv?.[service.name] ?? {}),
+        PORT: String(service.port),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [child.stdout, child.stderr]) {
@@ -113,5 +153,9 @@ export async function startPlatform(
     await stop();
     throw err;
   }
-  return { services, stop };
+  const pids = () =>
+    Object.fromEntries(
+      [...children].flatMap(([name, child]) => (child.pid === undefined ? [] : [[name, child.pid]])),
+    );
+  return { services, pids, stop };
 }
