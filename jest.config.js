@@ -9,6 +9,7 @@ module.exports = {
     '<rootDir>/agents',
     '<rootDir>/gateway',
     '<rootDir>/test',
+    '<rootDir>/bench',
   ],
   testTimeout: 60_000,
 };

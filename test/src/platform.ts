@@ -222,6 +222,32 @@ export async function startSupport(config: Partial<SupportDeps['config']> = {}) 
   };
 }
 
+/**
+ * The gateway in front of discovery and orchestration only, with no runtime of the catalogue: for
+ * tests that host their own agents (the bench's example workflows start theirs over Kafka).
+ */
+export async function startRoutingPlatform() {
+  const discovery = await startDiscovery();
+  const orchestration = await startOrchestration();
+  const gatewayDb = await testDatabase('gateway-routing');
+  const gateway = await startTestGateway({
+    urls: { discovery: discovery.url, orchestration: orchestration.url },
+    callerSecret: SECRET,
+    connection: gatewayDb.connection,
+  });
+  return {
+    discovery,
+    orchestration,
+    gateway,
+    async stop() {
+      await gateway.service.stop();
+      await orchestration.stop();
+      await discovery.stop();
+      await gatewayDb.drop();
+    },
+  };
+}
+
 const ORCHESTRATION_MAIN = path.resolve(__dirname, '../../services/orchestration/dist/index.js');
 
 /** A port nothing listens on right now (the OS picks it; a restarted process takes it back). */

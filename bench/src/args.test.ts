@@ -1,0 +1,40 @@
+import { parseBenchArgs } from './args';
+
+describe('bench arguments', () => {
+  it('runs every scenario in order by default, with the full-run settings', () => {
+    const o = parseBenchArgs([]);
+    expect(o.scenarios).toEqual(['steady', 'burst', 'failures', 'ramp', 'browse']);
+    expect(o).toMatchObject({
+      quick: false,
+      durationS: 60,
+      rate: 250,
+      agents: 120,
+      ceiling: true,
+      portOffset: 0,
+    });
+  });
+
+  it('takes scenarios as a list or repeated, keeping the documented order', () => {
+    expect(parseBenchArgs(['--scenario', 'ramp,steady']).scenarios).toEqual(['steady', 'ramp']);
+    expect(parseBenchArgs(['--scenario', 'browse', '--scenario', 'burst']).scenarios).toEqual([
+      'burst',
+      'browse',
+    ]);
+  });
+
+  it('shortens everything with --quick unless told otherwise', () => {
+    expect(parseBenchArgs(['--quick'])).toMatchObject({ durationS: 15, burstCount: 1, burstSize: 2000 });
+    expect(parseBenchArgs(['--quick', '--duration', '20']).durationS).toBe(20);
+  });
+
+  it('reads numbers, the port offset from the environment, and refuses nonsense', () => {
+    expect(parseBenchArgs(['--rate', '300', '--duration', '30']).rate).toBe(300);
+    expect(parseBenchArgs([], { BENCH_PORT_OFFSET: '100' }).portOffset).toBe(100);
+    expect(parseBenchArgs(['--port-offset', '200'], { BENCH_PORT_OFFSET: '100' }).portOffset).toBe(200);
+    expect(parseBenchArgs(['--no-ceiling']).ceiling).toBe(false);
+    expect(() => parseBenchArgs(['--scenario', 'soak'])).toThrow(/unknown scenario soak/);
+    expect(() => parseBenchArgs(['--rate', 'fast'])).toThrow(/--rate must be a number/);
+    expect(() => parseBenchArgs(['--agents', '12.5'])).toThrow(/whole number/);
+    expect(() => parseBenchArgs(['extra'])).toThrow(/unexpected argument/);
+  });
+});

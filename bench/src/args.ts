@@ -1,0 +1,107 @@
+import { parseArgs } from 'node:util';
+
+export const SCENARIOS = ['steady', 'burst', 'failures', 'ramp', 'browse'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface BenchOptions {
+  scenarios: ScenarioName[];
+  quick: boolean;
+  /** Offered phase of steady, failures and browse, in s (ramp holds each step duration/6, at least 3 s). */
+  durationS: number;
+  /** Offered tasks/s of steady and failures; the ramp climbs past it. */
+  rate: number;
+  /** Agent instances in the fleet (20% premium, 50% standard, 30% budget). */
+  agents: number;
+  /** Share of tasks submitted through the gateway's submitTask mutation (the rest over Kafka). */
+  graphqlShare: number;
+  burstCount: number;
+  burstSize: number;
+  /** Concurrent clients of the browse scenario. */
+  browseConcurrency: number;
+  /** How long to wait after a scenario for tasks to reach a final status before counting them lost. */
+  drainS: number;
+  /** Measure the raw kafkajs ceiling too. */
+  ceiling: boolean;
+  /** Added to every platform port (a second platform beside the one `npm start` runs). */
+  portOffset: number;
+  outDir: string;
+  help: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+  --scenario S[,S]   steady, burst, failures, ramp, browse (default: all, in that order)
+  --duration SEC     offered phase of steady, failures and browse (default 60; --quick 15)
+  --rate N           offered tasks/s of steady and failures (default 250; the ramp climbs past it)
+  --quick            short run of every scenario (under 3 minutes in all)
+  --agents N         fleet size (default 120: 20% premium, 50% standard, 30% budget)
+  --graphql-share F  share of tasks submitted through the gateway mutation (default 0.05)
+  --bursts N         bursts of the burst scenario (default 3; --quick 1)
+  --burst-size N     tasks per burst (default 3000; --quick 2000)
+  --concurrency N    concurrent clients of browse (default 16)
+  --drain SEC        wait for stragglers after each scenario before counting them lost (default 60)
+  --no-ceiling       skip the raw kafkajs ceiling measurement
+  --port-offset N    platform ports moved by N (or BENCH_PORT_OFFSET), to run beside \`npm start\`
+  --out DIR          where results go (default bench/results)
+Infrastructure: KAFKA_BROKERS / MONGO_URL point at running servers; otherwise the launcher starts them.`;
+
+const number = (name: string, text: string | undefined, fallback: number, min: number, max: number) => {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min || value > max)
+    throw new Error(`--${name} must be a number from ${min} to ${max}, not "${text}"`);
+  return value;
+};
+
+const integer = (name: string, text: string | undefined, fallback: number, min: number, max: number) => {
+  const value = number(name, text, fallback, min, max);
+  if (!Number.isInteger(value)) throw new Error(`--${name} must be a whole number, not "${text}"`);
+  return value;
+};
+
+/** Parses the command line (and BENCH_PORT_OFFSET); throws an Error with a message for the user. */
+export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): BenchOptions {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      scenario: { type: 'string', multiple: true },
+      duration: { type: 'string' },
+      rate: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      agents: { type: 'string' },
+      'graphql-share': { type: 'string' },
+      bursts: { type: 'string' },
+      'burst-size': { type: 'string' },
+      concurrency: { type: 'string' },
+      drain: { type: 'string' },
+      'no-ceiling': { type: 'boolean', default: false },
+      'port-offset': { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
+  const named = (values.scenario ?? []).flatMap((s) => s.split(',')).map((s) => s.trim().toLowerCase());
+  const unknown = named.filter((s) => s && !(SCENARIOS as readonly string[]).includes(s));
+  if (unknown.length > 0)
+    throw new Error(`unknown scenario ${unknown.join(', ')} (choose from ${SCENARIOS.join(', ')})`);
+  // Always in the documented order, each once, whatever order they were named in.
+  const scenarios = named.length ? SCENARIOS.filter((s) => named.includes(s)) : [...SCENARIOS];
+  const quick = values.quick ?? false;
+  return {
+    scenarios,
+    quick,
+    durationS: number('duration', values.duration, quick ? 15 : 60, 1, 3600),
+    rate: number('rate', values.rate, 250, 1, 100_000),
+    agents: integer('agents', values.agents, 120, 10, 10_000),
+    graphqlShare: number('graphql-share', values['graphql-share'], 0.05, 0, 1),
+    burstCount: integer('bursts', values.bursts, quick ? 1 : 3, 1, 100),
+    burstSize: integer('burst-size', values['burst-size'], quick ? 2000 : 3000, 1, 1_000_000),
+    browseConcurrency: integer('concurrency', values.concurrency, 16, 1, 1000),
+    drainS: number('drain', values.drain, 60, 1, 3600),
+    ceiling: !(values['no-ceiling'] ?? false),
+    portOffset: integer('port-offset', values['port-offset'] ?? env.BENCH_PORT_OFFSET, 0, 0, 50_000),
+    outDir: values.out ?? 'bench/results',
+    help: values.help ?? false,
+  };
+}

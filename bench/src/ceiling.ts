@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+
+export const CEILING_TOPIC = 'bench.ceiling';
+
+export interface CeilingResult {
+  msgsPerS: number;
+  messageBytes: number;
+  messages: number;
+}
+
+/**
+ * The raw ceiling: kafkajs alone producing `messages` messages of `messageBytes` bytes to a topic of
+ * the same broker (same producer settings as the platform: idempotent, acks=all, one request in
+ * flight; batches of `batch`) while one consumer reads them. msgs/s = messages over the time from
+ * the first send to the last message consumed.
+ */
+export async function measureCeiling(
+  kafka: Kafka,
+  options: { messages: number; messageBytes: number; batch?: number; partitions?: number; runId: string },
+): Promise<CeilingResult> {
+  const { messages, messageBytes } = options;
+  const batch = options.batch ?? 100;
+  const admin = kafka.admin();
+  await admin.connect();
+  if (!(await admin.listTopics()).includes(CEILING_TOPIC))
+    await admin
+      .createTopics({
+        waitForLeaders: true,
+        topics: [{ topic: CEILING_TOPIC, numPartitions: options.partitions ?? 3 }],
+      })
+      .catch(() => undefined);
+  const ends = await admin.fetchTopicOffsets(CEILING_TOPIC);
+  await admin.disconnect();
+
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const consumer = kafka.consumer({ groupId: `bench-ceiling-${options.runId}`, maxWaitTimeInMs: 100 });
+  await Promise.all([producer.connect(), consumer.connect()]);
+  await consumer.subscribe({ topic: CEILING_TOPIC, fromBeginning: false });
+  let received = 0;
+  let lastAt = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  let joined!: () => void;
+  const isJoined = new Promise<void>((resolve) => (joined = resolve));
+  consumer.on(consumer.events.GROUP_JOIN, () => joined());
+  await consumer.run({
+    partitionsConsumedConcurrently: 3,
+    eachBatch: async ({ batch: b }) => {
+      received += b.messages.length;
+      lastAt = performance.now();
+      if (received >= messages) done();
+    },
+  });
+  for (const o of ends) consumer.seek({ topic: CEILING_TOPIC, partition: o.partition, offset: o.high });
+  await isJoined;
+
+  const payload = randomBytes(Math.max(1, Math.floor(messageBytes * 0.75)))
+    .toString('base64')
+    .slice(0, messageBytes);
+  const start = performance.now();
+  for (let sent = 0; sent < messages; sent += batch) {
+    const n = Math.min(batch, messages - sent);
+    await producer.send({
+      topic: CEILING_TOPIC,
+      acks: -1,
+      messages: Array.from({ length: n }, (_, k) => ({ key: `k-${sent + k}`, value: payload })),
+    });
+  }
+  await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, 120_000))]);
+  const seconds = ((received >= messages ? lastAt : performance.now()) - start) / 1000;
+  await Promise.all([producer.disconnect(), consumer.disconnect()]);
+  // The topic only ever holds the bench's filler: leave nothing behind on the broker.
+  const cleanup = kafka.admin();
+  await cleanup.connect();
+  await cleanup.deleteTopics({ topics: [CEILING_TOPIC] }).catch(() => undefined);
+  await cleanup.disconnect();
+  return { msgsPerS: Math.round(Math.min(received, messages) / seconds), messageBytes, messages };
+}

@@ -1,0 +1,241 @@
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseBenchArgs, USAGE } from './args';
+import { measureCeiling } from './ceiling';
+import type { BenchContext } from './context';
+import type { FleetProcess } from './fleet';
+import { benchHandles, fleetProcess, planBenchFleet, tierMap } from './fleet';
+import { gatewayClient, healthyInstances, operatorToken } from './graphql';
+import { createBenchKafka } from './kafka';
+import type { BenchPlatform } from './platform';
+import { ensurePlatform, REPO_ROOT } from './platform';
+import { createProgress } from './progress';
+import type { BenchReport, ScenarioResult } from './report';
+import { processTable, resultsTable } from './report';
+import { SCENARIO_RUNNERS } from './scenarios';
+import { renderChart } from './svg';
+import { TaskTracker } from './tracker';
+
+const log = (line: string) => console.log(line);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main(argv: string[]): Promise<number> {
+  let options;
+  try {
+    options = parseBenchArgs(argv, process.env);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const startedAt = new Date();
+  const runId = `${startedAt.toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomBytes(2).toString('hex')}`;
+  const outDir = path.resolve(REPO_ROOT, options.outDir);
+  mkdirSync(outDir, { recursive: true });
+  const logFile = path.join(outDir, `run-${runId}.log`);
+  log(
+    `[bench] run ${runId}: ${options.scenarios.join(', ')}${options.quick ? ' (quick)' : ''}, ${options.agents} agents, ${options.rate} tasks/s offered`,
+  );
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const c of cleanups.reverse())
+      await c().catch((err: unknown) => log(`[bench] cleanup: ${(err as Error).message}`));
+    cleanups.length = 0;
+  };
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log('\n[bench] interrupted: stopping what the bench started (Ctrl-C again to leave at once)');
+    void stopAll().then(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    const platform: BenchPlatform = await ensurePlatform({ portOffset: options.portOffset, log, logFile });
+    cleanups.push(() => platform.stop());
+
+    const tracker = new TaskTracker();
+    const trips = new Map<string, number>();
+    let bytes = 0;
+    let messages = 0;
+    const kafka = await createBenchKafka(platform.brokers, runId, {
+      onTaskUpdated: (id, update, at) => tracker.onTaskUpdated(id, update, at),
+      onAttemptFinished: (id, attempt) => tracker.onAttemptFinished(id, attempt),
+      onCircuitChanged: (c) => {
+        if (c.to === 'OPEN') trips.set(c.instanceId, (trips.get(c.instanceId) ?? 0) + 1);
+      },
+      onBytes: (n) => {
+        bytes += n;
+        messages++;
+      },
+    });
+    cleanups.push(() => kafka.close());
+
+    const token = await operatorToken();
+    const operator = gatewayClient(platform.gatewayUrl, token);
+    const visitor = gatewayClient(platform.gatewayUrl, null);
+
+    const handles = benchHandles();
+    const plans = planBenchFleet(options.agents);
+    const tiers = tierMap(plans, handles);
+    const fleetLog = createWriteStream(logFile, { flags: 'a' });
+    const fleet: FleetProcess[] = plans
+      .filter((p) => p.size > 0)
+      .map((p, i) =>
+        fleetProcess(p, {
+          brokers: platform.brokers,
+          port: 4011 + i + options.portOffset,
+          handles,
+          env: process.env,
+          log: fleetLog,
+        }),
+      );
+    log(
+      `[bench] fleet: ${options.agents} instances of ${handles.length} agents in ${fleet.length} runtimes (${plans.map((p) => `${p.runtimeId} ${p.size}`).join(', ')}); tiers ${plans[0]!.tiers}`,
+    );
+    await Promise.all(fleet.map((f) => f.start()));
+    cleanups.push(async () => {
+      await Promise.all(fleet.map((f) => f.stop()));
+      fleetLog.end();
+    });
+
+    const waitFleetHealthy = async (timeoutMs = 90_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const counts = await Promise.all(
+          fleet.map(async (f) =>
+            f.isRunning() ? await healthyInstances(operator, f.plan.runtimeId).catch(() => -1) : f.plan.size,
+          ),
+        );
+        if (counts.every((n, i) => n >= fleet[i]!.plan.size)) break;
+        if (Date.now() > deadline) {
+          log(
+            `[bench] attention: not every instance is HEALTHY yet (${counts.join(', ')} of ${fleet.map((f) => f.plan.size).join(', ')}); going on`,
+          );
+          break;
+        }
+        await sleep(500);
+      }
+      // Orchestration hears the same changes a moment after discovery makes them.
+      await sleep(1000);
+    };
+    await waitFleetHealthy();
+
+    const progress = createProgress();
+    const ctx: BenchContext = {
+      options,
+      runId,
+      platform,
+      kafka,
+      tracker,
+      operator,
+      visitor,
+      fleet,
+      tierOf: (id) => tiers.get(id),
+      breakerTrips: () => trips,
+      processes: () => [
+        ...platform.processes(),
+        ...fleet.flatMap((f) =>
+          f.pid && f.isRunning() ? [{ name: `runtime ${f.plan.runtimeId}`, pid: f.pid }] : [],
+        ),
+        { name: 'bench', pid: process.pid },
+      ],
+      progress,
+      log: (line) => {
+        progress.done();
+        log(line);
+      },
+      waitFleetHealthy,
+    };
+
+    const results: ScenarioResult[] = [];
+    for (const name of options.scenarios) {
+      if (interrupted) break;
+      log(`[bench] scenario ${name}`);
+      const result = await SCENARIO_RUNNERS[name](ctx);
+      results.push(result);
+      log(
+        result.skipped
+          ? `[bench] ${name}: skipped (${result.skipped})`
+          : `[bench] ${name}: ${result.tasksPerS}/s (${result.tasksPerMin}/min), p95 ${result.latencyMs.p95} ms, overhead p95 ${result.overheadMs.p95} ms, success ${((result.successRate ?? 0) * 100).toFixed(2)}%, lost ${result.lost}, duplicates ${result.duplicates}; stages p50/p95 ms: accept ${result.stagesMs.accept.p50}/${result.stagesMs.accept.p95}, dispatch ${result.stagesMs.dispatch.p50}/${result.stagesMs.dispatch.p95}, run ${result.stagesMs.run.p50}/${result.stagesMs.run.p95}`,
+      );
+      await ctx.waitFleetHealthy(30_000);
+    }
+
+    let kafkaCeiling: BenchReport['kafkaCeiling'] = null;
+    if (options.ceiling && !interrupted) {
+      const messageBytes = messages > 0 ? Math.round(bytes / messages) : 1024;
+      log(
+        `[bench] raw kafkajs ceiling: ${options.quick ? 20_000 : 100_000} messages of ${messageBytes} bytes`,
+      );
+      kafkaCeiling = await measureCeiling(kafka.bus.kafka, {
+        messages: options.quick ? 20_000 : 100_000,
+        messageBytes,
+        runId,
+      });
+      log(`[bench] ceiling: ${kafkaCeiling.msgsPerS} msgs/s`);
+    }
+    const steady = results.find((r) => r.name === 'steady' && !r.skipped);
+    for (const r of results)
+      if (kafkaCeiling && r.tasksPerS !== null)
+        r.ratioToCeiling = Math.round((r.tasksPerS / kafkaCeiling.msgsPerS) * 10_000) / 10_000;
+    const report: BenchReport = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      command: `npm run bench -- ${argv.join(' ')}`.trim(),
+      machine: {
+        cpus: os.cpus().length,
+        loadAvg: os.loadavg().map((l) => Math.round(l * 100) / 100),
+        node: process.version,
+      },
+      kafkaCeiling,
+      ratioToCeiling: steady?.ratioToCeiling ?? null,
+      scenarios: results,
+    };
+    const stamp = runId;
+    const json = `${JSON.stringify(report, null, 2)}\n`;
+    writeFileSync(path.join(outDir, 'latest.json'), json);
+    copyFileSync(path.join(outDir, 'latest.json'), path.join(outDir, `bench-${stamp}.json`));
+    const svg = renderChart(results, {
+      title: `WAOOAW bench ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} - ${options.agents} agents`,
+      targetPerS: 200,
+    });
+    writeFileSync(path.join(outDir, 'latest.svg'), svg);
+    copyFileSync(path.join(outDir, 'latest.svg'), path.join(outDir, `bench-${stamp}.svg`));
+
+    log('');
+    log(resultsTable(results));
+    log('');
+    log(processTable(results));
+    log('');
+    if (kafkaCeiling)
+      log(
+        `raw kafkajs ceiling: ${kafkaCeiling.msgsPerS} msgs/s of ${kafkaCeiling.messageBytes} bytes; steady / ceiling = ${report.ratioToCeiling ?? '-'}`,
+      );
+    log(
+      `results: ${path.relative(process.cwd(), path.join(outDir, 'latest.json'))}, chart: ${path.relative(process.cwd(), path.join(outDir, 'latest.svg'))}`,
+    );
+    const bad = results.filter((r) => !r.skipped && (r.lost > 0 || r.duplicates > 0));
+    if (bad.length)
+      log(`[bench] attention: lost or duplicated tasks in ${bad.map((r) => r.name).join(', ')}`);
+    return 0;
+  } finally {
+    await stopAll();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`[bench] ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  },
+);

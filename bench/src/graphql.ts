@@ -1,0 +1,62 @@
+import { DEV_SECRETS } from '@waooaw/shared';
+import { signDevToken } from '@waooaw/gateway/server';
+
+export interface GraphQLAnswer<T> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+/** A client of the gateway, as an operator (the bench) or anonymously (browsing). */
+export function gatewayClient(url: string, token: string | null) {
+  return async function post<T>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    timeoutMs = 30_000,
+  ): Promise<GraphQLAnswer<T>> {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const body = (await res.json().catch(() => ({}))) as Omit<GraphQLAnswer<T>, 'status'>;
+    return { status: res.status, ...body };
+  };
+}
+
+export type GatewayClient = ReturnType<typeof gatewayClient>;
+
+/** The operator token `npm run token -- --role operator --sub bench` would print (same settings). */
+export function operatorToken(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return signDevToken(
+    { sub: 'bench', roles: ['operator'] },
+    {
+      JWT_SECRET: env.JWT_SECRET ?? DEV_SECRETS.JWT_SECRET,
+      JWT_ISSUER: env.JWT_ISSUER ?? 'waooaw',
+      JWT_AUDIENCE: env.JWT_AUDIENCE ?? 'waooaw-api',
+    },
+    '12h',
+  );
+}
+
+/** Instances of a runtime discovery holds as HEALTHY (the fleet is routable once all are). */
+export async function healthyInstances(post: GatewayClient, runtimeId: string): Promise<number> {
+  const res = await post<{ serviceInstances: { totalCount: number } }>(
+    `query($r: String) { serviceInstances(filter: { runtimeId: $r, health: HEALTHY }, first: 1) { totalCount } }`,
+    { r: runtimeId },
+  );
+  if (!res.data) throw new Error(res.errors?.[0]?.message ?? `gateway answered ${res.status}`);
+  return res.data.serviceInstances.totalCount;
+}
+
+/** Whether the composed schema has a Query field (browse needs the marketplace's `listings`). */
+export async function hasQueryField(post: GatewayClient, field: string): Promise<boolean> {
+  const res = await post<{ __type: { fields: { name: string }[] } | null }>(
+    `{ __type(name: "Query") { fields { name } } }`,
+  );
+  if (res.data?.__type) return res.data.__type.fields.some((f) => f.name === field);
+  // Introspection off (production): ask for the field itself and read the validation error.
+  const probe = await post(`{ ${field}(first: 1) { totalCount } }`);
+  return !(probe.errors ?? []).some((e) => e.message.includes(`Cannot query field "${field}"`));
+}

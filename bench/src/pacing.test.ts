@@ -1,0 +1,45 @@
+import { bursts, constantRate, rampSteps, stepIndex, steppedRate } from './pacing';
+
+describe('offered load', () => {
+  it('spreads a constant rate evenly and never exceeds the total', () => {
+    const p = constantRate(200, 10_000);
+    expect(p.total).toBe(2000);
+    expect(p.dueAt(0)).toBe(0);
+    expect(p.dueAt(5)).toBe(1);
+    expect(p.dueAt(1000)).toBe(200);
+    expect(p.dueAt(9_999)).toBe(1999);
+    expect(p.dueAt(60_000)).toBe(2000);
+    expect(p.rateAt(500)).toBe(200);
+    expect(p.rateAt(10_000)).toBe(0);
+  });
+
+  it('catches up after a late tick instead of lowering the rate', () => {
+    const p = constantRate(100, 5_000);
+    // A pacer that slept 300 ms owes 30 tasks at once, not 1.
+    expect(p.dueAt(300) - p.dueAt(0)).toBe(30);
+  });
+
+  it('steps a ramp up and holds each rate', () => {
+    const steps = rampSteps(50, 150, 50, 2000);
+    expect(steps.map((s) => s.rate)).toEqual([50, 100, 150]);
+    const p = steppedRate(steps);
+    expect(p.total).toBe(100 + 200 + 300);
+    expect(p.durationMs).toBe(6000);
+    expect(p.dueAt(2000)).toBe(100);
+    expect(p.dueAt(3000)).toBe(200);
+    expect(p.dueAt(6000)).toBe(600);
+    expect(p.rateAt(4500)).toBe(150);
+    expect(stepIndex(steps, 2500)).toBe(1);
+    expect(stepIndex(steps, 7000)).toBe(3);
+    expect(() => rampSteps(0, 10, 5, 1000)).toThrow(/ramp/);
+  });
+
+  it('offers each burst at once', () => {
+    const p = bursts(3, 1000, 10_000);
+    expect(p.total).toBe(3000);
+    expect(p.dueAt(0)).toBe(1000);
+    expect(p.dueAt(9_999)).toBe(1000);
+    expect(p.dueAt(10_000)).toBe(2000);
+    expect(p.dueAt(99_000)).toBe(3000);
+  });
+});

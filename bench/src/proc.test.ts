@@ -1,0 +1,28 @@
+import { parseProcStat, parseRssKb, readProcess } from './proc';
+import { progressLine } from './progress';
+
+describe('process figures from /proc', () => {
+  it('reads CPU ticks even when the command name has spaces and parentheses', () => {
+    const stat =
+      '4242 (node (worker) x) S 1 4242 4242 0 -1 4194560 6123 0 0 0 1500 320 0 0 20 0 11 0 12345 1000 2000';
+    expect(parseProcStat(stat)).toEqual({ utime: 1500, stime: 320 });
+  });
+
+  it('reads the resident set size in kB', () => {
+    expect(parseRssKb('Name:\tnode\nVmPeak:\t 100 kB\nVmRSS:\t  204800 kB\nThreads:\t11\n')).toBe(204800);
+    expect(parseRssKb('Name:\tzombie\n')).toBeNull();
+  });
+
+  it('reads this very process', () => {
+    const me = readProcess(process.pid);
+    expect(me!.ticks).toBeGreaterThanOrEqual(0);
+    expect(me!.rssKb).toBeGreaterThan(1000);
+    expect(readProcess(2 ** 22 + 7)).toBeNull();
+  });
+
+  it('draws a progress bar', () => {
+    expect(progressLine(0.5, 'steady', 10)).toBe('[#####.....]  50%  steady');
+    expect(progressLine(2, 'x', 4)).toBe('[####] 100%  x');
+    expect(progressLine(NaN, 'x', 4)).toBe('[....]   0%  x');
+  });
+});

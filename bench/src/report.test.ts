@@ -1,0 +1,95 @@
+import type { ScenarioResult } from './report';
+import { markdownTable, processTable, resultsTable, scenarioResult, skippedResult, tierText } from './report';
+import { escapeXml, niceCeiling, renderChart } from './svg';
+import { summarize } from './stats';
+import type { Measurement } from './tracker';
+
+const measurement = (over: Partial<Measurement> = {}): Measurement => ({
+  submitted: 1000,
+  accepted: 1000,
+  refused: 0,
+  final: 1000,
+  completed: 998,
+  failed: 2,
+  lost: 0,
+  duplicates: 0,
+  retried: 5,
+  latency: summarize([40, 50, 60, 200]),
+  overhead: summarize([5, 6, 7, 30]),
+  handler: summarize([35, 44, 53, 170]),
+  stages: { accept: summarize([2, 3]), dispatch: summarize([1, 2]), run: summarize([40, 60]) },
+  spanMs: 4990,
+  byTier: { PREMIUM: 778, STANDARD: 190, BUDGET: 30 },
+  ...over,
+});
+
+describe('results', () => {
+  it('turns a measurement into the JSON entry the issue names', () => {
+    const r = scenarioResult('steady', measurement(), {
+      agents: 120,
+      offeredPerS: 200,
+      durationS: 5,
+      ceilingMsgsPerS: 20_000,
+    });
+    expect(r).toMatchObject({
+      name: 'steady',
+      agents: 120,
+      offeredPerS: 200,
+      tasksPerS: 200,
+      tasksPerMin: 12_000,
+      latencyMs: { avg: 87.5, p50: 50, p95: 200, p99: 200 },
+      overheadMs: { p50: 6, p95: 30, p99: 30 },
+      successRate: 0.998,
+      lost: 0,
+      duplicates: 0,
+      ratioToCeiling: 0.01,
+    });
+    expect(r.tierShare).toEqual({ BUDGET: 0.0301, PREMIUM: 0.7796, STANDARD: 0.1904 });
+    expect(Object.keys(JSON.parse(JSON.stringify(r)) as object)).toEqual(
+      expect.arrayContaining(['name', 'offeredPerS', 'tasksPerMin', 'overheadMs']),
+    );
+  });
+
+  it('renders the summary table, tier shares and process figures', () => {
+    const steady = scenarioResult('steady', measurement(), {
+      agents: 120,
+      offeredPerS: 200,
+      durationS: 5,
+      processes: [{ name: 'orchestration', pid: 1, cpuPercent: 42.5, rssMaxMb: 210 }],
+    });
+    const browse = skippedResult('browse', 120, 'no listings field');
+    const table = resultsTable([steady, browse]);
+    expect(table.split('\n')[0]).toMatch(/^\| scenario \| offered\/s \| tasks\/s/);
+    expect(table).toContain('| steady   |       200 |   200.0 |     12000 |');
+    expect(table).toContain('99.80%');
+    expect(table).toContain('P 78% S 19% B 3%');
+    expect(table).toMatch(/browse .*skipped/);
+    expect(tierText({ other: 0.1, BUDGET: 0.2, PREMIUM: 0.7 })).toBe('P 70% B 20% o 10%');
+    expect(processTable([steady, browse])).toContain('| orchestration           | 43 / 210 |');
+    expect(markdownTable(['a', 'b'], [['x', '1']])).toBe('| a | b |\n|:--|--:|\n| x | 1 |');
+  });
+
+  it('draws a chart a browser opens: throughput bars, latency percentiles, the target line', () => {
+    const results: ScenarioResult[] = [
+      scenarioResult('steady', measurement(), { agents: 120, offeredPerS: 200, durationS: 5 }),
+      scenarioResult('burst', measurement({ latency: summarize([100, 2000, 9000]) }), {
+        agents: 120,
+        offeredPerS: null,
+        durationS: 5,
+      }),
+      skippedResult('browse', 120, 'no listings'),
+    ];
+    const svg = renderChart(results, { title: 'bench <run> & more', targetPerS: 200 });
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('bench &#60;run&#62; &#38; more');
+    expect(svg).toContain('target 200/s');
+    expect(svg.match(/<rect /g)!.length).toBeGreaterThanOrEqual(1 + 2 + 6 + 3);
+    expect(svg).not.toContain('NaN');
+    expect(svg).not.toContain('>browse<');
+    expect(escapeXml(`"a'`)).toBe('&#34;a&#39;');
+    expect([niceCeiling(0), niceCeiling(180), niceCeiling(201), niceCeiling(4200)]).toEqual([
+      1, 200, 500, 5000,
+    ]);
+  });
+});

@@ -1,0 +1,224 @@
+import type { Measurement } from './tracker';
+import { round } from './stats';
+
+/** CPU and memory of one process over a scenario. */
+export interface ProcessFigure {
+  name: string;
+  pid: number;
+  /** Share of one core over the scenario (100 = one core busy all the time). */
+  cpuPercent: number | null;
+  /** Largest resident set seen, MB. */
+  rssMaxMb: number | null;
+}
+
+/** One scenario in results JSON (the fields the issue names first, then the detail). */
+export interface ScenarioResult {
+  name: string;
+  agents: number;
+  offeredPerS: number | null;
+  tasksPerS: number | null;
+  tasksPerMin: number | null;
+  latencyMs: { avg: number | null; p50: number | null; p95: number | null; p99: number | null };
+  overheadMs: { p50: number | null; p95: number | null; p99: number | null };
+  successRate: number | null;
+  lost: number;
+  duplicates: number;
+  ratioToCeiling: number | null;
+  submitted: number;
+  completed: number;
+  failed: number;
+  refused: number;
+  retried: number;
+  handlerMs: { avg: number | null; p50: number | null; p95: number | null };
+  /** p50 / p95 of each stage of a completed task (see Measurement.stages), ms. */
+  stagesMs: Record<'accept' | 'dispatch' | 'run', { p50: number | null; p95: number | null }>;
+  /** Completed tasks per tier, as fractions of all completed. */
+  tierShare: Record<string, number>;
+  durationS: number;
+  processes: ProcessFigure[];
+  /** Scenario specifics (ramp steps and knee, injected faults, skip reasons ...). */
+  details: Record<string, unknown>;
+  skipped?: string;
+}
+
+export interface BenchReport {
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  machine: { cpus: number; loadAvg: number[]; node: string };
+  kafkaCeiling: { msgsPerS: number; messageBytes: number; messages: number } | null;
+  /** steady's tasks/s over the ceiling's messages/s. */
+  ratioToCeiling: number | null;
+  scenarios: ScenarioResult[];
+}
+
+const share = (n: number, of: number) => (of > 0 ? Math.round((n / of) * 10_000) / 10_000 : 0);
+
+/** Turns a load scenario's measurement into its results entry. */
+export function scenarioResult(
+  name: string,
+  m: Measurement,
+  extra: {
+    agents: number;
+    offeredPerS: number | null;
+    durationS: number;
+    ceilingMsgsPerS?: number | null;
+    processes?: ProcessFigure[];
+    details?: Record<string, unknown>;
+  },
+): ScenarioResult {
+  const tasksPerS = m.spanMs > 0 ? m.completed / (m.spanMs / 1000) : null;
+  const tierShare: Record<string, number> = {};
+  for (const [tier, n] of Object.entries(m.byTier).sort()) tierShare[tier] = share(n, m.completed);
+  return {
+    name,
+    agents: extra.agents,
+    offeredPerS: extra.offeredPerS === null ? null : round(extra.offeredPerS),
+    tasksPerS: tasksPerS === null ? null : round(tasksPerS),
+    tasksPerMin: tasksPerS === null ? null : Math.round(tasksPerS * 60),
+    latencyMs: {
+      avg: round(m.latency.avg),
+      p50: round(m.latency.p50),
+      p95: round(m.latency.p95),
+      p99: round(m.latency.p99),
+    },
+    overheadMs: { p50: round(m.overhead.p50), p95: round(m.overhead.p95), p99: round(m.overhead.p99) },
+    successRate: m.accepted > 0 ? share(m.completed, m.accepted) : null,
+    lost: m.lost,
+    duplicates: m.duplicates,
+    ratioToCeiling:
+      tasksPerS !== null && extra.ceilingMsgsPerS
+        ? Math.round((tasksPerS / extra.ceilingMsgsPerS) * 10_000) / 10_000
+        : null,
+    submitted: m.submitted,
+    completed: m.completed,
+    failed: m.failed,
+    refused: m.refused,
+    retried: m.retried,
+    handlerMs: { avg: round(m.handler.avg), p50: round(m.handler.p50), p95: round(m.handler.p95) },
+    stagesMs: {
+      accept: { p50: round(m.stages.accept.p50), p95: round(m.stages.accept.p95) },
+      dispatch: { p50: round(m.stages.dispatch.p50), p95: round(m.stages.dispatch.p95) },
+      run: { p50: round(m.stages.run.p50), p95: round(m.stages.run.p95) },
+    },
+    tierShare,
+    durationS: extra.durationS,
+    processes: extra.processes ?? [],
+    details: extra.details ?? {},
+  };
+}
+
+/** A scenario that could not run (e.g. browse without a marketplace), with the reason. */
+export function skippedResult(name: string, agents: number, reason: string): ScenarioResult {
+  return {
+    name,
+    agents,
+    offeredPerS: null,
+    tasksPerS: null,
+    tasksPerMin: null,
+    latencyMs: { avg: null, p50: null, p95: null, p99: null },
+    overheadMs: { p50: null, p95: null, p99: null },
+    successRate: null,
+    lost: 0,
+    duplicates: 0,
+    ratioToCeiling: null,
+    submitted: 0,
+    completed: 0,
+    failed: 0,
+    refused: 0,
+    retried: 0,
+    handlerMs: { avg: null, p50: null, p95: null },
+    stagesMs: {
+      accept: { p50: null, p95: null },
+      dispatch: { p50: null, p95: null },
+      run: { p50: null, p95: null },
+    },
+    tierShare: {},
+    durationS: 0,
+    processes: [],
+    details: {},
+    skipped: reason,
+  };
+}
+
+const fmt = (v: number | null | undefined, digits = 0) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits);
+const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(v === 1 ? 0 : 2)}%`);
+
+/** Left-aligned first column, right-aligned figures, as a Markdown table (readable in a terminal too). */
+export function markdownTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+const TIER_LETTER: Record<string, string> = { PREMIUM: 'P', STANDARD: 'S', BUDGET: 'B', other: 'o' };
+
+/** The tier shares as `P 77% S 19% B 4%`. */
+export function tierText(shares: Record<string, number>): string {
+  const order = ['PREMIUM', 'STANDARD', 'BUDGET', 'other'];
+  return Object.entries(shares)
+    .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
+    .map(([tier, s]) => `${TIER_LETTER[tier] ?? tier} ${Math.round(s * 100)}%`)
+    .join(' ');
+}
+
+/** The summary table printed at the end and quoted in the README. */
+export function resultsTable(results: readonly ScenarioResult[]): string {
+  const header = [
+    'scenario',
+    'offered/s',
+    'tasks/s',
+    'tasks/min',
+    'avg ms',
+    'p50',
+    'p95',
+    'p99',
+    'ovh p50',
+    'ovh p95',
+    'ovh p99',
+    'success',
+    'lost',
+    'dup',
+    'tiers',
+  ];
+  const rows = results.map((r) =>
+    r.skipped
+      ? [r.name, 'skipped', '', '', '', '', '', '', '', '', '', '', '', '', r.skipped.slice(0, 40)]
+      : [
+          r.name,
+          fmt(r.offeredPerS),
+          fmt(r.tasksPerS, 1),
+          fmt(r.tasksPerMin),
+          fmt(r.latencyMs.avg, 1),
+          fmt(r.latencyMs.p50, 1),
+          fmt(r.latencyMs.p95, 1),
+          fmt(r.latencyMs.p99, 1),
+          fmt(r.overheadMs.p50, 1),
+          fmt(r.overheadMs.p95, 1),
+          fmt(r.overheadMs.p99, 1),
+          pct(r.successRate),
+          String(r.lost),
+          String(r.duplicates),
+          tierText(r.tierShare),
+        ],
+  );
+  return markdownTable(header, rows);
+}
+
+/** CPU% and peak RSS of every process, one column per scenario. */
+export function processTable(results: readonly ScenarioResult[]): string {
+  const ran = results.filter((r) => !r.skipped && r.processes.length > 0);
+  const names = [...new Set(ran.flatMap((r) => r.processes.map((p) => p.name)))];
+  const header = ['process (cpu% / rss MB)', ...ran.map((r) => r.name)];
+  const rows = names.map((name) => [
+    name,
+    ...ran.map((r) => {
+      const p = r.processes.find((x) => x.name === name);
+      return p ? `${fmt(p.cpuPercent)} / ${fmt(p.rssMaxMb)}` : '-';
+    }),
+  ]);
+  return markdownTable(header, rows);
+}
