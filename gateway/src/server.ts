@@ -208,7 +208,7 @@ export function createGateway(deps: GatewayDeps) {
         // One live consumer per subscribable topic from the start, so a new subscriber is live at once.
         start: async () => {
           const topics = new Set(Object.values(subscriptionFeeds).map((f) => f.event.topic));
-          await Promise.all([...topics].map((topic) => feeds.listen(topic, () => undefined)));
+          await Promise.all([...topics].map((topic) => feeds.keepLive(topic)));
         },
         stop: async () => {
           await subscriptions.close();

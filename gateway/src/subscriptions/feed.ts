@@ -63,7 +63,10 @@ function toEvent(
  */
 export function createKafkaFeeds(bus: Pick<EventBus, 'kafka' | 'ensureTopics'>, logger: Logger) {
   const { kafka } = bus;
-  const live = new Map<string, { listeners: Set<(e: FeedEvent) => void>; started: Promise<Consumer> }>();
+  const live = new Map<
+    string,
+    { listeners: Set<(e: FeedEvent) => void>; started: Promise<Consumer>; pinned: boolean }
+  >();
 
   async function startLive(topic: string, listeners: Set<(e: FeedEvent) => void>): Promise<Consumer> {
     await bus.ensureTopics([topic]); // a subscription may come before the first event of its topic
@@ -73,6 +76,9 @@ export function createKafkaFeeds(bus: Pick<EventBus, 'kafka' | 'ensureTopics'>, 
     await subscribeWhenReady(consumer, topic, false);
     await consumer.run({
       eachMessage: async ({ partition, message }) => {
+        // A kept-live topic with nobody listening (task updates under load: hundreds a second) is
+        // read but not parsed.
+        if (listeners.size === 0) return;
         const event = toEvent(partition, message);
         if (event) for (const listener of listeners) listener(event);
       },
@@ -81,21 +87,36 @@ export function createKafkaFeeds(bus: Pick<EventBus, 'kafka' | 'ensureTopics'>, 
     return consumer;
   }
 
+  const entryFor = (topic: string) => {
+    let entry = live.get(topic);
+    if (!entry) {
+      const listeners = new Set<(e: FeedEvent) => void>();
+      entry = { listeners, started: startLive(topic, listeners), pinned: false };
+      live.set(topic, entry);
+    }
+    return entry;
+  };
+
   return {
+    /**
+     * Starts the live consumer of `topic` and keeps it running with or without listeners, so the
+     * first subscriber is live at once; resolves once it has joined its group.
+     */
+    async keepLive(topic: string): Promise<void> {
+      const entry = entryFor(topic);
+      entry.pinned = true;
+      await entry.started;
+    },
+
     /** Calls `listener` for every event published from now on; resolves once listening. Returns the detach. */
     async listen(topic: string, listener: (e: FeedEvent) => void): Promise<() => Promise<void>> {
-      let entry = live.get(topic);
-      if (!entry) {
-        const listeners = new Set<(e: FeedEvent) => void>();
-        entry = { listeners, started: startLive(topic, listeners) };
-        live.set(topic, entry);
-      }
+      const entry = entryFor(topic);
       entry.listeners.add(listener);
       const current = entry;
       await current.started;
       return async () => {
         current.listeners.delete(listener);
-        if (current.listeners.size === 0 && live.get(topic) === current) {
+        if (current.listeners.size === 0 && !current.pinned && live.get(topic) === current) {
           live.delete(topic);
           await (
             await current.started

@@ -20,6 +20,7 @@ import type { Context } from './context';
 import { contextFactory } from './context';
 import { slaTargetsFromSeconds } from './domain/sla';
 import type { Environment } from './environment';
+import { SUPPORT_TASK_PREFIX } from './domain/machine';
 import { taskHandlers } from './events/handlers';
 import type { SeedArticle } from './knowledge-seed';
 import { SEED_ARTICLES } from './knowledge-seed';
@@ -128,6 +129,8 @@ export function createServer(deps: SupportDeps) {
   const tasks = bus.consumer({
     groupId: `${prefix}support.tasks`,
     handlers: taskHandlers(ticketOps),
+    // Task updates are keyed by task id: only support's own tasks are read (the busiest topic).
+    acceptKey: (key) => key.startsWith(SUPPORT_TASK_PREFIX),
     partitionsConsumedConcurrently: 3,
     fromBeginning: deps.fromBeginning ?? true,
   });

@@ -117,6 +117,37 @@ describe('consumer handling one batch by key (keyConcurrency) against a real Kaf
     });
   });
 
+  it('skips messages whose key acceptKey refuses, unparsed, and still commits past them', async () => {
+    const stepped = await newTopic();
+    const published = ['support.1', 'other.1', 'support.2', 'other.2', 'other.3'];
+    await publishKeys(stepped, published);
+    // Not an envelope at all: with a refused key it is skipped, not dead-lettered.
+    await bus.sendRaw(stepped.topic, [{ key: 'other.raw', value: 'not json' }]);
+    const handled: { key: string; seq: number }[] = [];
+    const groupId = uniqueName('g');
+    const consumer = bus.consumer({
+      groupId,
+      acceptKey: (key) => key.startsWith('support.'),
+      handlers: [
+        on(stepped, async (data) => {
+          handled.push(data);
+          await Promise.resolve();
+        }),
+      ],
+    });
+    stops.push(() => consumer.stop());
+    await consumer.start();
+    await pollFor(async () => (await committed(groupId, stepped.topic)) === String(published.length + 1), {
+      what: 'the offset committed past every message',
+    });
+    expect(handled).toEqual([
+      { key: 'support.1', seq: 0 },
+      { key: 'support.2', seq: 2 },
+    ]);
+    const dlq = await admin.fetchTopicOffsets(dlqTopic(stepped.topic)).catch(() => []);
+    expect(dlq.every((p) => p.high === '0')).toBe(true);
+  });
+
   it('commits only up to the first message not yet handled; a restarted consumer resumes there', async () => {
     const stepped = await newTopic();
     // Offsets 0..9. Key a's second message (offset 3) keeps failing while its downstream is down.

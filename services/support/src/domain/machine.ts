@@ -50,8 +50,9 @@ const UNRESOLVED: readonly TicketStatus[] = ['OPEN', 'IN_PROGRESS', 'WAITING_ON_
 export const isUnresolved = (status: TicketStatus) => UNRESOLVED.includes(status);
 
 /** orchestration task ids of a ticket's work: `support.<ticketId>.l1`, `support.<ticketId>.l2.<area>`. */
-export const l1TaskId = (ticketId: string) => `support.${ticketId}.l1`;
-export const l2TaskId = (ticketId: string, area: string) => `support.${ticketId}.l2.${area}`;
+export const SUPPORT_TASK_PREFIX = 'support.';
+export const l1TaskId = (ticketId: string) => `${SUPPORT_TASK_PREFIX}${ticketId}.l1`;
+export const l2TaskId = (ticketId: string, area: string) => `${SUPPORT_TASK_PREFIX}${ticketId}.l2.${area}`;
 export function ticketIdOfTask(taskId: string): string | null {
   const match = /^support\.([^.]+)\.l[12](\.|$)/.exec(taskId);
   return match?.[1] ?? null;
