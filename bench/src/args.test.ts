@@ -7,6 +7,7 @@ describe('bench arguments', () => {
     expect(o).toMatchObject({
       quick: false,
       durationS: 60,
+      warmupS: 20,
       rate: 250,
       agents: 120,
       ceiling: true,
@@ -23,7 +24,13 @@ describe('bench arguments', () => {
   });
 
   it('shortens everything with --quick unless told otherwise', () => {
-    expect(parseBenchArgs(['--quick'])).toMatchObject({ durationS: 15, burstCount: 1, burstSize: 2000 });
+    expect(parseBenchArgs(['--quick'])).toMatchObject({
+      durationS: 15,
+      warmupS: 10,
+      burstCount: 1,
+      burstSize: 2000,
+    });
+    expect(parseBenchArgs(['--warmup', '0']).warmupS).toBe(0);
     expect(parseBenchArgs(['--quick', '--duration', '20']).durationS).toBe(20);
   });
 

@@ -18,6 +18,8 @@ export interface BenchOptions {
   burstSize: number;
   /** Concurrent clients of the browse scenario. */
   browseConcurrency: number;
+  /** Unmeasured load at half the rate before the scenarios, in s (0: none). */
+  warmupS: number;
   /** How long to wait after a scenario for tasks to reach a final status before counting them lost. */
   drainS: number;
   /** Measure the raw kafkajs ceiling too. */
@@ -38,6 +40,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --bursts N         bursts of the burst scenario (default 3; --quick 1)
   --burst-size N     tasks per burst (default 3000; --quick 2000)
   --concurrency N    concurrent clients of browse (default 16)
+  --warmup SEC       unmeasured load at half the rate before the scenarios (default 20; --quick 10; 0: none)
   --drain SEC        wait for stragglers after each scenario before counting them lost (default 60)
   --no-ceiling       skip the raw kafkajs ceiling measurement
   --port-offset N    platform ports moved by N (or BENCH_PORT_OFFSET), to run beside \`npm start\`
@@ -74,6 +77,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       'burst-size': { type: 'string' },
       concurrency: { type: 'string' },
       drain: { type: 'string' },
+      warmup: { type: 'string' },
       'no-ceiling': { type: 'boolean', default: false },
       'port-offset': { type: 'string' },
       out: { type: 'string' },
@@ -98,6 +102,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     burstCount: integer('bursts', values.bursts, quick ? 1 : 3, 1, 100),
     burstSize: integer('burst-size', values['burst-size'], quick ? 2000 : 3000, 1, 1_000_000),
     browseConcurrency: integer('concurrency', values.concurrency, 16, 1, 1000),
+    warmupS: number('warmup', values.warmup, quick ? 10 : 20, 0, 3600),
     drainS: number('drain', values.drain, 60, 1, 3600),
     ceiling: !(values['no-ceiling'] ?? false),
     portOffset: integer('port-offset', values['port-offset'] ?? env.BENCH_PORT_OFFSET, 0, 0, 50_000),

@@ -14,7 +14,7 @@ import { ensurePlatform, REPO_ROOT } from './platform';
 import { createProgress } from './progress';
 import type { BenchReport, ScenarioResult } from './report';
 import { processTable, resultsTable } from './report';
-import { SCENARIO_RUNNERS } from './scenarios';
+import { SCENARIO_RUNNERS, warmUp } from './scenarios';
 import { renderChart } from './svg';
 import { TaskTracker } from './tracker';
 
@@ -118,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
         if (counts.every((n, i) => n >= fleet[i]!.plan.size)) break;
         if (Date.now() > deadline) {
           log(
-            `[bench] attention: not every instance is HEALTHY yet (${counts.join(', ')} of ${fleet.map((f) => f.plan.size).join(', ')}); going on`,
+            `[bench] attention: not every instance is up (HEALTHY or DEGRADED) yet (${counts.join(', ')} of ${fleet.map((f) => f.plan.size).join(', ')}); going on`,
           );
           break;
         }
@@ -156,6 +156,7 @@ async function main(argv: string[]): Promise<number> {
       waitFleetHealthy,
     };
 
+    if (options.scenarios.some((s) => s !== 'browse')) await warmUp(ctx);
     const results: ScenarioResult[] = [];
     for (const name of options.scenarios) {
       if (interrupted) break;

@@ -41,13 +41,20 @@ export function operatorToken(env: NodeJS.ProcessEnv = process.env): Promise<str
 }
 
 /** Instances of a runtime discovery holds as HEALTHY (the fleet is routable once all are). */
+/**
+ * Instances of a runtime that are up and taking work: HEALTHY, or DEGRADED (alive, but with recent
+ * failures in discovery's window, as instances that were just killed and restarted are for a while).
+ */
 export async function healthyInstances(post: GatewayClient, runtimeId: string): Promise<number> {
-  const res = await post<{ serviceInstances: { totalCount: number } }>(
-    `query($r: String) { serviceInstances(filter: { runtimeId: $r, health: HEALTHY }, first: 1) { totalCount } }`,
+  const res = await post<{ healthy: { totalCount: number }; degraded: { totalCount: number } }>(
+    `query($r: String) {
+      healthy: serviceInstances(filter: { runtimeId: $r, health: HEALTHY }, first: 1) { totalCount }
+      degraded: serviceInstances(filter: { runtimeId: $r, health: DEGRADED }, first: 1) { totalCount }
+    }`,
     { r: runtimeId },
   );
   if (!res.data) throw new Error(res.errors?.[0]?.message ?? `gateway answered ${res.status}`);
-  return res.data.serviceInstances.totalCount;
+  return res.data.healthy.totalCount + res.data.degraded.totalCount;
 }
 
 /** Whether the composed schema has a Query field (browse needs the marketplace's `listings`). */

@@ -116,7 +116,7 @@ async function ramp(ctx: BenchContext): Promise<ScenarioResult> {
   const { rate, durationS, agents, quick } = ctx.options;
   const holdMs = Math.max(3, Math.round(durationS / (quick ? 4 : 6))) * 1000;
   const stepSize = Math.max(25, Math.round(rate / 5 / 25) * 25);
-  const steps = rampSteps(stepSize * 2, Math.max(rate * 4, stepSize * 4), stepSize, holdMs);
+  const steps = rampSteps(stepSize, Math.max(rate * 4, stepSize * 4), stepSize, holdMs);
   const maxSteps = quick ? 6 : steps.length;
   const sampler = createProcessSampler();
   sampler.start(ctx.processes());
@@ -259,6 +259,23 @@ async function browse(ctx: BenchContext): Promise<ScenarioResult> {
       ...(firstError ? { firstError } : {}),
     },
   };
+}
+
+/**
+ * Unmeasured load before the scenarios: the JVMs of Kafka and the MongoDB server and the services'
+ * V8 compile their hot paths during the first thousands of tasks, and the first scenario would
+ * otherwise measure that instead of the platform. Half the steady rate, for `warmupS`.
+ */
+export async function warmUp(ctx: BenchContext): Promise<void> {
+  const { rate, warmupS } = ctx.options;
+  if (warmupS <= 0) return;
+  const run = await runLoad(ctx, 'warmup', constantRate(Math.max(1, rate / 2), warmupS * 1000), {
+    sample: false,
+  });
+  const m = run.measurement;
+  ctx.log(
+    `[bench] warm-up: ${m.completed} of ${m.submitted} tasks completed at ${Math.round(rate / 2)}/s offered (not reported)`,
+  );
 }
 
 export const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResult>> = {

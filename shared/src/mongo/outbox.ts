@@ -106,6 +106,8 @@ type AnyModel = OutboxRelayOptions['models'][number];
 const SCAN_BATCH = 100;
 /** Hand-overs published per round of the direct path. */
 const WRITTEN_BATCH = 1000;
+/** Bulk writes removing published hand-overs that may be in flight at once. */
+const MAX_MARKING = 8;
 
 /**
  * The document-outbox relay. Writers that hand their entries over (`publishWritten`) have them
@@ -262,6 +264,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let written: { model: AnyModel; id: unknown; entries: readonly OutboxEntry[] }[] = [];
   let writing: Promise<void> | undefined;
   let retryDelayMs = 0;
+  const markings = new Set<Promise<void>>();
   const drainWritten = (): Promise<void> => {
     writing ??= (async () => {
       while (written.length > 0) {
@@ -275,14 +278,20 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           list.push({ id: b.id, sent: sent[i]! });
           byModel.set(b.model, list);
         });
-        try {
-          for (const [model, done] of byModel) await markSent(model, done, false);
-        } catch (err) {
-          // Published but still recorded as pending: the scan publishes them again (same ids) later.
-          logger.warn(
-            { error: (err as Error).message },
-            'could not mark outbox events sent; they may repeat',
-          );
+        // Marked sent in the background: the next hand-overs are published meanwhile rather than
+        // after a database round trip (at most MAX_MARKING writes at once).
+        for (const [model, done] of byModel) {
+          const marking: Promise<void> = markSent(model, done, false)
+            .catch((err: unknown) =>
+              // Published but still recorded as pending: the scan publishes them again (same ids) later.
+              logger.warn(
+                { error: (err as Error).message },
+                'could not mark outbox events sent; they may repeat',
+              ),
+            )
+            .finally(() => markings.delete(marking));
+          markings.add(marking);
+          if (markings.size >= MAX_MARKING) await Promise.race(markings);
         }
         const failed = batch
           .map((b, i) => ({ ...b, entries: b.entries.slice(sent[i]!.length) }))
@@ -321,6 +330,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (timer) clearTimeout(timer);
       if (afterClaims) clearTimeout(afterClaims);
       await writing?.catch(() => undefined);
+      await Promise.all(markings);
       await running?.catch(() => undefined);
     },
     kick,
