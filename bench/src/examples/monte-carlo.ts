@@ -20,16 +20,23 @@ export function samplePi(seed: number, samples: number): number {
   return inside;
 }
 
-/** The compute cluster: premium machines are few, fast and weighted 10; budget ones slow and 0.3. */
+/**
+ * The compute cluster: premium machines are few, fast, large (8 tasks at once) and weighted 10;
+ * budget ones slow, small (1 at a time) and weighted 0.3. A premium instance needs the room for its
+ * weight: with 2 slots each, the two premium instances filled at 50 tasks/s (a slot is held for the
+ * Kafka and database round trips too, not only the sampling) and work overflowed to the other tiers,
+ * so the shares followed capacity rather than the weights.
+ */
 export const CLUSTER: {
   tier: Tier;
   instances: number;
   weight: number;
+  concurrency: number;
   workMs: { min: number; max: number };
 }[] = [
-  { tier: 'PREMIUM', instances: 2, weight: 10, workMs: { min: 5, max: 15 } },
-  { tier: 'STANDARD', instances: 4, weight: 1, workMs: { min: 20, max: 40 } },
-  { tier: 'BUDGET', instances: 3, weight: 0.3, workMs: { min: 50, max: 100 } },
+  { tier: 'PREMIUM', instances: 2, weight: 10, concurrency: 8, workMs: { min: 5, max: 15 } },
+  { tier: 'STANDARD', instances: 4, weight: 1, concurrency: 2, workMs: { min: 20, max: 40 } },
+  { tier: 'BUDGET', instances: 3, weight: 0.3, concurrency: 1, workMs: { min: 50, max: 100 } },
 ];
 
 export interface TierShare {
@@ -91,6 +98,7 @@ export async function runMonteCarlo(
       handlers,
       tier: c.tier,
       weight: c.weight,
+      concurrency: c.concurrency,
       workMs: c.workMs,
     })),
   );
