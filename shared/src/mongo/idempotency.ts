@@ -27,15 +27,10 @@ export async function applyOnce<T>(
     $push: { ...(update.$push ?? {}), ...push },
   };
   try {
-    // findOneAndUpdate rather than updateOne: see updateIfMatches.
-    const applied = await model
-      .findOneAndUpdate({ ...filter, appliedEventIds: { $ne: eventId } }, fullUpdate, {
-        upsert: options.upsert ?? false,
-        new: true,
-        projection: { _id: 1 },
-      })
-      .lean();
-    return applied !== null;
+    const result = await model.updateOne({ ...filter, appliedEventIds: { $ne: eventId } }, fullUpdate, {
+      upsert: options.upsert ?? false,
+    });
+    return result.modifiedCount + result.upsertedCount > 0;
   } catch (err) {
     // An upsert that raced with (or followed) the same event hits the unique _id: already applied.
     if (options.upsert && (err as { code?: unknown }).code === 11000) return false;
@@ -45,7 +40,8 @@ export async function applyOnce<T>(
 
 /**
  * A conditional single-document update (`_id` plus a revision, a timestamp, an event id not yet
- * applied ...) through the driver, returning whether a document matched. Only the id comes back.
+ * applied ...) through the driver, without mongoose's casting; returns whether a document matched
+ * (or was inserted, with `upsert`).
  */
 export async function updateIfMatches<T extends { _id: unknown }>(
   collection: mongo.Collection<T>,
@@ -53,12 +49,8 @@ export async function updateIfMatches<T extends { _id: unknown }>(
   update: mongo.UpdateFilter<T>,
   options: { upsert?: boolean } = {},
 ): Promise<boolean> {
-  const found = await collection.findOneAndUpdate(filter, update, {
-    projection: { _id: 1 },
-    returnDocument: 'after',
-    upsert: options.upsert ?? false,
-  });
-  return found !== null;
+  const result = await collection.updateOne(filter, update, { upsert: options.upsert ?? false });
+  return result.matchedCount + result.upsertedCount > 0;
 }
 
 /**
