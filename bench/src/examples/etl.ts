@@ -1,4 +1,5 @@
 import type { SkillHandler } from '@waooaw/agents';
+import { mulberry32 } from '@waooaw/shared';
 import type { ExampleEnv, ExampleInstance } from './common';
 import { exampleManifest, jsonOutput, readJson, startExampleRuntime, until, waitRoutable } from './common';
 
@@ -25,21 +26,10 @@ const CURRENCIES = ['INR', 'INR', 'INR', 'USD', 'EUR'];
 const TO_INR: Record<string, number> = { INR: 1, USD: 83.2, EUR: 90.1 };
 const GST = 0.18;
 
-/** A small deterministic PRNG (mulberry32): the same seed and id give the same record anywhere. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Record `id` of the data set `seed`; about 2% are broken (no region, or a negative amount). */
 export function generateRecord(seed: number, id: number): RawRecord {
-  const r = random(seed * 1_000_003 + id);
+  // The same seed and id give the same record anywhere.
+  const r = mulberry32(seed * 1_000_003 + id);
   const broken = r() < 0.02;
   const region = broken && r() < 0.5 ? null : REGIONS[Math.floor(r() * REGIONS.length)]!;
   const amount = Math.round((broken && region !== null ? -1 : 1) * (50 + r() * 5000) * 100) / 100;

@@ -1,17 +1,11 @@
+import { mulberry32 } from '@waooaw/shared';
 import type { ExampleEnv, ExampleInstance, Tier } from './common';
 import { exampleManifest, jsonOutput, readJson, startExampleRuntime, until, waitRoutable } from './common';
 
 /** Points of [0,1)^2 inside the quarter circle, drawn from a seeded PRNG (so a task is reproducible). */
 export function samplePi(seed: number, samples: number): number {
-  let a = seed >>> 0;
+  const next = mulberry32(seed);
   let inside = 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
   for (let i = 0; i < samples; i++) {
     const x = next();
     const y = next();

@@ -1,18 +1,7 @@
 import { createLoadBalancer, eligibleCandidates } from './load-balancer';
 import { LOAD_BALANCING_STRATEGIES } from './types';
 import type { Candidate, RandomSource } from './types';
-
-/** Small seeded PRNG so random strategies are reproducible. */
-function mulberry32(seed: number): RandomSource {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../random';
 
 const cand = (id: string, over: Partial<Candidate> = {}): Candidate => ({
   id,

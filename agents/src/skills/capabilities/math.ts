@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/restrict-template-expressions -- Fraction defines toString() for display */
+import { mulberry32 } from '@waooaw/shared';
 import type { SkillResult } from '../types';
 import { SkillInputError } from '../types';
 import type { Block, CapabilityImpl } from './shared';
@@ -14,7 +15,7 @@ import {
   str,
   table,
 } from './shared';
-import { MathError, areaBetween, evaluate, parse, seeded, show, solveEquation } from './math-engine';
+import { MathError, areaBetween, evaluate, parse, show, solveEquation } from './math-engine';
 
 /** Rewrites word forms ("add 3/4 and 2/3", "7 times 8") into symbols, so plain-English asks are solved too. */
 export function wordsToSymbols(text: string): string {
@@ -354,7 +355,8 @@ export function practiceSet(
   count: number,
 ): { topic: string; items: { q: string; a: string }[] } {
   const g = GENERATORS.find((x) => x.match.test(text)) ?? GENERATORS[GENERATORS.length - 1]!;
-  const rand = seeded(hash(text));
+  // Seeded from the request, so a practice set is the same for the same ask.
+  const rand = mulberry32(hash(text));
   const level = levelOf(text);
   return { topic: g.topic, items: Array.from({ length: count }, () => g.gen(rand, level)) };
 }
