@@ -155,3 +155,18 @@ export async function collectEvents(topics: string[]) {
     stop: () => Promise.all(collectors.map((c) => c.stop())).then(() => undefined),
   };
 }
+
+/** A clock the test sets and moves; it stands still in between, so times are exact. */
+export function testClock(start = new Date()) {
+  let now = start.getTime();
+  return {
+    now: () => new Date(now),
+    advance(ms: number) {
+      now += ms;
+    },
+    set(at: Date) {
+      now = at.getTime();
+    },
+  };
+}
+export type TestClock = ReturnType<typeof testClock>;

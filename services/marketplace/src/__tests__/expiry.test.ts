@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { pollFor, uniqueName } from '@waooaw/shared/testing';
 import type { TrialRecord } from '../models/trial';
 import type { Harness } from './harness';
-import { BUSINESS, deliverable, iso, START_TRIAL, startMarketplace, testClock, TRIAL } from './harness';
+import { testClock } from '@waooaw/shared/testing';
+import { BUSINESS, deliverable, iso, START_TRIAL, startMarketplace, TRIAL } from './harness';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

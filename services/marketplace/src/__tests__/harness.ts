@@ -34,20 +34,6 @@ export const TEST_CONFIG: MarketplaceDeps['config'] = parseConfig(environmentSch
   MARKETPLACE_DECLINE_CUSTOMERS: 'declined-customer',
 });
 
-/** A clock the test sets and moves; it stands still in between, so times are exact. */
-export function testClock(start = new Date()) {
-  let now = start.getTime();
-  return {
-    now: () => new Date(now),
-    advance(ms: number) {
-      now += ms;
-    },
-    set(at: Date) {
-      now = at.getTime();
-    },
-  };
-}
-
 /** The wall clock, for tests that do not move time. */
 const wallClock = () => ({
   now: () => new Date(),

@@ -17,6 +17,7 @@ import {
   testLogger,
   uniqueName,
 } from '@waooaw/shared/testing';
+import type { TestClock } from '@waooaw/shared/testing';
 import type { TicketRecord } from '../models/ticket';
 import type { SupportDeps } from '../server';
 import { createServer, environmentSchema } from '../server';
@@ -29,21 +30,6 @@ export const TEST_CONFIG: SupportDeps['config'] = parseConfig(environmentSchema,
   NODE_ENV: 'test',
   SUPPORT_SWEEP_INTERVAL_MS: '3600000',
 });
-
-/** A clock the test sets and moves; it stands still in between, so times are exact. */
-export function testClock(start = new Date()) {
-  let now = start.getTime();
-  return {
-    now: () => new Date(now),
-    advance(ms: number) {
-      now += ms;
-    },
-    set(at: Date) {
-      now = at.getTime();
-    },
-  };
-}
-export type TestClock = ReturnType<typeof testClock>;
 
 /** DateTime values come back from in-process execution as Date objects: compare them as ISO strings. */
 export const iso = (value: unknown) => new Date(value as string).toISOString();

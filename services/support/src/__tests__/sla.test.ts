@@ -13,9 +13,9 @@ import {
   REOPEN,
   RESOLVE,
   startSupport,
-  testClock,
   TICKET,
 } from './harness';
+import { testClock } from '@waooaw/shared/testing';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
