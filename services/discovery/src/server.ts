@@ -102,6 +102,8 @@ export function createServer(deps: DiscoveryDeps) {
     // Different instances' heartbeats (and outcomes, below) are independent: their writes overlap, so
     // a busy database does not make heartbeats queue up past their TTL.
     keyConcurrency: 32,
+    // A heartbeat a tenth of a second late changes nothing (TTLs are seconds long).
+    batchWindowMs: 100,
     fromBeginning: deps.fromBeginning ?? true,
   });
   const events = bus.consumer({
@@ -109,6 +111,8 @@ export function createServer(deps: DiscoveryDeps) {
     handlers: [...identityHandlers(agents, registry), ...outcomeHandlers(registry)],
     partitionsConsumedConcurrently: 3,
     keyConcurrency: 32,
+    // One attempt outcome per task: gathered for a tenth of a second, breakers still trip within it.
+    batchWindowMs: 100,
     fromBeginning: deps.fromBeginning ?? true,
   });
   const service: Service = createService<Context>({

@@ -181,6 +181,8 @@ export function createServer(deps: MarketplaceDeps) {
     groupId: `${prefix}marketplace.tasks`,
     handlers: taskHandlers(listingOps, trialOps),
     partitionsConsumedConcurrently: 3,
+    // Listing figures and trial deliverables may trail a task by a fraction of a second.
+    batchWindowMs: 200,
     fromBeginning: deps.fromBeginning ?? true,
   });
   const service: Service = createService<Context>({

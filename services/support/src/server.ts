@@ -132,6 +132,8 @@ export function createServer(deps: SupportDeps) {
     // Task updates are keyed by task id: only support's own tasks are read (the busiest topic).
     acceptKey: (key) => key.startsWith(SUPPORT_TASK_PREFIX),
     partitionsConsumedConcurrently: 3,
+    // A ticket's L1 answer may trail its task by a fraction of a second (the SLA is in seconds).
+    batchWindowMs: 200,
     fromBeginning: deps.fromBeginning ?? true,
   });
   const seed = deps.seedArticles ?? SEED_ARTICLES;

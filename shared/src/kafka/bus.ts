@@ -158,7 +158,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
   };
 
   // Sends coalesce: while one produce request is in flight, later sends wait and then leave together
-  // in one request (a batch per partition). Idle, a send goes out at once (no linger); under load the
+  // in one request (a batch per partition). Idle, a send goes out within the turn (no linger); under load the
   // batches grow by themselves, so throughput rises without adding latency, and order is kept because
   // requests leave one at a time in call order.
   const waiting: PendingSend[] = [];
@@ -223,11 +223,24 @@ export function createEventBus(options: EventBusOptions): EventBus {
       sending = false;
     }
   };
+  // The pump starts at the end of the current turn of the event loop rather than at the first send:
+  // the sends one piece of work makes together (a task's SUBMITTED, assignment and WORKING; the
+  // results of a fetched batch) then leave in one request instead of the first alone and the rest
+  // after it. The wait is no timer: setImmediate runs as soon as this turn's callbacks are done.
+  let pumpScheduled = false;
+  const schedulePump = () => {
+    if (pumpScheduled) return;
+    pumpScheduled = true;
+    setImmediate(() => {
+      pumpScheduled = false;
+      void pump();
+    });
+  };
   const sendRaw = (topic: string, messages: Message[]) =>
     new Promise<void>((resolve, reject) => {
       const bytes = messages.reduce((n, m) => n + messageBytes(m), 0);
       waiting.push({ topic, messages, bytes, resolve, reject });
-      void pump();
+      schedulePump();
     });
 
   const publishEnvelope = async (topic: string, envelope: Envelope, key?: string) => {

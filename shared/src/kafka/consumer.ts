@@ -55,7 +55,19 @@ export interface ConsumerOptions {
    * own tasks among every task update.
    */
   acceptKey?: (key: string) => boolean;
+  /**
+   * For consumers that need not hear of an event within milliseconds (projections, heartbeats,
+   * breaker feeds): the broker answers a fetch once it has gathered this long (ms), so a busy topic
+   * arrives in a few large batches instead of one fetch per message. Every fetch costs the broker
+   * and the consumer the same whatever it carries: at hundreds of events a second, consumers that
+   * each woke for every message kept the broker busy answering them. Unset (the default), a fetch
+   * returns as soon as one message is there.
+   */
+  batchWindowMs?: number;
 }
+
+/** What a batching consumer asks of a fetch: more than a window can gather, so the window decides. */
+const BATCH_MIN_BYTES = 4 * 1024 * 1024;
 
 export type ConsumerStatus = 'idle' | 'starting' | 'running' | 'stopped' | 'failed';
 
@@ -287,7 +299,9 @@ export function createEventConsumer(
       const c = kafka.consumer({
         groupId,
         allowAutoTopicCreation: false,
-        maxWaitTimeInMs: 1000,
+        ...(options.batchWindowMs
+          ? { maxWaitTimeInMs: options.batchWindowMs, minBytes: BATCH_MIN_BYTES }
+          : { maxWaitTimeInMs: 1000 }),
         // A member that dies without leaving (SIGKILL) holds its partitions until its session
         // expires: 10 s rather than kafkajs's 30 s, so a restarted service resumes sooner. Every
         // handled message heartbeats (throttled to once a second), so slow handlers stay members.

@@ -8,7 +8,13 @@ import type {
   InstanceRegistration,
   OutboxDocument,
 } from '@waooaw/shared';
-import { AGENT_TIERS, BREAKER_PRESET_NAMES, outboxSchemaFields, revisionIndex } from '@waooaw/shared';
+import {
+  AGENT_TIERS,
+  BREAKER_PRESET_NAMES,
+  outboxIndex,
+  outboxSchemaFields,
+  revisionIndex,
+} from '@waooaw/shared';
 
 export const INSTANCE_SOURCES = ['RUNTIME', 'API'] as const;
 export const INSTANCE_STATUSES = ['ACTIVE', 'DEREGISTERED', 'REMOVED'] as const;
@@ -90,7 +96,7 @@ instanceSchema.index({ agentId: 1, status: 1 });
 instanceSchema.index({ handle: 1, agentId: 1 });
 instanceSchema.index({ status: 1, expiresAt: 1 });
 instanceSchema.index({ 'breaker.state': 1 });
-instanceSchema.index({ 'outbox.0': 1 });
+outboxIndex(instanceSchema);
 
 export type InstanceModel = Model<InstanceRecord>;
 export const instanceModel = (connection: Connection): InstanceModel =>

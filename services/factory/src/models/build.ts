@@ -1,7 +1,7 @@
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
 import type { OutboxDocument } from '@waooaw/shared';
-import { appliedEventsSchemaFields, BUILD_STATUSES, outboxSchemaFields } from '@waooaw/shared';
+import { appliedEventsSchemaFields, BUILD_STATUSES, outboxIndex, outboxSchemaFields } from '@waooaw/shared';
 
 export interface ArtefactRecord {
   path: string;
@@ -61,7 +61,7 @@ const buildSchema = new Schema<BuildRecord>(
 buildSchema.index({ createdAt: -1, _id: -1 });
 buildSchema.index({ handle: 1, createdAt: -1 });
 buildSchema.index({ definitionId: 1, createdAt: -1 });
-buildSchema.index({ 'outbox.0': 1 });
+outboxIndex(buildSchema);
 
 export type BuildModel = Model<BuildRecord>;
 export const buildModel = (connection: Connection): BuildModel =>

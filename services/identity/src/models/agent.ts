@@ -7,6 +7,7 @@ import {
   AGENT_TIERS,
   appliedEventsSchemaFields,
   LIFECYCLE_STATUSES,
+  outboxIndex,
   outboxSchemaFields,
 } from '@waooaw/shared';
 
@@ -109,7 +110,7 @@ const agentSchema = new Schema<AgentRecord>(
 agentSchema.index({ kind: 1, category: 1, status: 1, handle: 1 });
 agentSchema.index({ 'capabilities.name': 1 });
 agentSchema.index({ tags: 1 });
-agentSchema.index({ 'outbox.0': 1 });
+outboxIndex(agentSchema);
 
 export type AgentModel = Model<AgentRecord>;
 

@@ -1,7 +1,7 @@
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
 import type { ActivityKind, OutboxDocument } from '@waooaw/shared';
-import { ACTIVITY_KINDS, AGENT_CATEGORIES, outboxSchemaFields } from '@waooaw/shared';
+import { ACTIVITY_KINDS, AGENT_CATEGORIES, outboxIndex, outboxSchemaFields } from '@waooaw/shared';
 import type { AgentCategory } from './listing';
 
 /**
@@ -42,7 +42,7 @@ activitySchema.index({ createdAt: -1, _id: -1 });
 activitySchema.index({ category: 1, createdAt: -1 });
 activitySchema.index({ agentId: 1, createdAt: -1 });
 activitySchema.index({ trialId: 1, kind: 1 });
-activitySchema.index({ 'outbox.0': 1 });
+outboxIndex(activitySchema);
 
 export type ActivityModel = Model<ActivityRecord>;
 export const activityModel = (connection: Connection): ActivityModel =>

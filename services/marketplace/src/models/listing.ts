@@ -5,6 +5,7 @@ import {
   AGENT_CATEGORIES,
   appliedEventsSchemaFields,
   HEALTH_STATES,
+  outboxIndex,
   outboxSchemaFields,
 } from '@waooaw/shared';
 
@@ -199,7 +200,7 @@ listingSchema.index({ capabilityNames: 1 });
 listingSchema.index({ minPriceInr: 1 });
 listingSchema.index({ handle: 1 });
 listingSchema.index({ sampleTaskId: 1 });
-listingSchema.index({ 'outbox.0': 1 });
+outboxIndex(listingSchema);
 
 export type ListingModel = Model<ListingRecord>;
 export const listingModel = (connection: Connection): ListingModel =>

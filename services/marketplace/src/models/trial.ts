@@ -4,6 +4,7 @@ import type { BusinessContext, OutboxDocument, TaskStatus, TrialStatus } from '@
 import {
   AGENT_CATEGORIES,
   appliedEventsSchemaFields,
+  outboxIndex,
   outboxSchemaFields,
   TASK_STATUSES,
   TRIAL_STATUSES,
@@ -145,7 +146,7 @@ trialSchema.index({ status: 1, endsAt: 1 });
 trialSchema.index({ 'activation.state': 1, 'activation.lockedUntil': 1 });
 trialSchema.index({ 'tasks.id': 1 });
 trialSchema.index({ createdAt: -1, _id: -1 });
-trialSchema.index({ 'outbox.0': 1 });
+outboxIndex(trialSchema);
 
 export type TrialModel = Model<TrialRecord>;
 export const trialModel = (connection: Connection): TrialModel =>

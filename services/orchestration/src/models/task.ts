@@ -8,7 +8,13 @@ import type {
   TaskOutput,
   TaskStatus,
 } from '@waooaw/shared';
-import { appliedEventsSchemaFields, outboxSchemaFields, revisionIndex, TASK_STATUSES } from '@waooaw/shared';
+import {
+  appliedEventsSchemaFields,
+  outboxIndex,
+  outboxSchemaFields,
+  revisionIndex,
+  TASK_STATUSES,
+} from '@waooaw/shared';
 import type { TaskPriority } from '../domain';
 import { TASK_PRIORITIES } from '../domain';
 
@@ -138,7 +144,7 @@ taskSchema.index({ customerId: 1, createdAt: -1 });
 taskSchema.index({ agentId: 1, createdAt: -1 });
 taskSchema.index({ 'attempts.agentId': 1 });
 taskSchema.index({ workflowId: 1 });
-taskSchema.index({ 'outbox.0': 1 });
+outboxIndex(taskSchema);
 
 export type TaskModel = Model<TaskRecord>;
 export const taskModel = (connection: Connection): TaskModel =>

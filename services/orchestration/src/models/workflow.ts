@@ -1,7 +1,7 @@
 import type { Connection, Model, mongo } from 'mongoose';
 import { Schema } from 'mongoose';
 import type { OutboxDocument } from '@waooaw/shared';
-import { outboxSchemaFields, revisionIndex } from '@waooaw/shared';
+import { outboxIndex, outboxSchemaFields, revisionIndex } from '@waooaw/shared';
 import type { FailurePolicy, NodeState } from '../domain';
 
 export interface WorkflowNodeRecord {
@@ -53,7 +53,7 @@ const workflowSchema = new Schema<WorkflowRecord>(
 );
 workflowSchema.index({ status: 1 });
 revisionIndex(workflowSchema);
-workflowSchema.index({ 'outbox.0': 1 });
+outboxIndex(workflowSchema);
 
 export type WorkflowModel = Model<WorkflowRecord>;
 export const workflowModel = (connection: Connection): WorkflowModel =>

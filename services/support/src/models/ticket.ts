@@ -13,6 +13,7 @@ import type {
 import {
   appliedEventsSchemaFields,
   ESCALATION_CODES,
+  outboxIndex,
   outboxSchemaFields,
   SUPPORT_TIERS,
   TASK_STATUSES,
@@ -280,7 +281,7 @@ ticketSchema.index({ slaDueAt: 1 });
 ticketSchema.index({ status: 1, reopenableUntil: 1 });
 ticketSchema.index({ 'sla.enteredAt': 1 });
 ticketSchema.index({ createdAt: -1, _id: -1 });
-ticketSchema.index({ 'outbox.0': 1 });
+outboxIndex(ticketSchema);
 
 export type TicketModel = Model<TicketRecord>;
 export const ticketModel = (connection: Connection): TicketModel =>
