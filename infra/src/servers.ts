@@ -107,6 +107,10 @@ function kafkaProperties(opts: ServerOptions, logDir: string): string {
     'share.coordinator.state.topic.min.isr=1',
     // A single-member group should not wait 3 s before its first assignment.
     'group.initial.rebalance.delay.ms=0',
+    // Thread pools sized for a small machine (the defaults, 3 network and 8 I/O threads, are for a
+    // dedicated broker host): on two cores shared with everything else, more threads only switch.
+    'num.network.threads=2',
+    'num.io.threads=2',
     '',
   ].join('\n');
 }

@@ -30,7 +30,9 @@ import {
   recordCall,
   resetBreaker,
   runtimeInbox,
+  updateIfMatches,
 } from '@waooaw/shared';
+import type { mongo } from 'mongoose';
 import type { AttemptOutcome } from '@waooaw/shared';
 import type { AgentReplicaModel } from './models/agent-replica';
 import type { InstanceModel, InstanceRecord } from './models/instance';
@@ -106,6 +108,9 @@ export function createInstanceRegistry(deps: {
 }) {
   const { instances, agents, bus, thresholds, logger } = deps;
   const clock = deps.now ?? Date.now;
+  // The hot writes (a heartbeat or a task outcome each) go through the driver: the changes are built
+  // here from typed records, and mongoose's casting and cloning of them cost more than the write.
+  const raw = instances.collection as unknown as mongo.Collection<InstanceRecord>;
 
   const event = {
     changed: (r: InstanceRecord, change: 'REGISTERED' | 'UPDATED' | 'DEREGISTERED' | 'REMOVED', at: number) =>
@@ -206,8 +211,7 @@ export function createInstanceRegistry(deps: {
     eventId?: string,
   ): Promise<InstanceRecord | null> {
     for (let attempt = 0; attempt < 8; attempt++) {
-      const current =
-        (attempt === 0 ? cache.get(id) : undefined) ?? (await instances.findById(id).lean<InstanceRecord>());
+      const current = (attempt === 0 ? cache.get(id) : undefined) ?? (await raw.findOne({ _id: id }));
       if (!current) {
         cache.delete(id);
         return null;
@@ -217,7 +221,8 @@ export function createInstanceRegistry(deps: {
       const change = await decide(current, now);
       if (!change) return current;
       const updatedAt = new Date(now);
-      const result = await instances.updateOne(
+      const matched = await updateIfMatches(
+        raw,
         { _id: id, rev: current.rev },
         {
           $set: { ...change.set, updatedAt },
@@ -228,7 +233,7 @@ export function createInstanceRegistry(deps: {
           },
         },
       );
-      if (result.modifiedCount === 1) {
+      if (matched) {
         if (change.events.length > 0) deps.relay?.kick();
         const written: InstanceRecord = {
           ...current,

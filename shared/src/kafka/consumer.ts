@@ -89,6 +89,10 @@ interface ConsumerDeps {
   ensureTopics(topics: string[]): Promise<void>;
 }
 
+/** Handled offsets are committed once this many accumulate, or after COMMIT_INTERVAL_MS. */
+const COMMIT_THRESHOLD = 100;
+const COMMIT_INTERVAL_MS = 1000;
+
 const DEFAULT_RETRY: BackoffPolicy = { initialMs: 200, maxMs: 5_000, multiplier: 2, jitter: 'EQUAL' };
 
 function dlqHeaders(
@@ -141,6 +145,57 @@ export function createEventConsumer(
   let state: ConsumerStatus = 'idle';
   let stopping = false;
   let markJoined: () => void = () => undefined;
+  /**
+   * Offsets are committed by this consumer, not by kafkajs's autoCommit, which sends a commit after
+   * every batch: at a few messages per fetch that was one commit request per message or two, the
+   * busiest request type the broker served (each is a write to the offsets log). Handled offsets
+   * collect here (the next offset to read, per topic-partition) and leave together once
+   * COMMIT_THRESHOLD are handled or COMMIT_INTERVAL_MS has passed (a timer commits an idle tail),
+   * and before the consumer leaves its group on stop. A crash re-delivers at most that much, as it
+   * did before (handlers are idempotent).
+   */
+  const pending = new Map<string, { topic: string; partition: number; offset: string }>();
+  let handledSinceCommit = 0;
+  let lastCommitAt = Date.now();
+  let committing: Promise<void> | undefined;
+  let commitTimer: NodeJS.Timeout | undefined;
+  const batches = new Set<Promise<void>>();
+
+  const markHandled = (payload: EachBatchPayload, offset: string) => {
+    payload.resolveOffset(offset);
+    const { topic, partition } = payload.batch;
+    pending.set(`${topic}:${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
+    handledSinceCommit++;
+  };
+
+  const commitPending = (): Promise<void> => {
+    if (committing) return committing;
+    const c = consumer;
+    if (!c || pending.size === 0) return Promise.resolve();
+    const offsets = [...pending.values()];
+    pending.clear();
+    handledSinceCommit = 0;
+    lastCommitAt = Date.now();
+    committing = c
+      .commitOffsets(offsets)
+      .catch((err: unknown) => {
+        // A rebalance (or a broker restart) refused it: keep what nothing newer replaced, for the next try.
+        for (const o of offsets) {
+          const key = `${o.topic}:${o.partition}`;
+          if (!pending.has(key)) pending.set(key, o);
+        }
+        logger.debug({ error: (err as Error).message }, 'committing offsets failed; will retry');
+      })
+      .finally(() => {
+        committing = undefined;
+      });
+    return committing;
+  };
+
+  const commitIfDue = () =>
+    handledSinceCommit >= COMMIT_THRESHOLD || Date.now() - lastCommitAt >= COMMIT_INTERVAL_MS
+      ? commitPending()
+      : Promise.resolve();
   let joinedPromise = new Promise<void>((resolve) => (markJoined = resolve));
 
   const deadLetter = async (
@@ -276,10 +331,10 @@ export function createEventConsumer(
       if (!handled.has(message.offset)) break;
       last = message.offset;
     }
-    if (last !== undefined) payload.resolveOffset(last);
-    // kafkajs commits what was resolved and fetches the rest again.
+    if (last !== undefined) markHandled(payload, last);
+    // What was resolved is committed; kafkajs fetches the rest again.
     if (failure) throw failure.error;
-    await payload.commitOffsetsIfNecessary();
+    await commitIfDue();
     await heartbeat();
   };
 
@@ -310,7 +365,10 @@ export function createEventConsumer(
         retry: { retries: 10 },
       });
       consumer = c;
-      c.on(c.events.GROUP_JOIN, () => {
+      c.on(c.events.GROUP_JOIN, ({ payload }) => {
+        // After a rebalance, only partitions still ours may be committed by us.
+        for (const [key, o] of pending)
+          if (!payload.memberAssignment[o.topic]?.includes(o.partition)) pending.delete(key);
         state = 'running';
         markJoined();
       });
@@ -321,36 +379,53 @@ export function createEventConsumer(
       await c.connect();
       await c.subscribe({ topics, fromBeginning: options.fromBeginning ?? true });
       await c.run({
-        autoCommit: true,
-        autoCommitInterval: 1000,
-        autoCommitThreshold: 100,
+        // Committed by markHandled/commitPending (see `pending`).
+        autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-        eachBatch: async (payload) => {
-          const { batch } = payload;
-          const heartbeat = () => payload.heartbeat();
-          if (keyConcurrency > 1 && batch.messages.length > 1) {
-            await handleConcurrently(payload);
-            return;
-          }
-          for (const message of batch.messages) {
-            if (!payload.isRunning() || payload.isStale()) break;
-            if (!(await processMessage(batch.topic, batch.partition, message, heartbeat))) break;
-            payload.resolveOffset(message.offset);
-            await payload.commitOffsetsIfNecessary();
-            await heartbeat();
-          }
+        eachBatch: (payload) => {
+          const running = handleBatch(payload);
+          batches.add(running);
+          return running.finally(() => batches.delete(running));
         },
       });
+      commitTimer = setInterval(() => void commitPending(), COMMIT_INTERVAL_MS);
+      commitTimer.unref();
     },
     async stop() {
       if (!consumer) return;
       stopping = true;
       const c = consumer;
+      clearInterval(commitTimer);
+      // Take no new batch, let the running ones end, commit what they handled, then leave the group
+      // (disconnect() would wait for a running batch too, but commits nothing once autoCommit is off).
+      try {
+        c.pause(topics.map((topic) => ({ topic })));
+      } catch {
+        // not running yet: nothing was fetched
+      }
+      await Promise.allSettled([...batches]);
+      for (let round = 0; round < 3 && (pending.size > 0 || committing); round++)
+        await (committing ?? commitPending());
       consumer = undefined;
-      // disconnect() stops fetching, waits for the running batch and commits resolved offsets.
       await c.disconnect();
       state = 'stopped';
     },
   };
+
+  async function handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const heartbeat = () => payload.heartbeat();
+    if (keyConcurrency > 1 && batch.messages.length > 1) {
+      await handleConcurrently(payload);
+      return;
+    }
+    for (const message of batch.messages) {
+      if (!payload.isRunning() || payload.isStale()) break;
+      if (!(await processMessage(batch.topic, batch.partition, message, heartbeat))) break;
+      markHandled(payload, message.offset);
+      await commitIfDue();
+      await heartbeat();
+    }
+  }
 }

@@ -1,0 +1,95 @@
+import type { Admin, Kafka } from 'kafkajs';
+import { z } from 'zod';
+import type { EventBus } from '../index';
+import { createEventBus, createEventConsumer, defineEvent, on } from '../index';
+import { pollFor, testInfra, testLogger, uniqueName } from '../testing';
+
+const stepSchema = z.object({ seq: z.number().int() });
+
+/** The bus's Kafka client, with every commit request a consumer makes counted. */
+function countingCommits(kafka: Kafka) {
+  const counter = { commits: 0 };
+  const kafkaWithCount = {
+    consumer: (config: Parameters<Kafka['consumer']>[0]) => {
+      const consumer = kafka.consumer(config);
+      const commit = consumer.commitOffsets.bind(consumer);
+      consumer.commitOffsets = (offsets) => {
+        counter.commits++;
+        return commit(offsets);
+      };
+      return consumer;
+    },
+  } as unknown as Kafka;
+  return { kafka: kafkaWithCount, counter };
+}
+
+describe('consumer offset commits against a real Kafka broker', () => {
+  let bus: EventBus;
+  let admin: Admin;
+
+  beforeAll(async () => {
+    bus = createEventBus({ brokers: testInfra().brokers, service: 'commits-test', logger: testLogger() });
+    await bus.connect();
+    admin = bus.kafka.admin();
+    await admin.connect();
+  });
+
+  afterAll(async () => {
+    await admin.disconnect();
+    await bus.disconnect();
+  });
+
+  const committed = async (groupId: string, topic: string) =>
+    (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions[0]!.offset;
+
+  it('commits handled messages together, not once per fetch; an idle tail within a second or two; all of it on stop', async () => {
+    const stepped = defineEvent(
+      `test.${uniqueName('commits').replace(/[^a-z0-9-]/g, '')}.stepped`,
+      stepSchema,
+    );
+    await bus.ensureTopics([{ topic: stepped.topic, partitions: 1 }]);
+    const groupId = uniqueName('g');
+    const handled: number[] = [];
+    const { kafka, counter } = countingCommits(bus.kafka);
+    const consumer = createEventConsumer(
+      kafka,
+      {
+        groupId,
+        handlers: [
+          on(stepped, async (data) => {
+            handled.push(data.seq);
+            await Promise.resolve();
+          }),
+        ],
+      },
+      {
+        logger: testLogger(),
+        sendRaw: (topic, messages) => bus.sendRaw(topic, messages),
+        ensureTopics: (topics) => bus.ensureTopics(topics),
+      },
+    );
+    await consumer.start();
+    await consumer.joined();
+
+    // One at a time, each handled before the next is sent: every message is a fetch of its own.
+    for (let seq = 0; seq < 30; seq++) {
+      await bus.publish(stepped, { seq }, { subject: `k${seq}` });
+      await pollFor(() => handled.length === seq + 1, { what: `message ${seq} handled` });
+    }
+    expect(handled).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    // kafkajs's autoCommit sent one commit per fetched batch (30 here); commits now leave at most
+    // once a second (or per 100 messages), and the timer commits the tail with nothing more arriving.
+    await pollFor(async () => (await committed(groupId, stepped.topic)) === '30', {
+      what: 'the idle tail committed',
+    });
+    const whileRunning = counter.commits;
+    expect(whileRunning).toBeGreaterThanOrEqual(1);
+    expect(whileRunning).toBeLessThanOrEqual(8);
+
+    // Handled just before stop: committed by the stop itself, not lost to a restart.
+    for (let seq = 30; seq < 35; seq++) await bus.publish(stepped, { seq }, { subject: `k${seq}` });
+    await pollFor(() => handled.length === 35, { what: 'the last five handled' });
+    await consumer.stop();
+    expect(await committed(groupId, stepped.topic)).toBe('35');
+  });
+});
