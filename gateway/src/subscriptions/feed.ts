@@ -12,11 +12,6 @@ export interface FeedEvent {
   cursor: string;
 }
 
-/** How long the broker gathers a live topic's events per fetch (ms). */
-const LIVE_WINDOW_MS = 100;
-/** More than a window gathers, so the window decides when a fetch returns. */
-const LIVE_MIN_BYTES = 4 * 1024 * 1024;
-
 interface Position {
   t: number;
   p: number;
@@ -75,13 +70,7 @@ export function createKafkaFeeds(bus: Pick<EventBus, 'kafka' | 'ensureTopics'>, 
 
   async function startLive(topic: string, listeners: Set<(e: FeedEvent) => void>): Promise<Consumer> {
     await bus.ensureTopics([topic]); // a subscription may come before the first event of its topic
-    // A live feed may trail its topic by a tenth of a second: the broker gathers that long per fetch
-    // rather than answering once per message of a busy topic (task updates: hundreds a second).
-    const consumer = kafka.consumer({
-      groupId: `gateway-live-${randomUUID()}`,
-      maxWaitTimeInMs: LIVE_WINDOW_MS,
-      minBytes: LIVE_MIN_BYTES,
-    });
+    const consumer = kafka.consumer({ groupId: `gateway-live-${randomUUID()}`, maxWaitTimeInMs: 250 });
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     await consumer.connect();
     await subscribeWhenReady(consumer, topic, false);

@@ -66,8 +66,11 @@ export interface ConsumerOptions {
   batchWindowMs?: number;
 }
 
-/** What a batching consumer asks of a fetch: more than a window can gather, so the window decides. */
-const BATCH_MIN_BYTES = 4 * 1024 * 1024;
+/**
+ * The fetch settings of a consumer that takes its messages in windows of `windowMs` (see
+ * `batchWindowMs`): it asks for more bytes than a window gathers, so the window decides.
+ */
+const fetchWindow = (windowMs: number) => ({ maxWaitTimeInMs: windowMs, minBytes: 4 * 1024 * 1024 });
 
 export type ConsumerStatus = 'idle' | 'starting' | 'running' | 'stopped' | 'failed';
 
@@ -145,6 +148,7 @@ export function createEventConsumer(
   let state: ConsumerStatus = 'idle';
   let stopping = false;
   let markJoined: () => void = () => undefined;
+  let joinedPromise = new Promise<void>((resolve) => (markJoined = resolve));
   /**
    * Offsets are committed by this consumer, not by kafkajs's autoCommit, which sends a commit after
    * every batch: at a few messages per fetch that was one commit request per message or two, the
@@ -155,6 +159,8 @@ export function createEventConsumer(
    * did before (handlers are idempotent).
    */
   const pending = new Map<string, { topic: string; partition: number; offset: string }>();
+  /** The partitions this member was given at its last join (`topic:partition`). */
+  let assigned = new Set<string>();
   let handledSinceCommit = 0;
   let lastCommitAt = Date.now();
   let committing: Promise<void> | undefined;
@@ -179,10 +185,11 @@ export function createEventConsumer(
     committing = c
       .commitOffsets(offsets)
       .catch((err: unknown) => {
-        // A rebalance (or a broker restart) refused it: keep what nothing newer replaced, for the next try.
+        // A rebalance (or a broker restart) refused it: keep what nothing newer replaced, for the next
+        // try, as long as the partition is still ours.
         for (const o of offsets) {
           const key = `${o.topic}:${o.partition}`;
-          if (!pending.has(key)) pending.set(key, o);
+          if (!pending.has(key) && assigned.has(key)) pending.set(key, o);
         }
         logger.debug({ error: (err as Error).message }, 'committing offsets failed; will retry');
       })
@@ -196,7 +203,6 @@ export function createEventConsumer(
     handledSinceCommit >= COMMIT_THRESHOLD || Date.now() - lastCommitAt >= COMMIT_INTERVAL_MS
       ? commitPending()
       : Promise.resolve();
-  let joinedPromise = new Promise<void>((resolve) => (markJoined = resolve));
 
   const deadLetter = async (
     topic: string,
@@ -354,9 +360,7 @@ export function createEventConsumer(
       const c = kafka.consumer({
         groupId,
         allowAutoTopicCreation: false,
-        ...(options.batchWindowMs
-          ? { maxWaitTimeInMs: options.batchWindowMs, minBytes: BATCH_MIN_BYTES }
-          : { maxWaitTimeInMs: 1000 }),
+        ...(options.batchWindowMs ? fetchWindow(options.batchWindowMs) : { maxWaitTimeInMs: 1000 }),
         // A member that dies without leaving (SIGKILL) holds its partitions until its session
         // expires: 10 s rather than kafkajs's 30 s, so a restarted service resumes sooner. Every
         // handled message heartbeats (throttled to once a second), so slow handlers stay members.
@@ -367,8 +371,12 @@ export function createEventConsumer(
       consumer = c;
       c.on(c.events.GROUP_JOIN, ({ payload }) => {
         // After a rebalance, only partitions still ours may be committed by us.
-        for (const [key, o] of pending)
-          if (!payload.memberAssignment[o.topic]?.includes(o.partition)) pending.delete(key);
+        assigned = new Set(
+          Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
+            partitions.map((partition) => `${topic}:${partition}`),
+          ),
+        );
+        for (const key of pending.keys()) if (!assigned.has(key)) pending.delete(key);
         state = 'running';
         markJoined();
       });
