@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
+import { waitForLeaders } from '@waooaw/shared';
 
 export const CEILING_TOPIC = 'bench.ceiling';
 
@@ -31,17 +32,9 @@ export async function measureCeiling(
         topics: [{ topic: CEILING_TOPIC, numPartitions: options.partitions ?? 3 }],
       })
       .catch(() => undefined);
-  // A topic created a moment ago may still be electing its leaders (createTopics' own wait can time
-  // out on a busy machine): producing then fails with "not the leader for that topic-partition".
-  for (let attempt = 1; ; attempt++) {
-    const { topics } = await admin
-      .fetchTopicMetadata({ topics: [CEILING_TOPIC] })
-      .catch(() => ({ topics: [] }));
-    const partitions = topics[0]?.partitions ?? [];
-    if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) break;
-    if (attempt >= 50) throw new Error(`${CEILING_TOPIC} has no leader after ${attempt} checks`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  // createTopics' own wait can time out on a busy machine, and producing before the leaders are
+  // elected fails with "not the leader for that topic-partition".
+  await waitForLeaders(admin, [CEILING_TOPIC]);
   const ends = await admin.fetchTopicOffsets(CEILING_TOPIC);
   await admin.disconnect();
 

@@ -72,6 +72,23 @@ export function envelopeHeaders(envelope: Envelope): IHeaders {
   };
 }
 
+/**
+ * Waits until every partition of `topics` has a leader: a topic created a moment ago (by this process
+ * or another) may still be electing them, and producing to it or subscribing then fails.
+ */
+export async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+      if (metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (err) {
+      if (attempt >= 20) throw err;
+    }
+    if (attempt >= 20) throw new Error(`topics ${topics.join(', ')} have no leader yet`);
+    await delay(50 * attempt);
+  }
+}
+
 interface PendingSend {
   topic: string;
   messages: Message[];
@@ -291,18 +308,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
           await delay(100 * attempt);
         }
       }
-      if (!created) return;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...wanted.keys()] });
-          if (metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
-            return;
-        } catch (err) {
-          if (attempt >= 20) throw err;
-        }
-        if (attempt >= 20) throw new Error(`topics ${[...wanted.keys()].join(', ')} have no leader yet`);
-        await delay(50 * attempt);
-      }
+      if (created) await waitForLeaders(admin, [...wanted.keys()]);
     },
     async publish(definition, data, publishOptions = {}) {
       const envelope = createEnvelope(definition, data, { ...publishOptions, source });
