@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import semver from 'semver';
 import type {
   Envelope,
@@ -36,6 +37,16 @@ type LifecycleChanged = EventData<typeof identityEvents.agentLifecycleChanged>;
 type CapabilitiesChanged = EventData<typeof identityEvents.agentCapabilitiesChanged>;
 type HealthChanged = EventData<typeof discoveryEvents.healthChanged>;
 type TaskUpdated = EventData<typeof orchestrationEvents.taskUpdated>;
+
+/** A finished task's figures for its agent's listing (see recordTaskOutcome). */
+interface TaskOutcome {
+  filter: Record<string, unknown>;
+  /** Outcomes with the same key are written together. */
+  listingKey: string;
+  eventId: string;
+  completed: boolean;
+  durationMs: number | null;
+}
 
 const isDuplicateKey = (err: unknown) => (err as { code?: unknown }).code === 11000;
 
@@ -272,6 +283,62 @@ export function createListings(deps: {
     );
   }
 
+  /**
+   * Finished tasks' figures, written per listing: the outcomes handled at the same time (a fetched
+   * batch's messages run side by side) become one conditional write per listing and one recompute of
+   * its average, instead of three database round trips for every task.
+   */
+  const outcomeWriter = new DataLoader<TaskOutcome, void>(
+    async (outcomes) => {
+      const groups = new Map<string, TaskOutcome[]>();
+      for (const o of outcomes) {
+        const group = groups.get(o.listingKey);
+        if (group) group.push(o);
+        else groups.set(o.listingKey, [o]);
+      }
+      const failed = new Map<TaskOutcome, Error>();
+      await Promise.all(
+        [...groups.values()].map((group) =>
+          applyOutcomes(group).catch((err: unknown) => {
+            const error = err instanceof Error ? err : new Error(String(err));
+            for (const o of group) failed.set(o, error);
+          }),
+        ),
+      );
+      return outcomes.map((o) => failed.get(o));
+    },
+    // Outcomes of one listing that arrive while its write is being prepared join it; no cache (every
+    // event is written, a redelivered one is refused by its id).
+    { cache: false, batchScheduleFn: (run) => setImmediate(run) },
+  );
+
+  const outcomeUpdate = (group: readonly TaskOutcome[]) => {
+    const inc: Record<string, number> = {};
+    const add = (field: string, n: number) => (inc[field] = (inc[field] ?? 0) + n);
+    for (const o of group) {
+      add(o.completed ? 'completedTasks' : 'failedTasks', 1);
+      if (o.durationMs !== null) {
+        add('responseCount', 1);
+        add('responseSumMs', o.durationMs);
+      }
+    }
+    return { $inc: inc };
+  };
+
+  /** One listing's outcomes: all in one write, or, if one of them was applied before, one by one. */
+  async function applyOutcomes(group: readonly TaskOutcome[]) {
+    const byEvent = new Map(group.map((o) => [o.eventId, o]));
+    const unique = [...byEvent.values()];
+    const { filter } = unique[0]!;
+    if (
+      unique.length === 1 ||
+      !(await applyOnce(listings, filter, [...byEvent.keys()], outcomeUpdate(unique)))
+    ) {
+      for (const o of unique) await applyOnce(listings, filter, o.eventId, outcomeUpdate([o]));
+    }
+    await refreshResponse(filter);
+  }
+
   /** A finished task of an agent: its response time and task counts (once per event). */
   async function recordTaskOutcome(data: TaskUpdated, envelope: Envelope) {
     if (data.status !== 'COMPLETED' && data.status !== 'FAILED') return;
@@ -281,14 +348,14 @@ export function createListings(deps: {
         ? { handle: data.agentHandle, registered: true }
         : null;
     if (!filter) return;
-    const timed = typeof data.durationMs === 'number' && data.durationMs >= 0;
-    await applyOnce(listings, filter, envelope.id, {
-      $inc: {
-        [data.status === 'COMPLETED' ? 'completedTasks' : 'failedTasks']: 1,
-        ...(timed ? { responseCount: 1, responseSumMs: data.durationMs } : {}),
-      },
+    const durationMs = typeof data.durationMs === 'number' && data.durationMs >= 0 ? data.durationMs : null;
+    await outcomeWriter.load({
+      filter,
+      listingKey: data.agentId ? `id:${data.agentId}` : `handle:${data.agentHandle}`,
+      eventId: envelope.id,
+      completed: data.status === 'COMPLETED',
+      durationMs,
     });
-    await refreshResponse(filter);
   }
 
   /** The sample task's output becomes the listing's sample deliverable. */

@@ -181,6 +181,9 @@ export function createServer(deps: MarketplaceDeps) {
     groupId: `${prefix}marketplace.tasks`,
     handlers: taskHandlers(listingOps, trialOps),
     partitionsConsumedConcurrently: 3,
+    // Different tasks' updates are independent, and their listing figures are written together (see
+    // recordTaskOutcome): a window's outcomes become a few writes, not three per task.
+    keyConcurrency: 64,
     // Listing figures and trial deliverables may trail a task by a fraction of a second.
     batchWindowMs: 200,
     fromBeginning: deps.fromBeginning ?? true,

@@ -53,6 +53,22 @@ describe('applyOnce and updateIfMatches', () => {
       expect((await Account.findById(accountId).lean())!.appliedEventIds).toEqual(['ev-1', 'ev-2']);
     });
 
+    it('applies events that arrived together in one write, only while none of them was applied', async () => {
+      const accountId = id();
+      await Account.create({ _id: accountId });
+      expect(await applyOnce(Account, { _id: accountId }, ['ev-1', 'ev-2'], { $inc: { balance: 3 } })).toBe(
+        true,
+      );
+      // ev-2 is already recorded: the group is refused whole, and the caller goes one by one.
+      expect(await applyOnce(Account, { _id: accountId }, ['ev-2', 'ev-3'], { $inc: { balance: 7 } })).toBe(
+        false,
+      );
+      expect(await applyOnce(Account, { _id: accountId }, 'ev-2', { $inc: { balance: 2 } })).toBe(false);
+      expect(await applyOnce(Account, { _id: accountId }, 'ev-3', { $inc: { balance: 5 } })).toBe(true);
+      expect(await balanceOf(accountId)).toBe(8);
+      expect((await Account.findById(accountId).lean())!.appliedEventIds).toEqual(['ev-1', 'ev-2', 'ev-3']);
+    });
+
     it('returns false and creates nothing when no document matches (without upsert)', async () => {
       const accountId = id();
       expect(await applyOnce(Account, { _id: accountId }, 'ev-1', { $inc: { balance: 10 } })).toBe(false);

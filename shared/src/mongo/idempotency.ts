@@ -13,21 +13,27 @@ export const APPLIED_EVENTS_KEPT = 500;
  * the update only matches while the event id is not yet recorded, and records it in the same atomic
  * single-document write (no transaction needed). Returns whether the update was applied now.
  * With `upsert`, the first event about an entity may create its document.
+ *
+ * Given several event ids, `update` is their combined effect (a group commit of events that arrived
+ * together): it is applied only if none of them was applied yet, and all are recorded. When that
+ * returns false because one of them already was, the caller applies them one by one instead.
  */
 export async function applyOnce<T>(
   model: Model<T>,
   filter: Record<string, unknown>,
-  eventId: string,
+  eventId: string | readonly string[],
   update: UpdateQuery<T>,
   options: { upsert?: boolean } = {},
 ): Promise<boolean> {
-  const push = { appliedEventIds: { $each: [eventId], $slice: -APPLIED_EVENTS_KEPT } };
+  const ids = typeof eventId === 'string' ? [eventId] : [...eventId];
+  const push = { appliedEventIds: { $each: ids, $slice: -APPLIED_EVENTS_KEPT } };
   const fullUpdate = {
     ...update,
     $push: { ...(update.$push ?? {}), ...push },
   };
+  const notYet = ids.length === 1 ? { $ne: ids[0] } : { $nin: ids };
   try {
-    const result = await model.updateOne({ ...filter, appliedEventIds: { $ne: eventId } }, fullUpdate, {
+    const result = await model.updateOne({ ...filter, appliedEventIds: notYet }, fullUpdate, {
       upsert: options.upsert ?? false,
     });
     return result.modifiedCount + result.upsertedCount > 0;

@@ -341,6 +341,45 @@ describe('marketplace', () => {
       expect((await listing(agent.agentId))!.completedTasks).toBe(1);
     });
 
+    it('counts every one of many outcomes that arrive together once, redeliveries among them', async () => {
+      const agent = await m.registerAgent();
+      const other = await m.registerAgent();
+      // 40 tasks of one agent and 10 of another, sent at once so they are handled side by side; a
+      // quarter of them is delivered a second time within the same burst.
+      const sent = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          m.taskUpdate(
+            { taskId: `task-${randomUUID()}`, agentId: i < 40 ? agent.agentId : other.agentId },
+            i % 5 === 4
+              ? { status: 'FAILED', durationMs: 100, error: 'boom' }
+              : { status: 'COMPLETED', durationMs: 10 * (i + 1), output: deliverable(`d${i}`) },
+          ),
+        ),
+      );
+      await Promise.all(
+        sent
+          .filter((_, i) => i % 4 === 0)
+          .map((e) => m.outside.publishEnvelope('orchestration.task.updated', e)),
+      );
+      // agent: i < 40, 8 of them FAILED (100 ms), 32 COMPLETED at 10 * (i + 1) ms.
+      const durations = Array.from({ length: 40 }, (_, i) => (i % 5 === 4 ? 100 : 10 * (i + 1)));
+      const average = durations.reduce((a, b) => a + b, 0) / durations.length;
+      await pollFor(async () => (await listing(agent.agentId))?.averageResponseMs === average, {
+        what: `the average of the 40 outcomes, ${average} ms`,
+      });
+      await pollFor(async () => (await listing(other.agentId))?.completedTasks === 8);
+      // Redeliveries of applied events, one more time, change nothing.
+      await Promise.all(sent.map((e) => m.outside.publishEnvelope('orchestration.task.updated', e)));
+      // A new outcome after them: once it is counted, so would they have been.
+      await m.taskUpdate(
+        { taskId: `task-${randomUUID()}`, agentId: agent.agentId },
+        { status: 'COMPLETED', durationMs: average, output: deliverable('last') },
+      );
+      await pollFor(async () => (await listing(agent.agentId))?.completedTasks === 33);
+      expect(await listing(agent.agentId)).toMatchObject({ completedTasks: 33, averageResponseMs: average });
+      expect((await listing(other.agentId))!.completedTasks).toBe(8);
+    });
+
     it('resolves the Agent entity to its listing', async () => {
       const agent = await m.registerAgent({ name: 'Entity Agent' });
       const result = await m.as('anyone', ['customer'])<{
