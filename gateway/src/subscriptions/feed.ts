@@ -75,6 +75,9 @@ export function createKafkaFeeds(bus: Pick<EventBus, 'kafka' | 'ensureTopics'>, 
     await consumer.connect();
     await subscribeWhenReady(consumer, topic, false);
     await consumer.run({
+      // The group is this consumer's alone and starts at the end: its offsets are never read again, so
+      // committing them (kafkajs does after every fetched batch) would only keep the broker busy.
+      autoCommit: false,
       eachMessage: async ({ partition, message }) => {
         // A kept-live topic with nobody listening (task updates under load: hundreds a second) is
         // read but not parsed.
@@ -150,6 +153,7 @@ export function createKafkaFeeds(bus: Pick<EventBus, 'kafka' | 'ensureTopics'>, 
         consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
         consumer
           .run({
+            autoCommit: false, // a one-off group, read once (see startLive)
             eachMessage: async ({ partition, message }) => {
               const end = ends.get(partition) ?? 0;
               const offset = Number(message.offset);

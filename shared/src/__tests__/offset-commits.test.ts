@@ -78,7 +78,7 @@ describe('consumer offset commits against a real Kafka broker', () => {
     }
     expect(handled).toEqual(Array.from({ length: 30 }, (_, i) => i));
     // kafkajs's autoCommit sent one commit per fetched batch (30 here); commits now leave at most
-    // once a second (or per 100 messages), and the timer commits the tail with nothing more arriving.
+    // once a second (or per 1000 messages), and the timer commits the tail with nothing more arriving.
     await pollFor(async () => (await committed(groupId, stepped.topic)) === '30', {
       what: 'the idle tail committed',
     });

@@ -93,7 +93,7 @@ interface ConsumerDeps {
 }
 
 /** Handled offsets are committed once this many accumulate, or after COMMIT_INTERVAL_MS. */
-const COMMIT_THRESHOLD = 100;
+const COMMIT_THRESHOLD = 1000;
 const COMMIT_INTERVAL_MS = 1000;
 
 const DEFAULT_RETRY: BackoffPolicy = { initialMs: 200, maxMs: 5_000, multiplier: 2, jitter: 'EQUAL' };
