@@ -32,15 +32,7 @@ export const baseEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KAFKA_BROKERS: brokers.default(['127.0.0.1:9092']),
-  /**
-   * Partitions of the topics the platform creates (existing topics keep theirs). One process of each
-   * service reads each topic, and it handles different keys side by side within a partition
-   * (`keyConcurrency`), so more partitions only multiply the broker's work per produce and fetch
-   * request: with 3, the bench's steady run did 160-178 tasks/s on a 2-core machine, with 1, 229.
-   * Running several replicas of a service? Give each topic at least as many partitions before the
-   * first start.
-   */
-  KAFKA_DEFAULT_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(1),
+  KAFKA_DEFAULT_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
   /** Prefixes every consumer group of the process (several platforms sharing one broker, e.g. tests). */
   KAFKA_GROUP_PREFIX: z
     .string()

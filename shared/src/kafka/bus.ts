@@ -17,7 +17,7 @@ export interface EventBusOptions {
   service: string;
   logger: Logger;
   metrics?: PlatformMetrics;
-  /** Partitions of topics the bus creates, unless a topic names its own (default 1, see KAFKA_DEFAULT_PARTITIONS). */
+  /** Partitions of topics the bus creates, unless a topic names its own. */
   defaultPartitions?: number;
 }
 
@@ -280,7 +280,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
       const specs = topics.map((t) => (typeof t === 'string' ? { topic: t } : t));
       const wanted = new Map<string, number>();
       for (const spec of specs) {
-        const partitions = spec.partitions ?? options.defaultPartitions ?? 1;
+        const partitions = spec.partitions ?? options.defaultPartitions ?? 3;
         wanted.set(spec.topic, partitions);
         if (!spec.topic.endsWith('.dlq')) wanted.set(dlqTopic(spec.topic), 1);
       }
