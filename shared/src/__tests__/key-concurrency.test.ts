@@ -1,8 +1,8 @@
 import type { Admin } from 'kafkajs';
 import { z } from 'zod';
 import type { Envelope, EventBus, EventDefinition } from '../index';
-import { createEventBus, createEventConsumer, defineEvent, dlqTopic, on } from '../index';
-import { collectTopic, pollFor, testInfra, testLogger, uniqueName } from '../testing';
+import { createEventConsumer, defineEvent, dlqTopic, on } from '../index';
+import { collectTopic, connectTestBus, pollFor, testLogger, uniqueName } from '../testing';
 
 const stepSchema = z.object({ key: z.string(), seq: z.number().int() });
 type Stepped = EventDefinition<typeof stepSchema>;
@@ -40,19 +40,16 @@ function overlapMeter() {
 describe('consumer handling one batch by key (keyConcurrency) against a real Kafka broker', () => {
   let bus: EventBus;
   let admin: Admin;
+  let close: () => Promise<void>;
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    bus = createEventBus({ brokers: testInfra().brokers, service: 'lanes-test', logger: testLogger() });
-    await bus.connect();
-    admin = bus.kafka.admin();
-    await admin.connect();
+    ({ bus, admin, close } = await connectTestBus('lanes-test'));
   });
 
   afterAll(async () => {
     for (const stop of stops) await stop();
-    await admin.disconnect();
-    await bus.disconnect();
+    await close();
   });
 
   /** A one-partition topic, so the whole stream is one ordered log and offsets are easy to reason about. */

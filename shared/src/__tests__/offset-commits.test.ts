@@ -1,8 +1,8 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { z } from 'zod';
 import type { EventBus } from '../index';
-import { createEventBus, createEventConsumer, defineEvent, on } from '../index';
-import { pollFor, testInfra, testLogger, uniqueName } from '../testing';
+import { createEventConsumer, defineEvent, on } from '../index';
+import { connectTestBus, pollFor, testLogger, uniqueName } from '../testing';
 
 const stepSchema = z.object({ seq: z.number().int() });
 
@@ -26,17 +26,14 @@ function countingCommits(kafka: Kafka) {
 describe('consumer offset commits against a real Kafka broker', () => {
   let bus: EventBus;
   let admin: Admin;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    bus = createEventBus({ brokers: testInfra().brokers, service: 'commits-test', logger: testLogger() });
-    await bus.connect();
-    admin = bus.kafka.admin();
-    await admin.connect();
+    ({ bus, admin, close } = await connectTestBus('commits-test'));
   });
 
   afterAll(async () => {
-    await admin.disconnect();
-    await bus.disconnect();
+    await close();
   });
 
   const committed = async (groupId: string, topic: string) =>

@@ -1,8 +1,8 @@
 import type { Admin, KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
 import type { Envelope, EventBus } from '../index';
-import { createEventBus, defineEvent } from '../index';
-import { collectTopic, pollFor, testInfra, testLogger, uniqueName } from '../testing';
+import { defineEvent } from '../index';
+import { collectTopic, connectTestBus, pollFor, uniqueName } from '../testing';
 
 const stepSchema = z.object({ key: z.string(), seq: z.number().int() });
 
@@ -11,19 +11,16 @@ const SENTINEL = 'end-of-test';
 describe('event bus sends coalescing while a request is in flight', () => {
   let bus: EventBus;
   let admin: Admin;
+  let close: () => Promise<void>;
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    bus = createEventBus({ brokers: testInfra().brokers, service: 'coalesce-test', logger: testLogger() });
-    await bus.connect();
-    admin = bus.kafka.admin();
-    await admin.connect();
+    ({ bus, admin, close } = await connectTestBus('coalesce-test'));
   });
 
   afterAll(async () => {
     for (const stop of stops) await stop();
-    await admin.disconnect();
-    await bus.disconnect();
+    await close();
   });
 
   const newEvent = (name: string) =>

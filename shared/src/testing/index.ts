@@ -7,6 +7,7 @@ import { connectMongo } from '../mongo/connection';
 import { createLogger } from '../logger';
 import type { Role } from '../graphql/caller';
 import type { Envelope } from '../kafka/envelope';
+import { createEventBus } from '../kafka/bus';
 import { subscribeWhenReady } from '../kafka/subscribe';
 import { CALLER_HEADER, signCallerToken } from '../graphql/caller';
 
@@ -24,6 +25,25 @@ export const uniqueName = (prefix: string) =>
   `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 
 export const testLogger = () => createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+
+/**
+ * An event bus on the test broker, connected, with a connected admin beside it: for tests of the bus
+ * and its consumers. `close()` disconnects both.
+ */
+export async function connectTestBus(service: string) {
+  const bus = createEventBus({ brokers: testInfra().brokers, service, logger: testLogger() });
+  await bus.connect();
+  const admin = bus.kafka.admin();
+  await admin.connect();
+  return {
+    bus,
+    admin,
+    close: async () => {
+      await admin.disconnect();
+      await bus.disconnect();
+    },
+  };
+}
 
 /**
  * Re-evaluates `check` until it returns a value other than undefined/false, or fails after
