@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Envelope, EventBus } from '../index';
 import { createEventBus, defineEvent, dlqTopic, InvalidEventError, on, traceIdOf } from '../index';
-import { collectTopic, pollFor, testInfra, testLogger, uniqueName } from '../testing';
+import { collectTopic, pollFor, testInfra, testLogger, uniqueName, uniqueTopic } from '../testing';
 
 const orderSchema = z.object({ orderId: z.string(), amount: z.number().int().positive() });
 
@@ -19,8 +19,7 @@ describe('event bus against a real Kafka broker', () => {
     await bus.disconnect();
   });
 
-  const newEvent = () =>
-    defineEvent(`test.${uniqueName('order').replace(/[^a-z0-9-]/g, '')}.created`, orderSchema);
+  const newEvent = () => defineEvent(uniqueTopic('order', 'created'), orderSchema);
 
   it('round-trips a validated CloudEvents envelope, keyed by subject, continuing the trace', async () => {
     const created = newEvent();

@@ -2,7 +2,7 @@ import type { Admin } from 'kafkajs';
 import { z } from 'zod';
 import type { Envelope, EventBus, EventDefinition } from '../index';
 import { createEventConsumer, defineEvent, dlqTopic, on } from '../index';
-import { collectTopic, connectTestBus, pollFor, testLogger, uniqueName } from '../testing';
+import { collectTopic, connectTestBus, pollFor, testLogger, uniqueName, uniqueTopic } from '../testing';
 
 const stepSchema = z.object({ key: z.string(), seq: z.number().int() });
 type Stepped = EventDefinition<typeof stepSchema>;
@@ -54,7 +54,7 @@ describe('consumer handling one batch by key (keyConcurrency) against a real Kaf
 
   /** A one-partition topic, so the whole stream is one ordered log and offsets are easy to reason about. */
   const newTopic = async (): Promise<Stepped> => {
-    const stepped = defineEvent(`test.${uniqueName('lane').replace(/[^a-z0-9-]/g, '')}.stepped`, stepSchema);
+    const stepped = defineEvent(uniqueTopic('lane', 'stepped'), stepSchema);
     await bus.ensureTopics([{ topic: stepped.topic, partitions: 1 }]);
     return stepped;
   };

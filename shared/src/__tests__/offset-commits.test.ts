@@ -2,7 +2,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { z } from 'zod';
 import type { EventBus } from '../index';
 import { createEventConsumer, defineEvent, on } from '../index';
-import { connectTestBus, pollFor, testLogger, uniqueName } from '../testing';
+import { connectTestBus, pollFor, testLogger, uniqueName, uniqueTopic } from '../testing';
 
 const stepSchema = z.object({ seq: z.number().int() });
 
@@ -40,10 +40,7 @@ describe('consumer offset commits against a real Kafka broker', () => {
     (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions[0]!.offset;
 
   it('commits handled messages together, not once per fetch; an idle tail within a second or two; all of it on stop', async () => {
-    const stepped = defineEvent(
-      `test.${uniqueName('commits').replace(/[^a-z0-9-]/g, '')}.stepped`,
-      stepSchema,
-    );
+    const stepped = defineEvent(uniqueTopic('commits', 'stepped'), stepSchema);
     await bus.ensureTopics([{ topic: stepped.topic, partitions: 1 }]);
     const groupId = uniqueName('g');
     const handled: number[] = [];

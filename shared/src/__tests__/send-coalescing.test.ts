@@ -2,7 +2,7 @@ import type { Admin, KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
 import type { Envelope, EventBus } from '../index';
 import { defineEvent } from '../index';
-import { collectTopic, connectTestBus, pollFor, uniqueName } from '../testing';
+import { collectTopic, connectTestBus, pollFor, uniqueTopic } from '../testing';
 
 const stepSchema = z.object({ key: z.string(), seq: z.number().int() });
 
@@ -23,8 +23,7 @@ describe('event bus sends coalescing while a request is in flight', () => {
     await close();
   });
 
-  const newEvent = (name: string) =>
-    defineEvent(`test.${uniqueName(name).replace(/[^a-z0-9-]/g, '')}.stepped`, stepSchema);
+  const newEvent = (name: string) => defineEvent(uniqueTopic(name, 'stepped'), stepSchema);
 
   const collect = async (topic: string) => {
     const collector = await collectTopic(topic);

@@ -24,6 +24,10 @@ export function testInfra() {
 export const uniqueName = (prefix: string) =>
   `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 
+/** A topic of a test's own, `test.<unique name>.<action>`, in the characters topic names take here. */
+export const uniqueTopic = (prefix: string, action: string) =>
+  `test.${uniqueName(prefix).replace(/[^a-z0-9-]/g, '')}.${action}`;
+
 export const testLogger = () => createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
 
 /**
