@@ -1,6 +1,6 @@
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import type { Caller, FeedAccess, FeedScope } from '@waooaw/shared';
-import { ErrorCode } from '@waooaw/shared';
+import { forbidden, unauthenticated } from '@waooaw/shared';
 
 /** Event data, as the feed delivers it. */
 type EventData = Record<string, unknown>;
@@ -9,7 +9,11 @@ type EventData = Record<string, unknown>;
 export type FeedDecision = { error: GraphQLError } | { admits: (data: EventData) => boolean };
 
 const inScope = (scope: FeedScope, data: EventData) =>
-  scope === 'all' || scope.fields.some((f) => scope.values.includes(data[f] as string));
+  scope === 'all' ||
+  scope.fields.some((f) => {
+    const value = data[f];
+    return typeof value === 'string' && scope.values.includes(value);
+  });
 
 /**
  * Who hears what of a subscription feed (its `access` entry in subscriptionFeeds). Pure, so each
@@ -26,20 +30,17 @@ export function feedAccess(
   caller: Caller | null,
 ): FeedDecision {
   if (!access) return { admits: () => true };
-  const refuse = (code: ErrorCode, message: string) => ({
-    error: new GraphQLError(message, { extensions: { code } }),
-  });
   const { roles, ownerField, staff } = access;
-  if (roles && !caller?.roles.some((r) => roles.includes(r)))
-    return refuse(
-      caller ? ErrorCode.FORBIDDEN : ErrorCode.UNAUTHENTICATED,
-      `${name} is for ${roles.join(', ')}; sign in with one of those roles`,
-    );
+  if (roles && !caller?.roles.some((r) => roles.includes(r))) {
+    const message = `${name} is for ${roles.join(', ')}; sign in with one of those roles`;
+    return { error: caller ? forbidden(message) : unauthenticated(message) };
+  }
   if (!caller)
-    return refuse(
-      ErrorCode.UNAUTHENTICATED,
-      `${name} delivers each caller's own events; sign in (send a bearer token in connectionParams.authorization)`,
-    );
+    return {
+      error: unauthenticated(
+        `${name} delivers each caller's own events; sign in (send a bearer token in connectionParams.authorization)`,
+      ),
+    };
   // A feed limited to some roles and saying nothing more: those roles hear everything.
   if (ownerField === undefined && staff === undefined) return { admits: () => true };
   const scopes = caller.roles.flatMap((r) => staff?.[r] ?? []);
