@@ -500,8 +500,8 @@ export function createTickets(deps: {
     const who = requireRole(caller);
     const text = parseInput(commentBody, body, 'body');
     const ticket = await load(who, id);
-    // Support reads every ticket but acts only at its tier or below: a comment answers the customer
-    // (first response), and can stop the SLA clock (waitingOnCustomer), so it is acting on the ticket.
+    // Support reads every ticket but acts only at its tier or below (staff at any tier): a comment
+    // answers the customer (first response) and can stop the SLA clock (waitingOnCustomer).
     const bySupport = !actsAsCustomer(who);
     if (bySupport) assertCanWorkAt(who, ticket.tier, 'comment on');
     if (ticket.comments.length >= MAX_COMMENTS)
