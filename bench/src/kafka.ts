@@ -179,7 +179,7 @@ export async function createBenchKafka(brokers: string[], runId: string, initial
       await bus.publishAll(
         orchestrationCommands.submitTask,
         commands.map((c) => ({
-          data: { taskId: c.taskId, actor: 'bench', customerId: null, tenant: null, spec: c.spec },
+          data: { taskId: c.taskId, actor: 'bench', customerId: null, spec: c.spec },
           options: { subject: c.taskId },
         })),
       );

@@ -14,7 +14,6 @@ export interface AuthConfig {
 const claimsSchema = z.object({
   sub: z.string().min(1, 'sub (the user id) is required'),
   roles: z.array(z.enum(ROLES)).min(1, `roles must list at least one of: ${ROLES.join(', ')}`),
-  tenant: z.string().min(1).optional(),
 });
 
 /**
@@ -47,11 +46,9 @@ export function createClientAuth(config: AuthConfig) {
       throw unauthenticated(
         `The bearer token's claims are invalid: ${claims.error.issues.map((i) => i.message).join('; ')}`,
       );
-    return {
-      sub: claims.data.sub,
-      roles: claims.data.roles,
-      ...(claims.data.tenant ? { tenant: claims.data.tenant } : {}),
-    };
+    // Only who and which roles: nothing on the platform is scoped by tenant, so a `tenant` claim a
+    // token may carry is not read (forwarding it would suggest an isolation that does not exist).
+    return { sub: claims.data.sub, roles: claims.data.roles };
   };
 }
 
@@ -61,7 +58,7 @@ export function signDevToken(
   config: Pick<AuthConfig, 'JWT_SECRET' | 'JWT_ISSUER' | 'JWT_AUDIENCE'>,
   ttl = '8h',
 ): Promise<string> {
-  return new SignJWT({ roles: caller.roles, ...(caller.tenant ? { tenant: caller.tenant } : {}) })
+  return new SignJWT({ roles: caller.roles })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(caller.sub)
     .setIssuer(config.JWT_ISSUER)

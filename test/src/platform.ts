@@ -38,7 +38,7 @@ import {
 } from '@waooaw/orchestration/server';
 import { createServer as createIdentity } from '@waooaw/identity/server';
 
-const SECRET = 'platform-test-caller-secret-at-least-32-chars';
+export const SECRET = 'platform-test-caller-secret-at-least-32-chars';
 
 /** identity and factory together, each with its own database, talking over the real Kafka. */
 export async function startIdentityAndFactory(options: { loadCatalogue?: boolean } = {}) {

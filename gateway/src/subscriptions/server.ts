@@ -16,6 +16,7 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '@waooaw/shared';
 import { ErrorCode, subscriptionFeeds } from '@waooaw/shared';
 import type { Context } from '../context';
+import { feedAccess } from './access';
 import type { FeedEvent, KafkaFeeds } from './feed';
 
 export interface SubscriptionDeps {
@@ -112,19 +113,9 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
       return { errors: [new GraphQLError(`The subscription ${name} has no event feed`)] };
     const values = getArgumentValues(definition, field, args.variableValues ?? {});
     const context = args.contextValue as Context;
-    const caller = context.caller;
-    const allowedRoles = feed.access?.roles;
-    if (allowedRoles && !caller?.roles.some((r) => allowedRoles.includes(r)))
-      return {
-        errors: [
-          new GraphQLError(`${name} is for ${allowedRoles.join(', ')}; sign in with one of those roles`, {
-            extensions: { code: caller ? 'FORBIDDEN' : 'UNAUTHENTICATED' },
-          }),
-        ],
-      };
-    // A plain customer hears only about what is theirs (anonymous callers about nothing owned).
-    const ownerField = feed.access?.ownerField;
-    const onlyOwn = ownerField !== undefined && (!caller || caller.roles.every((r) => r === 'customer'));
+    // Who hears what: decided once here, applied to every event before its payload is built.
+    const access = feedAccess(name, feed.access, context.caller);
+    if ('error' in access) return { errors: [access.error] };
     const payloadType = definition.type.toString().replace(/!$/, '');
     const rootKey = field.alias?.value ?? name;
     const selected = field.selectionSet ? collectFields(field.selectionSet, args.document) : [];
@@ -140,7 +131,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         );
     const matches = (e: FeedEvent) =>
       e.envelope.type === feed.event.type &&
-      (!onlyOwn || (caller !== null && e.envelope.data[ownerField] === caller.sub)) &&
+      access.admits(e.envelope.data) &&
       Object.entries(feed.filters).every(([arg, dataField]) => {
         const wanted = argument(arg);
         return wanted === undefined || wanted === null || e.envelope.data[dataField] === wanted;

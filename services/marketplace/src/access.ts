@@ -1,16 +1,9 @@
 import type { Caller } from '@waooaw/shared';
-import { forbidden } from '@waooaw/shared';
+import { forbidden, isStaff } from '@waooaw/shared';
 
-const STAFF = ['operator', 'admin'] as const;
-
-/** Operators and admins see every customer's trials, deliverables and subscriptions. */
-export const isStaff = (caller: Caller) => caller.roles.some((r) => (STAFF as readonly string[]).includes(r));
-
-/** A customer may only see (or change) what is theirs; another customer's gets FORBIDDEN. */
-export function assertOwnerOrStaff(caller: Caller, customerId: string, what: string) {
-  if (isStaff(caller) || customerId === caller.sub) return;
-  throw forbidden(`This ${what} belongs to another customer; you can only see your own`);
-}
+// Operators and admins see every customer's trials, deliverables and subscriptions: one rule for
+// every service, in shared/.
+export { assertOwnerOrStaff, isStaff } from '@waooaw/shared';
 
 /** Only the owner (not staff) may act as the customer: convert, request work, rate. */
 export function assertOwner(caller: Caller, customerId: string, what: string) {

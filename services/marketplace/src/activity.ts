@@ -1,11 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ActivityKind, EventBus, Logger, OutboxRelay } from '@waooaw/shared';
 import { marketplaceEvents, outboxEntry } from '@waooaw/shared';
 import type { ActivityModel, ActivityRecord } from './models/activity';
 import type { AgentCategory } from './models/listing';
 
 export interface ActivityInput {
-  /** Derive it from what happened (`trial-started:<trialId>`) so recording it twice stores it once. */
+  /**
+   * What happened (`trial-started:<trialId>`), so recording it twice stores it once. It names private
+   * records, so the activity's id (public: recentActivity, the activityFeed subscription) is its hash.
+   */
   id?: string;
   kind: ActivityKind;
   message: string;
@@ -16,6 +19,13 @@ export interface ActivityInput {
   trialId?: string | null;
   deliverableId?: string | null;
 }
+
+/**
+ * The public id of the activity recorded for `what` happened: the same for the same happening (a
+ * repeat is a no-op), and telling nothing of the trial, deliverable or subscription it was about.
+ */
+export const activityIdFor = (what: string) =>
+  `act-${createHash('sha256').update(what).digest('base64url').slice(0, 32)}`;
 
 /**
  * The activity log: each activity is stored with its `marketplace.activity.created` event in its
@@ -33,7 +43,7 @@ export function createActivityLog(deps: {
       input: ActivityInput,
       options: { traceparent?: string } = {},
     ): Promise<ActivityRecord | null> {
-      const id = input.id ?? `activity-${randomUUID()}`;
+      const id = input.id ? activityIdFor(input.id) : `act-${randomUUID()}`;
       const at = deps.clock();
       const data = {
         activityId: id,

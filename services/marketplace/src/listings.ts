@@ -130,7 +130,6 @@ export function createListings(deps: {
         taskId,
         actor: 'marketplace',
         customerId: null,
-        tenant: null,
         spec: {
           capability: TRIAL_FIRST_DELIVERABLE,
           agentHandle: listing.handle,

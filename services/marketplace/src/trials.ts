@@ -136,7 +136,6 @@ export function createTrials(deps: {
         taskId: task.id,
         actor: trial.customerId,
         customerId: trial.customerId,
-        tenant: trial.tenant,
         // Pinned to the trial's agent: the customer is trying this agent, not any with the capability.
         spec: { capability: task.capability, agentHandle: trial.handle, input },
       },
@@ -428,7 +427,6 @@ export function createTrials(deps: {
     const record: TrialRecord = {
       _id: id,
       customerId: who.sub,
-      tenant: who.tenant ?? null,
       agentId,
       handle: listing.handle,
       agentName: listing.name,

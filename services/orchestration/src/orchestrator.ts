@@ -1,5 +1,6 @@
 import type { Caller } from '@waooaw/shared';
-import { forbidden, notFound, requireRole } from '@waooaw/shared';
+import { assertOwnerOrStaff, notFound, requireRole } from '@waooaw/shared';
+import { READERS } from './access';
 import type { TaskEngine } from './engine';
 import type { TaskModel, TaskRecord } from './models/task';
 import type { WorkflowModel, WorkflowRecord } from './models/workflow';
@@ -8,16 +9,6 @@ import type { SagaEngine } from './sagas';
 import type { SubmissionDefaults } from './submission';
 import { buildTask } from './submission';
 import type { WorkflowEngine } from './workflows';
-
-const STAFF = ['operator', 'admin'] as const;
-export const isStaff = (caller: Caller) => caller.roles.some((r) => (STAFF as readonly string[]).includes(r));
-
-/** May this caller see (or cancel) something owned by `customerId`? Customers only their own. */
-export function assertOwnerOrStaff(caller: Caller, customerId: string | null, what: string) {
-  if (isStaff(caller)) return;
-  if (customerId !== null && customerId === caller.sub) return;
-  throw forbidden(`This ${what} belongs to someone else; you can only see your own`);
-}
 
 /** The use cases behind the GraphQL API, with who may do what. */
 export function createOrchestrator(deps: {
@@ -33,7 +24,7 @@ export function createOrchestrator(deps: {
   const clock = deps.now ?? Date.now;
   return {
     async submitTask(input: unknown, caller: Caller | null): Promise<TaskRecord> {
-      const who = requireRole(caller, 'customer', 'operator', 'admin');
+      const who = requireRole(caller, ...READERS);
       const task = buildTask(input, who, { replica: deps.replica, defaults: deps.defaults, now: clock() });
       if (task.idempotencyKey) {
         const existing = await deps.tasks.findById(task._id).lean<TaskRecord>();
@@ -55,16 +46,16 @@ export function createOrchestrator(deps: {
       reason: string | null | undefined,
       caller: Caller | null,
     ): Promise<TaskRecord> {
-      const who = requireRole(caller, 'customer', 'operator', 'admin');
+      const who = requireRole(caller, ...READERS);
       const task = await deps.tasks.findById(id).lean<TaskRecord>();
       if (!task) throw notFound('Task', id);
       assertOwnerOrStaff(who, task.customerId, 'task');
       return (await deps.engine.cancel(id, reason?.trim() || `canceled by ${who.sub}`)) ?? task;
     },
     submitWorkflow: (input: unknown, caller: Caller | null) =>
-      deps.workflows.submit(input, requireRole(caller, 'customer', 'operator', 'admin')),
+      deps.workflows.submit(input, requireRole(caller, ...READERS)),
     async cancelWorkflow(id: string, reason: string | null | undefined, caller: Caller | null) {
-      const who = requireRole(caller, 'customer', 'operator', 'admin');
+      const who = requireRole(caller, ...READERS);
       const existing = await deps.workflowRecords.findById(id).lean<WorkflowRecord>();
       if (!existing) throw notFound('Workflow', id);
       assertOwnerOrStaff(who, existing.customerId, 'workflow');

@@ -53,11 +53,7 @@ export function createSagaEngine(deps: {
   const { sagas, tasks, engine } = deps;
   const clock = deps.now ?? Date.now;
 
-  const callerOf = (saga: SagaRecord): Caller => ({
-    sub: saga.submittedBy,
-    roles: saga.roles as Role[],
-    ...(saga.tenant ? { tenant: saga.tenant } : {}),
-  });
+  const callerOf = (saga: SagaRecord): Caller => ({ sub: saga.submittedBy, roles: saga.roles as Role[] });
 
   /** Starts the task a command asks for (a no-op when it exists: fixed ids). */
   async function run(saga: SagaRecord, command: SagaCommand): Promise<void> {
@@ -165,7 +161,6 @@ export function createSagaEngine(deps: {
         customerId: who.roles.includes('customer') ? who.sub : null,
         submittedBy: who.sub,
         roles: who.roles,
-        tenant: who.tenant ?? null,
         rev: 0,
         createdAt: new Date(now),
         updatedAt: new Date(now),

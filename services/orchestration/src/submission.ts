@@ -114,7 +114,6 @@ export function buildTask(
     retryPolicy,
     idempotencyKey: parsed.idempotencyKey ?? null,
     customerId,
-    tenant: who.tenant ?? null,
     submittedBy: who.sub,
     workflowId: link.workflowId ?? null,
     workflowNodeId: link.workflowNodeId ?? null,
@@ -141,11 +140,7 @@ export function taskFromCommand(
   command: EventData<typeof orchestrationCommands.submitTask>,
   deps: { replica: InstanceReplica; defaults: SubmissionDefaults; now: number },
 ): TaskRecord {
-  const who: Caller = {
-    sub: command.actor,
-    roles: ['operator'],
-    ...(command.tenant ? { tenant: command.tenant } : {}),
-  };
+  const who: Caller = { sub: command.actor, roles: ['operator'] };
   const link = { id: command.taskId, customerId: command.customerId };
   try {
     return buildTask(command.spec, who, deps, link, 'spec');

@@ -71,16 +71,13 @@ export function createWorkflowEngine(deps: {
         status: wf.status,
         nodeId: node?.id ?? null,
         nodeStatus: node?.status ?? null,
+        customerId: wf.customerId,
         at: new Date(at).toISOString(),
       },
       { subject: wf._id },
     );
 
-  const callerOf = (wf: WorkflowRecord): Caller => ({
-    sub: wf.submittedBy,
-    roles: wf.roles as Role[],
-    ...(wf.tenant ? { tenant: wf.tenant } : {}),
-  });
+  const callerOf = (wf: WorkflowRecord): Caller => ({ sub: wf.submittedBy, roles: wf.roles as Role[] });
 
   const taskState = (t: Pick<TaskRecord, 'status'> | undefined): NodeState | null => {
     if (!t) return null;
@@ -265,7 +262,6 @@ export function createWorkflowEngine(deps: {
         customerId: who.roles.includes('customer') ? who.sub : null,
         submittedBy: who.sub,
         roles: who.roles,
-        tenant: who.tenant ?? null,
         rev: 0,
         outbox: [],
         outboxLockedUntil: null,

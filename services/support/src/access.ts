@@ -1,12 +1,10 @@
 import type { Caller, SupportTier } from '@waooaw/shared';
-import { forbidden } from '@waooaw/shared';
+import { forbidden, isStaff } from '@waooaw/shared';
 import type { ActorRecord } from './models/ticket';
 import { supportRank, tierRank } from './domain/tiers';
 
-const STAFF = ['operator', 'admin'] as const;
-
-/** Operators and admins may do anything to any ticket. */
-export const isStaff = (caller: Caller) => caller.roles.some((r) => (STAFF as readonly string[]).includes(r));
+// Operators and admins may do anything to any ticket (the platform-wide rule, in shared/).
+export { isStaff } from '@waooaw/shared';
 
 /** support-l1/l2/l3: they read every ticket and work on those at or below their tier. */
 export const isSupport = (caller: Caller) => supportRank(caller.roles) > 0;

@@ -161,7 +161,6 @@ export function createTickets(deps: {
         taskId: work.id,
         actor: 'support',
         customerId: t.customerId,
-        tenant: t.tenant,
         spec: {
           capability: work.capability,
           // Pinned: L1 is WowSupport, and each L2 diagnosis is the CoE agent of its area.
@@ -226,7 +225,6 @@ export function createTickets(deps: {
             {
               ticketId: after._id,
               customerId: after.customerId,
-              tenant: after.tenant,
               tier: h.toTier,
               priority: after.priority,
               agentId: after.agentId,
@@ -392,7 +390,6 @@ export function createTickets(deps: {
       {
         id: `tkt-${randomUUID()}`,
         customerId,
-        tenant: who.tenant ?? null,
         subject: parsed.subject,
         description: parsed.description,
         priority: parsed.priority ?? 'NORMAL',
@@ -503,9 +500,15 @@ export function createTickets(deps: {
     const who = requireRole(caller);
     const text = parseInput(commentBody, body, 'body');
     const ticket = await load(who, id);
+    // Support reads every ticket but acts only at its tier or below (staff at any tier): a comment
+    // answers the customer (first response) and can stop the SLA clock (waitingOnCustomer).
+    const bySupport = !actsAsCustomer(who);
+    if (bySupport) assertCanWorkAt(who, ticket.tier, 'comment on');
     if (ticket.comments.length >= MAX_COMMENTS)
       throw conflict(`This ticket has ${MAX_COMMENTS} comments, the most it may; open a new ticket`);
-    const { ticket: updated } = await mutate(id, (draft, now) =>
+    const { ticket: updated } = await mutate(id, (draft, now) => {
+      // The tier may have moved on since it was read: check again against the fresh copy.
+      if (bySupport) assertCanWorkAt(who, draft.tier, 'comment on');
       machine.comment(
         draft,
         {
@@ -514,11 +517,11 @@ export function createTickets(deps: {
           body: text,
           internal: options.internal ?? false,
           waitingOnCustomer: options.waitingOnCustomer ?? false,
-          byCustomer: actsAsCustomer(who),
+          byCustomer: !bySupport,
         },
         now,
-      ),
-    );
+      );
+    });
     return updated;
   }
 

@@ -60,7 +60,9 @@ export const agentPricingSchema = z.object({
 export const marketplaceEvents = {
   /**
    * Something happened in the marketplace that the live feed shows. `message` never names the
-   * customer; `customerId` is there for consumers that notify the customer themselves.
+   * customer and `activityId` is opaque; `customerId`, `trialId` and `deliverableId` are there for
+   * consumers that notify the customer themselves, and are not in the public ActivityEvent type (the
+   * gateway's activityFeed delivers only the fields its SDL names).
    */
   activityCreated: defineEvent(
     'marketplace.activity.created',

@@ -116,6 +116,8 @@ export const orchestrationEvents = {
       status: z.string(),
       nodeId: z.string().nullable(),
       nodeStatus: z.string().nullable(),
+      /** Whose workflow it is (null when staff submitted it): lets the gateway keep it from other customers. */
+      customerId: z.string().nullable().default(null),
       at: z.string(),
     }),
   ),
@@ -140,7 +142,6 @@ export const orchestrationCommands = {
       actor: z.string().min(1),
       /** The customer the task works for, if any (they may then read it). */
       customerId: z.string().nullable().default(null),
-      tenant: z.string().nullable().default(null),
       spec: z.record(z.string(), z.unknown()),
     }),
     { topic: ORCHESTRATION_COMMANDS_TOPIC },

@@ -18,15 +18,45 @@ export interface SubscriptionFeed {
   filters: Record<string, string>;
   /** payload field -> root query field taking `id`, and the event data field holding that id */
   entities: Record<string, { rootField: string; idFrom: string }>;
-  /**
-   * Who may receive an event. `roles`: only callers with one of them may subscribe at all.
-   * `ownerField`: a caller whose only role is customer receives just the events whose data field
-   * equals their own id (staff and support roles receive all). Absent: every caller, every event.
-   */
-  access?: { roles?: readonly Role[]; ownerField?: string };
+  /** Who may subscribe and which events each caller hears; absent: a public feed (see FeedAccess). */
+  access?: FeedAccess;
+}
+
+/**
+ * Which of a feed's events a role hears beyond its own: `'all'` of them, or those whose event data
+ * holds one of `values` in any of `fields` (a support tier hears the tickets at its tier or below).
+ */
+export type FeedScope = 'all' | { fields: readonly string[]; values: readonly string[] };
+
+/**
+ * Who may receive a feed's events. The gateway applies it to every event before building a payload.
+ * - `roles`: only callers with one of them may subscribe at all (others FORBIDDEN, anonymous UNAUTHENTICATED).
+ * - `ownerField`: the event data field naming whose event it is; a signed-in caller hears the events
+ *   that are their own, and an anonymous caller may not subscribe (UNAUTHENTICATED).
+ * - `staff`: per role, what it hears beyond its own. A role not listed hears only its own events:
+ *   being signed in with some other role (support-l1 on task events) is not a reason to hear others'.
+ * A feed without `access` is public: every caller, every event; its payload type must then carry no
+ * customer's private ids (customer, trial, task ids...).
+ */
+export interface FeedAccess {
+  roles?: readonly Role[];
+  ownerField?: string;
+  staff?: Partial<Record<Role, FeedScope>>;
 }
 
 const SUPPORT_STAFF: readonly Role[] = ['support-l1', 'support-l2', 'support-l3', 'operator', 'admin'];
+/** Operators and admins hear every customer's tasks and workflows; nobody else but the owner does. */
+const PLATFORM_STAFF = { operator: 'all', admin: 'all' } as const satisfies Partial<Record<Role, FeedScope>>;
+/**
+ * Support works on tickets at its tier or below (support's assertCanWorkAt), so it hears their
+ * changes: the tier a change left (`previousTier`, so an escalation away is heard) or reached (`tier`).
+ */
+const TICKET_STAFF = {
+  ...PLATFORM_STAFF,
+  'support-l3': 'all',
+  'support-l2': { fields: ['tier', 'previousTier'], values: ['L1', 'L2'] },
+  'support-l1': { fields: ['tier', 'previousTier'], values: ['L1'] },
+} as const satisfies Partial<Record<Role, FeedScope>>;
 
 export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
   agentLifecycleChanged: {
@@ -46,12 +76,13 @@ export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
     event: orchestrationEvents.taskUpdated,
     filters: { id: 'taskId' },
     entities: { task: { rootField: 'task', idFrom: 'taskId' } },
-    access: { ownerField: 'customerId' },
+    access: { ownerField: 'customerId', staff: PLATFORM_STAFF },
   },
   workflowUpdated: {
     event: orchestrationEvents.workflowUpdated,
     filters: { id: 'workflowId' },
     entities: { workflow: { rootField: 'workflow', idFrom: 'workflowId' } },
+    access: { ownerField: 'customerId', staff: PLATFORM_STAFF },
   },
   activityFeed: {
     event: marketplaceEvents.activityCreated,
@@ -65,12 +96,16 @@ export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
     event: supportEvents.ticketUpdated,
     filters: { id: 'ticketId' },
     entities: { ticket: { rootField: 'ticket', idFrom: 'ticketId' } },
-    access: { ownerField: 'customerId' },
+    access: { ownerField: 'customerId', staff: TICKET_STAFF },
   },
   supportQueueChanged: {
     event: supportEvents.queueChanged,
     filters: { tier: 'tier' },
     entities: { ticket: { rootField: 'ticket', idFrom: 'ticketId' } },
-    access: { roles: SUPPORT_STAFF },
+    // Every support tier reads every queue (support's supportQueue query), so each hears them all.
+    access: {
+      roles: SUPPORT_STAFF,
+      staff: Object.fromEntries(SUPPORT_STAFF.map((r) => [r, 'all' as const])),
+    },
   },
 };

@@ -69,7 +69,6 @@ export const supportEvents = {
     z.object({
       ticketId: z.string(),
       customerId: z.string(),
-      tenant: z.string().nullable(),
       tier,
       priority: z.enum(TICKET_PRIORITIES),
       agentId: z.string().nullable(),

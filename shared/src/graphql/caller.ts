@@ -9,7 +9,6 @@ export type Role = (typeof ROLES)[number];
 export interface Caller {
   sub: string;
   roles: Role[];
-  tenant?: string;
 }
 
 /** The header the gateway forwards verified claims in, as a short-lived HS256 token. */
@@ -22,7 +21,6 @@ const callerClaims = z.union([
   z.object({
     sub: z.string().min(1),
     roles: z.array(z.enum(ROLES)).min(1),
-    tenant: z.string().min(1).optional(),
   }),
 ]);
 
@@ -37,9 +35,7 @@ export async function signCallerToken(
   secret: string,
   ttlSeconds = 60,
 ): Promise<string> {
-  const claims = caller
-    ? { roles: caller.roles, ...(caller.tenant ? { tenant: caller.tenant } : {}) }
-    : { anon: true };
+  const claims = caller ? { roles: caller.roles } : { anon: true };
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(caller?.sub ?? 'anonymous')
@@ -75,8 +71,25 @@ export async function callerFromToken(token: string | undefined, secret: string)
   const claims = callerClaims.safeParse(payload);
   if (!claims.success) throw unauthenticated('The forwarded caller token has no valid claims');
   if ('anon' in claims.data) return null;
-  const { sub, roles, tenant } = claims.data;
-  return { sub, roles, ...(tenant ? { tenant } : {}) };
+  const { sub, roles } = claims.data;
+  return { sub, roles };
+}
+
+/** The roles that see and act on every customer's records (the platform's staff). */
+export const STAFF_ROLES = ['operator', 'admin'] as const satisfies readonly Role[];
+
+/** Operators and admins: not limited to their own records. Support roles are not staff (tiers apply). */
+export const isStaff = (caller: Caller): boolean =>
+  caller.roles.some((r) => (STAFF_ROLES as readonly Role[]).includes(r));
+
+/**
+ * A customer may only see (or change) what is theirs; staff see everything. A record without an
+ * owner (`null`, e.g. work a service submitted for nobody) is staff-only. Every read of an owned
+ * record goes through this, root fields and entity references alike, so the rule cannot drift.
+ */
+export function assertOwnerOrStaff(caller: Caller, ownerId: string | null, what: string): void {
+  if (isStaff(caller) || (ownerId !== null && ownerId === caller.sub)) return;
+  throw forbidden(`This ${what} belongs to someone else; you can only see and act on your own`);
 }
 
 /** Throws UNAUTHENTICATED without a caller and FORBIDDEN without one of the roles. */

@@ -129,7 +129,7 @@ export async function collectTopic(
 
 export interface GraphQLResult<T> {
   data?: T | null;
-  errors?: { message: string; extensions: Record<string, unknown> }[];
+  errors?: { message: string; path?: readonly (string | number)[]; extensions: Record<string, unknown> }[];
 }
 
 /** What a subgraph's createServer returns that tests drive in process. */

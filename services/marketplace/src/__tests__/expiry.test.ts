@@ -122,7 +122,6 @@ describe('marketplace: trial time', () => {
     const stranded: Partial<TrialRecord> = {
       _id: id,
       customerId: customer,
-      tenant: null,
       agentId: agent.agentId,
       handle: agent.handle,
       agentName: 'Resumed Agent',

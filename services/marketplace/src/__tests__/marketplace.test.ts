@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { identityEvents } from '@waooaw/shared';
 import { pollFor, uniqueName } from '@waooaw/shared/testing';
+import { activityIdFor } from '../activity';
 import type { ListingRecord } from '../models/listing';
 import type { Harness } from './harness';
 import { BUSINESS, deliverable, iso, LISTING, START_TRIAL, startMarketplace, TRIAL } from './harness';
@@ -127,7 +128,7 @@ describe('marketplace', () => {
         what: 'AGENT_JOINED',
       });
       expect(m.activitiesOf(agent.agentId)[0]).toMatchObject({
-        activityId: `agent-joined:${agent.agentId}`,
+        activityId: activityIdFor(`agent-joined:${agent.agentId}`),
         kind: 'AGENT_JOINED',
         handle: agent.handle,
         category: 'MARKETING',
@@ -636,7 +637,6 @@ describe('marketplace', () => {
           taskId,
           actor: who,
           customerId: who,
-          tenant: null,
           spec: {
             capability: 'trial.first-deliverable',
             agentHandle: agent.handle,
@@ -1127,9 +1127,9 @@ describe('marketplace', () => {
     it('keeps every activity and publishes each as marketplace.activity.created with the contract fields', async () => {
       const agent = await m.registerAgent({ category: 'SALES', name: 'Activity Agent' });
       const who = customer();
-      await activeTrial(who, agent.agentId);
+      const trial = await activeTrial(who, agent.agentId);
       const RECENT = `query($f: ActivityFilter, $n: Int) { recentActivity(filter: $f, first: $n) {
-        id kind message agentId handle category trialId createdAt agent { id } listing { name } } }`;
+        id kind message agentId handle category createdAt agent { id } listing { name } } }`;
       const recent = await m.as('anyone', null)<{
         recentActivity: { id: string; kind: string; category: string; listing: { name: string } }[];
       }>(RECENT, { f: { agentId: agent.agentId } });
@@ -1139,6 +1139,9 @@ describe('marketplace', () => {
         category: 'SALES',
         listing: { name: 'Activity Agent' },
       });
+      // Public: neither the customer nor their trial can be told from what anyone may read.
+      expect(JSON.stringify(recent.data)).not.toContain(who);
+      expect(JSON.stringify(recent.data)).not.toContain(trial.id);
       const sales = await m.as('anyone', null)<{ recentActivity: { category: string }[] }>(RECENT, {
         f: { category: 'SALES' },
         n: 100,

@@ -42,7 +42,6 @@ export interface TrialTaskRecord {
 export interface TrialRecord extends OutboxDocument {
   _id: string;
   customerId: string;
-  tenant: string | null;
   agentId: string;
   handle: string;
   agentName: string;
@@ -103,7 +102,6 @@ const trialSchema = new Schema<TrialRecord>(
   {
     _id: String,
     customerId: { type: String, required: true },
-    tenant: { type: String, default: null },
     agentId: { type: String, required: true },
     handle: { type: String, required: true },
     agentName: { type: String, required: true },

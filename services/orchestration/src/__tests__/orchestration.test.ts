@@ -61,7 +61,7 @@ describe('orchestration: tasks through a scripted runtime', () => {
     const command = (taskId: string, spec: Record<string, unknown>) =>
       o.outside.publish(
         orchestrationCommands.submitTask,
-        { taskId, actor: 'bench', customerId: 'cust-kafka', tenant: null, spec },
+        { taskId, actor: 'bench', customerId: 'cust-kafka', spec },
         { subject: taskId },
       );
     const id = uniqueName('cmd');

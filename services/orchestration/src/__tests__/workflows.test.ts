@@ -198,4 +198,47 @@ describe('orchestration: workflows and sagas', () => {
     const first = done.nodes.find((n) => n.id === 'first')!;
     expect(first.task!.status).toBe('COMPLETED');
   });
+
+  it('resolves Task, Workflow and Saga references (_entities, as other subgraphs reach them) only for their owner and staff', async () => {
+    const customer = o.execAs('cust-entities');
+    const wf = await customer<{ submitWorkflow: Workflow }>(
+      `mutation($input: SubmitWorkflowInput!) { submitWorkflow(input: $input) { ${WORKFLOW_FIELDS} } }`,
+      { input: { name: 'mine', nodes: [node('private', [], { secret: 'cust-entities plan' })] } },
+      ['customer'],
+    );
+    expect(wf.errors).toBeUndefined();
+    const workflowId = wf.data!.submitWorkflow.id;
+    const taskId = await pollFor<string>(async () => (await workflow(workflowId)).nodes[0]!.task?.id);
+    const saga = await o.execAs('ops-entities')<{ submitSaga: { id: string } }>(
+      `mutation($input: SubmitSagaInput!) { submitSaga(input: $input) { id } }`,
+      { input: { name: 'staff saga', steps: [{ name: 'only', action: { capability, input: {} } }] } },
+      ['operator'],
+    );
+    expect(saga.errors).toBeUndefined();
+    const representations = [
+      { __typename: 'Task', id: taskId },
+      { __typename: 'Workflow', id: workflowId },
+      { __typename: 'Saga', id: saga.data!.submitSaga.id },
+    ];
+    const ENTITIES = `query($r: [_Any!]!) { _entities(representations: $r) {
+      ... on Task { id input } ... on Workflow { id name } ... on Saga { id name } } }`;
+    const codes = async (sub: string, roles: Parameters<typeof customer>[2]) => {
+      const res = await o.execAs(sub)<{ _entities: ({ id: string } | null)[] }>(
+        ENTITIES,
+        { r: representations },
+        roles,
+      );
+      return representations.map((_, i) =>
+        res.data?._entities[i]
+          ? 'OK'
+          : (res.errors?.find((e) => e.path?.[1] === i)?.extensions?.code ?? 'NULL'),
+      );
+    };
+    // The workflow and its task are the customer's; the saga, submitted by staff, is nobody's.
+    expect(await codes('cust-entities', ['customer'])).toEqual(['OK', 'OK', 'FORBIDDEN']);
+    expect(await codes('ops-entities', ['operator'])).toEqual(['OK', 'OK', 'OK']);
+    expect(await codes('sup-entities', ['support-l1'])).toEqual(['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN']);
+    expect(await codes('cust-other', ['customer'])).toEqual(['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN']);
+    expect(await codes('anonymous', null)).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'UNAUTHENTICATED']);
+  });
 });

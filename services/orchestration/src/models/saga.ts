@@ -18,7 +18,6 @@ export interface SagaRecord {
   customerId: string | null;
   submittedBy: string;
   roles: string[];
-  tenant: string | null;
   rev: number;
   createdAt: Date;
   updatedAt: Date;
@@ -34,7 +33,6 @@ const sagaSchema = new Schema<SagaRecord>(
     customerId: { type: String, default: null },
     submittedBy: { type: String, required: true },
     roles: { type: [String], default: [] },
-    tenant: { type: String, default: null },
     rev: { type: Number, default: 0 },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },

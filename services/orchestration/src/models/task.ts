@@ -67,7 +67,6 @@ export interface TaskRecord extends OutboxDocument {
   retryPolicy: RetryPolicyRecord;
   idempotencyKey: string | null;
   customerId: string | null;
-  tenant: string | null;
   submittedBy: string;
   workflowId: string | null;
   workflowNodeId: string | null;
@@ -120,7 +119,6 @@ const taskSchema = new Schema<TaskRecord>(
     retryPolicy: { type: Schema.Types.Mixed, required: true },
     idempotencyKey: { type: String, default: null },
     customerId: { type: String, default: null },
-    tenant: { type: String, default: null },
     submittedBy: { type: String, required: true },
     workflowId: { type: String, default: null },
     workflowNodeId: { type: String, default: null },

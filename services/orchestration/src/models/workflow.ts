@@ -25,7 +25,6 @@ export interface WorkflowRecord extends OutboxDocument {
   customerId: string | null;
   submittedBy: string;
   roles: string[];
-  tenant: string | null;
   rev: number;
   createdAt: Date;
   updatedAt: Date;
@@ -42,7 +41,6 @@ const workflowSchema = new Schema<WorkflowRecord>(
     customerId: { type: String, default: null },
     submittedBy: { type: String, required: true },
     roles: { type: [String], default: [] },
-    tenant: { type: String, default: null },
     rev: { type: Number, default: 0 },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },

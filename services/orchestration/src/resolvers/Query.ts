@@ -1,22 +1,17 @@
 import type { FilterQuery } from 'mongoose';
-import { olderThanCursor, pageSize, requireRole, timeCursorKey, toConnection } from '@waooaw/shared';
+import { isStaff, olderThanCursor, pageSize, requireRole, timeCursorKey, toConnection } from '@waooaw/shared';
 import type { QueryResolvers } from '../__generated__/resolvers-types';
 import type { TaskModel, TaskRecord } from '../models/task';
-import { assertOwnerOrStaff, isStaff } from '../orchestrator';
+import { readOwned, READERS } from '../access';
 import type { InstanceReplica } from '../replica';
 import { taskStats } from '../stats';
 
 export function queryResolvers(tasks: TaskModel, replica: InstanceReplica): QueryResolvers {
   return {
-    task: async (_parent, { id }, ctx) => {
-      const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
-      const task = await ctx.loaders.taskById.load(id);
-      if (task) assertOwnerOrStaff(who, task.customerId, 'task');
-      return task;
-    },
+    task: (_parent, { id }, ctx) => readOwned(ctx.caller, 'task', () => ctx.loaders.taskById.load(id)),
 
     tasks: async (_parent, { filter, first, after }, ctx) => {
-      const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
+      const who = requireRole(ctx.caller, ...READERS);
       const limit = pageSize(first);
       const query: FilterQuery<TaskRecord> = {};
       if (!isStaff(who)) query.customerId = who.sub;
@@ -53,18 +48,9 @@ export function queryResolvers(tasks: TaskModel, replica: InstanceReplica): Quer
       return taskStats(tasks, { ...(agentIds ? { agentIds } : {}), ...(capability ? { capability } : {}) });
     },
 
-    workflow: async (_parent, { id }, ctx) => {
-      const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
-      const wf = await ctx.loaders.workflowById.load(id);
-      if (wf) assertOwnerOrStaff(who, wf.customerId, 'workflow');
-      return wf;
-    },
+    workflow: (_parent, { id }, ctx) =>
+      readOwned(ctx.caller, 'workflow', () => ctx.loaders.workflowById.load(id)),
 
-    saga: async (_parent, { id }, ctx) => {
-      const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
-      const saga = await ctx.loaders.sagaById.load(id);
-      if (saga) assertOwnerOrStaff(who, saga.customerId, 'saga');
-      return saga;
-    },
+    saga: (_parent, { id }, ctx) => readOwned(ctx.caller, 'saga', () => ctx.loaders.sagaById.load(id)),
   };
 }

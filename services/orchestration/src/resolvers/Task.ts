@@ -5,10 +5,12 @@ import type {
   WorkflowNodeResolvers,
   WorkflowResolvers,
 } from '../__generated__/resolvers-types';
+import { readOwned } from '../access';
 import { sagaTaskId } from '../models/saga';
 
 export const taskResolvers: TaskResolvers = {
-  __resolveReference: (reference, ctx) => ctx.loaders.taskById.load(reference.id),
+  __resolveReference: (reference, ctx) =>
+    readOwned(ctx.caller, 'task', () => ctx.loaders.taskById.load(reference.id)),
   id: (t) => t._id,
   input: (t) =>
     typeof t.input === 'object' && t.input !== null
@@ -25,7 +27,8 @@ export const taskAttemptResolvers: TaskAttemptResolvers = {
 };
 
 export const workflowResolvers: WorkflowResolvers = {
-  __resolveReference: (reference, ctx) => ctx.loaders.workflowById.load(reference.id),
+  __resolveReference: (reference, ctx) =>
+    readOwned(ctx.caller, 'workflow', () => ctx.loaders.workflowById.load(reference.id)),
   id: (w) => w._id,
 };
 
@@ -34,7 +37,8 @@ export const workflowNodeResolvers: WorkflowNodeResolvers = {
 };
 
 export const sagaResolvers: SagaResolvers = {
-  __resolveReference: (reference, ctx) => ctx.loaders.sagaById.load(reference.id),
+  __resolveReference: (reference, ctx) =>
+    readOwned(ctx.caller, 'saga', () => ctx.loaders.sagaById.load(reference.id)),
   id: (s) => s._id,
   state: (s) => s.snapshot.state,
   log: (s) => s.snapshot.log.map((e) => ({ ...e, at: new Date(e.at) })),

@@ -26,7 +26,6 @@ const open = (text = 'Our dashboard shows zero leads', slaMs = { L1: 60_000, L2:
     {
       id: 'tkt-1',
       customerId: 'cust-1',
-      tenant: null,
       subject: text,
       description: text,
       priority: 'NORMAL',

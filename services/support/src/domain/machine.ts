@@ -102,7 +102,6 @@ export function refresh(t: TicketState, now: Date) {
 export interface OpenInput {
   id: string;
   customerId: string;
-  tenant: string | null;
   subject: string;
   description: string;
   priority: TicketPriority;
@@ -130,7 +129,6 @@ export function openTicket(input: OpenInput, now: Date): TicketState {
   const t: TicketState = {
     _id: input.id,
     customerId: input.customerId,
-    tenant: input.tenant,
     subject: input.subject,
     description: input.description,
     priority: input.priority,

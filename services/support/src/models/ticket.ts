@@ -114,7 +114,6 @@ export type SlaTargetsMs = Record<SupportTier, number>;
 export interface TicketState {
   _id: string;
   customerId: string;
-  tenant: string | null;
   subject: string;
   description: string;
   priority: TicketPriority;
@@ -235,7 +234,6 @@ const ticketSchema = new Schema<TicketRecord>(
   {
     _id: String,
     customerId: { type: String, required: true },
-    tenant: { type: String, default: null },
     subject: { type: String, required: true },
     description: { type: String, required: true },
     priority: { type: String, enum: TICKET_PRIORITIES, required: true },
