@@ -104,7 +104,7 @@ async function watermarks(admin: Admin, topic: string) {
  * the last. Replays read a topic from a cursor up to the end it had when asked, with backpressure.
  */
 export function createKafkaFeeds(
-  bus: Pick<EventBus, 'kafka' | 'ensureTopics'>,
+  bus: Pick<EventBus, 'kafka' | 'ensureTopics' | 'disconnect'>,
   logger: Logger,
   options: FeedOptions,
 ) {
@@ -350,6 +350,8 @@ export function createKafkaFeeds(
       const entries = [...live.values()];
       live.clear();
       await Promise.all(entries.map(async (e) => (await e.started).disconnect().catch(() => undefined)));
+      // ensureTopics connected the bus's admin: left open, it would keep the process alive.
+      await bus.disconnect().catch((err: unknown) => logger.warn({ err }, 'feed bus did not stop cleanly'));
     },
   };
 }

@@ -231,6 +231,31 @@ describe('resuming a subscription from a cursor', () => {
       } finally {
         await again.stop();
       }
+
+      // The cursor of the live event that followed the replay covers the replay too: resuming from it
+      // gets only what came after (`end` comes after anything replayed, as `live` did above).
+      const last = subscribe(client, LIFECYCLE, { id: agentId, after: events.at(-1)!.cursor });
+      try {
+        await bus.bus.publish(identityEvents.agentLifecycleChanged, lifecycle('after live'), {
+          key: `${agentId}/after`,
+        });
+        await pollFor(() => lifecycleOf(last.results).some((e) => e.reason === 'after live'), {
+          what: 'the event after the live one',
+        });
+        await bus.bus.publish(identityEvents.agentLifecycleChanged, lifecycle('end'), {
+          key: `${agentId}/end`,
+        });
+        const after = await pollFor(
+          () => {
+            const got = lifecycleOf(last.results);
+            return got.some((e) => e.reason === 'end') && got;
+          },
+          { what: 'the end event' },
+        );
+        expect(after.map((e) => e.reason)).toEqual(['after live', 'end']);
+      } finally {
+        await last.stop();
+      }
     } finally {
       await resumed.stop();
       await client.dispose();
