@@ -230,6 +230,8 @@ export function createKafkaFeeds(
         throw notACursor();
       }
       const valid =
+        typeof body === 'object' &&
+        body !== null &&
         body.v === 1 &&
         Number.isSafeInteger(body.i) &&
         Array.isArray(body.o) &&

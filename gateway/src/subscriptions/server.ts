@@ -254,6 +254,9 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     })();
     let startError: unknown;
     started.catch((err: unknown) => {
+      closed = true; // nothing more is held or queued: the error ends the subscription
+      if (!(err instanceof GraphQLError))
+        logger.error({ err, subscription: name }, 'subscription failed to start');
       startError = err;
       wake?.();
     });
