@@ -24,6 +24,11 @@ export const environmentSchema = serviceEnvSchema(4000).extend({
   SANDBOX: flag('true'),
   /** Events waiting for one subscriber before it is closed as too slow. */
   SUBSCRIPTION_MAX_BUFFERED: z.coerce.number().int().min(1).default(1000),
+  /**
+   * How long a subscription cursor (`after`) stays valid after the gateway issued it; an older one is
+   * refused with CURSOR_EXPIRED (the client reloads its state instead of replaying a day of events).
+   */
+  SUBSCRIPTION_RESUME_MAX_AGE_SECONDS: z.coerce.number().int().min(1).default(86_400),
 });
 
 export type Environment = z.output<typeof environmentSchema>;

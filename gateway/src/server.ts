@@ -48,6 +48,8 @@ export interface GatewayDeps {
     | 'RATE_LIMIT_PER_MINUTE'
     | 'RATE_LIMIT_BURST'
     | 'SUBSCRIPTION_MAX_BUFFERED'
+    | 'SUBSCRIPTION_RESUME_MAX_AGE_SECONDS'
+    | 'KAFKA_GROUP_PREFIX'
   >;
   /** Subgraph name -> GraphQL URL (defaults from subgraphUrls(process.env)). */
   urls?: Record<string, string>;
@@ -192,6 +194,12 @@ export function createGateway(deps: GatewayDeps) {
   const feeds = createKafkaFeeds(
     createEventBus({ brokers: deps.brokers, service: 'gateway', logger }),
     logger,
+    {
+      // Every gateway replica signs with the same secret, so a cursor resumes on any of them.
+      cursorSecret: config.CALLER_TOKEN_SECRET,
+      resumeMaxAgeSeconds: config.SUBSCRIPTION_RESUME_MAX_AGE_SECONDS,
+      groupPrefix: config.KAFKA_GROUP_PREFIX,
+    },
   );
   const service = createService<GatewayContext>({
     name: 'gateway',

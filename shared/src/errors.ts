@@ -18,6 +18,8 @@ export const ErrorCode = {
   INVALID_AGENT_DEFINITION: 'INVALID_AGENT_DEFINITION',
   /** gateway: the operation is deeper or costlier than allowed; `extensions` has the measure and the limit. */
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /** gateway: the subscription's `after` cursor is older than the resume window or the topic's retention; `extensions.reason` says which (MAX_AGE, RETENTION). Subscribe without `after` and reload the state. */
+  CURSOR_EXPIRED: 'CURSOR_EXPIRED',
   /** gateway: too many requests from this caller; `extensions.retryAfterSeconds` says when to retry. */
   RATE_LIMITED: 'RATE_LIMITED',
   /** gateway: a subgraph did not answer; the fields it provides are null, `extensions.serviceName` names it. */

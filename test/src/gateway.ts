@@ -33,6 +33,8 @@ export async function startTestGateway(options: {
       RATE_LIMIT_PER_MINUTE: 6000,
       RATE_LIMIT_BURST: 1000,
       SUBSCRIPTION_MAX_BUFFERED: 1000,
+      SUBSCRIPTION_RESUME_MAX_AGE_SECONDS: 86_400,
+      KAFKA_GROUP_PREFIX: '',
       ...options.config,
     },
     urls: options.urls,

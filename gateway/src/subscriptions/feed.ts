@@ -1,91 +1,167 @@
-import { randomUUID } from 'node:crypto';
-import type { Consumer } from 'kafkajs';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Admin, Consumer } from 'kafkajs';
 import type { Envelope, EventBus, Logger } from '@waooaw/shared';
-import { badUserInput, parseEnvelope, subscribeWhenReady } from '@waooaw/shared';
+import { badUserInput, ErrorCode, parseEnvelope, PlatformError, subscribeWhenReady } from '@waooaw/shared';
 
 export interface FeedEvent {
   envelope: Envelope<Record<string, unknown>>;
   partition: number;
   offset: number;
   timestamp: number;
-  /** Opaque position of this event: pass as `after` to receive what followed it. */
-  cursor: string;
+  /**
+   * Where the stream stands once this event is delivered: for every partition of the topic (by
+   * index), the next offset to deliver. Events reach subscribers one at a time in the order the
+   * feed's consumer read them, so this vector splits the topic exactly into what came up to this
+   * event and what came after it, across partitions (producer timestamps cannot: they tie and skew).
+   */
+  position: readonly number[];
 }
 
-interface Position {
-  t: number;
-  p: number;
-  o: number;
+export interface FeedOptions {
+  /** Secret the cursors are signed with (a key is derived from it, see cursorKey). */
+  cursorSecret: string;
+  /** A cursor issued longer ago than this is refused (CURSOR_EXPIRED). */
+  resumeMaxAgeSeconds: number;
+  /** Prefixes the feed's consumer groups (KAFKA_GROUP_PREFIX). */
+  groupPrefix?: string;
+  now?: () => number;
 }
 
-const encode = (position: Position) => Buffer.from(JSON.stringify(position)).toString('base64url');
+/** A replay in progress: read from a cursor to the topic's end as it was when asked. */
+export interface Replay {
+  /** Resolves with that end (next offset per partition) once every event below it was passed on, or once stopped. */
+  done: Promise<readonly number[]>;
+  /** Stops fetching until resume(): the subscriber has enough replayed events waiting. */
+  pause(): void;
+  resume(): void;
+  /** Disconnects the replay's consumer now (the subscriber left); `done` resolves. */
+  stop(): Promise<void>;
+}
 
-export function decodeFeedCursor(cursor: string): Position {
-  try {
-    const p = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Position;
-    if ([p.t, p.p, p.o].every((n) => Number.isInteger(n) && n >= 0)) return p;
-  } catch {
-    // fall through
-  }
-  throw badUserInput(
-    `"${cursor}" is not a cursor of this subscription; pass the cursor of an event you received`,
+/** The signed part of a cursor: format version, issue time (ms since epoch) and position. */
+interface CursorBody {
+  v: 1;
+  i: number;
+  o: number[];
+}
+
+/** More partitions than any topic here has: a bound on what a cursor may claim before it is trusted. */
+const MAX_PARTITIONS = 10_000;
+
+/**
+ * The cursor key is derived from the configured secret with a label, so the same secret can sign
+ * caller tokens and cursors without one ever passing for the other.
+ */
+const cursorKey = (secret: string) =>
+  createHmac('sha256', secret).update('waooaw/subscription-cursor/v1').digest();
+
+const notACursor = () =>
+  badUserInput(
+    '"after" is not a cursor of this subscription: pass the `cursor` of an event this subscription delivered to you, or subscribe without `after`',
   );
-}
 
-/** Whether an event comes after a position: later in its partition, or in another partition and not older. */
-const isAfter = (e: FeedEvent, position: Position) =>
-  e.partition === position.p ? e.offset > position.o : e.timestamp >= position.t;
+const cursorExpired = (why: string, reason: 'MAX_AGE' | 'RETENTION') =>
+  new PlatformError(
+    ErrorCode.CURSOR_EXPIRED,
+    `${why}, so what was missed since cannot be replayed: subscribe without \`after\` and reload the current state with a query`,
+    { reason },
+  );
 
 function toEvent(
   partition: number,
   message: { offset: string; timestamp: string; value: Buffer | null },
+  position: readonly number[],
 ): FeedEvent | null {
   try {
     const envelope = parseEnvelope(message.value) as Envelope<Record<string, unknown>>;
-    const offset = Number(message.offset);
-    const timestamp = Number(message.timestamp);
     return {
       envelope,
       partition,
-      offset,
-      timestamp,
-      cursor: encode({ t: timestamp, p: partition, o: offset }),
+      offset: Number(message.offset),
+      timestamp: Number(message.timestamp),
+      position,
     };
   } catch {
     return null; // not an event envelope: nothing a subscriber can be sent
   }
 }
 
+/** For every partition (by index) of a topic: its low and high watermarks. */
+async function watermarks(admin: Admin, topic: string) {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  const low: number[] = [];
+  const high: number[] = [];
+  for (const o of offsets) {
+    low[o.partition] = Number(o.low);
+    high[o.partition] = Number(o.high);
+  }
+  return { low, high };
+}
+
 /**
  * Kafka for subscriptions. Every topic has one live consumer shared by all its subscribers (a group
  * of its own per gateway, starting at the end), started with the first subscriber and stopped with
- * the last. Replays read a topic up to the end it had when asked.
+ * the last. Replays read a topic from a cursor up to the end it had when asked, with backpressure.
  */
-export function createKafkaFeeds(bus: Pick<EventBus, 'kafka' | 'ensureTopics'>, logger: Logger) {
+export function createKafkaFeeds(
+  bus: Pick<EventBus, 'kafka' | 'ensureTopics' | 'disconnect'>,
+  logger: Logger,
+  options: FeedOptions,
+) {
   const { kafka } = bus;
+  const key = cursorKey(options.cursorSecret);
+  const now = options.now ?? Date.now;
+  const groupPrefix = options.groupPrefix ?? '';
   const live = new Map<
     string,
     { listeners: Set<(e: FeedEvent) => void>; started: Promise<Consumer>; pinned: boolean }
   >();
 
+  const sign = (topic: string, body: string) =>
+    createHmac('sha256', key).update(`${topic}\n${body}`).digest();
+
+  const withAdmin = async <T>(use: (admin: Admin) => Promise<T>): Promise<T> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return await use(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
   async function startLive(topic: string, listeners: Set<(e: FeedEvent) => void>): Promise<Consumer> {
     await bus.ensureTopics([topic]); // a subscription may come before the first event of its topic
-    const consumer = kafka.consumer({ groupId: `gateway-live-${randomUUID()}`, maxWaitTimeInMs: 250 });
+    // The live consumer starts at the end it is told, not at the one the broker picks when it joins:
+    // the position vector of its events must count every offset before them.
+    const { high: next } = await withAdmin((admin) => watermarks(admin, topic));
+    const consumer = kafka.consumer({
+      groupId: `${groupPrefix}gateway-live-${randomUUID()}`,
+      maxWaitTimeInMs: 250,
+    });
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     await consumer.connect();
     await subscribeWhenReady(consumer, topic, false);
     await consumer.run({
-      // The group is this consumer's alone and starts at the end: its offsets are never read again, so
-      // committing them (kafkajs does after every fetched batch) would only keep the broker busy.
+      // The group is this consumer's alone and starts where it is told: its offsets are never read
+      // again, so committing them (kafkajs does after every fetched batch) would only keep the broker busy.
       autoCommit: false,
       eachMessage: async ({ partition, message }) => {
+        const offset = Number(message.offset);
+        // Read again (after a rebalance): its listeners already had it.
+        if (offset < (next[partition] ?? 0)) return;
+        next[partition] = offset + 1;
         // A kept-live topic with nobody listening (task updates under load: hundreds a second) is
         // read but not parsed.
         if (listeners.size === 0) return;
-        const event = toEvent(partition, message);
+        const event = toEvent(partition, message, next.slice());
         if (event) for (const listener of listeners) listener(event);
       },
     });
+    // run() resolves once the group is joined and before anything fetched is processed; a pending
+    // seek also discards a fetch already in flight, so nothing from another position gets through.
+    for (const [partition, offset] of next.entries())
+      consumer.seek({ topic, partition, offset: String(offset) });
     await joined;
     return consumer;
   }
@@ -130,50 +206,154 @@ export function createKafkaFeeds(bus: Pick<EventBus, 'kafka' | 'ensureTopics'>, 
       };
     },
 
+    /** The cursor a client passes as `after` to resume after `position` of `topic`: signed, with its issue time. */
+    cursor(topic: string, position: readonly number[]): string {
+      const body: CursorBody = { v: 1, i: now(), o: [...position] };
+      const encoded = Buffer.from(JSON.stringify(body)).toString('base64url');
+      return `${encoded}.${sign(topic, encoded).toString('base64url')}`;
+    },
+
     /**
-     * Every event after `after` up to the topic's end at the time of the call, per partition in order.
-     * Resolves with that end (next offset per partition), so live events below it can be dropped.
+     * The position a cursor of `topic` stands for. Refuses (BAD_USER_INPUT) a cursor this gateway did
+     * not sign for this topic, and (CURSOR_EXPIRED) one issued longer ago than the resume window.
      */
-    async replay(
-      topic: string,
-      after: string,
-      onEvent: (e: FeedEvent) => void,
-    ): Promise<Map<number, number>> {
-      const position = decodeFeedCursor(after);
-      const admin = kafka.admin();
-      await admin.connect();
-      const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
-      await admin.disconnect();
-      const pending = new Set([...ends].filter(([, high]) => high > 0).map(([p]) => p));
-      if (pending.size === 0) return ends;
-      const consumer = kafka.consumer({ groupId: `gateway-replay-${randomUUID()}`, maxWaitTimeInMs: 100 });
-      await consumer.connect();
-      await subscribeWhenReady(consumer, topic, true);
-      await new Promise<void>((resolve, reject) => {
-        consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
-        consumer
-          .run({
-            autoCommit: false, // a one-off group, read once (see startLive)
-            eachMessage: async ({ partition, message }) => {
-              const end = ends.get(partition) ?? 0;
-              const offset = Number(message.offset);
-              if (offset < end) {
-                const event = toEvent(partition, message);
-                if (event && isAfter(event, position)) onEvent(event);
-              }
-              if (offset + 1 >= end && pending.delete(partition) && pending.size === 0) resolve();
-            },
-          })
-          .catch(reject);
-      });
-      await consumer.disconnect();
-      return ends;
+    readCursor(topic: string, cursor: string): readonly number[] {
+      const [encoded, signature, ...rest] = cursor.split('.');
+      if (!encoded || !signature || rest.length > 0) throw notACursor();
+      const given = Buffer.from(signature, 'base64url');
+      const expected = sign(topic, encoded);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw notACursor();
+      let body: CursorBody;
+      try {
+        body = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as CursorBody;
+      } catch {
+        throw notACursor();
+      }
+      const valid =
+        typeof body === 'object' &&
+        body !== null &&
+        body.v === 1 &&
+        Number.isSafeInteger(body.i) &&
+        Array.isArray(body.o) &&
+        body.o.length <= MAX_PARTITIONS &&
+        body.o.every((o) => Number.isSafeInteger(o) && o >= 0);
+      if (!valid) throw notACursor();
+      if (now() - body.i > options.resumeMaxAgeSeconds * 1000)
+        throw cursorExpired(
+          `This cursor was issued more than ${options.resumeMaxAgeSeconds} s ago (the resume window)`,
+          'MAX_AGE',
+        );
+      return body.o;
+    },
+
+    /**
+     * Passes on every event of `topic` from `from` (a position, see readCursor) up to the topic's end
+     * at the time of the call, per partition in order, each with its position in this stream. Refuses
+     * (CURSOR_EXPIRED) a position the topic no longer keeps (below a partition's low watermark) or
+     * beyond its end (the topic was recreated).
+     */
+    replay(topic: string, from: readonly number[], onEvent: (e: FeedEvent) => void): Replay {
+      let consumer: Consumer | undefined; // the replay's consumer, once it runs
+      let paused = false;
+      let stopped = false;
+      let finish: (() => void) | undefined;
+      const pending = new Set<number>();
+      const ends: number[] = [];
+
+      const done = (async () => {
+        const { low, high } = await withAdmin((admin) => watermarks(admin, topic));
+        // The stream's position as the replay goes: starts at the cursor (a partition created after
+        // it was issued from its beginning).
+        const next = high.map((_, p) => from[p] ?? low[p] ?? 0);
+        for (const [p, end] of high.entries()) {
+          const at = next[p]!;
+          if (at < (low[p] ?? 0))
+            throw cursorExpired('The events after this cursor are no longer kept (retention)', 'RETENTION');
+          if (at > end)
+            throw cursorExpired('This cursor is ahead of the topic (it was recreated)', 'RETENTION');
+          ends[p] = end;
+          if (at < end) pending.add(p);
+        }
+        if (pending.size === 0 || stopped) return ends;
+        const replaying = kafka.consumer({
+          groupId: `${groupPrefix}gateway-replay-${randomUUID()}`,
+          maxWaitTimeInMs: 100,
+        });
+        try {
+          await replaying.connect();
+          if (stopped) return ends;
+          await subscribeWhenReady(replaying, topic, true);
+          await new Promise<void>((resolve, reject) => {
+            finish = resolve;
+            if (stopped) return resolve();
+            replaying.on(replaying.events.CRASH, ({ payload }) => reject(payload.error));
+            replaying
+              .run({
+                autoCommit: false, // a one-off group, read once (see startLive)
+                eachMessage: async ({ partition, message }) => {
+                  const offset = Number(message.offset);
+                  if (stopped || !pending.has(partition) || offset < next[partition]!) return;
+                  const end = ends[partition]!;
+                  if (offset < end) {
+                    next[partition] = offset + 1;
+                    const event = toEvent(partition, message, next.slice());
+                    if (event) onEvent(event);
+                  }
+                  if (offset + 1 >= end) {
+                    pending.delete(partition);
+                    // This partition is done: fetch no more of it.
+                    replaying.pause([{ topic, partitions: [partition] }]);
+                    if (pending.size === 0) resolve();
+                  }
+                },
+              })
+              .then(() => {
+                // Straight after the join, before anything fetched is processed (see startLive): each
+                // partition from the cursor, the ones with nothing to replay not at all.
+                for (const [partition, offset] of next.entries())
+                  replaying.seek({ topic, partition, offset: String(offset) });
+                const idle = next.map((_, p) => p).filter((p) => !pending.has(p));
+                if (idle.length > 0) replaying.pause([{ topic, partitions: idle }]);
+                if (paused) replaying.pause([{ topic }]);
+                consumer = replaying; // from now on pause() and resume() act on it (kafkajs refuses before run)
+              }, reject);
+          });
+          return ends;
+        } finally {
+          // Promptly, also when the subscriber left mid-replay: a fetch in flight waits at most maxWaitTimeInMs.
+          await replaying
+            .disconnect()
+            .catch((err: unknown) => logger.warn({ err, topic }, 'replay consumer did not stop cleanly'));
+        }
+      })();
+
+      return {
+        done,
+        pause() {
+          if (paused) return;
+          paused = true;
+          // Inside eachMessage this also ends the batch being processed; the rest is fetched again on resume.
+          consumer?.pause([{ topic }]);
+        },
+        resume() {
+          if (!paused) return;
+          paused = false;
+          if (pending.size > 0) consumer?.resume([{ topic, partitions: [...pending] }]);
+        },
+        async stop() {
+          stopped = true;
+          finish?.();
+          await done.catch(() => undefined);
+        },
+      };
     },
 
     async stop() {
       const entries = [...live.values()];
       live.clear();
       await Promise.all(entries.map(async (e) => (await e.started).disconnect().catch(() => undefined)));
+      // ensureTopics connected the bus's admin: left open, it would keep the process alive.
+      await bus.disconnect().catch((err: unknown) => logger.warn({ err }, 'feed bus did not stop cleanly'));
     },
   };
 }

@@ -17,7 +17,7 @@ import type { Logger } from '@waooaw/shared';
 import { ErrorCode, subscriptionFeeds } from '@waooaw/shared';
 import type { Context } from '../context';
 import { feedAccess } from './access';
-import type { FeedEvent, KafkaFeeds } from './feed';
+import type { FeedEvent, KafkaFeeds, Replay } from './feed';
 
 export interface SubscriptionDeps {
   httpServer: Server;
@@ -35,6 +35,20 @@ export interface SubscriptionDeps {
 export const SLOW_CONSUMER_CLOSE_CODE = 4429;
 /** Bytes queued on a subscriber's socket beyond which it counts as too slow. */
 const MAX_SOCKET_BUFFER = 8 * 1024 * 1024;
+/**
+ * Replayed events waiting for one subscriber at which its replay pauses, and down to which they drain
+ * before it resumes: a replay goes at the subscriber's pace, however much it missed.
+ */
+const REPLAY_HIGH_WATER = 200;
+const REPLAY_LOW_WATER = 50;
+
+/** A position at least `floor` in every partition. */
+const atLeast = (position: readonly number[], floor: readonly number[]) =>
+  floor.length === 0
+    ? position
+    : Array.from({ length: Math.max(position.length, floor.length) }, (_, p) =>
+        Math.max(position[p] ?? 0, floor[p] ?? 0),
+      );
 
 interface SubscriberSocket {
   bufferedAmount: number;
@@ -137,7 +151,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         return wanted === undefined || wanted === null || e.envelope.data[dataField] === wanted;
       });
 
-    const payloadFor = async (e: FeedEvent): Promise<ExecutionResult> => {
+    const payloadFor = async (e: FeedEvent, cursor: () => string): Promise<ExecutionResult> => {
       const data = e.envelope.data;
       const payload: Record<string, unknown> = {};
       const errors: GraphQLError[] = [];
@@ -145,7 +159,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         const key = f.alias?.value ?? f.name.value;
         const entity = feed.entities[f.name.value];
         if (f.name.value === '__typename') payload[key] = payloadType;
-        else if (f.name.value === 'cursor') payload[key] = e.cursor;
+        else if (f.name.value === 'cursor') payload[key] = cursor();
         else if (
           entity &&
           f.selectionSet &&
@@ -166,42 +180,74 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
       return { data: { [rootKey]: payload }, ...(errors.length ? { errors } : {}) };
     };
 
-    const queue: FeedEvent[] = [];
+    const topic = feed.event.topic;
+    // Replayed events (`replayed`) do not count as falling behind: the replay waits for the subscriber.
+    const queue: { event: FeedEvent; replayed: boolean }[] = [];
+    let liveWaiting = 0;
     let wake: (() => void) | undefined;
     let closed = false;
     let detach: (() => Promise<void>) | undefined;
+    let replay: Replay | undefined;
+    // Where the replay ended (next offset per partition). Live events are delivered from there on,
+    // and their cursors count the replayed range as delivered, though the live consumer that read
+    // them may not have been that far in every partition yet.
+    let replayEnd: readonly number[] = [];
+    const cursorOf = (entry: { event: FeedEvent; replayed: boolean }) =>
+      feeds.cursor(topic, entry.replayed ? entry.event.position : atLeast(entry.event.position, replayEnd));
+
+    const closeAsTooSlow = (buffered: number) => {
+      closed = true;
+      logger.warn({ subscription: name, buffered }, 'closing a subscriber that does not keep up');
+      socket.close(
+        SLOW_CONSUMER_CLOSE_CODE,
+        `Subscriber too slow: more than ${maxBuffered} events waiting; resubscribe with after`,
+      );
+    };
     const push = (e: FeedEvent) => {
       if (closed || !matches(e)) return;
-      queue.push(e);
+      queue.push({ event: e, replayed: false });
+      liveWaiting++;
       // Behind on either side: events not yet resolved here, or bytes the socket could not send yet.
-      if (queue.length > maxBuffered || socket.bufferedAmount > MAX_SOCKET_BUFFER) {
-        closed = true;
-        logger.warn(
-          { subscription: name, buffered: queue.length },
-          'closing a subscriber that does not keep up',
-        );
-        socket.close(
-          SLOW_CONSUMER_CLOSE_CODE,
-          `Subscriber too slow: more than ${maxBuffered} events waiting; resubscribe with after`,
-        );
-      }
+      if (liveWaiting > maxBuffered || socket.bufferedAmount > MAX_SOCKET_BUFFER) closeAsTooSlow(liveWaiting);
+      wake?.();
+    };
+    const pushReplayed = (e: FeedEvent) => {
+      if (closed || !matches(e)) return;
+      queue.push({ event: e, replayed: true });
+      if (queue.length - liveWaiting >= REPLAY_HIGH_WATER) replay?.pause();
       wake?.();
     };
 
     const started = (async () => {
       const after = typeof values.after === 'string' ? values.after : undefined;
-      const early: FeedEvent[] = [];
-      let replaying = Boolean(after);
+      // Checked before anything starts: a cursor this gateway did not sign for this feed replays nothing.
+      const from = after === undefined ? undefined : feeds.readCursor(topic, after);
+      // Live events that come while replaying, held to be delivered after it (matching ones count
+      // towards the subscriber's limit: they are live events it has not had).
+      const held: FeedEvent[] = [];
+      let heldMatching = 0;
+      const hold = (e: FeedEvent) => {
+        if (closed) return;
+        held.push(e);
+        if (matches(e) && ++heldMatching > maxBuffered) closeAsTooSlow(heldMatching);
+      };
+      let replaying = from !== undefined;
       // Listen before replaying, so nothing falls between the replay's end and the live stream.
-      detach = await feeds.listen(feed.event.topic, (e) => (replaying ? early.push(e) : push(e)));
-      if (after) {
-        const ends = await feeds.replay(feed.event.topic, after, push);
-        for (const e of early) if (e.offset >= (ends.get(e.partition) ?? 0)) push(e);
-        replaying = false;
+      detach = await feeds.listen(topic, (e) => (replaying ? hold(e) : push(e)));
+      if (from && !closed) {
+        replay = feeds.replay(topic, from, pushReplayed);
+        replayEnd = await replay.done;
+        // In the same turn as the end is known, so no live event can come in between.
+        for (const e of held) if (e.offset >= (replayEnd[e.partition] ?? 0)) push(e);
       }
+      held.length = 0;
+      replaying = false;
     })();
     let startError: unknown;
     started.catch((err: unknown) => {
+      closed = true; // nothing more is held or queued: the error ends the subscription
+      if (!(err instanceof GraphQLError))
+        logger.error({ err, subscription: name }, 'subscription failed to start');
       startError = err;
       wake?.();
     });
@@ -224,7 +270,11 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
             return { done: false, value: { errors: [error] } };
           }
           const next = queue.shift();
-          if (next) return { done: false, value: await payloadFor(next) };
+          if (next) {
+            if (!next.replayed) liveWaiting--;
+            else if (queue.length - liveWaiting <= REPLAY_LOW_WATER) replay?.resume();
+            return { done: false, value: await payloadFor(next.event, () => cursorOf(next)) };
+          }
           if (closed) return { done: true, value: undefined };
           await new Promise<void>((resolve) => (wake = resolve));
           wake = undefined;
@@ -232,7 +282,9 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
       },
       async return() {
         closed = true;
+        queue.length = 0; // nothing more is sent, so nothing more is resolved
         wake?.();
+        await replay?.stop(); // a replay in progress disconnects now, not once it reaches the end
         await started.catch(() => undefined);
         await detach?.();
         return { done: true, value: undefined };
