@@ -42,6 +42,7 @@ export interface GatewayDeps {
     | 'JWT_JWKS_URL'
     | 'JWT_ISSUER'
     | 'JWT_AUDIENCE'
+    | 'JWT_MAX_AGE_SECONDS'
     | 'INTROSPECTION'
     | 'MAX_QUERY_DEPTH'
     | 'MAX_QUERY_COST'
