@@ -1,6 +1,13 @@
+import { parse } from 'graphql';
 import { SignJWT } from 'jose';
-import type { Service } from '@waooaw/shared';
-import { createMetrics, parseConfig } from '@waooaw/shared';
+import type { RequestContext, Service } from '@waooaw/shared';
+import {
+  createMetrics,
+  createRequestContext,
+  createService,
+  createSubgraphServer,
+  parseConfig,
+} from '@waooaw/shared';
 import { testDatabase, testInfra, testLogger } from '@waooaw/shared/testing';
 import { DEFAULT_JWT_MAX_AGE_SECONDS, signDevToken } from '../auth';
 import { environmentSchema } from '../environment';
@@ -27,14 +34,32 @@ describe('the gateway edge: body limit, client token lifetime, metrics', () => {
   let service: Service;
   let endpoint: string;
   let base: string;
+  let subgraph: Service;
 
   beforeAll(async () => {
     db = await testDatabase('gw-edges');
-    // Nothing listens on port 1: only the gateway itself answers in these tests.
+    // A subgraph on the shared server that trusts another caller secret than the gateway's (a
+    // misconfiguration): it refuses every forwarded request at the door, whatever its schema.
+    const logger = testLogger();
+    subgraph = createService<RequestContext>({
+      name: 'gw-edges-subgraph',
+      logger,
+      metrics: createMetrics('gw-edges-subgraph'),
+      graphql: {
+        server: createSubgraphServer<RequestContext>({
+          typeDefs: parse('type Query { ping: String! }'),
+          resolvers: { Query: { ping: () => 'pong' } },
+          logger,
+        }),
+        context: (req) => createRequestContext(req, logger, 'a-caller-secret-the-gateway-does-not-use'),
+      },
+      components: [],
+    });
+    const subgraphUrl = `${await subgraph.start(0, '127.0.0.1')}/graphql`;
     const urls = Object.fromEntries(
       subgraphs()
         .filter((s) => !s.local)
-        .map((s) => [s.name, 'http://127.0.0.1:1/graphql']),
+        .map((s) => [s.name, subgraphUrl]),
     );
     ({ service } = createGateway({
       config: {
@@ -61,6 +86,7 @@ describe('the gateway edge: body limit, client token lifetime, metrics', () => {
   });
   afterAll(async () => {
     await service.stop();
+    await subgraph.stop();
     await db.drop();
   });
 
@@ -124,6 +150,18 @@ describe('the gateway edge: body limit, client token lifetime, metrics', () => {
       status: 200,
       body: { data: { __typename: 'Query' } },
     });
+  });
+
+  it('masks a subgraph refusing the forwarded caller (its 401) as an internal error, without its URL', async () => {
+    const token = await signDevToken({ sub: 'ops-edges', roles: ['operator'] }, JWT);
+    const answer = await post(JSON.stringify({ query: '{ agent(id: "a-1") { id } }' }), token);
+    expect(answer.body.errors).toEqual([
+      expect.objectContaining({
+        message: 'Internal server error; it has been logged',
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      }),
+    ]);
+    expect(JSON.stringify(answer.body)).not.toContain('127.0.0.1');
   });
 
   it('does not serve /metrics on the public port; the metrics port does', async () => {
