@@ -11,7 +11,7 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
  * A service's metrics port is its HTTP port plus this (METRICS_PORT_OFFSET of @waooaw/shared, which
  * infra does not depend on): passed explicitly so a second platform's moved ports move it too.
  */
-const METRICS_PORT_OFFSET = 5000;
+export const METRICS_PORT_OFFSET = 5000;
 
 /** A platform process: a workspace whose package.json has `"waooaw": { "service": ..., "port": ... }`. */
 export interface PlatformService {
