@@ -8,8 +8,8 @@ import { sleep } from './process';
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /**
- * A service's metrics port is its HTTP port plus this (METRICS_PORT_OFFSET of @waooaw/shared, which
- * infra does not depend on): passed explicitly so a second platform's moved ports move it too.
+ * Each service's METRICS_PORT (where /metrics is served; the services serve none unless told) is
+ * its HTTP port plus this, so a second platform's moved ports move it too.
  */
 export const METRICS_PORT_OFFSET = 5000;
 

@@ -63,25 +63,23 @@ export const baseEnvSchema = z.object({
     .default(DEV_SECRETS.CALLER_TOKEN_SECRET),
 });
 
-/** A service's metrics port by default: its HTTP port plus this (gateway 9000, identity 9001 ...). */
-export const METRICS_PORT_OFFSET = 5000;
-
 /** The base variables plus an HTTP port with the service's default (ports of ARCHITECTURE.md). */
 export function serviceEnvSchema(defaultPort: number) {
   return baseEnvSchema.extend({
     HOST: z.string().default('0.0.0.0'),
     PORT: z.coerce.number().int().min(0).max(65535).default(defaultPort),
     /**
-     * The port /metrics (Prometheus) is served on, on HOST, and the only one: PORT never serves it,
-     * so publishing PORT does not publish the metrics. Defaults to the service's default port plus
-     * METRICS_PORT_OFFSET; `off` turns metrics off.
+     * The port Prometheus `/metrics` is served on (on HOST), and the only one: PORT never serves it,
+     * so publishing PORT does not publish the metrics. Unset or 0: no metrics. `npm start` sets it
+     * to each service's port + 5000; docker-compose.yml to 9464 inside every container.
      */
-    METRICS_PORT: z
-      .union([z.literal('off'), z.coerce.number().int().min(1).max(65535)], {
-        message: 'must be a port (1-65535) or off',
-      })
-      .default(defaultPort + METRICS_PORT_OFFSET)
-      .transform((v) => (v === 'off' ? undefined : v)),
+    METRICS_PORT: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .optional()
+      .transform((v) => (v === 0 ? undefined : v)),
   });
 }
 

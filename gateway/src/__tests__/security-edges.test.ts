@@ -188,9 +188,12 @@ describe('the gateway configuration in production', () => {
       CALLER_TOKEN_SECRET: own,
       JWT_SECRET: `${own}-jwt`,
     });
-    expect(config).toMatchObject({ PORT: 4000, METRICS_PORT: 9000 });
+    expect(config.PORT).toBe(4000);
+    // No metrics unless a port is given for them.
+    expect(config.METRICS_PORT).toBeUndefined();
+    expect(parseConfig(environmentSchema, { METRICS_PORT: '9464' }).METRICS_PORT).toBe(9464);
     expect(parseConfig(environmentSchema, { JWT_MAX_AGE_SECONDS: '3600' }).JWT_MAX_AGE_SECONDS).toBe(3600);
-    expect(parseConfig(environmentSchema, { METRICS_PORT: 'off' }).METRICS_PORT).toBeUndefined();
+    expect(parseConfig(environmentSchema, { METRICS_PORT: '0' }).METRICS_PORT).toBeUndefined();
     expect(() => parseConfig(environmentSchema, { METRICS_PORT: 'public' })).toThrow(/METRICS_PORT/);
   });
 });
