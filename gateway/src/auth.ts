@@ -1,5 +1,5 @@
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
-import { createRemoteJWKSet, jwtVerify, SignJWT } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import type { Caller } from '@waooaw/shared';
 import { ROLES, unauthenticated } from '@waooaw/shared';
@@ -9,6 +9,23 @@ export interface AuthConfig {
   JWT_JWKS_URL?: string | undefined;
   JWT_ISSUER: string;
   JWT_AUDIENCE: string;
+  /** Oldest accepted token, by its `iat`, whatever its `exp` says (default DEFAULT_JWT_MAX_AGE_SECONDS). */
+  JWT_MAX_AGE_SECONDS?: number | undefined;
+}
+
+/** A day: a stolen token stops working within a day even if its issuer gave it a far expiry. */
+export const DEFAULT_JWT_MAX_AGE_SECONDS = 24 * 60 * 60;
+
+/** What to fix, for the claim checks a client can fail (missing exp or iat, too old). */
+function claimProblem(err: unknown, maxAge: number): string | undefined {
+  if (!(err instanceof errors.JWTClaimValidationFailed || err instanceof errors.JWTExpired)) return;
+  if (err.claim === 'exp' && err.reason === 'missing')
+    return `The bearer token has no expiry (exp); send a token with an expiry, issued at most ${maxAge} s ago`;
+  if (err.claim === 'iat' && (err.reason === 'missing' || err.reason === 'invalid'))
+    return 'The bearer token has no issue time (iat); send a token with iat and exp';
+  if (err.claim === 'iat' && err instanceof errors.JWTExpired)
+    return `The bearer token was issued more than ${maxAge} s ago (JWT_MAX_AGE_SECONDS); get a new one`;
+  return undefined;
 }
 
 const claimsSchema = z.object({
@@ -18,14 +35,22 @@ const claimsSchema = z.object({
 
 /**
  * Verifies client bearer tokens: HS256 with a shared secret (development), or RS256 against a JWKS
- * when JWT_JWKS_URL is set. No token is an anonymous caller; a bad one is UNAUTHENTICATED.
+ * when JWT_JWKS_URL is set. No token is an anonymous caller; a bad one is UNAUTHENTICATED, and so is
+ * one without `exp` (it would never expire) or issued longer ago than JWT_MAX_AGE_SECONDS.
  */
 export function createClientAuth(config: AuthConfig) {
   const jwks: JWTVerifyGetKey | undefined = config.JWT_JWKS_URL
     ? createRemoteJWKSet(new URL(config.JWT_JWKS_URL))
     : undefined;
   const secret = new TextEncoder().encode(config.JWT_SECRET);
-  const options = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
+  const maxAge = config.JWT_MAX_AGE_SECONDS ?? DEFAULT_JWT_MAX_AGE_SECONDS;
+  const options = {
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    requiredClaims: ['exp'],
+    // Makes `iat` required too.
+    maxTokenAge: maxAge,
+  };
 
   return async function callerFrom(authorization: string | undefined): Promise<Caller | null> {
     if (!authorization) return null;
@@ -38,7 +63,8 @@ export function createClientAuth(config: AuthConfig) {
         : (await jwtVerify(match[1]!, secret, { ...options, algorithms: ['HS256'] })).payload;
     } catch (err) {
       throw unauthenticated(
-        `The bearer token is invalid or expired (${(err as Error).message}); get a new one (npm run token in development)`,
+        claimProblem(err, maxAge) ??
+          `The bearer token is invalid or expired (${(err as Error).message}); get a new one (npm run token in development)`,
       );
     }
     const claims = claimsSchema.safeParse(payload);

@@ -15,6 +15,11 @@ export const environmentSchema = serviceEnvSchema(4000).extend({
   JWT_JWKS_URL: z.string().url().optional(),
   JWT_ISSUER: z.string().default('waooaw'),
   JWT_AUDIENCE: z.string().default('waooaw-api'),
+  /**
+   * Client tokens issued (iat) longer ago than this are refused, whatever their exp says; tokens
+   * without exp are always refused. Unset: DEFAULT_JWT_MAX_AGE_SECONDS of auth.ts (a day).
+   */
+  JWT_MAX_AGE_SECONDS: z.coerce.number().int().min(60).optional(),
   /** Introspection (and so Sandbox) outside production, unless set. */
   INTROSPECTION: z.enum(['true', 'false']).optional(),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(12),

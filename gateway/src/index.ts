@@ -14,7 +14,7 @@ runMain(logger, async () => {
     connection,
     brokers: config.KAFKA_BROKERS,
   });
-  const url = await service.start(config.PORT, config.HOST);
+  const url = await service.start(config.PORT, config.HOST, config.METRICS_PORT);
   logger.info(`Apollo Sandbox: ${url}/graphql`);
   return service;
 });

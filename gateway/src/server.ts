@@ -42,6 +42,7 @@ export interface GatewayDeps {
     | 'JWT_JWKS_URL'
     | 'JWT_ISSUER'
     | 'JWT_AUDIENCE'
+    | 'JWT_MAX_AGE_SECONDS'
     | 'INTROSPECTION'
     | 'MAX_QUERY_DEPTH'
     | 'MAX_QUERY_COST'
@@ -143,7 +144,13 @@ export function createGateway(deps: GatewayDeps) {
           extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE, serviceName },
         };
       }
-      if (typeof extensions.code === 'string' && extensions.code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+      // `response` marks a subgraph's HTTP refusal of the gateway's own request (a 401 for its caller
+      // token: a secret or audience mismatch): the gateway's fault, logged, and masked with its URL.
+      if (
+        typeof extensions.code === 'string' &&
+        extensions.code !== ErrorCode.INTERNAL_SERVER_ERROR &&
+        extensions.response === undefined
+      ) {
         const { stacktrace: _stacktrace, ...rest } = extensions;
         return { ...formatted, extensions: rest };
       }

@@ -1,6 +1,6 @@
 import type { LauncherOptions, ServerStatus } from './launcher';
 import { down, launcherOptions, status, up } from './launcher';
-import { startPlatform } from './platform';
+import { METRICS_PORT_OFFSET, startPlatform } from './platform';
 import { MissingToolError } from './tools';
 
 const USAGE = `usage: waooaw-infra <command> [--ephemeral]
@@ -81,6 +81,9 @@ async function main(argv: string[]): Promise<number> {
           `[platform] Apollo Sandbox: http://localhost:${gateway.port}/graphql  (the subgraphs answer only through it)`,
         );
         console.log('[platform] a token for mutations: npm run token -- --role operator --sub ops-1');
+        console.log(
+          `[platform] Prometheus metrics: http://localhost:<port + ${METRICS_PORT_OFFSET}>/metrics (the gateway's: ${gateway.port + METRICS_PORT_OFFSET})`,
+        );
       }
       console.log('[platform] press Ctrl-C to stop');
       // Handlers stay installed while stopping: Ctrl-C reaches this process both from the terminal and

@@ -7,6 +7,12 @@ import { sleep } from './process';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
+/**
+ * Each service's METRICS_PORT (where /metrics is served; the services serve none unless told) is
+ * its HTTP port plus this, so a second platform's moved ports move it too.
+ */
+export const METRICS_PORT_OFFSET = 5000;
+
 /** A platform process: a workspace whose package.json has `"waooaw": { "service": ..., "port": ... }`. */
 export interface PlatformService {
   name: string;
@@ -120,6 +126,7 @@ export async function startPlatform(
       env: {
         ...env,
         ...addresses.env,
+        METRICS_PORT: String(service.port + METRICS_PORT_OFFSET),
         ...(options.serviceEnv?.[service.name] ?? {}),
         PORT: String(service.port),
       },

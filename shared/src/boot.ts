@@ -20,6 +20,8 @@ export interface BootConfig {
   KAFKA_FROM_BEGINNING: boolean;
   PORT: number;
   HOST: string;
+  /** Where /metrics is served; undefined: nowhere (see serviceEnvSchema). */
+  METRICS_PORT?: number | undefined;
 }
 
 export interface ServiceDeps {
@@ -68,7 +70,7 @@ export function bootService(options: {
       consumerGroupPrefix: config.KAFKA_GROUP_PREFIX,
       fromBeginning: config.KAFKA_FROM_BEGINNING,
     });
-    await service.start(config.PORT, config.HOST);
+    await service.start(config.PORT, config.HOST, config.METRICS_PORT);
     return service;
   });
 }

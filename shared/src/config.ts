@@ -68,6 +68,18 @@ export function serviceEnvSchema(defaultPort: number) {
   return baseEnvSchema.extend({
     HOST: z.string().default('0.0.0.0'),
     PORT: z.coerce.number().int().min(0).max(65535).default(defaultPort),
+    /**
+     * The port Prometheus `/metrics` is served on (on HOST), and the only one: PORT never serves it,
+     * so publishing PORT does not publish the metrics. Unset or 0: no metrics. `npm start` sets it
+     * to each service's port + 5000; docker-compose.yml to 9464 inside every container.
+     */
+    METRICS_PORT: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .optional()
+      .transform((v) => (v === 0 ? undefined : v)),
   });
 }
 

@@ -12,6 +12,8 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   CONFLICT: 'CONFLICT',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  /** http: the request body is larger than the server accepts (HTTP 413); `extensions.maxBytes` is the limit. */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   /** identity: a lifecycle move the state machine does not allow; `extensions.allowed` lists the targets. */
   INVALID_LIFECYCLE_TRANSITION: 'INVALID_LIFECYCLE_TRANSITION',
   /** factory: YAML that is malformed or breaks the definition schema; `extensions.problems` has line, column and path. */

@@ -74,8 +74,13 @@ export interface ServiceOptions<TContext extends BaseContext> {
 export interface Service {
   readonly name: string;
   readonly http: HttpServer;
-  /** Starts the components, then listens; resolves with the base URL. */
-  start(port: number, host?: string): Promise<string>;
+  /**
+   * Starts the components, then listens; resolves with the base URL. With `metricsPort` (0: any free
+   * port), /metrics is served there, and only there (see metricsUrl).
+   */
+  start(port: number, host?: string, metricsPort?: number): Promise<string>;
+  /** Where /metrics is served once started with a metrics port; undefined otherwise. */
+  readonly metricsUrl: string | undefined;
   stop(): Promise<void>;
   readiness(): Promise<Readiness>;
 }
@@ -114,16 +119,21 @@ export function createService<TContext extends BaseContext>(options: ServiceOpti
     );
   };
 
+  let metricsUrl: string | undefined;
   return {
     name: options.name,
     http,
     readiness,
-    async start(port, host = '0.0.0.0') {
+    get metricsUrl() {
+      return metricsUrl;
+    },
+    async start(port, host = '0.0.0.0', metricsPort) {
       await options.graphql?.server.start();
       for (const c of components) await c.start?.();
+      if (metricsPort !== undefined) metricsUrl = `${await http.listenMetrics(metricsPort, host)}/metrics`;
       const url = await http.listen(port, host);
       accepting = true;
-      logger.info({ url }, `${options.name} is listening`);
+      logger.info({ url, metrics: metricsUrl ?? 'off' }, `${options.name} is listening`);
       return url;
     },
     async stop() {

@@ -102,6 +102,6 @@ runMain(logger, async () => {
     metrics,
     components: [busComponent(bus), runtime.component()],
   });
-  await service.start(config.PORT, config.HOST);
+  await service.start(config.PORT, config.HOST, config.METRICS_PORT);
   return service;
 });

@@ -91,6 +91,7 @@ describe('client tokens from a JWKS (RS256)', () => {
         .setSubject('agent-7')
         .setIssuer('waooaw')
         .setAudience('waooaw-api')
+        .setIssuedAt()
         .setExpirationTime('5m')
         .sign(privateKey);
       await expect(callerFrom(`Bearer ${rs256}`)).resolves.toEqual({ sub: 'agent-7', roles: ['support-l2'] });

@@ -10,11 +10,23 @@ const composeFile = path.join(repoRoot, 'docker-compose.yml');
 
 interface ComposeService {
   image?: string;
+  build?: unknown;
+  ports?: string[];
+  environment?: Record<string, unknown>;
   healthcheck?: { test?: unknown };
 }
 
+/** Secrets set for the `docker-compose config` runs, as an operator would. */
+const OPERATOR_SECRETS = {
+  CALLER_TOKEN_SECRET: 'an-operator-caller-token-secret-of-32-chars',
+  JWT_SECRET: 'an-operator-client-jwt-secret-of-32-chars!',
+};
+
 describe('docker-compose.yml', () => {
-  const compose = parse(readFileSync(composeFile, 'utf8')) as { services: Record<string, ComposeService> };
+  // merge: the services share their environment through `<<: *service-env`.
+  const compose = parse(readFileSync(composeFile, 'utf8'), { merge: true }) as {
+    services: Record<string, ComposeService>;
+  };
 
   it('runs the same Kafka version as the launcher, MongoDB 8, and a healthcheck on every service', () => {
     expect(compose.services.kafka?.image).toBe(`apache/kafka:${KAFKA_VERSION}`);
@@ -32,14 +44,44 @@ describe('docker-compose.yml', () => {
     for (const name of names) expect([name, name in compose.services]).toEqual([name, true]);
   });
 
+  it('publishes only the gateway, in production, with every secret required from the operator', () => {
+    const published = Object.entries(compose.services)
+      .filter(([, service]) => (service.ports ?? []).length > 0)
+      .map(([name, service]) => [name, service.ports]);
+    expect(published).toEqual([['gateway', ['4000:4000']]]);
+    const platform = Object.entries(compose.services).filter(([, service]) => service.build !== undefined);
+    expect(platform.length).toBeGreaterThanOrEqual(8);
+    for (const [name, service] of platform) {
+      expect([name, service.environment?.NODE_ENV]).toEqual([name, 'production']);
+      const secrets = Object.entries(service.environment ?? {}).filter(([key]) => /SECRET/.test(key));
+      expect([name, secrets.length > 0]).toEqual([name, true]);
+      for (const [key, value] of secrets)
+        expect([name, key, value]).toEqual([
+          name,
+          key,
+          expect.stringMatching(`^\\$\\{${key}:\\?set ${key} `),
+        ]);
+    }
+  });
+
   // Debian's docker-compose validates a file without a Docker engine. CI installs it (.ci/run), so
   // there the check is mandatory; elsewhere it runs when the tool is present.
   const validator = spawnSync('docker-compose', ['version'], { encoding: 'utf8' });
   const available = !validator.error && validator.status === 0;
+  const config = (env: NodeJS.ProcessEnv) =>
+    spawnSync('docker-compose', ['-f', composeFile, 'config', '-q'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ...env },
+    });
   (available || process.env.CI ? it : it.skip)('passes `docker-compose config`', () => {
-    const result = spawnSync('docker-compose', ['-f', composeFile, 'config', '-q'], { encoding: 'utf8' });
+    const result = config(OPERATOR_SECRETS);
     expect(result.error).toBeUndefined();
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
+  });
+  (available || process.env.CI ? it : it.skip)('refuses to start without the operator’s secrets', () => {
+    const result = config({ CALLER_TOKEN_SECRET: OPERATOR_SECRETS.CALLER_TOKEN_SECRET });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('set JWT_SECRET');
   });
 });

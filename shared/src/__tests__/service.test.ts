@@ -66,7 +66,7 @@ describe('a service built from the shared bootstrap and subgraph factory', () =>
       graphql: { server, context: (req) => createRequestContext(req, logger, SECRET) },
       components: [mongoComponent(db.connection), busComponent(bus), ...extra],
     });
-    const url = await service.start(0, '127.0.0.1');
+    const url = await service.start(0, '127.0.0.1', 0);
     return { service, url, server };
   }
 
@@ -175,7 +175,7 @@ describe('a service built from the shared bootstrap and subgraph factory', () =>
         { title: 'Hello' },
       ]);
 
-      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const metrics = await (await fetch(service.metricsUrl!)).text();
       expect(metrics).toMatch(/waooaw_http_request_duration_seconds_count\{[^}]*route="graphql"/);
       expect(metrics).toContain('process_cpu_user_seconds_total');
     } finally {

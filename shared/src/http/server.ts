@@ -3,6 +3,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApolloServer, BaseContext } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import type { PlatformMetrics } from '../metrics';
 
@@ -30,6 +32,11 @@ export interface HttpServerOptions<TContext extends BaseContext> {
 
 export interface HttpServer {
   listen(port: number, host: string): Promise<string>;
+  /**
+   * Serves /metrics on a port of its own (and nowhere else): the public port never answers it, so an
+   * operator exposes only PORT and lets the scraper reach this one on the private network.
+   */
+  listenMetrics(port: number, host: string): Promise<string>;
   /** Stop accepting connections; requests in flight go on. */
   stopAccepting(): void;
   /** Resolves when every connection has closed (forcing idle ones, then all after the grace period). */
@@ -37,23 +44,54 @@ export interface HttpServer {
   readonly server: Server;
 }
 
-class BodyTooLarge extends Error {}
+/** A body past the limit is still read this far (and thrown away) before the socket is cut. */
+const DRAIN_FACTOR = 8;
 
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/**
+ * The request body, or null when it is larger than `limit` (declared by Content-Length or counted
+ * while it arrives). An oversized body is drained rather than reset: a client still sending when the
+ * server closes the socket gets a TCP reset and never reads the 413. Draining is bounded too
+ * (DRAIN_FACTOR x limit); past that the socket is destroyed, the 413 having long been written.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = Number(req.headers['content-length'] ?? 0) > limit;
+    if (over) resolve(null);
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
+      if (size > limit * DRAIN_FACTOR && !req.socket.destroyed) req.socket.destroy();
+      if (over) return;
       if (size > limit) {
-        reject(new BodyTooLarge());
-        req.destroy();
+        over = true;
+        chunks.length = 0;
+        resolve(null);
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(over ? null : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
+  });
+}
+
+/**
+ * Errors thrown while building a request's context (no or a bad caller token) are answered with the
+ * HTTP status their code means rather than Apollo's default 500, so clients and the gateway see 401.
+ */
+const CONTEXT_ERROR_STATUS: Partial<Record<string, number>> = {
+  [ErrorCode.UNAUTHENTICATED]: 401,
+  [ErrorCode.FORBIDDEN]: 403,
+};
+
+function withHttpStatus(err: unknown): unknown {
+  if (!(err instanceof GraphQLError)) return err;
+  const status = CONTEXT_ERROR_STATUS[String(err.extensions.code)];
+  if (status === undefined || err.extensions.http) return err;
+  return new GraphQLError(err.message, {
+    extensions: { ...err.extensions, http: { status } },
+    originalError: err,
   });
 }
 
@@ -68,13 +106,20 @@ function sendJson(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
 }
 
-function graphqlError(res: ServerResponse, status: number, code: string, message: string) {
-  sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+function graphqlError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extensions: Record<string, unknown> = {},
+) {
+  sendJson(res, status, { errors: [{ message, extensions: { code, ...extensions } }] });
 }
 
 /**
- * The HTTP face of every service: /health/live, /health/ready, /metrics and (for subgraphs)
- * /graphql through Apollo Server's integration API, on Node's own http server.
+ * The HTTP face of every service: /health/live, /health/ready and (for subgraphs and the gateway)
+ * /graphql through Apollo Server's integration API, on Node's own http server; /metrics on a second
+ * listener (listenMetrics).
  */
 export function createHttpServer<TContext extends BaseContext>(
   options: HttpServerOptions<TContext>,
@@ -94,6 +139,16 @@ export function createHttpServer<TContext extends BaseContext>(
     let body: unknown = undefined;
     if (req.method === 'POST') {
       const raw = await readBody(req, maxBody);
+      if (raw === null) {
+        graphqlError(
+          res,
+          413,
+          ErrorCode.PAYLOAD_TOO_LARGE,
+          `The request body is larger than the ${maxBody} bytes this server accepts; send a smaller operation or fewer variables`,
+          { maxBytes: maxBody },
+        );
+        return;
+      }
       if (raw.length > 0) {
         try {
           body = JSON.parse(raw);
@@ -111,10 +166,14 @@ export function createHttpServer<TContext extends BaseContext>(
     const response = await route.server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: () =>
-        route.context({
-          headers: flatHeaders(req),
-          ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}),
-        }),
+        route
+          .context({
+            headers: flatHeaders(req),
+            ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}),
+          })
+          .catch((err: unknown) => {
+            throw withHttpStatus(err);
+          }),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
@@ -141,11 +200,6 @@ export function createHttpServer<TContext extends BaseContext>(
           status: readiness.ready ? 'ready' : 'not-ready',
           checks: readiness.checks,
         });
-      } else if (url.pathname === '/metrics') {
-        route = 'metrics';
-        res
-          .writeHead(200, { 'content-type': metrics.registry.contentType })
-          .end(await metrics.registry.metrics());
       } else if (graphql && url.pathname === '/graphql') {
         route = 'graphql';
         await handleGraphQL(req, res, url, graphql);
@@ -153,14 +207,10 @@ export function createHttpServer<TContext extends BaseContext>(
         sendJson(res, 404, { error: `no route for ${url.pathname}` });
       }
     } catch (err) {
-      if (err instanceof BodyTooLarge) {
-        graphqlError(res, 413, 'BAD_REQUEST', `The request body is larger than ${maxBody} bytes`);
-      } else {
-        logger.error({ err, path: url.pathname }, 'request failed');
-        if (!res.headersSent)
-          graphqlError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error; it has been logged');
-        else res.end();
-      }
+      logger.error({ err, path: url.pathname }, 'request failed');
+      if (!res.headersSent)
+        graphqlError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error; it has been logged');
+      else res.end();
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.httpRequests.observe(
@@ -170,20 +220,43 @@ export function createHttpServer<TContext extends BaseContext>(
     }
   };
 
+  const handleMetrics = async (req: IncomingMessage, res: ServerResponse) => {
+    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      if (pathname !== '/metrics') sendJson(res, 404, { error: `no route for ${pathname}` });
+      else
+        res
+          .writeHead(200, { 'content-type': metrics.registry.contentType })
+          .end(await metrics.registry.metrics());
+    } catch (err) {
+      logger.error({ err }, 'metrics request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'metrics failed; it has been logged' });
+      else res.end();
+    }
+  };
+
   const server = createServer((req, res) => void handle(req, res));
+  const metricsServer = createServer((req, res) => void handleMetrics(req, res));
   let closed: Promise<void> | undefined;
+  let metricsClosed: Promise<void> = Promise.resolve();
+
+  const listenOn = (target: Server, port: number, host: string) =>
+    new Promise<string>((resolve, reject) => {
+      target.once('error', reject);
+      target.listen(port, host, () => {
+        target.off('error', reject);
+        const address = target.address() as AddressInfo;
+        resolve(`http://${host === '0.0.0.0' ? 'localhost' : host}:${address.port}`);
+      });
+    });
 
   return {
     server,
-    listen(port, host) {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address() as AddressInfo;
-          resolve(`http://${host === '0.0.0.0' ? 'localhost' : host}:${address.port}`);
-        });
-      });
+    listen: (port, host) => listenOn(server, port, host),
+    async listenMetrics(port, host) {
+      const url = await listenOn(metricsServer, port, host);
+      metricsClosed = new Promise<void>((resolve) => metricsServer.once('close', () => resolve()));
+      return url;
     },
     stopAccepting() {
       closed ??= new Promise<void>((resolve) => server.close(() => resolve()));
@@ -191,8 +264,13 @@ export function createHttpServer<TContext extends BaseContext>(
     },
     async close(graceMs = 5_000) {
       this.stopAccepting();
+      // Scrapes are short; the metrics listener goes with the service.
+      if (metricsServer.listening) {
+        metricsServer.close();
+        metricsServer.closeAllConnections();
+      }
       const force = setTimeout(() => server.closeAllConnections(), graceMs);
-      await closed;
+      await Promise.all([closed, metricsClosed]);
       clearTimeout(force);
     },
   };

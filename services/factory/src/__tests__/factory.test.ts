@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pollFor, uniqueName } from '@waooaw/shared/testing';
+import { billionLaughs } from './fixtures/yaml-bombs';
 import { startFactory } from './harness';
 
 const fixture = readFileSync(path.join(__dirname, 'fixtures/valid.yaml'), 'utf8');
@@ -129,6 +130,23 @@ describe('factory subgraph', () => {
       problems: [{ path: 'capabilities[2].version' }],
     });
     expect((await submit(withHandle(handle), ['customer'])).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+  });
+
+  it('answers a YAML alias bomb with INVALID_AGENT_DEFINITION naming the alias limit, in submit and validate', async () => {
+    const bomb = billionLaughs(9);
+    const submitted = await submit(bomb);
+    expect(submitted.errors?.[0]?.extensions.code).toBe('INVALID_AGENT_DEFINITION');
+    expect(submitted.errors?.[0]?.message).toContain('(the alias limit)');
+    const check = await factory.exec<{
+      validateAgentDefinition: { valid: boolean; problems: { path: string; message: string }[] };
+    }>(`query($yaml: String!) { validateAgentDefinition(yaml: $yaml) { valid problems { path message } } }`, {
+      yaml: bomb,
+    });
+    expect(check.errors).toBeUndefined();
+    expect(check.data?.validateAgentDefinition).toEqual({
+      valid: false,
+      problems: [{ path: '', message: expect.stringContaining('(the alias limit)') as string }],
+    });
   });
 
   it('completes a build from identity’s answer, exposes it on Agent.definition, and lists builds', async () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatProblems, parseDefinition } from './definition';
+import { billionLaughs } from '../__tests__/fixtures/yaml-bombs';
+import { formatProblems, MAX_DEFINITION_BYTES, parseDefinition } from './definition';
 
 const valid = readFileSync(path.join(__dirname, '../__tests__/fixtures/valid.yaml'), 'utf8');
 const problemsOf = (source: string) => {
@@ -79,5 +80,28 @@ describe('agent definition parsing', () => {
     expect(problem!.line).toBeGreaterThan(0);
     expect(problemsOf('- just\n- a list\n')[0]!.message).toContain('mapping');
     expect(problemsOf('handle: a\nhandle: b\n')[0]!.message).toMatch(/YAML syntax/);
+  });
+
+  it('refuses a YAML alias bomb, and a long list aliased many times, at once and naming the alias limit', () => {
+    const started = Date.now();
+    // 9 levels of 9 aliases each: 9^9 (387 million) values once expanded.
+    expect(problemsOf(billionLaughs(9))).toEqual([
+      {
+        path: '',
+        line: 1,
+        column: 1,
+        message: expect.stringContaining('(the alias limit)') as string,
+      },
+    ]);
+    // Within yaml's alias count, but 90 copies of a 4,000-item list.
+    const multiplied = `tags: &t [${'x,'.repeat(4000)}x]\nmetadata:\n${Array.from({ length: 90 }, (_, i) => `  k${i}: *t`).join('\n')}\n`;
+    expect(problemsOf(multiplied)[0]!.message).toMatch(/more than 50000 values .*\(the alias limit\)/);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(problemsOf('a: *nowhere\n')[0]!.message).toMatch(/^YAML/);
+  });
+
+  it('refuses a definition larger than the accepted size before parsing it', () => {
+    const big = `${valid}\n# ${'x'.repeat(MAX_DEFINITION_BYTES)}\n`;
+    expect(problemsOf(big)[0]!.message).toMatch(/more than the 32768 accepted/);
   });
 });

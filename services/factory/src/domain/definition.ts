@@ -251,8 +251,48 @@ function semanticProblems(definition: AgentDefinition): { segments: Segment[]; m
   return problems;
 }
 
+/**
+ * How many nodes aliases may expand to in one definition (yaml's maxAliasCount, counted as it
+ * does: each use of an anchor times the aliases inside it). A definition needs few if any; the
+ * limit refuses a "billion laughs" document, whose aliases of aliases would expand exponentially.
+ */
+export const MAX_ALIAS_COUNT = 100;
+
+/** The largest definition accepted: the catalogue's are about 3 KB; YAML parsing is slow past this. */
+export const MAX_DEFINITION_BYTES = 32 * 1024;
+
+/**
+ * Values a definition may hold once aliases are expanded. Within the alias limit, a long list
+ * aliased many times still multiplies, and schema validation walks every copy.
+ */
+export const MAX_DEFINITION_VALUES = 50_000;
+
+/** Whether `data` holds more than `budget` values (aliases counted each time they are used). */
+function exceedsValues(data: unknown, budget: number): boolean {
+  const stack: unknown[] = [data];
+  let count = 0;
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (++count > budget) return true;
+    if (Array.isArray(value)) stack.push(...(value as unknown[]));
+    else if (typeof value === 'object' && value !== null)
+      stack.push(...Object.values(value as Record<string, unknown>));
+  }
+  return false;
+}
+
+const wholeDocument = (message: string): ParseResult => ({
+  ok: false,
+  problems: [{ path: '', line: 1, column: 1, message }],
+});
+
 /** Parses and validates a YAML agent definition, reporting every problem with its line, column and path. */
 export function parseDefinition(source: string): ParseResult {
+  const bytes = Buffer.byteLength(source, 'utf8');
+  if (bytes > MAX_DEFINITION_BYTES)
+    return wholeDocument(
+      `the definition is ${bytes} bytes, more than the ${MAX_DEFINITION_BYTES} accepted; shorten it`,
+    );
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const position = (offset: number) => {
@@ -269,7 +309,22 @@ export function parseDefinition(source: string): ParseResult {
       })),
     };
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // yaml throws a ReferenceError past the alias limit (and for an alias that resolves nowhere).
+    if (!(err instanceof ReferenceError)) throw err;
+    return wholeDocument(
+      /excessive alias count/i.test(err.message)
+        ? `YAML aliases are used more than ${MAX_ALIAS_COUNT} times, counting aliases inside aliases (the alias limit); write the repeated values out or use fewer aliases`
+        : `YAML alias: ${err.message}`,
+    );
+  }
+  if (exceedsValues(data, MAX_DEFINITION_VALUES))
+    return wholeDocument(
+      `the definition holds more than ${MAX_DEFINITION_VALUES} values once its YAML aliases are expanded (the alias limit); use fewer aliases or shorter lists`,
+    );
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     return {
       ok: false,
