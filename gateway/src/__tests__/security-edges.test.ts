@@ -74,6 +74,8 @@ describe('the gateway edge: body limit, client token lifetime, metrics', () => {
         RATE_LIMIT_PER_MINUTE: 6000,
         RATE_LIMIT_BURST: 1000,
         SUBSCRIPTION_MAX_BUFFERED: 1000,
+        SUBSCRIPTION_RESUME_MAX_AGE_SECONDS: 86_400,
+        KAFKA_GROUP_PREFIX: '',
       },
       urls,
       logger: testLogger(),
