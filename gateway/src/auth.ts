@@ -17,6 +17,13 @@ const claimsSchema = z.object({
   tenant: z.string().min(1).optional(),
 });
 
+/** The token of an `Authorization: Bearer <token>` header; UNAUTHENTICATED for anything else. */
+export function bearerToken(authorization: string): string {
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+  if (!match) throw unauthenticated('The Authorization header must be "Bearer <token>"');
+  return match[1]!;
+}
+
 /**
  * Verifies client bearer tokens: HS256 with a shared secret (development), or RS256 against a JWKS
  * when JWT_JWKS_URL is set. No token is an anonymous caller; a bad one is UNAUTHENTICATED.
@@ -30,13 +37,12 @@ export function createClientAuth(config: AuthConfig) {
 
   return async function callerFrom(authorization: string | undefined): Promise<Caller | null> {
     if (!authorization) return null;
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-    if (!match) throw unauthenticated('The Authorization header must be "Bearer <token>"');
+    const token = bearerToken(authorization);
     let payload: JWTPayload;
     try {
       payload = jwks
-        ? (await jwtVerify(match[1]!, jwks, { ...options, algorithms: ['RS256'] })).payload
-        : (await jwtVerify(match[1]!, secret, { ...options, algorithms: ['HS256'] })).payload;
+        ? (await jwtVerify(token, jwks, { ...options, algorithms: ['RS256'] })).payload
+        : (await jwtVerify(token, secret, { ...options, algorithms: ['HS256'] })).payload;
     } catch (err) {
       throw unauthenticated(
         `The bearer token is invalid or expired (${(err as Error).message}); get a new one (npm run token in development)`,
