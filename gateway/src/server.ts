@@ -96,7 +96,10 @@ function forwardedTokens(caller: Caller | null, secret: string, ttlSeconds: numb
     const cached = tokens.get(subgraph);
     if (cached && Date.now() < cached.renewAt) return cached.token;
     const token = signCallerToken(caller, secret, subgraph, ttlSeconds);
-    tokens.set(subgraph, { token, renewAt: Date.now() + (ttlSeconds * 1000) / 2 });
+    // exp counts from iat in whole seconds, so a token may live up to a second less than the TTL:
+    // renew by its exp, so that every token handed out has at least half the TTL left.
+    const exp = (Math.floor(Date.now() / 1000) + ttlSeconds) * 1000;
+    tokens.set(subgraph, { token, renewAt: exp - (ttlSeconds * 1000) / 2 });
     return token;
   };
 }

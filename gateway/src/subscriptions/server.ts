@@ -337,6 +337,8 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
+        // Closed while its token was checked: onClose has run already, so count nothing for it.
+        if (socket.readyState !== socket.OPEN) return false;
         const key = callerKey(context);
         const open = connections.get(key) ?? 0;
         if (open >= maxConnections) {
