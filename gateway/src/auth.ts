@@ -33,6 +33,13 @@ const claimsSchema = z.object({
   roles: z.array(z.enum(ROLES)).min(1, `roles must list at least one of: ${ROLES.join(', ')}`),
 });
 
+/** The token of an `Authorization: Bearer <token>` header; UNAUTHENTICATED for anything else. */
+export function bearerToken(authorization: string): string {
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+  if (!match) throw unauthenticated('The Authorization header must be "Bearer <token>"');
+  return match[1]!;
+}
+
 /**
  * Verifies client bearer tokens: HS256 with a shared secret (development), or RS256 against a JWKS
  * when JWT_JWKS_URL is set. No token is an anonymous caller; a bad one is UNAUTHENTICATED, and so is
@@ -54,13 +61,12 @@ export function createClientAuth(config: AuthConfig) {
 
   return async function callerFrom(authorization: string | undefined): Promise<Caller | null> {
     if (!authorization) return null;
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-    if (!match) throw unauthenticated('The Authorization header must be "Bearer <token>"');
+    const token = bearerToken(authorization);
     let payload: JWTPayload;
     try {
       payload = jwks
-        ? (await jwtVerify(match[1]!, jwks, { ...options, algorithms: ['RS256'] })).payload
-        : (await jwtVerify(match[1]!, secret, { ...options, algorithms: ['HS256'] })).payload;
+        ? (await jwtVerify(token, jwks, { ...options, algorithms: ['RS256'] })).payload
+        : (await jwtVerify(token, secret, { ...options, algorithms: ['HS256'] })).payload;
     } catch (err) {
       throw unauthenticated(
         claimProblem(err, maxAge) ??

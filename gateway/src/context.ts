@@ -6,6 +6,14 @@ export interface Context {
   requestId: string;
   traceparent: string;
   ip: string;
-  /** The caller as a short-lived token the subgraphs verify (signed once per request). */
-  forwardedCaller(): Promise<string>;
+  /**
+   * When the client's token expires (ms since the epoch), if it does: a WebSocket opened with it is
+   * closed then.
+   */
+  expiresAt?: number;
+  /**
+   * The caller as a short-lived token for the named subgraph, which accepts only tokens for itself.
+   * Renewed while the context lives (a WebSocket's context lives as long as its socket).
+   */
+  forwardedCaller(subgraph: string): Promise<string>;
 }

@@ -34,6 +34,18 @@ export const environmentSchema = serviceEnvSchema(4000).extend({
    * refused with CURSOR_EXPIRED (the client reloads its state instead of replaying a day of events).
    */
   SUBSCRIPTION_RESUME_MAX_AGE_SECONDS: z.coerce.number().int().min(1).default(86_400),
+  /** Lifetime of the caller tokens forwarded to subgraphs; each is renewed once half of it is gone. */
+  CALLER_TOKEN_TTL_SECONDS: z.coerce.number().int().min(2).default(60),
+  /** Largest WebSocket message the gateway reads (1 MiB); a bigger one closes the socket with 1009. */
+  WS_MAX_PAYLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  /** Operations (subscriptions and queries in flight) one socket may run at once. */
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).default(50),
+  /** Open sockets per caller (signed-in callers by their id, anonymous ones by their address). */
+  WS_MAX_CONNECTIONS_PER_CALLER: z.coerce.number().int().min(1).default(20),
 });
 
 export type Environment = z.output<typeof environmentSchema>;

@@ -7,8 +7,9 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError } from 'graphql';
+import { decodeJwt } from 'jose';
 import type { Connection } from 'mongoose';
-import type { Logger, PlatformMetrics } from '@waooaw/shared';
+import type { Caller, Logger, PlatformMetrics } from '@waooaw/shared';
 import {
   CALLER_HEADER,
   childTraceparent,
@@ -25,7 +26,7 @@ import { createKafkaFeeds } from './subscriptions/feed';
 import { attachSubscriptions } from './subscriptions/server';
 import { auditModel } from './audit/model';
 import type { Context } from './context';
-import { createClientAuth } from './auth';
+import { bearerToken, createClientAuth } from './auth';
 import type { Environment } from './environment';
 import { limitsPlugin } from './limits';
 import { createRateLimiter } from './rate-limit';
@@ -51,6 +52,10 @@ export interface GatewayDeps {
     | 'SUBSCRIPTION_MAX_BUFFERED'
     | 'SUBSCRIPTION_RESUME_MAX_AGE_SECONDS'
     | 'KAFKA_GROUP_PREFIX'
+    | 'CALLER_TOKEN_TTL_SECONDS'
+    | 'WS_MAX_PAYLOAD_BYTES'
+    | 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET'
+    | 'WS_MAX_CONNECTIONS_PER_CALLER'
   >;
   /** Subgraph name -> GraphQL URL (defaults from subgraphUrls(process.env)). */
   urls?: Record<string, string>;
@@ -62,18 +67,44 @@ export interface GatewayDeps {
   brokers: string[];
 }
 
-/** Sends the verified caller, trace and request id along with every subgraph request. */
+/** Sends the verified caller (a token for this subgraph), trace and request id with every request. */
 class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(
+    private readonly subgraph: string,
+    url: string | undefined,
+  ) {
+    super({ url });
+  }
+
   override async willSendRequest({
     request,
     context,
   }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
     const ctx = context as Partial<GatewayContext>;
     if (!request.http || !ctx.forwardedCaller) return;
-    request.http.headers.set(CALLER_HEADER, await ctx.forwardedCaller());
+    request.http.headers.set(CALLER_HEADER, await ctx.forwardedCaller(this.subgraph));
     if (ctx.traceparent) request.http.headers.set('traceparent', childTraceparent(ctx.traceparent));
     if (ctx.requestId) request.http.headers.set('x-request-id', ctx.requestId);
   }
+}
+
+/**
+ * A caller's forwarded tokens, one per subgraph, each re-signed once half its life is gone. A
+ * request's context signs at most one per subgraph; a WebSocket's context lives as long as its
+ * socket, so a token signed once for it would expire under a long-lived subscription.
+ */
+function forwardedTokens(caller: Caller | null, secret: string, ttlSeconds: number) {
+  const tokens = new Map<string, { token: Promise<string>; renewAt: number }>();
+  return (subgraph: string): Promise<string> => {
+    const cached = tokens.get(subgraph);
+    if (cached && Date.now() < cached.renewAt) return cached.token;
+    const token = signCallerToken(caller, secret, subgraph, ttlSeconds);
+    // exp counts from iat in whole seconds, so a token may live up to a second less than the TTL:
+    // renew by its exp, so that every token handed out has at least half the TTL left.
+    const exp = (Math.floor(Date.now() / 1000) + ttlSeconds) * 1000;
+    tokens.set(subgraph, { token, renewAt: exp - (ttlSeconds * 1000) / 2 });
+    return token;
+  };
 }
 
 const UNREACHABLE =
@@ -96,7 +127,7 @@ export function createGateway(deps: GatewayDeps) {
     buildService: ({ name, url }) =>
       name === 'audit'
         ? new LocalGraphQLDataSource<Context>(audit.schema)
-        : new ForwardingDataSource({ url: urls[name] ?? url }),
+        : new ForwardingDataSource(name, urls[name] ?? url),
   });
 
   const rateLimit: ApolloServerPlugin<GatewayContext> = {
@@ -171,13 +202,16 @@ export function createGateway(deps: GatewayDeps) {
         extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
       });
     });
-    let forwarded: Promise<string> | undefined;
+    // The token verified above, so its exp is trusted as is.
+    const exp =
+      caller && req.headers.authorization ? decodeJwt(bearerToken(req.headers.authorization)).exp : undefined;
     return {
       caller,
       requestId: req.headers['x-request-id'] ?? randomUUID(),
       traceparent: childTraceparent(req.headers.traceparent),
       ip: req.headers['x-forwarded-for']?.split(',')[0]?.trim() ?? req.remoteAddress ?? 'unknown',
-      forwardedCaller: () => (forwarded ??= signCallerToken(caller, config.CALLER_TOKEN_SECRET)),
+      ...(exp !== undefined ? { expiresAt: exp * 1000 } : {}),
+      forwardedCaller: forwardedTokens(caller, config.CALLER_TOKEN_SECRET, config.CALLER_TOKEN_TTL_SECONDS),
     };
   };
 
@@ -237,10 +271,13 @@ export function createGateway(deps: GatewayDeps) {
     httpServer: service.http.server,
     apollo,
     schema: () => gateway.schema,
-    contextFor: (headers) => context({ headers }),
+    contextFor: context,
     feeds,
     logger,
     maxBuffered: config.SUBSCRIPTION_MAX_BUFFERED,
+    maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
+    maxSubscriptionsPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+    maxConnectionsPerCaller: config.WS_MAX_CONNECTIONS_PER_CALLER,
   });
   return { service, apollo, context, urls };
 }

@@ -24,6 +24,8 @@ export const ErrorCode = {
   CURSOR_EXPIRED: 'CURSOR_EXPIRED',
   /** gateway: too many requests from this caller; `extensions.retryAfterSeconds` says when to retry. */
   RATE_LIMITED: 'RATE_LIMITED',
+  /** gateway: the WebSocket already runs as many operations as one socket may; `extensions.limit`. */
+  TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
   /** gateway: a subgraph did not answer; the fields it provides are null, `extensions.serviceName` names it. */
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   /** discovery: no instance can take the work now; `extensions` counts the instances by why they were skipped. */

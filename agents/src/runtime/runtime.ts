@@ -51,14 +51,21 @@ export interface SubgraphTarget {
   callerSecret: string;
 }
 
-/** Runs one query on a subgraph and returns its data, or throws with the subgraph's first error. */
+/**
+ * Runs one query on the subgraph `name` (also the audience its caller token is signed for) and
+ * returns its data, or throws with the subgraph's first error.
+ */
 async function querySubgraph<T>(
   target: SubgraphTarget,
   name: string,
   query: string,
   variables: Record<string, unknown>,
 ): Promise<T> {
-  const token = await signCallerToken({ sub: 'agents-runtime', roles: ['operator'] }, target.callerSecret);
+  const token = await signCallerToken(
+    { sub: 'agents-runtime', roles: ['operator'] },
+    target.callerSecret,
+    name,
+  );
   const res = await fetch(target.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', [CALLER_HEADER]: token },

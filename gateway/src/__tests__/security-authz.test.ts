@@ -109,7 +109,11 @@ describe('the tenant claim', () => {
       .sign(new TextEncoder().encode(config.JWT_SECRET));
     const caller = await createClientAuth(config)(`Bearer ${token}`);
     expect(caller).toEqual({ sub: 'cust-a', roles: ['customer'] });
-    const forwarded = await callerFromToken(await signCallerToken(caller, callerSecret), callerSecret);
+    const forwarded = await callerFromToken(
+      await signCallerToken(caller, callerSecret, 'orchestration'),
+      callerSecret,
+      'orchestration',
+    );
     expect(forwarded).toEqual({ sub: 'cust-a', roles: ['customer'] });
   });
 

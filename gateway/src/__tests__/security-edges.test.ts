@@ -51,7 +51,8 @@ describe('the gateway edge: body limit, client token lifetime, metrics', () => {
           resolvers: { Query: { ping: () => 'pong' } },
           logger,
         }),
-        context: (req) => createRequestContext(req, logger, 'a-caller-secret-the-gateway-does-not-use'),
+        context: (req) =>
+          createRequestContext(req, logger, 'a-caller-secret-the-gateway-does-not-use', 'identity'),
       },
       components: [],
     });
@@ -76,6 +77,10 @@ describe('the gateway edge: body limit, client token lifetime, metrics', () => {
         SUBSCRIPTION_MAX_BUFFERED: 1000,
         SUBSCRIPTION_RESUME_MAX_AGE_SECONDS: 86_400,
         KAFKA_GROUP_PREFIX: '',
+        CALLER_TOKEN_TTL_SECONDS: 60,
+        WS_MAX_PAYLOAD_BYTES: 1024 * 1024,
+        WS_MAX_SUBSCRIPTIONS_PER_SOCKET: 50,
+        WS_MAX_CONNECTIONS_PER_CALLER: 20,
       },
       urls,
       logger: testLogger(),

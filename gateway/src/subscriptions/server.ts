@@ -5,12 +5,14 @@ import type {
   ExecutionArgs,
   ExecutionResult,
   FieldNode,
+  GraphQLFormattedError,
   GraphQLSchema,
   SelectionSetNode,
 } from 'graphql';
 import { getOperationAST, GraphQLError, Kind, OperationTypeNode, print } from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values';
 import type { Context as WsContext } from 'graphql-ws';
+import type { Extra } from 'graphql-ws/use/ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '@waooaw/shared';
@@ -23,16 +25,32 @@ export interface SubscriptionDeps {
   httpServer: Server;
   apollo: ApolloServer<Context>;
   schema: () => GraphQLSchema | undefined;
-  /** Builds a request context from connection_init headers (verifies the token). */
-  contextFor: (headers: Record<string, string | undefined>) => Promise<Context>;
+  /**
+   * Builds a request context from the connection_init authorization, the upgrade request's
+   * forwarding headers and the socket's remote address (verifies the token).
+   */
+  contextFor: (req: {
+    headers: Record<string, string | undefined>;
+    remoteAddress?: string;
+  }) => Promise<Context>;
   feeds: KafkaFeeds;
   logger: Logger;
   /** Events buffered for one subscriber before it is closed as too slow. */
   maxBuffered?: number;
+  /** Largest message read from a client (bytes); a bigger one closes its socket with 1009. */
+  maxPayloadBytes?: number;
+  /** Operations one socket may run at once; one more is refused with TOO_MANY_SUBSCRIPTIONS. */
+  maxSubscriptionsPerSocket?: number;
+  /** Sockets one caller may hold open; one more is closed with TOO_MANY_CONNECTIONS_CLOSE_CODE. */
+  maxConnectionsPerCaller?: number;
 }
 
 /** Close code for a subscriber that does not keep up (application-defined 4xxx range). */
 export const SLOW_CONSUMER_CLOSE_CODE = 4429;
+/** Close code for a caller that already holds as many sockets as it may. */
+export const TOO_MANY_CONNECTIONS_CLOSE_CODE = 4430;
+/** Close code for a socket whose client token expired (graphql-ws's Forbidden, as for a bad token). */
+export const TOKEN_EXPIRED_CLOSE_CODE = 4403;
 /** Bytes queued on a subscriber's socket beyond which it counts as too slow. */
 const MAX_SOCKET_BUFFER = 8 * 1024 * 1024;
 /**
@@ -49,6 +67,39 @@ const atLeast = (position: readonly number[], floor: readonly number[]) =>
     : Array.from({ length: Math.max(position.length, floor.length) }, (_, p) =>
         Math.max(position[p] ?? 0, floor[p] ?? 0),
       );
+/** setTimeout's longest delay (about 24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Closes `socket` when the client's token expires. Returns the cancel (for a socket that closes first).
+ */
+function closeAtExpiry(socket: SubscriberSocket, expiresAt: number): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const check = () => {
+    const left = expiresAt - Date.now();
+    if (left <= 0) socket.close(TOKEN_EXPIRED_CLOSE_CODE, 'Your token expired; reconnect with a fresh one');
+    else timer = setTimeout(check, Math.min(left, MAX_TIMER_MS));
+  };
+  check();
+  return () => clearTimeout(timer);
+}
+
+/**
+ * Apollo's results carry formatted errors (plain objects, as sent over HTTP); graphql-ws serialises
+ * errors with their toJSON, so it gets GraphQLErrors that serialise to exactly those objects.
+ */
+class FormattedError extends GraphQLError {
+  constructor(private readonly formatted: GraphQLFormattedError) {
+    super(formatted.message, {
+      ...(formatted.path ? { path: formatted.path } : {}),
+      ...(formatted.extensions ? { extensions: formatted.extensions } : {}),
+    });
+  }
+
+  override toJSON(): GraphQLFormattedError {
+    return this.formatted;
+  }
+}
 
 interface SubscriberSocket {
   bufferedAmount: number;
@@ -96,22 +147,33 @@ function fragmentsOf(set: SelectionSetNode, document: DocumentNode, seen = new S
 export function attachSubscriptions(deps: SubscriptionDeps) {
   const { apollo, feeds, logger } = deps;
   const maxBuffered = deps.maxBuffered ?? 1000;
-  const wss = new WebSocketServer({ server: deps.httpServer, path: '/graphql' });
-  const contexts = new WeakMap<object, Context>();
+  const maxSubscriptions = deps.maxSubscriptionsPerSocket ?? 50;
+  const maxConnections = deps.maxConnectionsPerCaller ?? 20;
+  const wss = new WebSocketServer({
+    server: deps.httpServer,
+    path: '/graphql',
+    maxPayload: deps.maxPayloadBytes ?? 1024 * 1024,
+  });
+  /** Per socket: its verified context, and what to undo when it closes. */
+  const sockets = new WeakMap<object, { context: Context; release: () => void }>();
+  /** Open sockets per caller key. */
+  const connections = new Map<string, number>();
+  const callerKey = (context: Context) => (context.caller ? `sub:${context.caller.sub}` : `ip:${context.ip}`);
 
   const runQuery = async (
     query: string,
     variables: Record<string, unknown>,
     contextValue: Context,
     operationName?: string,
-  ) => {
+  ): Promise<ExecutionResult> => {
     const response = await apollo.executeOperation(
       { query, variables, ...(operationName ? { operationName } : {}) },
       { contextValue },
     );
-    return response.body.kind === 'single'
-      ? (response.body.singleResult as ExecutionResult)
-      : { errors: [new GraphQLError('Incremental delivery is not supported over WebSocket')] };
+    if (response.body.kind !== 'single')
+      return { errors: [new GraphQLError('Incremental delivery is not supported over WebSocket')] };
+    const { errors, ...result } = response.body.singleResult;
+    return { ...result, ...(errors ? { errors: errors.map((e) => new FormattedError(e)) } : {}) };
   };
 
   function stream(
@@ -293,6 +355,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     return iterator;
   }
 
+  type Ctx = WsContext<Record<string, unknown>, Extra>;
   const server = useServer<Record<string, unknown>>(
     {
       schema: () => {
@@ -300,24 +363,74 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         if (!schema) throw new Error('the gateway has not loaded its schema yet');
         return schema;
       },
-      onConnect: async (ctx: WsContext<Record<string, unknown>, { socket: unknown }>) => {
+      onConnect: async (ctx: Ctx) => {
         const params = ctx.connectionParams ?? {};
         const authorization = params.authorization ?? params.Authorization;
+        const { socket, request } = ctx.extra;
+        const forwardedFor = request.headers['x-forwarded-for'];
+        let context: Context;
         try {
-          contexts.set(
-            ctx,
-            await deps.contextFor({
+          context = await deps.contextFor({
+            headers: {
               authorization: typeof authorization === 'string' ? authorization : undefined,
-            }),
-          );
-          return true;
+              'x-forwarded-for': Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor,
+            },
+            ...(request.socket.remoteAddress ? { remoteAddress: request.socket.remoteAddress } : {}),
+          });
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
+        // Closed while its token was checked: onClose has run already, so count nothing for it.
+        if (socket.readyState !== socket.OPEN) return false;
+        const key = callerKey(context);
+        const open = connections.get(key) ?? 0;
+        if (open >= maxConnections) {
+          // The first close wins: graphql-ws's own 4403 after `false` does not replace this one.
+          socket.close(
+            TOO_MANY_CONNECTIONS_CLOSE_CODE,
+            `Too many connections: at most ${maxConnections} open sockets per caller; close one first`,
+          );
+          return false;
+        }
+        connections.set(key, open + 1);
+        const cancelExpiry = context.expiresAt ? closeAtExpiry(socket, context.expiresAt) : () => undefined;
+        sockets.set(ctx, {
+          context,
+          release: () => {
+            cancelExpiry();
+            const left = (connections.get(key) ?? 1) - 1;
+            if (left > 0) connections.set(key, left);
+            else connections.delete(key);
+          },
+        });
+        return true;
+      },
+      onClose: (ctx: Ctx) => {
+        sockets.get(ctx)?.release();
+        sockets.delete(ctx);
+      },
+      onSubscribe: (ctx: Ctx) => {
+        const context = sockets.get(ctx)?.context;
+        // The expiry timer closes the socket; this covers an operation that arrives just before it fires.
+        if (context?.expiresAt !== undefined && context.expiresAt <= Date.now()) {
+          ctx.extra.socket.close(TOKEN_EXPIRED_CLOSE_CODE, 'Your token expired; reconnect with a fresh one');
+          return [
+            new GraphQLError('Your token expired', { extensions: { code: ErrorCode.UNAUTHENTICATED } }),
+          ];
+        }
+        // graphql-ws has already registered this operation, so it counts itself.
+        if (Object.keys(ctx.subscriptions).length > maxSubscriptions)
+          return [
+            new GraphQLError(
+              `Too many operations on this socket: at most ${maxSubscriptions} at once; complete one first`,
+              { extensions: { code: ErrorCode.TOO_MANY_SUBSCRIPTIONS, limit: maxSubscriptions } },
+            ),
+          ];
+        return undefined; // graphql-ws parses and validates the operation as usual
       },
       // The subscriber's verified context, plus its socket (to close it when it falls behind).
-      context: (ctx) => {
-        const context = contexts.get(ctx);
+      context: (ctx: Ctx) => {
+        const context = sockets.get(ctx)?.context;
         return context ? { ...context, socket: ctx.extra.socket } : undefined;
       },
       execute: (args) => {

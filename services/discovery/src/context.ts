@@ -40,7 +40,7 @@ export function contextFactory(deps: {
       (i) => i.agentId ?? '',
     );
   return async (req: RequestInfo): Promise<Context> => ({
-    ...(await createRequestContext(req, deps.logger, deps.callerSecret)),
+    ...(await createRequestContext(req, deps.logger, deps.callerSecret, 'discovery')),
     registry: deps.registry,
     select: deps.select,
     agentReplica: (id) => deps.agents.findById(id).lean<AgentReplicaRecord>().exec(),

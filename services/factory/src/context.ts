@@ -21,7 +21,7 @@ export function contextFactory(deps: {
 }) {
   const { definitions } = deps;
   return async (req: RequestInfo): Promise<Context> => ({
-    ...(await createRequestContext(req, deps.logger, deps.callerSecret)),
+    ...(await createRequestContext(req, deps.logger, deps.callerSecret, 'factory')),
     factory: deps.factory,
     loaders: {
       definitionById: createByIdLoader(

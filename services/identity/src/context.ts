@@ -19,7 +19,7 @@ export function contextFactory(deps: {
   a2aBaseUrl: string;
 }) {
   return async (req: RequestInfo): Promise<Context> => ({
-    ...(await createRequestContext(req, deps.logger, deps.callerSecret)),
+    ...(await createRequestContext(req, deps.logger, deps.callerSecret, 'identity')),
     registry: deps.registry,
     a2aBaseUrl: deps.a2aBaseUrl,
     loaders: {

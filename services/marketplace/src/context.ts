@@ -44,7 +44,7 @@ export interface ContextDeps {
 /** One context per request: verified caller, trace, and fresh DataLoaders (one batch query per list). */
 export function contextFactory(deps: ContextDeps) {
   return async (req: RequestInfo): Promise<Context> => ({
-    ...(await createRequestContext(req, deps.logger, deps.callerSecret)),
+    ...(await createRequestContext(req, deps.logger, deps.callerSecret, 'marketplace')),
     trials: deps.trialOps,
     commerce: deps.commerce,
     loaders: {

@@ -28,7 +28,7 @@ export function contextFactory(deps: {
   callerSecret: string;
 }) {
   return async (req: RequestInfo): Promise<Context> => ({
-    ...(await createRequestContext(req, deps.logger, deps.callerSecret)),
+    ...(await createRequestContext(req, deps.logger, deps.callerSecret, 'orchestration')),
     orchestrator: deps.orchestrator,
     loaders: {
       taskById: createByIdLoader(

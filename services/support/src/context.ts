@@ -32,7 +32,7 @@ export interface ContextDeps {
 /** One context per request: verified caller, trace, and fresh DataLoaders (one batch query per list). */
 export function contextFactory(deps: ContextDeps) {
   return async (req: RequestInfo): Promise<Context> => ({
-    ...(await createRequestContext(req, deps.logger, deps.callerSecret)),
+    ...(await createRequestContext(req, deps.logger, deps.callerSecret, 'support')),
     tickets: deps.ticketOps,
     articles: deps.articleOps,
     slaSeconds: deps.slaSeconds,

@@ -63,7 +63,7 @@ describe('a service built from the shared bootstrap and subgraph factory', () =>
       name: 'svc-test',
       logger,
       metrics: createMetrics('svc-test'),
-      graphql: { server, context: (req) => createRequestContext(req, logger, SECRET) },
+      graphql: { server, context: (req) => createRequestContext(req, logger, SECRET, 'svc-test') },
       components: [mongoComponent(db.connection), busComponent(bus), ...extra],
     });
     const url = await service.start(0, '127.0.0.1', 0);
@@ -103,7 +103,7 @@ describe('a service built from the shared bootstrap and subgraph factory', () =>
         checks: { accepting: true, mongo: true, kafka: true, worker: true },
       });
 
-      const operator = await signCallerToken({ sub: 'op-1', roles: ['operator'] }, SECRET);
+      const operator = await signCallerToken({ sub: 'op-1', roles: ['operator'] }, SECRET, 'svc-test');
       const created = await gql(
         url,
         'mutation($id: ID!, $t: String!) { createNote(id: $id, title: $t) { id title } }',
@@ -132,25 +132,35 @@ describe('a service built from the shared bootstrap and subgraph factory', () =>
         url,
         '{ note(id: "n1") { title } }',
         {},
-        await signCallerToken(null, SECRET),
+        await signCallerToken(null, SECRET, 'svc-test'),
       );
       expect(viaGateway.body.data).toEqual({ note: { title: 'Hello' } });
       const anonymousWrite = await gql(
         url,
         'mutation { createNote(id: "n4", title: "Anon") { id } }',
         {},
-        await signCallerToken(null, SECRET),
+        await signCallerToken(null, SECRET, 'svc-test'),
       );
       expect(anonymousWrite.body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
-      const customer = await signCallerToken({ sub: 'c-1', roles: ['customer'] }, SECRET);
+      const customer = await signCallerToken({ sub: 'c-1', roles: ['customer'] }, SECRET, 'svc-test');
       const forbidden = await gql(url, '{ whoami }', {}, customer);
       expect(forbidden.body.errors?.[0]?.extensions.code).toBe('FORBIDDEN');
       const forged = await signCallerToken(
         { sub: 'evil', roles: ['admin'] },
         'a-different-secret-also-32-characters-long',
+        'svc-test',
       );
       const rejected = await gql(url, '{ whoami }', {}, forged);
       expect(rejected.body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+      // A token the gateway signed for another subgraph (say, captured from its traffic) is refused here.
+      const forOtherSubgraph = await signCallerToken(
+        { sub: 'op-1', roles: ['operator'] },
+        SECRET,
+        'identity',
+      );
+      const replayed = await gql(url, '{ whoami }', {}, forOtherSubgraph);
+      expect(replayed.body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+      expect(replayed.body.errors?.[0]?.message).toContain('not for the svc-test service');
       expect((await gql(url, '{ whoami }', {}, operator)).body.data).toEqual({ whoami: 'op-1' });
 
       const badJson = await fetch(`${url}/graphql`, {

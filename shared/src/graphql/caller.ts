@@ -14,7 +14,12 @@ export interface Caller {
 /** The header the gateway forwards verified claims in, as a short-lived HS256 token. */
 export const CALLER_HEADER = 'x-waooaw-caller';
 const ISSUER = 'waooaw-gateway';
-const AUDIENCE = 'waooaw-subgraphs';
+
+/**
+ * The audience of a caller token meant for one subgraph. Each subgraph accepts only its own, so a
+ * token captured from one subgraph's traffic (a log, a proxy) cannot be replayed to another.
+ */
+export const callerAudience = (subgraph: string) => `waooaw-subgraph:${subgraph}`;
 
 const callerClaims = z.union([
   z.object({ anon: z.literal(true) }),
@@ -27,12 +32,14 @@ const callerClaims = z.union([
 const keyOf = (secret: string) => new TextEncoder().encode(secret);
 
 /**
- * Used by the gateway (and tests) to forward the verified caller to the subgraphs; `null` forwards
- * an anonymous caller, so even anonymous requests prove they came through the gateway.
+ * Used by the gateway (and tests) to forward the verified caller to one subgraph (`subgraph`, its
+ * name in the supergraph); `null` forwards an anonymous caller, so even anonymous requests prove
+ * they came through the gateway.
  */
 export async function signCallerToken(
   caller: Caller | null,
   secret: string,
+  subgraph: string,
   ttlSeconds = 60,
 ): Promise<string> {
   const claims = caller ? { roles: caller.roles } : { anon: true };
@@ -40,18 +47,23 @@ export async function signCallerToken(
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(caller?.sub ?? 'anonymous')
     .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
+    .setAudience(callerAudience(subgraph))
     .setIssuedAt()
     .setExpirationTime(`${ttlSeconds}s`)
     .sign(keyOf(secret));
 }
 
 /**
- * Reads the forwarded caller: null for an anonymous caller the gateway vouched for. A request
- * without the header did not come through the gateway, and one that does not verify (forged,
- * expired, other secret) is refused: both are UNAUTHENTICATED.
+ * Reads the forwarded caller on the subgraph named `subgraph`: null for an anonymous caller the
+ * gateway vouched for. A request without the header did not come through the gateway, and one
+ * that does not verify (forged, expired, other secret, signed for another subgraph) is refused:
+ * both are UNAUTHENTICATED.
  */
-export async function callerFromToken(token: string | undefined, secret: string): Promise<Caller | null> {
+export async function callerFromToken(
+  token: string | undefined,
+  secret: string,
+  subgraph: string,
+): Promise<Caller | null> {
   if (!token)
     throw unauthenticated(
       'Send requests through the gateway: this service only answers callers the gateway forwards',
@@ -60,12 +72,12 @@ export async function callerFromToken(token: string | undefined, secret: string)
   try {
     ({ payload } = await jwtVerify(token, keyOf(secret), {
       issuer: ISSUER,
-      audience: AUDIENCE,
+      audience: callerAudience(subgraph),
       algorithms: ['HS256'],
     }));
   } catch {
     throw unauthenticated(
-      'The forwarded caller token is invalid or expired; send the request through the gateway',
+      `The forwarded caller token is invalid, expired or not for the ${subgraph} service; send the request through the gateway`,
     );
   }
   const claims = callerClaims.safeParse(payload);

@@ -26,15 +26,19 @@ export interface RequestInfo {
   headers: Record<string, string | undefined>;
 }
 
-/** Builds the base context of one request from its headers (caller verified, trace continued). */
+/**
+ * Builds the base context of one request from its headers (caller verified, trace continued);
+ * `subgraph` is this service's name in the supergraph, the audience its caller tokens must name.
+ */
 export async function createRequestContext(
   req: RequestInfo,
   logger: Logger,
   callerSecret: string,
+  subgraph: string,
 ): Promise<RequestContext> {
   const requestId = req.headers['x-request-id'] ?? randomUUID();
   const traceparent = childTraceparent(req.headers.traceparent);
-  const caller = await callerFromToken(req.headers[CALLER_HEADER], callerSecret);
+  const caller = await callerFromToken(req.headers[CALLER_HEADER], callerSecret, subgraph);
   return { caller, requestId, traceparent, logger: logger.child({ requestId, caller: caller?.sub }) };
 }
 

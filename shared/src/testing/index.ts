@@ -134,6 +134,8 @@ export interface GraphQLResult<T> {
 
 /** What a subgraph's createServer returns that tests drive in process. */
 export interface InProcessSubgraph<C> {
+  /** Its service, named as the subgraph (the audience of the caller tokens it accepts). */
+  service: { name: string };
   graphql: {
     executeOperation(
       request: { query: string; variables: Record<string, unknown> },
@@ -154,7 +156,13 @@ export function graphqlExecutor<C>(server: InProcessSubgraph<C>, callerSecret: s
     roles: Role[] | null = ['operator'],
   ): Promise<GraphQLResult<T>> => {
     // Like the gateway, forward every caller, anonymous ones too.
-    const headers = { [CALLER_HEADER]: await signCallerToken(roles ? { sub, roles } : null, callerSecret) };
+    const headers = {
+      [CALLER_HEADER]: await signCallerToken(
+        roles ? { sub, roles } : null,
+        callerSecret,
+        server.service.name,
+      ),
+    };
     const response = (await server.graphql.executeOperation(
       { query, variables },
       { contextValue: await server.context({ headers }) },
