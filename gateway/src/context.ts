@@ -8,4 +8,6 @@ export interface Context {
   ip: string;
   /** The caller as a short-lived token the subgraphs verify (signed once per request). */
   forwardedCaller(): Promise<string>;
+  /** The operation's cost, set by the limits plugin before the rate limiter charges the request. */
+  queryCost?: number;
 }

@@ -45,6 +45,9 @@ export interface GatewayDeps {
     | 'INTROSPECTION'
     | 'MAX_QUERY_DEPTH'
     | 'MAX_QUERY_COST'
+    | 'MAX_QUERY_ALIASES'
+    | 'MAX_QUERY_DIRECTIVES'
+    | 'MAX_QUERY_TOKENS'
     | 'RATE_LIMIT_PER_MINUTE'
     | 'RATE_LIMIT_BURST'
     | 'SUBSCRIPTION_MAX_BUFFERED'
@@ -119,12 +122,20 @@ export function createGateway(deps: GatewayDeps) {
     gateway,
     introspection: config.INTROSPECTION ? config.INTROSPECTION === 'true' : !production,
     includeStacktraceInErrorResponses: false,
+    // The parser stops at the token limit, before reading the rest of an oversized document.
+    parseOptions: { maxTokens: config.MAX_QUERY_TOKENS },
     plugins: [
       production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      // Before the rate limiter: it sets contextValue.queryCost, which the rate limiter charges.
+      limitsPlugin({
+        maxDepth: config.MAX_QUERY_DEPTH,
+        maxCost: config.MAX_QUERY_COST,
+        maxAliases: config.MAX_QUERY_ALIASES,
+        maxDirectives: config.MAX_QUERY_DIRECTIVES,
+      }),
       rateLimit,
-      limitsPlugin({ maxDepth: config.MAX_QUERY_DEPTH, maxCost: config.MAX_QUERY_COST }),
       audit.plugin,
     ],
     formatError(formatted) {
