@@ -314,7 +314,10 @@ async function startGatewayProcess(urls: Record<string, string>, callerSecret: s
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         child.kill('SIGTERM');
+        // A gateway whose event loop is stuck cannot run its shutdown: kill it after a grace period.
+        const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
         await exited;
+        clearTimeout(force);
       }
       await db.drop();
     },
@@ -362,7 +365,9 @@ function startProbe(gatewayUrl: string, controlUrl: string) {
     const { setTimeout: pause } = require('node:timers/promises');
     const time = async (url) => {
       const started = performance.now();
-      const res = await fetch(url);
+      // A stalled gateway never answers: count the probe as failed rather than wait for ever.
+      const res = await fetch(url, { signal: AbortSignal.timeout(5000) }).catch(() => null);
+      if (!res) return Infinity;
       await res.arrayBuffer();
       return res.ok ? performance.now() - started : Infinity;
     };
