@@ -24,7 +24,7 @@ export const environmentSchema = serviceEnvSchema(4000).extend({
   MAX_QUERY_ALIASES: z.coerce.number().int().min(0).default(30),
   MAX_QUERY_DIRECTIVES: z.coerce.number().int().min(0).default(50),
   /** Tokens in a document; the parser stops reading at the limit. */
-  MAX_QUERY_TOKENS: z.coerce.number().int().min(1).default(1000),
+  MAX_QUERY_TOKENS: z.coerce.number().int().min(1).default(500),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(100),
   SANDBOX: flag('true'),

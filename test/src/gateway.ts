@@ -32,7 +32,7 @@ export async function startTestGateway(options: {
       MAX_QUERY_COST: 2000,
       MAX_QUERY_ALIASES: 30,
       MAX_QUERY_DIRECTIVES: 50,
-      MAX_QUERY_TOKENS: 1000,
+      MAX_QUERY_TOKENS: 500,
       RATE_LIMIT_PER_MINUTE: 6000,
       RATE_LIMIT_BURST: 1000,
       SUBSCRIPTION_MAX_BUFFERED: 1000,
