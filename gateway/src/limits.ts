@@ -220,6 +220,26 @@ export function checkLimits(measures: OperationMeasures, limits: QueryLimits): G
 /** graphql-js's message when a document has more tokens than ApolloServer's parseOptions.maxTokens. */
 const TOKEN_LIMIT = /Document contains more that? (\d+) tokens/;
 
+/**
+ * Limits graphql-js and the query planner enforce themselves, which reach the client as a bare
+ * "Validation aborted." or (the planner's) an internal error: the operation asks for too much.
+ */
+const LIBRARY_LIMITS: { pattern: RegExp; message: string }[] = [
+  {
+    // graphql-js's validation budget (overlapping fields, fragment work) ran out.
+    pattern: /^Validation aborted\.$/,
+    message:
+      'The query is too large to validate: it repeats the same fields or fragments too often. Send fewer repeated fields, aliases or fragment spreads.',
+  },
+  {
+    // Not reached within the default limits (the cost check refuses such documents first); kept so
+    // an operator who raises them still gets a typed answer. Not covered by a test.
+    pattern: /^Number of non-local selections exceeds limit of \d+|^Too many options generated for/,
+    message:
+      'The query asks for too many fields across services to plan. Ask for fewer nested fields (or fewer fragments) per request.',
+  },
+];
+
 /** What the limits plugin leaves on the request context (the rate limiter charges by cost). */
 export interface CostedContext {
   queryCost?: number;
@@ -248,6 +268,18 @@ export function limitsPlugin<C extends BaseContext & CostedContext>(
             error.message = `The document has more than ${maxTokens} tokens, the limit; send a smaller document (fewer fields, or values as variables).`;
             Object.assign((error as GraphQLError).extensions, { maxTokens });
           };
+        },
+        async didEncounterErrors({ errors }) {
+          // Apollo formats these errors, and takes the HTTP status from them, after this hook.
+          for (const error of errors) {
+            const known = LIBRARY_LIMITS.find((l) => l.pattern.test(error.message));
+            if (!known) continue;
+            error.message = known.message;
+            Object.assign(error.extensions, {
+              code: ErrorCode.QUERY_TOO_COMPLEX,
+              http: { status: 400 },
+            });
+          }
         },
         async didResolveOperation({ document, operation, schema, request, contextValue }) {
           if (!operation) return; // Apollo has already refused a document without the operation asked for
