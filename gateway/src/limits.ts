@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
@@ -14,12 +15,14 @@ import type {
 } from 'graphql';
 import {
   getNamedType,
+  getOperationAST,
   GraphQLError,
   GraphQLInt,
   isInterfaceType,
   isObjectType,
   Kind,
   OperationTypeNode,
+  parse,
   SchemaMetaFieldDef,
   TypeMetaFieldDef,
   TypeNameMetaFieldDef,
@@ -217,6 +220,38 @@ export function checkLimits(measures: OperationMeasures, limits: QueryLimits): G
   return undefined;
 }
 
+/**
+ * The same limits for an operation that does not go through Apollo Server's pipeline (graphql-ws
+ * subscribe messages): parsed with the token limit, then measured. Answers the errors to send
+ * back, or undefined to let the operation go on (an invalid document is left to the caller's own
+ * parsing and validation, which report it).
+ */
+export function refuseOverLimits(
+  schema: GraphQLSchema,
+  request: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+  limits: QueryLimits & { maxTokens: number },
+): GraphQLError[] | undefined {
+  let document: DocumentNode;
+  try {
+    document = parse(request.query, { maxTokens: limits.maxTokens });
+  } catch (error) {
+    const match = error instanceof GraphQLError ? TOKEN_LIMIT.exec(error.message) : null;
+    if (!match) return undefined;
+    return [
+      new GraphQLError(tokenLimitMessage(limits.maxTokens), {
+        extensions: { code: ApolloServerErrorCode.GRAPHQL_PARSE_FAILED, maxTokens: limits.maxTokens },
+      }),
+    ];
+  }
+  const operation = getOperationAST(document, request.operationName ?? undefined);
+  if (!operation) return undefined;
+  const refusal = checkLimits(measureOperation(schema, document, operation, request.variables ?? {}), limits);
+  return refusal ? [refusal] : undefined;
+}
+
+const tokenLimitMessage = (maxTokens: number) =>
+  `The document has more than ${maxTokens} tokens, the limit; send a smaller document (fewer fields, or values as variables).`;
+
 /** graphql-js's message when a document has more tokens than ApolloServer's parseOptions.maxTokens. */
 const TOKEN_LIMIT = /Document contains more that? (\d+) tokens/;
 
@@ -265,7 +300,7 @@ export function limitsPlugin<C extends BaseContext & CostedContext>(
             const match = error instanceof GraphQLError ? TOKEN_LIMIT.exec(error.message) : null;
             if (!error || !match) return;
             const maxTokens = Number(match[1]);
-            error.message = `The document has more than ${maxTokens} tokens, the limit; send a smaller document (fewer fields, or values as variables).`;
+            error.message = tokenLimitMessage(maxTokens);
             Object.assign((error as GraphQLError).extensions, { maxTokens });
           };
         },

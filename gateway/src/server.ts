@@ -89,6 +89,13 @@ export function createGateway(deps: GatewayDeps) {
     burst: config.RATE_LIMIT_BURST,
   });
 
+  const limits = {
+    maxDepth: config.MAX_QUERY_DEPTH,
+    maxCost: config.MAX_QUERY_COST,
+    maxAliases: config.MAX_QUERY_ALIASES,
+    maxDirectives: config.MAX_QUERY_DIRECTIVES,
+    maxTokens: config.MAX_QUERY_TOKENS,
+  };
   const audits = auditModel(deps.connection);
   const audit = createAudit(audits, logger);
   const gateway = new ApolloGateway({
@@ -123,18 +130,13 @@ export function createGateway(deps: GatewayDeps) {
     introspection: config.INTROSPECTION ? config.INTROSPECTION === 'true' : !production,
     includeStacktraceInErrorResponses: false,
     // The parser stops at the token limit, before reading the rest of an oversized document.
-    parseOptions: { maxTokens: config.MAX_QUERY_TOKENS },
+    parseOptions: { maxTokens: limits.maxTokens },
     plugins: [
       production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       // Before the rate limiter: it sets contextValue.queryCost, which the rate limiter charges.
-      limitsPlugin({
-        maxDepth: config.MAX_QUERY_DEPTH,
-        maxCost: config.MAX_QUERY_COST,
-        maxAliases: config.MAX_QUERY_ALIASES,
-        maxDirectives: config.MAX_QUERY_DIRECTIVES,
-      }),
+      limitsPlugin(limits),
       rateLimit,
       audit.plugin,
     ],
@@ -237,6 +239,7 @@ export function createGateway(deps: GatewayDeps) {
     feeds,
     logger,
     maxBuffered: config.SUBSCRIPTION_MAX_BUFFERED,
+    limits,
   });
   return { service, apollo, context, urls };
 }

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, HeaderMap } from '@apollo/server';
-import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { DocumentNode, GraphQLFormattedError, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { getIntrospectionQuery, Kind, parse } from 'graphql';
 import { createMetrics, DEFAULT_PAGE_SIZE } from '@waooaw/shared';
 import { testDatabase, testInfra, testLogger } from '@waooaw/shared/testing';
@@ -26,7 +28,7 @@ describe('request limits', () => {
   let apiSchema: GraphQLSchema;
 
   /** A gateway (not listening: requests go straight to its ApolloServer) with these limits. */
-  const startGateway = async (limits: Partial<typeof defaults>) => {
+  const startGateway = async (limits: Partial<typeof defaults>, { listen = false } = {}) => {
     const started = createGateway({
       config: {
         ...defaults,
@@ -41,7 +43,8 @@ describe('request limits', () => {
       connection: gatewayDb.connection,
       brokers: testInfra().brokers,
     });
-    await started.apollo.start();
+    // A listening gateway's service starts its ApolloServer itself.
+    if (!listen) await started.apollo.start();
     return started;
   };
 
@@ -207,6 +210,38 @@ describe('request limits', () => {
       expect(repeated.errors[0]?.message).toMatch(/Send fewer repeated fields/);
     } finally {
       await lenient.apollo.stop();
+    }
+  });
+
+  it('refuses over-limit subscribe messages over graphql-ws before they are parsed and walked', async () => {
+    const live = await startGateway({ MAX_QUERY_TOKENS: 400 }, { listen: true });
+    const base = await live.service.start(0, '127.0.0.1');
+    const client = createClient({
+      url: `${base.replace('http://', 'ws://')}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
+    /** The extensions of the error a subscribe message is answered with (graphql-ws rejects with them). */
+    const refusal = async (query: string) => {
+      try {
+        for await (const result of client.iterate({ query })) return result;
+        return undefined;
+      } catch (errors) {
+        return (errors as GraphQLFormattedError[])[0]?.extensions;
+      }
+    };
+    try {
+      const fragments = Array.from(
+        { length: 30 },
+        (_, i) => `fragment F${i} on AgentHealthEvent { instanceId ...F${i + 1} ...F${i + 1} }`,
+      );
+      const bomb = `subscription { agentHealthChanged { ...F0 } } ${fragments.join(' ')} fragment F30 on AgentHealthEvent { handle }`;
+      expect(await refusal(bomb)).toMatchObject({ code: 'QUERY_TOO_COMPLEX' });
+      const long = `subscription { agentHealthChanged { ${'handle '.repeat(450)} } }`;
+      expect(await refusal(long)).toEqual({ code: 'GRAPHQL_PARSE_FAILED', maxTokens: 400 });
+    } finally {
+      await client.dispose();
+      await live.service.stop();
     }
   });
 

@@ -16,6 +16,8 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '@waooaw/shared';
 import { ErrorCode, subscriptionFeeds } from '@waooaw/shared';
 import type { Context } from '../context';
+import type { QueryLimits } from '../limits';
+import { refuseOverLimits } from '../limits';
 import type { FeedEvent, KafkaFeeds } from './feed';
 
 export interface SubscriptionDeps {
@@ -28,6 +30,8 @@ export interface SubscriptionDeps {
   logger: Logger;
   /** Events buffered for one subscriber before it is closed as too slow. */
   maxBuffered?: number;
+  /** The request limits, checked before graphql-ws parses and validates a subscribe message. */
+  limits?: QueryLimits & { maxTokens: number };
 }
 
 /** Close code for a subscriber that does not keep up (application-defined 4xxx range). */
@@ -271,6 +275,11 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
+      },
+      // graphql-ws parses and validates with no limits of its own: refuse over-limit documents first.
+      onSubscribe: (_ctx, _id, payload) => {
+        const schema = deps.schema();
+        if (schema && deps.limits) return refuseOverLimits(schema, payload, deps.limits);
       },
       // The subscriber's verified context, plus its socket (to close it when it falls behind).
       context: (ctx) => {
