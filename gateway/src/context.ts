@@ -16,4 +16,6 @@ export interface Context {
    * Renewed while the context lives (a WebSocket's context lives as long as its socket).
    */
   forwardedCaller(subgraph: string): Promise<string>;
+  /** The operation's cost, set by the limits plugin before the rate limiter charges the request. */
+  queryCost?: number;
 }

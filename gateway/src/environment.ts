@@ -22,8 +22,14 @@ export const environmentSchema = serviceEnvSchema(4000).extend({
   JWT_MAX_AGE_SECONDS: z.coerce.number().int().min(60).optional(),
   /** Introspection (and so Sandbox) outside production, unless set. */
   INTROSPECTION: z.enum(['true', 'false']).optional(),
-  MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(12),
+  /** Request limits (gateway/src/limits.ts): levels of nesting, introspection included. */
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(15),
+  /** Fields an operation may resolve, a list's children once per item of its page. */
   MAX_QUERY_COST: z.coerce.number().int().min(1).default(2000),
+  MAX_QUERY_ALIASES: z.coerce.number().int().min(0).default(30),
+  MAX_QUERY_DIRECTIVES: z.coerce.number().int().min(0).default(50),
+  /** Tokens in a document; the parser stops reading at the limit. */
+  MAX_QUERY_TOKENS: z.coerce.number().int().min(1).default(500),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(100),
   SANDBOX: flag('true'),

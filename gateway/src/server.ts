@@ -47,6 +47,9 @@ export interface GatewayDeps {
     | 'INTROSPECTION'
     | 'MAX_QUERY_DEPTH'
     | 'MAX_QUERY_COST'
+    | 'MAX_QUERY_ALIASES'
+    | 'MAX_QUERY_DIRECTIVES'
+    | 'MAX_QUERY_TOKENS'
     | 'RATE_LIMIT_PER_MINUTE'
     | 'RATE_LIMIT_BURST'
     | 'SUBSCRIPTION_MAX_BUFFERED'
@@ -120,6 +123,13 @@ export function createGateway(deps: GatewayDeps) {
     burst: config.RATE_LIMIT_BURST,
   });
 
+  const limits = {
+    maxDepth: config.MAX_QUERY_DEPTH,
+    maxCost: config.MAX_QUERY_COST,
+    maxAliases: config.MAX_QUERY_ALIASES,
+    maxDirectives: config.MAX_QUERY_DIRECTIVES,
+    maxTokens: config.MAX_QUERY_TOKENS,
+  };
   const audits = auditModel(deps.connection);
   const audit = createAudit(audits, logger);
   const gateway = new ApolloGateway({
@@ -153,12 +163,15 @@ export function createGateway(deps: GatewayDeps) {
     gateway,
     introspection: config.INTROSPECTION ? config.INTROSPECTION === 'true' : !production,
     includeStacktraceInErrorResponses: false,
+    // The parser stops at the token limit, before reading the rest of an oversized document.
+    parseOptions: { maxTokens: limits.maxTokens },
     plugins: [
       production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      // Before the rate limiter: it sets contextValue.queryCost, which the rate limiter charges.
+      limitsPlugin(limits),
       rateLimit,
-      limitsPlugin({ maxDepth: config.MAX_QUERY_DEPTH, maxCost: config.MAX_QUERY_COST }),
       audit.plugin,
     ],
     formatError(formatted) {
@@ -278,6 +291,7 @@ export function createGateway(deps: GatewayDeps) {
     maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
     maxSubscriptionsPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
     maxConnectionsPerCaller: config.WS_MAX_CONNECTIONS_PER_CALLER,
+    limits,
   });
   return { service, apollo, context, urls };
 }

@@ -251,7 +251,7 @@ export async function startRoutingPlatform() {
 const ORCHESTRATION_MAIN = path.resolve(__dirname, '../../services/orchestration/dist/index.js');
 
 /** A port nothing listens on right now (the OS picks it; a restarted process takes it back). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

@@ -2,11 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { Kind, parse } from 'graphql';
-import type { OperationDefinitionNode } from 'graphql';
 import { createClientAuth, signDevToken } from '../auth';
 import { composeSupergraph } from '../compose';
-import { operationDepth } from '../limits';
 import { createRateLimiter } from '../rate-limit';
 import { SUPERGRAPH_FILE } from '../subgraphs';
 
@@ -26,21 +23,6 @@ describe('rate limiter', () => {
     t += 1000;
     expect(take('a').ok).toBe(true);
     expect(take('a').ok).toBe(false);
-  });
-});
-
-describe('query depth', () => {
-  const depthOf = (query: string) => {
-    const document = parse(query);
-    return operationDepth(
-      document,
-      document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION) as OperationDefinitionNode,
-    );
-  };
-  it('follows fragments and ignores introspection', () => {
-    expect(depthOf('{ a { b { c } } }')).toBe(3);
-    expect(depthOf('{ a { ...F } } fragment F on T { b { c { d } } }')).toBe(4);
-    expect(depthOf('{ __schema { types { fields { type { ofType { ofType { name } } } } } } a }')).toBe(1);
   });
 });
 

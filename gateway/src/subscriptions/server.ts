@@ -18,6 +18,8 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '@waooaw/shared';
 import { ErrorCode, subscriptionFeeds } from '@waooaw/shared';
 import type { Context } from '../context';
+import type { QueryLimits } from '../limits';
+import { refuseOverLimits } from '../limits';
 import { feedAccess } from './access';
 import type { FeedEvent, KafkaFeeds, Replay } from './feed';
 
@@ -43,6 +45,8 @@ export interface SubscriptionDeps {
   maxSubscriptionsPerSocket?: number;
   /** Sockets one caller may hold open; one more is closed with TOO_MANY_CONNECTIONS_CLOSE_CODE. */
   maxConnectionsPerCaller?: number;
+  /** The request limits, checked before graphql-ws parses and validates a subscribe message. */
+  limits?: QueryLimits & { maxTokens: number };
 }
 
 /** Close code for a subscriber that does not keep up (application-defined 4xxx range). */
@@ -409,7 +413,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         sockets.get(ctx)?.release();
         sockets.delete(ctx);
       },
-      onSubscribe: (ctx: Ctx) => {
+      onSubscribe: (ctx: Ctx, _id, payload) => {
         const context = sockets.get(ctx)?.context;
         // The expiry timer closes the socket; this covers an operation that arrives just before it fires.
         if (context?.expiresAt !== undefined && context.expiresAt <= Date.now()) {
@@ -426,6 +430,9 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
               { extensions: { code: ErrorCode.TOO_MANY_SUBSCRIPTIONS, limit: maxSubscriptions } },
             ),
           ];
+        // graphql-ws parses and validates with no limits of its own: refuse over-limit documents first.
+        const schema = deps.schema();
+        if (schema && deps.limits) return refuseOverLimits(schema, payload, deps.limits);
         return undefined; // graphql-ws parses and validates the operation as usual
       },
       // The subscriber's verified context, plus its socket (to close it when it falls behind).

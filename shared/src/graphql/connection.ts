@@ -13,8 +13,11 @@ export function decodeCursor(cursor: string): string {
   return key;
 }
 
+/** The page a list returns when the client gives no `first` (the gateway costs such a list at it). */
+export const DEFAULT_PAGE_SIZE = 20;
+
 /** Validates a page size: 1..max, default when absent. */
-export function pageSize(first: number | null | undefined, fallback = 20, max = 100): number {
+export function pageSize(first: number | null | undefined, fallback = DEFAULT_PAGE_SIZE, max = 100): number {
   if (first === null || first === undefined) return fallback;
   if (!Number.isInteger(first) || first < 1 || first > max) {
     throw badUserInput(`first must be between 1 and ${max}`, { field: 'first' });
