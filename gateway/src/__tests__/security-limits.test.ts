@@ -137,6 +137,17 @@ describe('request limits', () => {
       cost('{ agents(first: 1) { edges { node { recentTasks(first: 10) { id } } } } }'),
     );
 
+    // The lists whose resolvers page 50 by default say so in their schema, and are costed at it.
+    for (const [plain, paged] of [
+      ['{ myTickets { id } }', '{ myTickets(first: 50) { id } }'],
+      ['{ supportQueue(tier: L1) { id } }', '{ supportQueue(tier: L1, first: 50) { id } }'],
+      ['{ myTrials { id } }', '{ myTrials(first: 50) { id } }'],
+      ['{ mySubscriptions { id } }', '{ mySubscriptions(first: 50) { id } }'],
+    ] as const) {
+      expect(cost(plain)).toBe(cost(paged));
+      expect(cost(plain)).toBe(1 + 50);
+    }
+
     // Both cost 1 + 20 x (edges 1 + node 1 + 3 fields) = 101: over a limit of 50 alike.
     expect(cost(listings)).toBe(1 + DEFAULT_PAGE_SIZE * 5);
     const tight = { maxDepth: 15, maxCost: 50, maxAliases: 30, maxDirectives: 50 };
