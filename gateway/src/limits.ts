@@ -55,7 +55,7 @@ export function limitsPlugin<C extends BaseContext>(limits: {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ document, operation, schema, request }) {
+        async didResolveOperation({ document, operation, schema, request, contextValue }) {
           if (!operation) return; // Apollo has already refused a document without the operation asked for
           const depth = operationDepth(document, operation);
           if (depth > limits.maxDepth) {
@@ -74,6 +74,7 @@ export function limitsPlugin<C extends BaseContext>(limits: {
             variables: request.variables ?? {},
             estimators: [pageAwareEstimator],
           });
+          (contextValue as { queryCost?: number }).queryCost = cost;
           if (cost > limits.maxCost) {
             throw tooComplex(
               `The query costs ${cost}; the limit is ${limits.maxCost}. Ask for fewer items (first) or fewer fields.`,

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { ApolloGateway, LocalGraphQLDataSource, RemoteGraphQLDataSource } from '@apollo/gateway';
-import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -28,7 +27,8 @@ import type { Context } from './context';
 import { createClientAuth } from './auth';
 import type { Environment } from './environment';
 import { limitsPlugin } from './limits';
-import { createRateLimiter } from './rate-limit';
+import { clientAddress, trustedProxies } from './client-address';
+import { createRateLimiter, rateLimitPlugin } from './rate-limit';
 import { SUPERGRAPH_FILE, subgraphUrls } from './subgraphs';
 
 export type GatewayContext = Context;
@@ -47,6 +47,8 @@ export interface GatewayDeps {
     | 'MAX_QUERY_COST'
     | 'RATE_LIMIT_PER_MINUTE'
     | 'RATE_LIMIT_BURST'
+    | 'RATE_LIMIT_COST_PER_TOKEN'
+    | 'TRUSTED_PROXIES'
     | 'SUBSCRIPTION_MAX_BUFFERED'
   >;
   /** Subgraph name -> GraphQL URL (defaults from subgraphUrls(process.env)). */
@@ -81,10 +83,11 @@ export function createGateway(deps: GatewayDeps) {
   const urls = deps.urls ?? subgraphUrls(process.env);
   const production = config.NODE_ENV === 'production';
   const callerFrom = createClientAuth(config);
-  const takeToken = createRateLimiter({
+  const limiter = createRateLimiter({
     perMinute: config.RATE_LIMIT_PER_MINUTE,
     burst: config.RATE_LIMIT_BURST,
   });
+  const proxies = trustedProxies(config.TRUSTED_PROXIES);
 
   const audits = auditModel(deps.connection);
   const audit = createAudit(audits, logger);
@@ -96,25 +99,6 @@ export function createGateway(deps: GatewayDeps) {
         : new ForwardingDataSource({ url: urls[name] ?? url }),
   });
 
-  const rateLimit: ApolloServerPlugin<GatewayContext> = {
-    async requestDidStart({ contextValue }) {
-      const key = contextValue.caller ? `sub:${contextValue.caller.sub}` : `ip:${contextValue.ip}`;
-      const verdict = takeToken(key);
-      if (verdict.ok) return;
-      return {
-        async didResolveOperation() {
-          throw new GraphQLError(`Too many requests; retry in ${verdict.retryAfterSeconds} s`, {
-            extensions: {
-              code: ErrorCode.RATE_LIMITED,
-              retryAfterSeconds: verdict.retryAfterSeconds,
-              http: { status: 429, headers: new Map([['retry-after', String(verdict.retryAfterSeconds)]]) },
-            },
-          });
-        },
-      };
-    },
-  };
-
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.INTROSPECTION ? config.INTROSPECTION === 'true' : !production,
@@ -123,8 +107,10 @@ export function createGateway(deps: GatewayDeps) {
       production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
-      rateLimit,
+      // In this order: limits computes the cost the rate limiter charges, and the audit entries are
+      // written only for operations both let through (responseForOperation runs in plugin order).
       limitsPlugin({ maxDepth: config.MAX_QUERY_DEPTH, maxCost: config.MAX_QUERY_COST }),
+      rateLimitPlugin(limiter, config.RATE_LIMIT_COST_PER_TOKEN),
       audit.plugin,
     ],
     formatError(formatted) {
@@ -167,7 +153,7 @@ export function createGateway(deps: GatewayDeps) {
       caller,
       requestId: req.headers['x-request-id'] ?? randomUUID(),
       traceparent: childTraceparent(req.headers.traceparent),
-      ip: req.headers['x-forwarded-for']?.split(',')[0]?.trim() ?? req.remoteAddress ?? 'unknown',
+      ip: clientAddress(req.headers['x-forwarded-for'], req.remoteAddress, proxies),
       forwardedCaller: () => (forwarded ??= signCallerToken(caller, config.CALLER_TOKEN_SECRET)),
     };
   };

@@ -32,6 +32,8 @@ export async function startTestGateway(options: {
       MAX_QUERY_COST: 2000,
       RATE_LIMIT_PER_MINUTE: 6000,
       RATE_LIMIT_BURST: 1000,
+      RATE_LIMIT_COST_PER_TOKEN: 100,
+      TRUSTED_PROXIES: [],
       SUBSCRIPTION_MAX_BUFFERED: 1000,
       ...options.config,
     },
