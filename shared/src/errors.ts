@@ -20,6 +20,8 @@ export const ErrorCode = {
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   /** gateway: too many requests from this caller; `extensions.retryAfterSeconds` says when to retry. */
   RATE_LIMITED: 'RATE_LIMITED',
+  /** gateway: the audit log cannot be written, so no mutation runs (none runs unaudited); retry later. */
+  AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
   /** gateway: a subgraph did not answer; the fields it provides are null, `extensions.serviceName` names it. */
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   /** discovery: no instance can take the work now; `extensions` counts the instances by why they were skipped. */
