@@ -5,6 +5,7 @@ export interface Context {
   caller: Caller | null;
   requestId: string;
   traceparent: string;
+  /** Where the request comes from (the socket peer, or the client a trusted proxy names). */
   ip: string;
   /**
    * When the client's token expires (ms since the epoch), if it does: a WebSocket opened with it is

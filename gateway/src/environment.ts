@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEV_SECRETS, serviceEnvSchema } from '@waooaw/shared';
+import { isAddressOrCidr } from './client-address';
 
 const flag = (fallback: 'true' | 'false') =>
   z
@@ -32,6 +33,24 @@ export const environmentSchema = serviceEnvSchema(4000).extend({
   MAX_QUERY_TOKENS: z.coerce.number().int().min(1).default(500),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(100),
+  /** Query cost units per rate-limit token (a request is charged its cost, at least one token). */
+  RATE_LIMIT_COST_PER_TOKEN: z.coerce.number().int().min(1).default(100),
+  /**
+   * Proxies (addresses or CIDR blocks, comma-separated) whose `x-forwarded-for` is believed; none by
+   * default, so a client cannot choose the address it is rate-limited by.
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .refine((entries) => entries.every(isAddressOrCidr), {
+      message: 'must be IP addresses or CIDR blocks (10.0.0.0/8), comma-separated',
+    }),
   SANDBOX: flag('true'),
   /** Events waiting for one subscriber before it is closed as too slow. */
   SUBSCRIPTION_MAX_BUFFERED: z.coerce.number().int().min(1).default(1000),

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { ApolloGateway, LocalGraphQLDataSource, RemoteGraphQLDataSource } from '@apollo/gateway';
-import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -29,7 +28,8 @@ import type { Context } from './context';
 import { bearerToken, createClientAuth } from './auth';
 import type { Environment } from './environment';
 import { limitsPlugin } from './limits';
-import { createRateLimiter } from './rate-limit';
+import { clientAddress, trustedProxies } from './client-address';
+import { createRateLimiter, rateLimitPlugin } from './rate-limit';
 import { SUPERGRAPH_FILE, subgraphUrls } from './subgraphs';
 
 export type GatewayContext = Context;
@@ -52,6 +52,8 @@ export interface GatewayDeps {
     | 'MAX_QUERY_TOKENS'
     | 'RATE_LIMIT_PER_MINUTE'
     | 'RATE_LIMIT_BURST'
+    | 'RATE_LIMIT_COST_PER_TOKEN'
+    | 'TRUSTED_PROXIES'
     | 'SUBSCRIPTION_MAX_BUFFERED'
     | 'SUBSCRIPTION_RESUME_MAX_AGE_SECONDS'
     | 'KAFKA_GROUP_PREFIX'
@@ -118,10 +120,11 @@ export function createGateway(deps: GatewayDeps) {
   const urls = deps.urls ?? subgraphUrls(process.env);
   const production = config.NODE_ENV === 'production';
   const callerFrom = createClientAuth(config);
-  const takeToken = createRateLimiter({
+  const limiter = createRateLimiter({
     perMinute: config.RATE_LIMIT_PER_MINUTE,
     burst: config.RATE_LIMIT_BURST,
   });
+  const proxies = trustedProxies(config.TRUSTED_PROXIES);
 
   const limits = {
     maxDepth: config.MAX_QUERY_DEPTH,
@@ -140,25 +143,6 @@ export function createGateway(deps: GatewayDeps) {
         : new ForwardingDataSource(name, urls[name] ?? url),
   });
 
-  const rateLimit: ApolloServerPlugin<GatewayContext> = {
-    async requestDidStart({ contextValue }) {
-      const key = contextValue.caller ? `sub:${contextValue.caller.sub}` : `ip:${contextValue.ip}`;
-      const verdict = takeToken(key);
-      if (verdict.ok) return;
-      return {
-        async didResolveOperation() {
-          throw new GraphQLError(`Too many requests; retry in ${verdict.retryAfterSeconds} s`, {
-            extensions: {
-              code: ErrorCode.RATE_LIMITED,
-              retryAfterSeconds: verdict.retryAfterSeconds,
-              http: { status: 429, headers: new Map([['retry-after', String(verdict.retryAfterSeconds)]]) },
-            },
-          });
-        },
-      };
-    },
-  };
-
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.INTROSPECTION ? config.INTROSPECTION === 'true' : !production,
@@ -169,9 +153,11 @@ export function createGateway(deps: GatewayDeps) {
       production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
-      // Before the rate limiter: it sets contextValue.queryCost, which the rate limiter charges.
+      // In this order: limits computes the cost the rate limiter charges (contextValue.queryCost), and
+      // the audit entries are written only for operations both let through (responseForOperation runs
+      // in plugin order).
       limitsPlugin(limits),
-      rateLimit,
+      rateLimitPlugin(limiter, config.RATE_LIMIT_COST_PER_TOKEN),
       audit.plugin,
     ],
     formatError(formatted) {
@@ -222,7 +208,7 @@ export function createGateway(deps: GatewayDeps) {
       caller,
       requestId: req.headers['x-request-id'] ?? randomUUID(),
       traceparent: childTraceparent(req.headers.traceparent),
-      ip: req.headers['x-forwarded-for']?.split(',')[0]?.trim() ?? req.remoteAddress ?? 'unknown',
+      ip: clientAddress(req.headers['x-forwarded-for'], req.remoteAddress, proxies),
       ...(exp !== undefined ? { expiresAt: exp * 1000 } : {}),
       forwardedCaller: forwardedTokens(caller, config.CALLER_TOKEN_SECRET, config.CALLER_TOKEN_TTL_SECONDS),
     };

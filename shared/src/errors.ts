@@ -26,6 +26,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   /** gateway: the WebSocket already runs as many operations as one socket may; `extensions.limit`. */
   TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
+  /** gateway: the audit log cannot be written, so no mutation runs (none runs unaudited); retry later. */
+  AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
   /** gateway: a subgraph did not answer; the fields it provides are null, `extensions.serviceName` names it. */
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   /** discovery: no instance can take the work now; `extensions` counts the instances by why they were skipped. */

@@ -16,7 +16,7 @@ describe('the checked-in supergraph', () => {
 describe('rate limiter', () => {
   it('allows a burst, then refills at the configured rate, per caller', () => {
     let t = 0;
-    const take = createRateLimiter({ perMinute: 60, burst: 3, now: () => t });
+    const { take } = createRateLimiter({ perMinute: 60, burst: 3, now: () => t });
     expect([take('a'), take('a'), take('a')].every((r) => r.ok)).toBe(true);
     expect(take('a')).toEqual({ ok: false, retryAfterSeconds: 1 });
     expect(take('b').ok).toBe(true);

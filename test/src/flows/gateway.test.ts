@@ -140,12 +140,12 @@ describe('the gateway in front of identity and factory', () => {
     await gql(SUBMIT, { y: sample }, await token(['customer'], 'curious-customer'));
     const admin = await token(['admin'], 'root');
     const AUDIT = `query($f: AuditFilter) { auditLog(filter: $f, first: 5) { totalCount edges { node {
-      actor roles operationName mutations variables outcome errorCodes requestId at } } } }`;
+      actor roles operationName mutation arguments outcome errorCodes requestId at } } } }`;
     type Entry = {
       actor: string;
       roles: string[];
-      mutations: string[];
-      variables: { y: string };
+      mutation: string;
+      arguments: { yaml: string };
       outcome: string;
       errorCodes: string[];
       requestId: string;
@@ -159,15 +159,15 @@ describe('the gateway in front of identity and factory', () => {
     expect(succeeded.body.errors).toBeUndefined();
     const mine = succeeded.body
       .data!.auditLog.edges.map((e) => e.node)
-      .find((n) => n.variables.y.includes(handle));
+      .find((n) => n.arguments.yaml.includes(handle));
     expect(mine).toMatchObject({
       actor: 'ops-1',
       roles: ['operator'],
-      mutations: ['submitAgentDefinition'],
+      mutation: 'submitAgentDefinition',
       outcome: 'SUCCEEDED',
       errorCodes: [],
     });
-    expect(mine!.variables.y).toMatch(/\.\.\. \(\d+ chars\)$/); // a long YAML is shortened, not stored whole
+    expect(mine!.arguments.yaml).toMatch(/\.\.\. \(\d+ chars\)$/); // a long YAML is shortened, not stored whole
 
     const failed = await gql<{ auditLog: { edges: { node: Entry }[] } }>(
       AUDIT,
@@ -177,7 +177,7 @@ describe('the gateway in front of identity and factory', () => {
     expect(failed.body.data!.auditLog.edges[0]?.node).toMatchObject({
       outcome: 'FAILED',
       errorCodes: ['FORBIDDEN'],
-      mutations: ['submitAgentDefinition'],
+      mutation: 'submitAgentDefinition',
     });
 
     expect((await gql(AUDIT, {}, await token(['operator']))).body.errors?.[0]?.extensions.code).toBe(
