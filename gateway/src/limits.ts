@@ -275,6 +275,25 @@ const LIBRARY_LIMITS: { pattern: RegExp; message: string }[] = [
   },
 ];
 
+/**
+ * Deepest nesting accepted in a request's variables. A JSON argument (agent metadata, a task's input)
+ * is stored as a MongoDB document, which allows 100 levels at most, and the audit log keeps 32; a
+ * deeper value could only fail later, inside a subgraph, as an internal error.
+ */
+export const MAX_VARIABLE_DEPTH = 32;
+
+/** Whether `value` nests deeper than `max` levels: iterative, and stops at the first path past it. */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const { value: v, depth } = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push({ value: child, depth: depth + 1 });
+  }
+  return false;
+}
+
 /** What the limits plugin leaves on the request context (the rate limiter charges by cost). */
 export interface CostedContext {
   queryCost?: number;
@@ -318,6 +337,17 @@ export function limitsPlugin<C extends BaseContext & CostedContext>(
         },
         async didResolveOperation({ document, operation, schema, request, contextValue }) {
           if (!operation) return; // Apollo has already refused a document without the operation asked for
+          if (nestsDeeperThan(request.variables ?? {}, MAX_VARIABLE_DEPTH + 1))
+            throw new GraphQLError(
+              `The variables nest deeper than ${MAX_VARIABLE_DEPTH} levels; flatten the value you send`,
+              {
+                extensions: {
+                  code: ErrorCode.BAD_USER_INPUT,
+                  maxDepth: MAX_VARIABLE_DEPTH,
+                  http: { status: 400 },
+                },
+              },
+            );
           const measures = measureOperation(schema, document, operation, request.variables ?? {});
           contextValue.queryCost = measures.cost;
           const refusal = checkLimits(measures, limits);

@@ -10,7 +10,7 @@ import { testDatabase, testInfra, testLogger } from '@waooaw/shared/testing';
 import type { Context } from '../context';
 import { environmentSchema } from '../environment';
 import type { CostedContext } from '../limits';
-import { checkLimits, limitsPlugin, measureOperation } from '../limits';
+import { checkLimits, limitsPlugin, MAX_VARIABLE_DEPTH, measureOperation, nestsDeeperThan } from '../limits';
 import { createGateway } from '../server';
 import { SUPERGRAPH_FILE } from '../subgraphs';
 
@@ -119,6 +119,30 @@ describe('request limits', () => {
     expect(refused.errors[0]?.message).toMatch(
       /limit is 500\. Ask for fewer items \(first\) or fewer fields/,
     );
+  });
+
+  it('refuses variables nested deeper than MAX_VARIABLE_DEPTH with BAD_USER_INPUT, quickly', async () => {
+    const nested = (levels: number) => {
+      let value: Record<string, unknown> = { leaf: true };
+      for (let i = 0; i < levels; i++) value = { a: value };
+      return value;
+    };
+    // Variables are checked before they are coerced to their types: an incomplete input will do here.
+    const mutation = 'mutation($input: RegisterAgentInput!) { registerAgent(input: $input) { id } }';
+    const started = performance.now();
+    const deep = await post(mutation, { input: { metadata: nested(3_000) } });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(deep.status).toBe(400);
+    expect(deep.errors[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      maxDepth: MAX_VARIABLE_DEPTH,
+    });
+    // Within the limit the variables pass this check (and fail later, on the input's missing fields).
+    const shallow = await post(mutation, { input: { metadata: nested(MAX_VARIABLE_DEPTH - 3) } });
+    expect(shallow.errors.length).toBeGreaterThan(0);
+    expect(shallow.errors.some((e) => e.extensions.maxDepth === MAX_VARIABLE_DEPTH)).toBe(false);
+    expect(nestsDeeperThan({ a: { b: 1 } }, 2)).toBe(false);
+    expect(nestsDeeperThan({ a: { b: { c: 1 } } }, 2)).toBe(true);
   });
 
   it('costs a list without `first` at the page the resolver returns', async () => {

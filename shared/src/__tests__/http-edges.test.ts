@@ -81,7 +81,7 @@ describe('the HTTP edge of every service (a subgraph on the shared server)', () 
       name: 'edges-test',
       logger,
       metrics: createMetrics('edges-test'),
-      graphql: { server, context: (req) => createRequestContext(req, logger, SECRET) },
+      graphql: { server, context: (req) => createRequestContext(req, logger, SECRET, 'edges-test') },
       components: [],
     });
     url = await service.start(0, '127.0.0.1', 0);
@@ -89,7 +89,7 @@ describe('the HTTP edge of every service (a subgraph on the shared server)', () 
   afterAll(() => service.stop());
 
   it('answers a body over the limit with 413 and a typed GraphQL error, whether announced or streamed', async () => {
-    const caller = { 'x-waooaw-caller': await signCallerToken(null, SECRET) };
+    const caller = { 'x-waooaw-caller': await signCallerToken(null, SECRET, 'edges-test') };
     const fits = await rawPost(`${url}/graphql`, bodyOf(1000), { headers: caller });
     expect(fits).toEqual({ status: 200, body: { data: { echo: '1000' } } });
     for (const [bytes, chunked] of [
@@ -126,6 +126,7 @@ describe('the HTTP edge of every service (a subgraph on the shared server)', () 
     const forged = await signCallerToken(
       { sub: 'evil', roles: ['admin'] },
       'another-secret-that-is-32-characters-long',
+      'edges-test',
     );
     const bad = await rawPost(`${url}/graphql`, bodyOf(1), { headers: { 'x-waooaw-caller': forged } });
     expect(bad.status).toBe(401);
