@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Connection } from 'mongoose';
 import type { Role } from '@waooaw/shared';
 import { createMetrics } from '@waooaw/shared';
-import { testInfra, testLogger } from '@waooaw/shared/testing';
+import { pollFor, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
 import type { GatewayDeps } from '@waooaw/gateway/server';
 import { createGateway, signDevToken } from '@waooaw/gateway/server';
 
@@ -80,4 +82,37 @@ export async function postGraphQL<T>(
     body: JSON.stringify({ query, variables }),
   });
   return { status: res.status, body: (await res.json()) as GraphQLResponse<T>['body'] };
+}
+
+/** The catalogue's wow-care-content definition, which the flows submit under handles of their own. */
+const SAMPLE_DEFINITION = readFileSync(
+  path.resolve(__dirname, '../../agents/definitions/wow-care-content.yaml'),
+  'utf8',
+);
+
+/**
+ * Submits the sample definition under a new handle (`<prefix>-<unique>`) with activation, through the
+ * gateway at `endpoint` as `operator`, and waits until its build has produced the agent.
+ */
+export async function buildActiveAgent(endpoint: string, operator: string, prefix: string) {
+  const handle = uniqueName(prefix).toLowerCase();
+  const built = await postGraphQL<{ submitAgentDefinition: { id: string } }>(
+    endpoint,
+    `mutation($y: String!) { submitAgentDefinition(yaml: $y, activate: true) { id } }`,
+    { y: SAMPLE_DEFINITION.replace('handle: wow-care-content', `handle: ${handle}`) },
+    operator,
+  );
+  const buildId = built.body.data!.submitAgentDefinition.id;
+  const agentId = await pollFor(
+    async () => {
+      const r = await postGraphQL<{ agentBuild: { status: string; agent: { id: string } | null } }>(
+        endpoint,
+        `query($id: ID!) { agentBuild(id: $id) { status agent { id } } }`,
+        { id: buildId },
+      );
+      return r.body.data?.agentBuild.status === 'SUCCEEDED' ? r.body.data.agentBuild.agent!.id : undefined;
+    },
+    { what: 'the agent to be built' },
+  );
+  return { handle, agentId };
 }

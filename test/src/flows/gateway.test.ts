@@ -7,7 +7,7 @@ import { pollFor, testDatabase, testInfra, testLogger, uniqueName } from '@waooa
 import { createServer as createFactory } from '@waooaw/factory/server';
 import { signDevToken } from '@waooaw/gateway/server';
 import type { GatewayConfig } from '../gateway';
-import { postGraphQL, startTestGateway, TEST_JWT, tokenFor } from '../gateway';
+import { buildActiveAgent, postGraphQL, startTestGateway, TEST_JWT, tokenFor } from '../gateway';
 import { startIdentityAndFactory } from '../platform';
 
 const JWT = TEST_JWT;
@@ -293,26 +293,7 @@ describe('subscriptions through the gateway (graphql-ws, fed by Kafka)', () => {
     agent: { handle: string; status: string; definition: { version: string } };
   };
 
-  async function activeAgent(operator: string) {
-    const handle = uniqueName('wow-sub').toLowerCase();
-    const built = await post<{ submitAgentDefinition: { id: string } }>(
-      `mutation($y: String!) { submitAgentDefinition(yaml: $y, activate: true) { id } }`,
-      { y: sample.replace('handle: wow-care-content', `handle: ${handle}`) },
-      operator,
-    );
-    const buildId = built.data!.submitAgentDefinition.id;
-    const agentId = await pollFor(
-      async () => {
-        const r = await post<{ agentBuild: { status: string; agent: { id: string } | null } }>(
-          `query($id: ID!) { agentBuild(id: $id) { status agent { id } } }`,
-          { id: buildId },
-        );
-        return r.data?.agentBuild.status === 'SUCCEEDED' ? r.data.agentBuild.agent!.id : undefined;
-      },
-      { what: 'the agent to be built' },
-    );
-    return { handle, agentId };
-  }
+  const activeAgent = (operator: string) => buildActiveAgent(httpUrl, operator, 'wow-sub');
 
   /** Collects a subscription's events until `count` have arrived. */
   async function receive(

@@ -1,18 +1,11 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Client, ExecutionResult } from 'graphql-ws';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { CALLER_HEADER, signCallerToken } from '@waooaw/shared';
 import { pollFor, testDatabase, uniqueName } from '@waooaw/shared/testing';
 import { signDevToken } from '@waooaw/gateway/server';
-import { postGraphQL, startTestGateway, TEST_JWT, tokenFor } from '../gateway';
+import { buildActiveAgent, postGraphQL, startTestGateway, TEST_JWT, tokenFor } from '../gateway';
 import { startIdentityAndFactory } from '../platform';
-
-const sample = readFileSync(
-  path.resolve(__dirname, '../../../agents/definitions/wow-care-content.yaml'),
-  'utf8',
-);
 
 /**
  * The forwarded caller tokens' lifetime in this gateway: short, so that "after the TTL" is seconds
@@ -94,6 +87,32 @@ describe('WebSockets stay healthy as long as the client token is valid, and no l
   }
 
   /** Subscribes; `events` fills as they arrive, `failed` with the errors if the subscription fails. */
+  /**
+   * Suspends the agent and waits for the subscriber to hear it, its payload resolved through the other
+   * subgraphs (the agent's own activation event may still be on its way, so it looks for SUSPENDED).
+   */
+  async function suspendAndHear(
+    agentId: string,
+    handle: string,
+    operator: string,
+    events: ExecutionResult<LifecycleEvent>[],
+  ) {
+    expect((await post(TRANSITION, { id: agentId, to: 'SUSPENDED' }, operator)).errors).toBeUndefined();
+    const suspended = await pollFor(
+      () => events.find((e) => e.data?.agentLifecycleChanged.to === 'SUSPENDED'),
+      { what: 'the lifecycle event' },
+    );
+    expect(suspended).toEqual({
+      data: {
+        agentLifecycleChanged: {
+          from: 'ACTIVE',
+          to: 'SUSPENDED',
+          agent: { handle, definition: { version: '1.0.0' } },
+        },
+      },
+    });
+  }
+
   function subscribe<T>(client: Client, query: string, variables: Record<string, unknown>) {
     const events: ExecutionResult<T>[] = [];
     const failed: GraphQLErrorJson[][] = [];
@@ -119,26 +138,7 @@ describe('WebSockets stay healthy as long as the client token is valid, and no l
     };
   };
 
-  async function activeAgent(operator: string) {
-    const handle = uniqueName('wow-wssec').toLowerCase();
-    const built = await post<{ submitAgentDefinition: { id: string } }>(
-      `mutation($y: String!) { submitAgentDefinition(yaml: $y, activate: true) { id } }`,
-      { y: sample.replace('handle: wow-care-content', `handle: ${handle}`) },
-      operator,
-    );
-    const buildId = built.data!.submitAgentDefinition.id;
-    const agentId = await pollFor(
-      async () => {
-        const r = await post<{ agentBuild: { status: string; agent: { id: string } | null } }>(
-          `query($id: ID!) { agentBuild(id: $id) { status agent { id } } }`,
-          { id: buildId },
-        );
-        return r.data?.agentBuild.status === 'SUCCEEDED' ? r.data.agentBuild.agent!.id : undefined;
-      },
-      { what: 'the agent to be built' },
-    );
-    return { handle, agentId };
-  }
+  const activeAgent = (operator: string) => buildActiveAgent(gateway.httpUrl, operator, 'wow-wssec');
 
   it('answers an operation that errors with its error and keeps the socket and its subscriptions', async () => {
     const operator = await tokenFor(['operator'], 'ops-ws-errors');
@@ -164,21 +164,7 @@ describe('WebSockets stay healthy as long as the client token is valid, and no l
       },
     );
     expect(query).toEqual({ data: { agent: { handle } } });
-    expect((await post(TRANSITION, { id: agentId, to: 'SUSPENDED' }, operator)).errors).toBeUndefined();
-    // The event of the transition above (the agent's own activation may still be on its way).
-    const suspended = await pollFor(
-      () => live.events.find((e) => e.data?.agentLifecycleChanged.to === 'SUSPENDED'),
-      { what: 'the lifecycle event' },
-    );
-    expect(suspended).toEqual({
-      data: {
-        agentLifecycleChanged: {
-          from: 'ACTIVE',
-          to: 'SUSPENDED',
-          agent: { handle, definition: { version: '1.0.0' } },
-        },
-      },
-    });
+    await suspendAndHear(agentId, handle, operator, live.events);
     expect(live.failed).toEqual([]);
     expect(closes).toEqual([]);
   });
@@ -202,21 +188,7 @@ describe('WebSockets stay healthy as long as the client token is valid, and no l
     await pollFor(() => Date.now() > connectedAt + (CALLER_TTL_SECONDS + 1.5) * 1000, {
       what: 'the forwarded tokens signed at connection to expire',
     });
-    expect((await post(TRANSITION, { id: agentId, to: 'SUSPENDED' }, operator)).errors).toBeUndefined();
-    // The event of the transition above (the agent's own activation may still be on its way).
-    const suspended = await pollFor(
-      () => live.events.find((e) => e.data?.agentLifecycleChanged.to === 'SUSPENDED'),
-      { what: 'the lifecycle event' },
-    );
-    expect(suspended).toEqual({
-      data: {
-        agentLifecycleChanged: {
-          from: 'ACTIVE',
-          to: 'SUSPENDED',
-          agent: { handle, definition: { version: '1.0.0' } },
-        },
-      },
-    });
+    await suspendAndHear(agentId, handle, operator, live.events);
     const later = await request<{ agent: { definition: { version: string } } }>(
       client,
       `query($id: ID!) { agent(id: $id) { definition { version } } }`,
