@@ -34,18 +34,25 @@ const claimsSchema = z.object({
 });
 
 /** The token of an `Authorization: Bearer <token>` header; UNAUTHENTICATED for anything else. */
-export function bearerToken(authorization: string): string {
+function bearerToken(authorization: string): string {
   const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
   if (!match) throw unauthenticated('The Authorization header must be "Bearer <token>"');
   return match[1]!;
 }
 
+/** A verified client: who (null when anonymous) and, for a token, when it expires (ms since the epoch). */
+export interface VerifiedClient {
+  caller: Caller | null;
+  expiresAt?: number;
+}
+
 /**
  * Verifies client bearer tokens: HS256 with a shared secret (development), or RS256 against a JWKS
  * when JWT_JWKS_URL is set. No token is an anonymous caller; a bad one is UNAUTHENTICATED, and so is
- * one without `exp` (it would never expire) or issued longer ago than JWT_MAX_AGE_SECONDS.
+ * one without `exp` (it would never expire) or issued longer ago than JWT_MAX_AGE_SECONDS. The
+ * expiry comes from the verified payload, so the token is decoded once.
  */
-export function createClientAuth(config: AuthConfig) {
+export function createClientVerifier(config: AuthConfig) {
   const jwks: JWTVerifyGetKey | undefined = config.JWT_JWKS_URL
     ? createRemoteJWKSet(new URL(config.JWT_JWKS_URL))
     : undefined;
@@ -59,8 +66,8 @@ export function createClientAuth(config: AuthConfig) {
     maxTokenAge: maxAge,
   };
 
-  return async function callerFrom(authorization: string | undefined): Promise<Caller | null> {
-    if (!authorization) return null;
+  return async function verify(authorization: string | undefined): Promise<VerifiedClient> {
+    if (!authorization) return { caller: null };
     const token = bearerToken(authorization);
     let payload: JWTPayload;
     try {
@@ -80,8 +87,19 @@ export function createClientAuth(config: AuthConfig) {
       );
     // Only who and which roles: nothing on the platform is scoped by tenant, so a `tenant` claim a
     // token may carry is not read (forwarding it would suggest an isolation that does not exist).
-    return { sub: claims.data.sub, roles: claims.data.roles };
+    return {
+      caller: { sub: claims.data.sub, roles: claims.data.roles },
+      // requiredClaims makes exp present; the check keeps the type honest.
+      ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),
+    };
   };
+}
+
+/** The caller of a bearer token, as createClientVerifier verifies it. */
+export function createClientAuth(config: AuthConfig) {
+  const verify = createClientVerifier(config);
+  return async (authorization: string | undefined): Promise<Caller | null> =>
+    (await verify(authorization)).caller;
 }
 
 /** A development token (HS256), as `npm run token` prints it. */

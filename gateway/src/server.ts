@@ -6,7 +6,6 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError } from 'graphql';
-import { decodeJwt } from 'jose';
 import type { Connection } from 'mongoose';
 import type { Caller, Logger, PlatformMetrics } from '@waooaw/shared';
 import {
@@ -25,7 +24,7 @@ import { createKafkaFeeds } from './subscriptions/feed';
 import { attachSubscriptions } from './subscriptions/server';
 import { auditModel } from './audit/model';
 import type { Context } from './context';
-import { bearerToken, createClientAuth } from './auth';
+import { createClientVerifier } from './auth';
 import type { Environment } from './environment';
 import { limitsPlugin } from './limits';
 import { clientAddress, trustedProxies } from './client-address';
@@ -119,7 +118,7 @@ export function createGateway(deps: GatewayDeps) {
   const { config, logger } = deps;
   const urls = deps.urls ?? subgraphUrls(process.env);
   const production = config.NODE_ENV === 'production';
-  const callerFrom = createClientAuth(config);
+  const verifyClient = createClientVerifier(config);
   const limiter = createRateLimiter({
     perMinute: config.RATE_LIMIT_PER_MINUTE,
     burst: config.RATE_LIMIT_BURST,
@@ -196,20 +195,17 @@ export function createGateway(deps: GatewayDeps) {
     headers: Record<string, string | undefined>;
     remoteAddress?: string;
   }): Promise<GatewayContext> => {
-    const caller = await callerFrom(req.headers.authorization).catch((err: GraphQLError) => {
+    const { caller, expiresAt } = await verifyClient(req.headers.authorization).catch((err: GraphQLError) => {
       throw new GraphQLError(err.message, {
         extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
       });
     });
-    // The token verified above, so its exp is trusted as is.
-    const exp =
-      caller && req.headers.authorization ? decodeJwt(bearerToken(req.headers.authorization)).exp : undefined;
     return {
       caller,
       requestId: req.headers['x-request-id'] ?? randomUUID(),
       traceparent: childTraceparent(req.headers.traceparent),
       ip: clientAddress(req.headers['x-forwarded-for'], req.remoteAddress, proxies),
-      ...(exp !== undefined ? { expiresAt: exp * 1000 } : {}),
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
       forwardedCaller: forwardedTokens(caller, config.CALLER_TOKEN_SECRET, config.CALLER_TOKEN_TTL_SECONDS),
     };
   };
