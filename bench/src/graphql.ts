@@ -27,10 +27,14 @@ export function gatewayClient(url: string, token: string | null) {
 
 export type GatewayClient = ReturnType<typeof gatewayClient>;
 
-/** The operator token `npm run token -- --role operator --sub bench` would print (same settings). */
-export function operatorToken(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+/** A token signed with the platform's development settings (those `npm run token` uses). */
+export function devToken(
+  sub: string,
+  roles: Parameters<typeof signDevToken>[0]['roles'],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   return signDevToken(
-    { sub: 'bench', roles: ['operator'] },
+    { sub, roles },
     {
       JWT_SECRET: env.JWT_SECRET ?? DEV_SECRETS.JWT_SECRET,
       JWT_ISSUER: env.JWT_ISSUER ?? 'waooaw',
@@ -39,6 +43,9 @@ export function operatorToken(env: NodeJS.ProcessEnv = process.env): Promise<str
     '12h',
   );
 }
+
+/** The operator token `npm run token -- --role operator --sub bench` would print (same settings). */
+export const operatorToken = (env: NodeJS.ProcessEnv = process.env) => devToken('bench', ['operator'], env);
 
 /** Instances of a runtime discovery holds as HEALTHY (the fleet is routable once all are). */
 /**

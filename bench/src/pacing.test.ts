@@ -1,4 +1,4 @@
-import { bursts, constantRate, rampSteps, stepIndex, steppedRate } from './pacing';
+import { bursts, constantRate, untilStopped, rampSteps, stepIndex, steppedRate } from './pacing';
 
 describe('offered load', () => {
   it('spreads a constant rate evenly and never exceeds the total', () => {
@@ -41,5 +41,16 @@ describe('offered load', () => {
     expect(p.dueAt(9_999)).toBe(1000);
     expect(p.dueAt(10_000)).toBe(2000);
     expect(p.dueAt(99_000)).toBe(3000);
+  });
+
+  it('offers a rate without end until stopped, then nothing more than was due at the stop', () => {
+    const p = untilStopped(50, 60_000);
+    expect(p.total).toBe(Number.POSITIVE_INFINITY);
+    expect(p.dueAt(3_600_000)).toBe(180_000);
+    p.stop(2_000);
+    expect(p.total).toBe(100);
+    expect(p.dueAt(3_600_000)).toBe(100);
+    expect(p.rateAt(1_000)).toBe(50);
+    expect(p.rateAt(2_500)).toBe(0);
   });
 });

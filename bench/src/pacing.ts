@@ -25,6 +25,26 @@ export function constantRate(rate: number, durationMs: number): LoadProfile {
   };
 }
 
+/**
+ * `rate` tasks/s until stop() is called (the chaos run's load lasts as long as its faults take):
+ * `total` is unbounded until then, and afterwards what was due at the stop.
+ */
+export function untilStopped(rate: number, expectedMs: number): LoadProfile & { stop(atMs: number): void } {
+  let total = Number.POSITIVE_INFINITY;
+  const due = (t: number) => Math.max(0, Math.floor((rate * t) / 1000));
+  return {
+    get total() {
+      return total;
+    },
+    durationMs: expectedMs,
+    dueAt: (t) => Math.min(total, due(t)),
+    rateAt: (t) => (t >= 0 && due(t) < total ? rate : 0),
+    stop(atMs: number) {
+      total = Math.min(total, due(atMs));
+    },
+  };
+}
+
 /** One step of a ramp: `rate` tasks/s held for `durationMs`. */
 export interface RampStep {
   rate: number;

@@ -3,5 +3,11 @@ export type { LauncherOptions, ServerState, ServerStatus, UpResult } from './lau
 export type { ServerName } from './servers';
 export { MissingToolError } from './tools';
 export { KAFKA_VERSION, MONGO_JAVA_SERVER_VERSION } from './versions';
-export { discoverServices, platformAddresses, startPlatform } from './platform';
+export {
+  discoverServices,
+  platformAddresses,
+  spawnService,
+  startPlatform,
+  waitServiceReady,
+} from './platform';
 export type { PlatformOptions, PlatformService, RunningPlatform } from './platform';

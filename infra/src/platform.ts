@@ -60,7 +60,12 @@ export interface RunningPlatform {
   stop(): Promise<void>;
 }
 
-async function waitReady(service: PlatformService, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** Waits until `service` answers /health/ready (throws if `child` exits first or time runs out). */
+export async function waitServiceReady(
+  service: Pick<PlatformService, 'name' | 'port'>,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null)
@@ -107,6 +112,33 @@ export function platformAddresses(services: PlatformService[], offset = 0) {
   return { services: moved, env };
 }
 
+/**
+ * One service process, as startPlatform starts it: `env` (the infrastructure's and the other
+ * services' addresses) plus its METRICS_PORT and PORT from `service.port`, its output prefixed by its
+ * name. The chaos bench restarts single services with it (the same settings, or another port).
+ */
+export function spawnService(
+  service: PlatformService,
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+  options: { env?: NodeJS.ProcessEnv; nodeArgs?: readonly string[] } = {},
+): ChildProcess {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), service.entry], {
+    cwd: service.dir,
+    env: {
+      ...env,
+      METRICS_PORT: String(service.port + METRICS_PORT_OFFSET),
+      ...(options.env ?? {}),
+      PORT: String(service.port),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on('line', (line) => log(`[${service.name}] ${line}`));
+  }
+  return child;
+}
+
 /** Starts every service with the infrastructure's addresses, its output prefixed by its name. */
 export async function startPlatform(
   env: NodeJS.ProcessEnv,
@@ -121,20 +153,10 @@ export async function startPlatform(
   for (const service of services) {
     if (!existsSync(service.entry))
       throw new Error(`${service.entry} is missing: run \`npm run build\` first`);
-    const child = spawn(process.execPath, [...(options.nodeArgs?.[service.name] ?? []), service.entry], {
-      cwd: service.dir,
-      env: {
-        ...env,
-        ...addresses.env,
-        METRICS_PORT: String(service.port + METRICS_PORT_OFFSET),
-        ...(options.serviceEnv?.[service.name] ?? {}),
-        PORT: String(service.port),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawnService(service, { ...env, ...addresses.env }, log, {
+      env: options.serviceEnv?.[service.name],
+      nodeArgs: options.nodeArgs?.[service.name],
     });
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => log(`[${service.name}] ${line}`));
-    }
     child.once('exit', (code, signal) => {
       if (!stopping)
         log(
@@ -155,7 +177,7 @@ export async function startPlatform(
     await Promise.all(exits);
   };
   try {
-    await Promise.all(services.map((s) => waitReady(s, children.get(s.name)!, timeoutMs)));
+    await Promise.all(services.map((s) => waitServiceReady(s, children.get(s.name)!, timeoutMs)));
   } catch (err) {
     await stop();
     throw err;
