@@ -132,8 +132,29 @@ export function chaosPlatform(options: ChaosPlatformOptions) {
         MONGO_URL: infra!.mongoUrl,
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       };
-      for (const s of all) spawnOne(s);
-      await Promise.all(all.map((s) => waitServiceReady(s, running.get(s.name)![0]!.child, timeoutMs)));
+      // On a broker just started, a topic's leader may not be elected yet when a service first reads
+      // its offsets, and some services then exit at start-up (kafkajs' "not the leader" is not
+      // retried there): such a service is started again, up to three times, and reported.
+      await Promise.all(
+        all.map(async (s) => {
+          for (let attempt = 1; ; attempt++) {
+            const child = spawnOne(s);
+            try {
+              await waitServiceReady(s, child, timeoutMs);
+              return;
+            } catch (err) {
+              running.set(
+                s.name,
+                (running.get(s.name) ?? []).filter((r) => r.child !== child),
+              );
+              if (attempt >= 3 || child.exitCode === null) throw err;
+              log(
+                `[chaos] attention: ${s.name} exited during start-up (${(err as Error).message}); starting it again`,
+              );
+            }
+          }
+        }),
+      );
     },
 
     /** Every process of the platform (services, replicas in a rolling restart) answers ready. */
