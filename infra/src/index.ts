@@ -5,3 +5,4 @@ export { MissingToolError } from './tools';
 export { KAFKA_VERSION, MONGO_JAVA_SERVER_VERSION } from './versions';
 export { discoverServices, platformAddresses, startPlatform } from './platform';
 export type { PlatformOptions, PlatformService, RunningPlatform } from './platform';
+export { freePort, freePorts } from './process';
