@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import type { Envelope, EventBus } from '../index';
 import { createEventBus, defineEvent, dlqTopic, InvalidEventError, on, traceIdOf } from '../index';
-import { collectTopic, pollFor, testKafka, testLogger, uniqueName, uniqueTopic } from '../testing';
+import {
+  collectTopic,
+  connectTestBus,
+  pollFor,
+  testInfra,
+  testKafka,
+  testLogger,
+  uniqueName,
+  uniqueTopic,
+} from '../testing';
 
 const orderSchema = z.object({ orderId: z.string(), amount: z.number().int().positive() });
 
@@ -58,6 +67,38 @@ describe('event bus against a real Kafka broker', () => {
     expect(message!.key?.toString()).toBe('o-1');
     expect(message!.headers?.traceparent?.toString()).toBe(got!.traceparent);
     expect(message!.headers?.['content-type']?.toString()).toContain('application/cloudevents+json');
+  });
+
+  it('keeps a namespace on the broker: topics, dead-letter topics and groups prefixed, handlers see plain topics', async () => {
+    const { namespace } = testInfra();
+    const created = newEvent();
+    const groupId = uniqueName('g');
+    const seen: string[] = [];
+    const consumer = bus.consumer({
+      groupId,
+      handlers: [on(created, async (_data, _envelope, context) => void seen.push(context.topic))],
+    });
+    stops.push(() => consumer.stop());
+    await consumer.start();
+    await consumer.joined();
+    await bus.publish(created, { orderId: 'o-ns', amount: 1 });
+    await pollFor(() => seen.length === 1, { what: 'the event handled' });
+    expect(seen).toEqual([created.topic]);
+
+    const { admin, close } = await connectTestBus('bus-namespace-test');
+    try {
+      const topics = await admin.listTopics();
+      expect(bus.topic(created.topic)).toBe(`${namespace}.${created.topic}`);
+      expect(topics).toEqual(
+        expect.arrayContaining([`${namespace}.${created.topic}`, `${namespace}.${created.topic}.dlq`]),
+      );
+      expect(topics.filter((t) => t === created.topic || t === dlqTopic(created.topic))).toEqual([]);
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+      expect(groups).toContain(`${namespace}.${groupId}`);
+      expect(groups).not.toContain(groupId);
+    } finally {
+      await close();
+    }
   });
 
   it('lets several processes create the same topics at once (services starting together)', async () => {
