@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
     const trips = new Map<string, number>();
     let bytes = 0;
     let messages = 0;
-    const kafka = await createBenchKafka(platform.brokers, runId, {
+    const kafka = await createBenchKafka(platform, runId, {
       onTaskUpdated: (id, update, at) => tracker.onTaskUpdated(id, update, at),
       onAttemptFinished: (id, attempt) => tracker.onAttemptFinished(id, attempt),
       onCircuitChanged: (c) => {
@@ -92,6 +92,7 @@ async function main(argv: string[]): Promise<number> {
       .map((p, i) =>
         fleetProcess(p, {
           brokers: platform.brokers,
+          namespace: platform.namespace,
           port: 4011 + i + options.portOffset,
           handles,
           env: process.env,
@@ -177,7 +178,7 @@ async function main(argv: string[]): Promise<number> {
       log(
         `[bench] raw kafkajs ceiling: ${options.quick ? 20_000 : 100_000} messages of ${messageBytes} bytes`,
       );
-      kafkaCeiling = await measureCeiling(kafka.bus.kafka, {
+      kafkaCeiling = await measureCeiling(kafka.bus, {
         messages: options.quick ? 20_000 : 100_000,
         messageBytes,
         runId,

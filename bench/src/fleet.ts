@@ -90,6 +90,8 @@ export function fleetProcess(
   plan: RuntimePlan,
   options: {
     brokers: string[];
+    /** The platform's WAOOAW_NAMESPACE. */
+    namespace: string;
     port: number;
     handles: readonly string[];
     env: NodeJS.ProcessEnv;
@@ -128,6 +130,7 @@ export function fleetProcess(
           env: {
             ...options.env,
             KAFKA_BROKERS: options.brokers.join(','),
+            WAOOAW_NAMESPACE: options.namespace,
             PORT: String(options.port),
             HOST: '127.0.0.1',
             LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',

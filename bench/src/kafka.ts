@@ -43,9 +43,14 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
  * The bench's Kafka side: a producer of submit commands (the platform's own event bus, so commands
  * are enveloped and validated like any client's), and one consumer of the events it measures by.
  * The consumer group is new for each run and starts at the end offsets read before it joined, so it
- * sees every event from then on and none of the topics' history.
+ * sees every event from then on and none of the topics' history. `namespace` is the platform's
+ * WAOOAW_NAMESPACE: the bench reads and writes that platform's topics.
  */
-export async function createBenchKafka(brokers: string[], runId: string, initial: BenchListeners = {}) {
+export async function createBenchKafka(
+  platform: { brokers: string[]; namespace: string },
+  runId: string,
+  initial: BenchListeners = {},
+) {
   const sets = new Set<BenchListeners>([initial]);
   // One object whose methods call every registered set (the examples add and remove theirs).
   const listeners: Required<BenchListeners> = {
@@ -57,7 +62,12 @@ export async function createBenchKafka(brokers: string[], runId: string, initial
     onBytes: (...a) => sets.forEach((l) => l.onBytes?.(...a)),
   };
   const logger = createLogger('bench', process.env.LOG_LEVEL === 'debug' ? 'debug' : 'error');
-  const bus: EventBus = createEventBus({ brokers, service: 'bench', logger });
+  const bus: EventBus = createEventBus({
+    brokers: platform.brokers,
+    namespace: platform.namespace,
+    service: 'bench',
+    logger,
+  });
   await bus.connect();
   const topics = [
     orchestrationEvents.taskUpdated.topic,
@@ -67,15 +77,17 @@ export async function createBenchKafka(brokers: string[], runId: string, initial
     orchestrationEvents.workflowUpdated.topic,
   ];
   await bus.ensureTopics([ORCHESTRATION_COMMANDS_TOPIC, ...topics]);
+  // The raw consumer below reads the topics by their names on the broker; `handle` gets logical ones.
+  const logicalOf = new Map(topics.map((topic) => [bus.topic(topic), topic]));
   const admin = bus.kafka.admin();
   await admin.connect();
   const ends = await Promise.all(
-    topics.map(async (topic) => ({ topic, offsets: await admin.fetchTopicOffsets(topic) })),
+    [...logicalOf.keys()].map(async (topic) => ({ topic, offsets: await admin.fetchTopicOffsets(topic) })),
   );
   await admin.disconnect();
 
   const consumer: Consumer = bus.kafka.consumer({
-    groupId: `bench-${runId}`,
+    groupId: bus.groupId(`bench-${runId}`),
     maxWaitTimeInMs: 100,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
@@ -84,7 +96,7 @@ export async function createBenchKafka(brokers: string[], runId: string, initial
   const joined = new Promise<void>((resolve) => (markJoined = resolve));
   consumer.on(consumer.events.GROUP_JOIN, () => markJoined());
   await consumer.connect();
-  await consumer.subscribe({ topics, fromBeginning: false });
+  await consumer.subscribe({ topics: [...logicalOf.keys()], fromBeginning: false });
 
   const handle = (topic: string, value: Buffer | null) => {
     if (!value) return;
@@ -160,7 +172,8 @@ export async function createBenchKafka(brokers: string[], runId: string, initial
     autoCommit: false,
     eachBatchAutoResolve: true,
     eachBatch: async ({ batch }: EachBatchPayload) => {
-      for (const message of batch.messages) handle(batch.topic, message.value);
+      const topic = logicalOf.get(batch.topic) ?? batch.topic;
+      for (const message of batch.messages) handle(topic, message.value);
     },
   });
   for (const { topic, offsets } of ends)

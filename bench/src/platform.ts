@@ -2,6 +2,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { PlatformService, RunningPlatform } from '@waooaw/infra';
 import { discoverServices, down, launcherOptions, platformAddresses, startPlatform, up } from '@waooaw/infra';
+import { baseEnvSchema, parseConfig } from '@waooaw/shared';
 import type { WatchedProcess } from './proc';
 import { findProcesses } from './proc';
 
@@ -10,6 +11,11 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** The platform the bench drives: found running, or started like `npm start` does. */
 export interface BenchPlatform {
   brokers: string[];
+  /**
+   * WAOOAW_NAMESPACE of the bench's environment: the platform it starts gets it, and a running one
+   * is taken to have it (its topics are the ones the bench reads and writes).
+   */
+  namespace: string;
   mongoUrl: string;
   gatewayUrl: string;
   services: PlatformService[];
@@ -43,6 +49,10 @@ export async function ensurePlatform(options: {
   logFile: string;
 }): Promise<BenchPlatform> {
   const { log } = options;
+  const { WAOOAW_NAMESPACE: namespace } = parseConfig(
+    baseEnvSchema.pick({ WAOOAW_NAMESPACE: true }),
+    process.env,
+  );
   // Servers the bench starts itself are ephemeral (memory and a temporary folder, removed when it
   // stops them): a benchmark's hundreds of thousands of tasks and messages have no business in the
   // persistent data `npm start` keeps. Running servers are used as they are.
@@ -103,6 +113,7 @@ export async function ensurePlatform(options: {
   const mongoPort = portOf(infra.mongoUrl);
   return {
     brokers,
+    namespace,
     mongoUrl: infra.mongoUrl,
     gatewayUrl: `http://127.0.0.1:${gateway.port}/graphql`,
     services: wanted,

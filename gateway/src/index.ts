@@ -6,13 +6,19 @@ const config = loadConfigOrExit(environmentSchema);
 const logger = createLogger('gateway', config.LOG_LEVEL);
 
 runMain(logger, async () => {
-  const connection = await connectMongo({ url: config.MONGO_URL, dbName: config.GATEWAY_DB, logger });
+  const connection = await connectMongo({
+    url: config.MONGO_URL,
+    dbName: config.GATEWAY_DB,
+    namespace: config.WAOOAW_NAMESPACE,
+    logger,
+  });
   const { service } = createGateway({
     config,
     logger,
     metrics: createMetrics('gateway'),
     connection,
     brokers: config.KAFKA_BROKERS,
+    namespace: config.WAOOAW_NAMESPACE,
   });
   const url = await service.start(config.PORT, config.HOST, config.METRICS_PORT);
   logger.info(`Apollo Sandbox: ${url}/graphql`);

@@ -69,6 +69,8 @@ export interface GatewayDeps {
   connection: Connection;
   /** Kafka, which feeds the subscriptions. */
   brokers: string[];
+  /** WAOOAW_NAMESPACE: the platform's topics and consumer groups on that Kafka ('' for none). */
+  namespace: string;
 }
 
 /** Sends the verified caller (a token for this subgraph), trace and request id with every request. */
@@ -228,7 +230,7 @@ export function createGateway(deps: GatewayDeps) {
 
   // Subscriptions: a Kafka client for the feeds, graphql-ws on the same HTTP server (attached below).
   const feeds = createKafkaFeeds(
-    createEventBus({ brokers: deps.brokers, service: 'gateway', logger }),
+    createEventBus({ brokers: deps.brokers, namespace: deps.namespace, service: 'gateway', logger }),
     logger,
     {
       // Every gateway replica signs with the same secret, so a cursor resumes on any of them.

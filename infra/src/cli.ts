@@ -59,6 +59,10 @@ async function main(argv: string[]): Promise<number> {
       printStatus(result.statuses);
       console.log(`[infra] ready in ${(result.readyMs / 1000).toFixed(1)} s`);
       console.log(`[infra] KAFKA_BROKERS=${result.kafkaBrokers} MONGO_URL=${result.mongoUrl}`);
+      if (process.env.WAOOAW_NAMESPACE)
+        console.log(
+          `[platform] WAOOAW_NAMESPACE=${process.env.WAOOAW_NAMESPACE}: its topics, groups and databases carry it`,
+        );
       const began = Date.now();
       let platform;
       try {

@@ -11,3 +11,4 @@ export {
   waitServiceReady,
 } from './platform';
 export type { PlatformOptions, PlatformService, RunningPlatform } from './platform';
+export { freePort, freePorts } from './process';

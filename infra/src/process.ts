@@ -41,6 +41,31 @@ export function portOpen(host: string, port: number, timeoutMs = 500): Promise<b
 }
 
 /**
+ * `count` distinct ports nothing listens on right now, picked by the OS (each held until all are
+ * picked, so they differ). A port can be taken by someone else before it is used; the OS hands out
+ * recently freed ports last, so that is rare, and a server that cannot bind fails its start-up.
+ */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const held: net.Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = net.createServer();
+      held.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, host, () => resolve());
+      });
+    }
+    return held.map((server) => (server.address() as net.AddressInfo).port);
+  } finally {
+    await Promise.all(held.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+}
+
+/** A port nothing listens on right now (see freePorts). */
+export const freePort = async (host = '127.0.0.1'): Promise<number> => (await freePorts(1, host))[0]!;
+
+/**
  * Starts a long-lived server process that outlives the launcher (so `infra:up` can return), with
  * stdout and stderr appended to a log file.
  */

@@ -18,6 +18,8 @@ export interface BootConfig {
   KAFKA_DEFAULT_PARTITIONS: number;
   KAFKA_GROUP_PREFIX: string;
   KAFKA_FROM_BEGINNING: boolean;
+  /** Prefixes the service's topics, consumer groups and database (see shared/src/namespace.ts). */
+  WAOOAW_NAMESPACE: string;
   PORT: number;
   HOST: string;
   /** Where /metrics is served; undefined: nowhere (see serviceEnvSchema). */
@@ -51,6 +53,7 @@ export function bootService(options: {
     const connection = await connectMongo({
       url: config.MONGO_URL,
       dbName: options.dbName,
+      namespace: config.WAOOAW_NAMESPACE,
       logger,
       commandStatsMs: config.MONGO_COMMAND_STATS_MS ?? 0,
     });
@@ -61,6 +64,7 @@ export function bootService(options: {
       logger,
       metrics,
       defaultPartitions: config.KAFKA_DEFAULT_PARTITIONS,
+      namespace: config.WAOOAW_NAMESPACE,
     });
     const { service } = options.create({
       logger,

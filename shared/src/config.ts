@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { namespaceSchema } from './namespace';
 
 /** Thrown by {@link parseConfig}; carries one line per invalid or missing variable. */
 export class ConfigError extends Error {
@@ -33,7 +34,16 @@ export const baseEnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KAFKA_BROKERS: brokers.default(['127.0.0.1:9092']),
   KAFKA_DEFAULT_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
-  /** Prefixes every consumer group of the process (several platforms sharing one broker, e.g. tests). */
+  /**
+   * Separates this platform from others on the same Kafka and MongoDB: prefixes every topic (`<ns>.`),
+   * consumer group (`<ns>.`) and database (`<ns>_`) of the process. Empty (the default): plain names.
+   * Every process of one platform needs the same value (see shared/src/namespace.ts).
+   */
+  WAOOAW_NAMESPACE: namespaceSchema,
+  /**
+   * Prefixes every consumer group of the process. Groups only: topics stay shared, so this does not
+   * separate two platforms on one broker (WAOOAW_NAMESPACE does).
+   */
   KAFKA_GROUP_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9._-]*$/, 'use letters, digits, dot, dash or underscore')

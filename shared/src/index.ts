@@ -1,6 +1,7 @@
 export * from './backoff';
 export * from './random';
 export * from './config';
+export * from './namespace';
 export * from './dataloader';
 export * from './errors';
 export * from './graphql/caller';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Connection } from 'mongoose';
 import type { Role } from '@waooaw/shared';
 import { createMetrics } from '@waooaw/shared';
-import { pollFor, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
+import { pollFor, testKafka, testLogger, uniqueName } from '@waooaw/shared/testing';
 import type { GatewayDeps } from '@waooaw/gateway/server';
 import { createGateway, signDevToken } from '@waooaw/gateway/server';
 
@@ -22,6 +22,8 @@ export async function startTestGateway(options: {
   callerSecret: string;
   connection: Connection;
   config?: Partial<GatewayConfig>;
+  /** WAOOAW_NAMESPACE of the platform it fronts (its subscription feeds); default: the test run's. */
+  namespace?: string;
 }) {
   const { service } = createGateway({
     config: {
@@ -52,7 +54,7 @@ export async function startTestGateway(options: {
     logger: testLogger(),
     metrics: createMetrics('gateway'),
     connection: options.connection,
-    brokers: testInfra().brokers,
+    ...testKafka(options.namespace),
   });
   const base = await service.start(0, '127.0.0.1');
   return { service, httpUrl: `${base}/graphql`, wsUrl: `${base.replace('http://', 'ws://')}/graphql` };

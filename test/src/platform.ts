@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { freePort } from '@waooaw/infra';
 import type { FleetOptions } from '@waooaw/agents/runtime';
 import { catalogue, createAgentRuntime, planFleet } from '@waooaw/agents/runtime';
 import { createEventBus, createMetrics, parseConfig } from '@waooaw/shared';
@@ -11,6 +11,7 @@ import {
   pollFor,
   testDatabase,
   testInfra,
+  testKafka,
   testLogger,
   uniqueName,
 } from '@waooaw/shared/testing';
@@ -40,15 +41,24 @@ import { createServer as createIdentity } from '@waooaw/identity/server';
 
 export const SECRET = 'platform-test-caller-secret-at-least-32-chars';
 
+export { freePort };
+
+/*
+ * Every helper below starts its services in the test run's namespace (WAOOAW_NAMESPACE, see
+ * testInfra), or in the one it is given: platforms in different namespaces share the broker and the
+ * MongoDB server without seeing each other (flows/namespaces.test.ts).
+ */
+
 /** identity and factory together, each with its own database, talking over the real Kafka. */
-export async function startIdentityAndFactory(options: { loadCatalogue?: boolean } = {}) {
+export async function startIdentityAndFactory(options: { loadCatalogue?: boolean; namespace?: string } = {}) {
   const logger = testLogger();
+  const namespace = options.namespace ?? testInfra().namespace;
   const prefix = `${uniqueName('flow')}.`;
   const [identityDb, factoryDb] = await Promise.all([
-    testDatabase('flow-identity'),
-    testDatabase('flow-factory'),
+    testDatabase('flow-identity', namespace),
+    testDatabase('flow-factory', namespace),
   ]);
-  const bus = (service: string) => createEventBus({ brokers: testInfra().brokers, service, logger });
+  const bus = (service: string) => createEventBus({ ...testKafka(namespace), service, logger });
   const identity = createIdentity({
     config: { CALLER_TOKEN_SECRET: SECRET, A2A_BASE_URL: 'http://localhost:4000', NODE_ENV: 'test' },
     logger,
@@ -78,6 +88,7 @@ export async function startIdentityAndFactory(options: { loadCatalogue?: boolean
     urls: { identity: `${identityUrl}/graphql`, factory: `${factoryUrl}/graphql` },
     secret: SECRET,
     factoryDbName: factoryDb.connection.name,
+    namespace,
     logger,
     identity: { ...identity, exec: graphqlExecutor(identity, SECRET, 'op-flow') },
     factory: { ...factory, exec: graphqlExecutor(factory, SECRET, 'op-flow') },
@@ -90,8 +101,11 @@ export async function startIdentityAndFactory(options: { loadCatalogue?: boolean
 }
 
 /** The discovery service beside them, with short sweeps so TTL expiry shows within a test. */
-export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = {}) {
-  const db = await testDatabase('flow-discovery');
+export async function startDiscovery(
+  config: Partial<DiscoveryDeps['config']> = {},
+  namespace = testInfra().namespace,
+) {
+  const db = await testDatabase('flow-discovery', namespace);
   const discovery = createDiscovery({
     config: {
       ...parseConfig(discoveryEnvironment, {
@@ -104,7 +118,7 @@ export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = 
     logger: testLogger(),
     metrics: createMetrics('discovery'),
     connection: db.connection,
-    bus: createEventBus({ brokers: testInfra().brokers, service: 'discovery', logger: testLogger() }),
+    bus: createEventBus({ ...testKafka(namespace), service: 'discovery', logger: testLogger() }),
     outboxIntervalMs: 50,
     consumerGroupPrefix: `${uniqueName('flow')}.`,
     // Other test files' runtimes and agents are on the same broker: hear only what comes from now on
@@ -124,8 +138,11 @@ export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = 
 }
 
 /** The orchestration service, dispatching to whatever runtimes discovery knows. */
-export async function startOrchestration(config: Partial<OrchestrationDeps['config']> = {}) {
-  const db = await testDatabase('flow-orchestration');
+export async function startOrchestration(
+  config: Partial<OrchestrationDeps['config']> = {},
+  namespace = testInfra().namespace,
+) {
+  const db = await testDatabase('flow-orchestration', namespace);
   const orchestration = createOrchestration({
     config: {
       ...parseConfig(orchestrationEnvironment, {
@@ -139,7 +156,7 @@ export async function startOrchestration(config: Partial<OrchestrationDeps['conf
     logger: testLogger(),
     metrics: createMetrics('orchestration'),
     connection: db.connection,
-    bus: createEventBus({ brokers: testInfra().brokers, service: 'orchestration', logger: testLogger() }),
+    bus: createEventBus({ ...testKafka(namespace), service: 'orchestration', logger: testLogger() }),
     outboxIntervalMs: 50,
     consumerGroupPrefix: `${uniqueName('flow')}.`,
     // Other test files' instances are on the same broker: know only those announced from now on.
@@ -158,8 +175,11 @@ export async function startOrchestration(config: Partial<OrchestrationDeps['conf
 }
 
 /** The marketplace service, projecting listings from the other services' events. */
-export async function startMarketplace(config: Partial<MarketplaceDeps['config']> = {}) {
-  const db = await testDatabase('flow-marketplace');
+export async function startMarketplace(
+  config: Partial<MarketplaceDeps['config']> = {},
+  namespace = testInfra().namespace,
+) {
+  const db = await testDatabase('flow-marketplace', namespace);
   const marketplace = createMarketplace({
     config: {
       ...parseConfig(marketplaceEnvironment, {
@@ -172,7 +192,7 @@ export async function startMarketplace(config: Partial<MarketplaceDeps['config']
     logger: testLogger(),
     metrics: createMetrics('marketplace'),
     connection: db.connection,
-    bus: createEventBus({ brokers: testInfra().brokers, service: 'marketplace', logger: testLogger() }),
+    bus: createEventBus({ ...testKafka(namespace), service: 'marketplace', logger: testLogger() }),
     outboxIntervalMs: 50,
     consumerGroupPrefix: `${uniqueName('flow')}.`,
     // Like discovery: hear the catalogue's agents as they register (start it before identity).
@@ -191,8 +211,11 @@ export async function startMarketplace(config: Partial<MarketplaceDeps['config']
 }
 
 /** The support service: tickets escalated L1 (WowSupport) -> L2 (CoE agents) -> L3 (humans). */
-export async function startSupport(config: Partial<SupportDeps['config']> = {}) {
-  const db = await testDatabase('flow-support');
+export async function startSupport(
+  config: Partial<SupportDeps['config']> = {},
+  namespace = testInfra().namespace,
+) {
+  const db = await testDatabase('flow-support', namespace);
   const support = createSupport({
     config: {
       ...parseConfig(supportEnvironment, {
@@ -205,7 +228,7 @@ export async function startSupport(config: Partial<SupportDeps['config']> = {}) 
     logger: testLogger(),
     metrics: createMetrics('support'),
     connection: db.connection,
-    bus: createEventBus({ brokers: testInfra().brokers, service: 'support', logger: testLogger() }),
+    bus: createEventBus({ ...testKafka(namespace), service: 'support', logger: testLogger() }),
     outboxIntervalMs: 50,
     consumerGroupPrefix: `${uniqueName('flow')}.`,
     fromBeginning: false,
@@ -250,28 +273,17 @@ export async function startRoutingPlatform() {
 
 const ORCHESTRATION_MAIN = path.resolve(__dirname, '../../services/orchestration/dist/index.js');
 
-/** A port nothing listens on right now (the OS picks it; a restarted process takes it back). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
 /**
  * Orchestration as its own process (the built one `npm start` runs), on a fixed port and database,
  * so a test can kill it with SIGKILL mid-flight and start it again where it was.
  */
-export async function startOrchestrationProcess(env: Record<string, string> = {}) {
+export async function startOrchestrationProcess(
+  env: Record<string, string> = {},
+  namespace = testInfra().namespace,
+) {
   if (!existsSync(ORCHESTRATION_MAIN))
     throw new Error(`${ORCHESTRATION_MAIN} is missing: run \`npm run build\` first`);
-  const db = await testDatabase('flow-orchestration-process');
+  const db = await testDatabase('flow-orchestration-process', namespace);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   // The same groups across restarts: the new process resumes from the dead one's committed offsets.
@@ -283,7 +295,9 @@ export async function startOrchestrationProcess(env: Record<string, string> = {}
         ...process.env,
         KAFKA_BROKERS: testInfra().brokers.join(','),
         MONGO_URL: testInfra().mongoUrl,
-        ORCHESTRATION_DB: db.connection.name,
+        // The process puts its namespace in front of the database name itself.
+        WAOOAW_NAMESPACE: namespace,
+        ORCHESTRATION_DB: db.name,
         PORT: String(port),
         HOST: '127.0.0.1',
         CALLER_TOKEN_SECRET: SECRET,
@@ -345,16 +359,20 @@ export async function startPlatformWithRuntime(
     marketplace?: boolean;
     /** The support service too (it needs orchestration for its agents' tiers). */
     support?: boolean;
+    /** WAOOAW_NAMESPACE of every part of it; default: the test run's. */
+    namespace?: string;
   } = {},
 ) {
-  const discovery = await startDiscovery();
-  const marketplace = options.marketplace ? await startMarketplace() : null;
-  const support = options.support ? await startSupport() : null;
-  const platform = await startIdentityAndFactory({ loadCatalogue: true });
-  const orchestration = options.orchestration === true ? await startOrchestration() : null;
-  const orchestrationProcess = options.orchestration === 'process' ? await startOrchestrationProcess() : null;
+  const namespace = options.namespace ?? testInfra().namespace;
+  const discovery = await startDiscovery({}, namespace);
+  const marketplace = options.marketplace ? await startMarketplace({}, namespace) : null;
+  const support = options.support ? await startSupport({}, namespace) : null;
+  const platform = await startIdentityAndFactory({ loadCatalogue: true, namespace });
+  const orchestration = options.orchestration === true ? await startOrchestration({}, namespace) : null;
+  const orchestrationProcess =
+    options.orchestration === 'process' ? await startOrchestrationProcess({}, namespace) : null;
   const orchestrationUrl = orchestration?.url ?? orchestrationProcess?.url;
-  const gatewayDb = await testDatabase('gateway-platform');
+  const gatewayDb = await testDatabase('gateway-platform', namespace);
   const gateway = await startTestGateway({
     urls: {
       ...platform.urls,
@@ -365,9 +383,10 @@ export async function startPlatformWithRuntime(
     },
     callerSecret: platform.secret,
     connection: gatewayDb.connection,
+    namespace,
   });
   const runtimeBus = createEventBus({
-    brokers: testInfra().brokers,
+    ...testKafka(namespace),
     service: 'agents-runtime',
     logger: testLogger(),
   });
@@ -386,6 +405,7 @@ export async function startPlatformWithRuntime(
   });
   await runtime.start();
   return {
+    namespace,
     platform,
     discovery,
     orchestration,

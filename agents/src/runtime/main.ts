@@ -75,6 +75,7 @@ runMain(logger, async () => {
     logger,
     metrics,
     defaultPartitions: config.KAFKA_DEFAULT_PARTITIONS,
+    namespace: config.WAOOAW_NAMESPACE,
   });
   const llm = llmProviderFromConfig(config);
   if (llm)
@@ -92,6 +93,7 @@ runMain(logger, async () => {
     factory: { url: config.FACTORY_URL, callerSecret: config.CALLER_TOKEN_SECRET },
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     ttlSeconds: config.INSTANCE_TTL_SECONDS,
+    consumerGroupPrefix: config.KAFKA_GROUP_PREFIX,
     ...(llm ? { llm } : {}),
   });
   if (faultSignal)

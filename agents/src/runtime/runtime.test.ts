@@ -8,7 +8,7 @@ import {
   TASK_RESULTS_TOPIC,
   taskAssignedTo,
 } from '@waooaw/shared';
-import { collectEvents, pollFor, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
+import { collectEvents, pollFor, testKafka, testLogger, uniqueName } from '@waooaw/shared/testing';
 import { catalogue } from '../../generated';
 import { planFleet } from './fleet';
 import { createAgentRuntime } from './runtime';
@@ -18,7 +18,7 @@ describe('the agents runtime on Kafka', () => {
     const runtimeId = uniqueName('rt');
     const heartbeats = await collectEvents([HEARTBEATS_TOPIC]);
     const bus = createEventBus({
-      brokers: testInfra().brokers,
+      ...testKafka(),
       service: 'agents-runtime',
       logger: testLogger(),
     });
@@ -86,7 +86,7 @@ describe('the agents runtime on Kafka', () => {
     const controlId = uniqueName('rt-control');
     const events = await collectEvents([HEARTBEATS_TOPIC, TASK_RESULTS_TOPIC]);
     const bus = createEventBus({
-      brokers: testInfra().brokers,
+      ...testKafka(),
       service: 'agents-runtime',
       logger: testLogger(),
     });
@@ -166,9 +166,10 @@ describe('the agents runtime on Kafka', () => {
       // The assignment was taken off the inbox (its offset committed) ...
       await pollFor(
         async () => {
+          // The raw admin names the group and topic as on the broker (in the run's namespace).
           const [offsets] = await admin.fetchOffsets({
-            groupId: `agents-runtime.${runtimeId}`,
-            topics: [runtimeInbox(runtimeId)],
+            groupId: bus.groupId(`agents-runtime.${runtimeId}`),
+            topics: [bus.topic(runtimeInbox(runtimeId))],
           });
           return offsets!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) === assigned;
         },

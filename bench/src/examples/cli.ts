@@ -58,10 +58,11 @@ async function main(argv: string[]): Promise<number> {
     log,
     logFile: path.join(REPO_ROOT, 'bench/results', `example-${runId}.log`),
   });
-  const kafka = await createBenchKafka(platform.brokers, runId);
+  const kafka = await createBenchKafka(platform, runId);
   try {
     const env: ExampleEnv = {
       brokers: platform.brokers,
+      namespace: platform.namespace,
       operator: gatewayClient(platform.gatewayUrl, await operatorToken()),
       kafka,
       runId,

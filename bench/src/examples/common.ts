@@ -9,6 +9,8 @@ import type { BenchKafka } from '../kafka';
 /** What an example needs of a running platform. */
 export interface ExampleEnv {
   brokers: string[];
+  /** The platform's WAOOAW_NAMESPACE. */
+  namespace: string;
   /** The gateway as an operator (workflows are submitted through it). */
   operator: GatewayClient;
   /** Submits over Kafka and hears task, workflow and circuit events. */
@@ -84,13 +86,18 @@ export interface ExampleInstance {
  * over Kafka and heartbeating like any runtime, so orchestration routes to it with its usual rules.
  */
 export async function startExampleRuntime(
-  env: Pick<ExampleEnv, 'brokers'>,
+  env: Pick<ExampleEnv, 'brokers' | 'namespace'>,
   runtimeId: string,
   instances: ExampleInstance[],
   options: { heartbeatIntervalMs?: number; ttlSeconds?: number } = {},
 ) {
   const logger = createLogger('example-runtime', process.env.LOG_LEVEL === 'debug' ? 'debug' : 'error');
-  const bus: EventBus = createEventBus({ brokers: env.brokers, service: 'agents-runtime', logger });
+  const bus: EventBus = createEventBus({
+    brokers: env.brokers,
+    namespace: env.namespace,
+    service: 'agents-runtime',
+    logger,
+  });
   const counters = new Map<string, number>();
   const fleet: InstanceSpec[] = instances.map((i) => {
     const n = counters.get(i.manifest.handle) ?? 0;

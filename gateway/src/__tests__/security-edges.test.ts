@@ -8,7 +8,7 @@ import {
   createSubgraphServer,
   parseConfig,
 } from '@waooaw/shared';
-import { testDatabase, testInfra, testLogger } from '@waooaw/shared/testing';
+import { testDatabase, testKafka, testLogger } from '@waooaw/shared/testing';
 import { DEFAULT_JWT_MAX_AGE_SECONDS, signDevToken } from '../auth';
 import { environmentSchema } from '../environment';
 import { createGateway } from '../server';
@@ -76,7 +76,7 @@ describe('the gateway edge: body limit, client token lifetime, metrics', () => {
       logger: testLogger(),
       metrics: createMetrics('gateway'),
       connection: db.connection,
-      brokers: testInfra().brokers,
+      ...testKafka(),
     }));
     base = await service.start(0, '127.0.0.1', 0);
     endpoint = `${base}/graphql`;

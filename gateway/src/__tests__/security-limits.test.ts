@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import type { DocumentNode, GraphQLFormattedError, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { getIntrospectionQuery, Kind, parse } from 'graphql';
 import { createMetrics, DEFAULT_PAGE_SIZE } from '@waooaw/shared';
-import { testDatabase, testInfra, testLogger } from '@waooaw/shared/testing';
+import { testDatabase, testKafka, testLogger } from '@waooaw/shared/testing';
 import type { Context } from '../context';
 import { environmentSchema } from '../environment';
 import type { CostedContext } from '../limits';
@@ -41,7 +41,7 @@ describe('request limits', () => {
       logger: testLogger(),
       metrics: createMetrics('gateway'),
       connection: gatewayDb.connection,
-      brokers: testInfra().brokers,
+      ...testKafka(),
     });
     // A listening gateway's service starts its ApolloServer itself.
     if (!listen) await started.apollo.start();

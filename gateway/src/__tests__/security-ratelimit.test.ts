@@ -1,5 +1,5 @@
 import { createMetrics } from '@waooaw/shared';
-import { testDatabase, testInfra, testLogger } from '@waooaw/shared/testing';
+import { testDatabase, testKafka, testLogger } from '@waooaw/shared/testing';
 import { signDevToken } from '../auth';
 import { clientAddress, trustedProxies } from '../client-address';
 import { createRateLimiter, rateLimitKey } from '../rate-limit';
@@ -53,7 +53,7 @@ describe('rate limits that cannot be side-stepped', () => {
       logger: testLogger(),
       metrics: createMetrics('gateway'),
       connection: db.connection,
-      brokers: testInfra().brokers,
+      ...testKafka(),
     });
     const base = await gateway.service.start(0, '127.0.0.1');
     started.push(gateway.service);

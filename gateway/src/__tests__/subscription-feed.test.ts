@@ -19,7 +19,7 @@ describe('subscription feeds: cursors and retention', () => {
   });
   afterAll(async () => {
     await feeds.stop();
-    await bus.admin.deleteTopics({ topics: [happened.topic] }).catch(() => undefined);
+    await bus.admin.deleteTopics({ topics: [bus.bus.topic(happened.topic)] }).catch(() => undefined);
     await bus.close();
   });
 
@@ -34,9 +34,10 @@ describe('subscription feeds: cursors and retention', () => {
     }
     const [first, second, third] = live as [FeedEvent, FeedEvent, FeedEvent];
     // The topic drops everything before the third event (as retention would).
-    await bus.admin.fetchTopicMetadata({ topics: [happened.topic] }); // kafkajs needs its leaders first
+    // The raw admin names the topic as on the broker (in the run's namespace).
+    await bus.admin.fetchTopicMetadata({ topics: [bus.bus.topic(happened.topic)] }); // kafkajs needs its leaders first
     await bus.admin.deleteTopicRecords({
-      topic: happened.topic,
+      topic: bus.bus.topic(happened.topic),
       partitions: [{ partition: third.partition, offset: String(third.offset) }],
     });
 

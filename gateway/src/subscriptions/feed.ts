@@ -104,7 +104,7 @@ async function watermarks(admin: Admin, topic: string) {
  * the last. Replays read a topic from a cursor up to the end it had when asked, with backpressure.
  */
 export function createKafkaFeeds(
-  bus: Pick<EventBus, 'kafka' | 'ensureTopics' | 'disconnect'>,
+  bus: Pick<EventBus, 'kafka' | 'ensureTopics' | 'disconnect' | 'topic' | 'groupId'>,
   logger: Logger,
   options: FeedOptions,
 ) {
@@ -130,13 +130,15 @@ export function createKafkaFeeds(
     }
   };
 
-  async function startLive(topic: string, listeners: Set<(e: FeedEvent) => void>): Promise<Consumer> {
-    await bus.ensureTopics([topic]); // a subscription may come before the first event of its topic
+  // Feeds and cursors speak of logical topics; the consumers below read the namespaced ones.
+  async function startLive(logical: string, listeners: Set<(e: FeedEvent) => void>): Promise<Consumer> {
+    await bus.ensureTopics([logical]); // a subscription may come before the first event of its topic
+    const topic = bus.topic(logical);
     // The live consumer starts at the end it is told, not at the one the broker picks when it joins:
     // the position vector of its events must count every offset before them.
     const { high: next } = await withAdmin((admin) => watermarks(admin, topic));
     const consumer = kafka.consumer({
-      groupId: `${groupPrefix}gateway-live-${randomUUID()}`,
+      groupId: bus.groupId(`${groupPrefix}gateway-live-${randomUUID()}`),
       maxWaitTimeInMs: 250,
     });
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
@@ -252,7 +254,8 @@ export function createKafkaFeeds(
      * (CURSOR_EXPIRED) a position the topic no longer keeps (below a partition's low watermark) or
      * beyond its end (the topic was recreated).
      */
-    replay(topic: string, from: readonly number[], onEvent: (e: FeedEvent) => void): Replay {
+    replay(logical: string, from: readonly number[], onEvent: (e: FeedEvent) => void): Replay {
+      const topic = bus.topic(logical);
       let consumer: Consumer | undefined; // the replay's consumer, once it runs
       let paused = false;
       let stopped = false;
@@ -276,7 +279,7 @@ export function createKafkaFeeds(
         }
         if (pending.size === 0 || stopped) return ends;
         const replaying = kafka.consumer({
-          groupId: `${groupPrefix}gateway-replay-${randomUUID()}`,
+          groupId: bus.groupId(`${groupPrefix}gateway-replay-${randomUUID()}`),
           maxWaitTimeInMs: 100,
         });
         try {

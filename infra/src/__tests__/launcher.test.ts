@@ -2,28 +2,22 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { LauncherOptions } from '../index';
-import { down, launcherOptions, MissingToolError, status, up } from '../index';
+import { down, freePorts, launcherOptions, MissingToolError, status, up } from '../index';
 import { newClusterId } from '../servers';
 import { requireJava, requireMaven } from '../tools';
 
 /**
- * The launcher against real servers on ports of their own (the suite's shared servers keep 9092 /
- * 27017), with a state folder of their own.
+ * The launcher against real servers on free ports of their own (never the suite's servers, nor those
+ * `npm start` or another test run keeps on theirs), with a state folder of their own.
  */
 describe('infra launcher', () => {
   let stateDir: string;
   let opts: LauncherOptions;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     stateDir = mkdtempSync(path.join(os.tmpdir(), 'waooaw-launcher-test-'));
-    opts = launcherOptions({
-      env: {},
-      stateDir,
-      ephemeral: true,
-      kafkaPort: 19092,
-      controllerPort: 19093,
-      mongoPort: 37017,
-    });
+    const [kafkaPort, controllerPort, mongoPort] = (await freePorts(3)) as [number, number, number];
+    opts = launcherOptions({ env: {}, stateDir, ephemeral: true, kafkaPort, controllerPort, mongoPort });
   });
 
   afterAll(async () => {
@@ -36,8 +30,8 @@ describe('infra launcher', () => {
 
     const first = await up(opts);
     expect(first.started.sort()).toEqual(['kafka', 'mongo']);
-    expect(first.kafkaBrokers).toBe('127.0.0.1:19092');
-    expect(first.mongoUrl).toBe('mongodb://127.0.0.1:37017');
+    expect(first.kafkaBrokers).toBe(`127.0.0.1:${opts.kafkaPort}`);
+    expect(first.mongoUrl).toBe(`mongodb://127.0.0.1:${opts.mongoPort}`);
     const kafkaLog = first.statuses.find((s) => s.name === 'kafka')!.logFile!;
     expect(readFileSync(kafkaLog, 'utf8')).toContain('Kafka Server started');
 

@@ -1,9 +1,12 @@
 import { down, launcherOptions } from '../launcher';
 
-/** Stops only what the global setup started; servers that were already running stay up. */
+/**
+ * Stops only what this run's global setup started, on the ports it started them on; servers that
+ * were named by KAFKA_BROKERS / MONGO_URL, and any other run's or `npm start`'s, stay up.
+ */
 export default async function globalTeardown(): Promise<void> {
   const handle = globalThis.__waooawInfra;
-  if (!handle || handle.started.length === 0) return;
   globalThis.__waooawInfra = undefined;
-  await down(launcherOptions({ ephemeral: true }), handle.started);
+  if (!handle?.ports || handle.started.length === 0) return;
+  await down(launcherOptions({ ephemeral: true, ...handle.ports }), handle.started);
 }

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { ConfigError, DEV_SECRETS, loadConfigOrExit, parseConfig, serviceEnvSchema } from '../index';
+import {
+  ConfigError,
+  DEV_SECRETS,
+  loadConfigOrExit,
+  namespacedDb,
+  namespacedGroup,
+  namespacedTopic,
+  parseConfig,
+  serviceEnvSchema,
+} from '../index';
 
 describe('configuration from the environment', () => {
   const schema = serviceEnvSchema(4001);
@@ -12,6 +21,27 @@ describe('configuration from the environment', () => {
       MONGO_URL: 'mongodb://127.0.0.1:27017',
       NODE_ENV: 'development',
     });
+  });
+
+  it('takes a short WAOOAW_NAMESPACE of name characters; none by default, which leaves every name as it is', () => {
+    expect(parseConfig(schema, {}).WAOOAW_NAMESPACE).toBe('');
+    expect(parseConfig(schema, { WAOOAW_NAMESPACE: 'dev-ana_2' }).WAOOAW_NAMESPACE).toBe('dev-ana_2');
+    expect(() => parseConfig(schema, { WAOOAW_NAMESPACE: 'a.b' })).toThrow(
+      /WAOOAW_NAMESPACE: use letters, digits, dash or underscore/,
+    );
+    expect(() => parseConfig(schema, { WAOOAW_NAMESPACE: 'x'.repeat(25) })).toThrow(
+      /WAOOAW_NAMESPACE: must be at most 24 characters/,
+    );
+    expect([
+      namespacedTopic('', 'identity.commands'),
+      namespacedGroup('', 'g'),
+      namespacedDb('', 'db'),
+    ]).toEqual(['identity.commands', 'g', 'db']);
+    expect([
+      namespacedTopic('ns', 'identity.commands'),
+      namespacedGroup('ns', 'g'),
+      namespacedDb('ns', 'db'),
+    ]).toEqual(['ns.identity.commands', 'ns.g', 'ns_db']);
   });
 
   it('parses broker lists and numbers', () => {

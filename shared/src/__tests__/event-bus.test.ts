@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import type { Envelope, EventBus } from '../index';
 import { createEventBus, defineEvent, dlqTopic, InvalidEventError, on, traceIdOf } from '../index';
-import { collectTopic, pollFor, testInfra, testLogger, uniqueName, uniqueTopic } from '../testing';
+import {
+  collectTopic,
+  connectTestBus,
+  pollFor,
+  testInfra,
+  testKafka,
+  testLogger,
+  uniqueName,
+  uniqueTopic,
+} from '../testing';
 
 const orderSchema = z.object({ orderId: z.string(), amount: z.number().int().positive() });
 
@@ -10,7 +19,7 @@ describe('event bus against a real Kafka broker', () => {
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    bus = createEventBus({ brokers: testInfra().brokers, service: 'bus-test', logger: testLogger() });
+    bus = createEventBus({ ...testKafka(), service: 'bus-test', logger: testLogger() });
     await bus.connect();
   });
 
@@ -60,10 +69,42 @@ describe('event bus against a real Kafka broker', () => {
     expect(message!.headers?.['content-type']?.toString()).toContain('application/cloudevents+json');
   });
 
+  it('keeps a namespace on the broker: topics, dead-letter topics and groups prefixed, handlers see plain topics', async () => {
+    const { namespace } = testInfra();
+    const created = newEvent();
+    const groupId = uniqueName('g');
+    const seen: string[] = [];
+    const consumer = bus.consumer({
+      groupId,
+      handlers: [on(created, async (_data, _envelope, context) => void seen.push(context.topic))],
+    });
+    stops.push(() => consumer.stop());
+    await consumer.start();
+    await consumer.joined();
+    await bus.publish(created, { orderId: 'o-ns', amount: 1 });
+    await pollFor(() => seen.length === 1, { what: 'the event handled' });
+    expect(seen).toEqual([created.topic]);
+
+    const { admin, close } = await connectTestBus('bus-namespace-test');
+    try {
+      const topics = await admin.listTopics();
+      expect(bus.topic(created.topic)).toBe(`${namespace}.${created.topic}`);
+      expect(topics).toEqual(
+        expect.arrayContaining([`${namespace}.${created.topic}`, `${namespace}.${created.topic}.dlq`]),
+      );
+      expect(topics.filter((t) => t === created.topic || t === dlqTopic(created.topic))).toEqual([]);
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+      expect(groups).toContain(`${namespace}.${groupId}`);
+      expect(groups).not.toContain(groupId);
+    } finally {
+      await close();
+    }
+  });
+
   it('lets several processes create the same topics at once (services starting together)', async () => {
     const topics = [newEvent().topic, newEvent().topic, newEvent().topic];
     const others = Array.from({ length: 4 }, (_, i) =>
-      createEventBus({ brokers: testInfra().brokers, service: `bus-race-${i}`, logger: testLogger() }),
+      createEventBus({ ...testKafka(), service: `bus-race-${i}`, logger: testLogger() }),
     );
     try {
       await Promise.all(others.map((b) => b.ensureTopics(topics)));
@@ -72,11 +113,11 @@ describe('event bus against a real Kafka broker', () => {
       const listed = await admin.listTopics();
       await admin.disconnect();
       for (const topic of topics)
-        expect([topic, listed.includes(topic), listed.includes(dlqTopic(topic))]).toEqual([
+        expect([
           topic,
-          true,
-          true,
-        ]);
+          listed.includes(bus.topic(topic)),
+          listed.includes(bus.topic(dlqTopic(topic))),
+        ]).toEqual([topic, true, true]);
     } finally {
       await Promise.all(others.map((b) => b.disconnect()));
     }
@@ -140,7 +181,8 @@ describe('event bus against a real Kafka broker', () => {
     expect(byKey.get('bad-data')!.headers!['x-dlq-reason']!.toString()).toBe('invalid-data');
     expect(byKey.get('bad-data')!.headers!['x-dlq-error']!.toString()).toMatch(/orderId/);
     expect(byKey.get('not-an-event')!.headers!['x-dlq-reason']!.toString()).toBe('invalid-envelope');
-    expect(byKey.get('bad-json')!.headers!['x-dlq-source-topic']!.toString()).toBe(created.topic);
+    // The topic as on the broker, where a replay sends it back to.
+    expect(byKey.get('bad-json')!.headers!['x-dlq-source-topic']!.toString()).toBe(bus.topic(created.topic));
     expect(handled).toEqual(['good']);
     expect(consumer.status()).toBe('running');
   });

@@ -66,8 +66,10 @@ describe('consumer handling one batch by key (keyConcurrency) against a real Kaf
       keys.map((key, seq) => ({ data: { key, seq }, options: { subject: key } })),
     );
 
+  /** Asked of the broker, where the group and topic carry the test run's namespace. */
   const committed = async (groupId: string, topic: string) =>
-    (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions[0]!.offset;
+    (await admin.fetchOffsets({ groupId: bus.groupId(groupId), topics: [bus.topic(topic)] }))[0]!
+      .partitions[0]!.offset;
 
   const seqsOf = (handled: { key: string; seq: number }[], key: string) =>
     handled.filter((h) => h.key === key).map((h) => h.seq);
@@ -141,7 +143,7 @@ describe('consumer handling one batch by key (keyConcurrency) against a real Kaf
       { key: 'support.1', seq: 0 },
       { key: 'support.2', seq: 2 },
     ]);
-    const dlq = await admin.fetchTopicOffsets(dlqTopic(stepped.topic)).catch(() => []);
+    const dlq = await admin.fetchTopicOffsets(bus.topic(dlqTopic(stepped.topic))).catch(() => []);
     expect(dlq.every((p) => p.high === '0')).toBe(true);
   });
 
@@ -251,15 +253,16 @@ describe('consumer handling one batch by key (keyConcurrency) against a real Kaf
     let poisonTries = 0;
     const meter = overlapMeter();
     const handled: { key: string; seq: number }[] = [];
-    // The DLQ's producer is down at first (a plain Error: kafkajs retries the batch).
+    // The DLQ's producer is down at first (a plain Error: kafkajs retries the batch). Built without
+    // the bus, so named as on the broker, as the bus would.
     const consumer = createEventConsumer(
       bus.kafka,
       {
-        groupId,
+        groupId: bus.groupId(groupId),
         keyConcurrency: 2,
         maxAttempts: 1,
         handlers: [
-          on(stepped, (data) =>
+          on({ ...stepped, topic: bus.topic(stepped.topic) }, (data) =>
             meter.around(data.key, async () => {
               if (data.key === 'a') {
                 poisonTries++;
@@ -277,10 +280,11 @@ describe('consumer handling one batch by key (keyConcurrency) against a real Kaf
       },
       {
         logger: testLogger(),
-        ensureTopics: (topics) => bus.ensureTopics(topics),
+        ensureTopics: () => bus.ensureTopics([stepped.topic]),
         sendRaw: async (topic, messages) => {
           if (!dlqUp) throw new Error('dead-letter topic unavailable');
-          await bus.sendRaw(topic, messages);
+          expect(topic).toBe(bus.topic(dlqTopic(stepped.topic)));
+          await bus.sendRaw(dlqTopic(stepped.topic), messages);
         },
       },
     );

@@ -36,8 +36,10 @@ describe('consumer offset commits against a real Kafka broker', () => {
     await close();
   });
 
+  /** Asked of the broker, where the group and topic carry the test run's namespace. */
   const committed = async (groupId: string, topic: string) =>
-    (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions[0]!.offset;
+    (await admin.fetchOffsets({ groupId: bus.groupId(groupId), topics: [bus.topic(topic)] }))[0]!
+      .partitions[0]!.offset;
 
   it('commits handled messages together, not once per fetch; an idle tail within a second or two; all of it on stop', async () => {
     const stepped = defineEvent(uniqueTopic('commits', 'stepped'), stepSchema);
@@ -45,12 +47,13 @@ describe('consumer offset commits against a real Kafka broker', () => {
     const groupId = uniqueName('g');
     const handled: number[] = [];
     const { kafka, counter } = countingCommits(bus.kafka);
+    // Built without the bus (to count its commits), so named as on the broker, as the bus would.
     const consumer = createEventConsumer(
       kafka,
       {
-        groupId,
+        groupId: bus.groupId(groupId),
         handlers: [
-          on(stepped, async (data) => {
+          on({ ...stepped, topic: bus.topic(stepped.topic) }, async (data) => {
             handled.push(data.seq);
             await Promise.resolve();
           }),
@@ -58,8 +61,8 @@ describe('consumer offset commits against a real Kafka broker', () => {
       },
       {
         logger: testLogger(),
-        sendRaw: (topic, messages) => bus.sendRaw(topic, messages),
-        ensureTopics: (topics) => bus.ensureTopics(topics),
+        sendRaw: () => Promise.reject(new Error('nothing is dead-lettered here')),
+        ensureTopics: () => bus.ensureTopics([stepped.topic]),
       },
     );
     await consumer.start();

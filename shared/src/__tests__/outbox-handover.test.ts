@@ -11,7 +11,7 @@ import {
   outboxEntry,
   outboxSchemaFields,
 } from '../index';
-import { collectTopic, pollFor, testDatabase, testInfra, testLogger, uniqueName } from '../testing';
+import { collectTopic, pollFor, testDatabase, testKafka, testLogger, uniqueName } from '../testing';
 
 type OrderDoc = OutboxDocument & { _id: string; status: string };
 const statusSchema = z.object({ status: z.string() });
@@ -28,7 +28,7 @@ describe('document outbox: entries handed over by their writer', () => {
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    bus = createEventBus({ brokers: testInfra().brokers, service: 'handover-test', logger: testLogger() });
+    bus = createEventBus({ ...testKafka(), service: 'handover-test', logger: testLogger() });
     await bus.connect();
     db = await testDatabase('handover');
   });

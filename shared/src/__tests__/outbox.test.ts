@@ -3,7 +3,7 @@ import { Schema } from 'mongoose';
 import { z } from 'zod';
 import type { Envelope, EventBus, OutboxDocument } from '../index';
 import { createEventBus, createOutboxRelay, defineEvent, outboxEntry, outboxSchemaFields } from '../index';
-import { collectTopic, pollFor, testDatabase, testInfra, testLogger, uniqueName } from '../testing';
+import { collectTopic, pollFor, testDatabase, testKafka, testLogger, uniqueName } from '../testing';
 
 describe('document outbox relay', () => {
   let bus: EventBus;
@@ -16,7 +16,7 @@ describe('document outbox relay', () => {
   );
 
   beforeAll(async () => {
-    bus = createEventBus({ brokers: testInfra().brokers, service: 'outbox-test', logger: testLogger() });
+    bus = createEventBus({ ...testKafka(), service: 'outbox-test', logger: testLogger() });
     await bus.ensureTopics([renamed.topic]);
     db = await testDatabase('outbox');
     Profile = db.connection.model<ProfileDoc>(

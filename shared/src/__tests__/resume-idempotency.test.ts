@@ -2,7 +2,7 @@ import { Schema } from 'mongoose';
 import { z } from 'zod';
 import type { EventBus } from '../index';
 import { appliedEventsSchemaFields, applyOnce, createEventBus, defineEvent, on } from '../index';
-import { pollFor, testDatabase, testInfra, testLogger, uniqueName } from '../testing';
+import { pollFor, testDatabase, testKafka, testLogger, uniqueName } from '../testing';
 
 /**
  * At-least-once delivery made safe: a consumer restarted mid-stream resumes from its committed
@@ -14,7 +14,7 @@ describe('consumer restart and idempotent handling', () => {
   let db: Awaited<ReturnType<typeof testDatabase>>;
 
   beforeAll(async () => {
-    bus = createEventBus({ brokers: testInfra().brokers, service: 'resume-test', logger: testLogger() });
+    bus = createEventBus({ ...testKafka(), service: 'resume-test', logger: testLogger() });
     db = await testDatabase('resume');
   });
   afterAll(async () => {
@@ -50,9 +50,10 @@ describe('consumer restart and idempotent handling', () => {
     await pollFor(() => seen.length >= 10, { what: 'the first ten events' });
     await first.stop(); // commits what it handled
 
+    // The raw admin speaks of the group and topic as on the broker (in the run's namespace).
     const admin = bus.kafka.admin();
     await admin.connect();
-    const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const committed = await admin.fetchOffsets({ groupId: bus.groupId(groupId), topics: [bus.topic(topic)] });
     expect(committed[0]!.partitions[0]!.offset).toBe('10');
 
     // More events while no consumer runs, plus Kafka-style duplicates: the same event again.
@@ -72,7 +73,11 @@ describe('consumer restart and idempotent handling', () => {
       },
     ]);
     // A crash between handling and committing: the group's offset is behind what was applied.
-    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '7' }] });
+    await admin.setOffsets({
+      groupId: bus.groupId(groupId),
+      topic: bus.topic(topic),
+      partitions: [{ partition: 0, offset: '7' }],
+    });
     await admin.disconnect();
 
     seen.length = 0;

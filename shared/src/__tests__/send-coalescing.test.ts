@@ -36,7 +36,7 @@ describe('event bus sends coalescing while a request is in flight', () => {
    * partition: a duplicate sent earlier cannot still be on its way.
    */
   const everything = async (topic: string, messages: KafkaMessage[]) => {
-    const partitions = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions;
+    const partitions = (await admin.fetchTopicMetadata({ topics: [bus.topic(topic)] })).topics[0]!.partitions;
     await Promise.all(
       partitions.map((p) =>
         bus.sendRaw(topic, [{ partition: p.partitionId, key: SENTINEL, value: SENTINEL }]),
@@ -134,7 +134,7 @@ describe('event bus sends coalescing while a request is in flight', () => {
       waitForLeaders: true,
       topics: [
         {
-          topic: strict.topic,
+          topic: bus.topic(strict.topic), // the raw admin names it as on the broker
           numPartitions: 1,
           configEntries: [{ name: 'max.message.bytes', value: '2000' }],
         },

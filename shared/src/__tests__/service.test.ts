@@ -12,7 +12,7 @@ import {
   requireRole,
   signCallerToken,
 } from '../index';
-import { testDatabase, testInfra, testLogger } from '../testing';
+import { testDatabase, testKafka, testLogger } from '../testing';
 
 const SECRET = 'test-caller-token-secret-of-at-least-32-chars';
 
@@ -58,7 +58,7 @@ describe('a service built from the shared bootstrap and subgraph factory', () =>
         },
       },
     });
-    const bus = createEventBus({ brokers: testInfra().brokers, service: 'svc-test', logger });
+    const bus = createEventBus({ ...testKafka(), service: 'svc-test', logger });
     const service = createService<RequestContext>({
       name: 'svc-test',
       logger,

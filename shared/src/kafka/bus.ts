@@ -8,8 +8,9 @@ import type { EventData, EventDefinition, EventInput } from './events';
 import { dlqTopic } from './events';
 import { kafkaLogCreator, kafkaLogLevel } from './log-bridge';
 import { delay } from '../backoff';
-import type { ConsumerOptions, EventConsumer } from './consumer';
+import type { ConsumerOptions, EventConsumer, HandlerBinding } from './consumer';
 import { createEventConsumer } from './consumer';
+import { namespacedGroup, namespacedTopic } from '../namespace';
 
 export interface EventBusOptions {
   brokers: string[];
@@ -19,6 +20,12 @@ export interface EventBusOptions {
   metrics?: PlatformMetrics;
   /** Partitions of topics the bus creates, unless a topic names its own. */
   defaultPartitions?: number;
+  /**
+   * WAOOAW_NAMESPACE: every topic this bus produces to, subscribes to or creates (dead-letter topics
+   * too) is `<namespace>.<topic>` on the broker, and every consumer group `<namespace>.<groupId>`.
+   * Callers and handlers keep using the plain (logical) names. Empty or unset: no prefix.
+   */
+  namespace?: string;
 }
 
 export interface TopicSpec {
@@ -32,8 +39,18 @@ export interface PublishOptions extends Omit<EnvelopeOptions, 'source'> {
 }
 
 export interface EventBus {
+  /**
+   * The raw client, for what the bus does not cover (admin queries, consumers of their own): it
+   * knows nothing of the namespace, so name topics and groups through `topic()` and `groupId()`.
+   */
   readonly kafka: Kafka;
   readonly source: string;
+  /** WAOOAW_NAMESPACE of this bus ('' for none). */
+  readonly namespace: string;
+  /** The name a logical topic has on the broker (see EventBusOptions.namespace). */
+  topic(logical: string): string;
+  /** The id a logical consumer group has on the broker. */
+  groupId(logical: string): string;
   /** Creates the topics (and their dead-letter topics) that do not exist yet. */
   ensureTopics(topics: (TopicSpec | string)[]): Promise<void>;
   /** Validates, wraps in a CloudEvents envelope and publishes with acks=all; resolves once stored. */
@@ -114,6 +131,8 @@ function messageBytes(message: Message): number {
 export function createEventBus(options: EventBusOptions): EventBus {
   const { logger, metrics } = options;
   const source = `/waooaw/${options.service}`;
+  const namespace = options.namespace ?? '';
+  const physical = (topic: string) => namespacedTopic(namespace, topic);
   const kafka = new KafkaClient({
     clientId: `waooaw-${options.service}`,
     brokers: options.brokers,
@@ -253,12 +272,15 @@ export function createEventBus(options: EventBusOptions): EventBus {
       void pump();
     });
   };
-  const sendRaw = (topic: string, messages: Message[]) =>
+  /** Sends to a topic by its name on the broker (already namespaced). */
+  const sendPhysical = (topic: string, messages: Message[]) =>
     new Promise<void>((resolve, reject) => {
       const bytes = messages.reduce((n, m) => n + messageBytes(m), 0);
       waiting.push({ topic, messages, bytes, resolve, reject });
       schedulePump();
     });
+
+  const sendRaw = (topic: string, messages: Message[]) => sendPhysical(physical(topic), messages);
 
   const publishEnvelope = async (topic: string, envelope: Envelope, key?: string) => {
     await sendRaw(topic, [
@@ -271,45 +293,60 @@ export function createEventBus(options: EventBusOptions): EventBus {
     metrics?.eventsPublished.inc({ topic });
   };
 
+  /** Creates topics named as on the broker (already namespaced), with their dead-letter topics. */
+  const ensurePhysical = async (specs: TopicSpec[]) => {
+    admin ??= kafka.admin();
+    await admin.connect();
+    const wanted = new Map<string, number>();
+    for (const spec of specs) {
+      const partitions = spec.partitions ?? options.defaultPartitions ?? 3;
+      wanted.set(spec.topic, partitions);
+      if (!spec.topic.endsWith('.dlq')) wanted.set(dlqTopic(spec.topic), 1);
+    }
+    // Several processes start together on a fresh broker and create the same topics: whoever loses
+    // the race sees "already exists" or a metadata error while the winner's topic gets its leader.
+    // Each attempt lists again and creates only what is still missing; then, when anything was
+    // missing at first, it waits until every partition has a leader (a topic another process has
+    // just created may not have one yet, and subscribing to it would fail).
+    let created = false;
+    for (let attempt = 1; ; attempt++) {
+      const existing = new Set(await admin.listTopics());
+      const missing = [...wanted].filter(([topic]) => !existing.has(topic));
+      if (missing.length === 0) break;
+      created = true;
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map(([topic, numPartitions]) => ({ topic, numPartitions })),
+        });
+        logger.info({ topics: missing.map(([t]) => t) }, 'created Kafka topics');
+        break;
+      } catch (err) {
+        if (attempt >= 8) throw err;
+        logger.debug({ err, attempt }, 'creating topics raced with another process; checking again');
+        await delay(100 * attempt);
+      }
+    }
+    if (created) await waitForLeaders(admin, [...wanted.keys()]);
+  };
+
+  const onBrokerTopic = ({ definition, handle }: HandlerBinding): HandlerBinding => ({
+    definition: { ...definition, topic: physical(definition.topic) },
+    handle: (data, envelope, context) => handle(data, envelope, { ...context, topic: definition.topic }),
+  });
+
   const bus: EventBus = {
     kafka,
     source,
-    async ensureTopics(topics) {
-      admin ??= kafka.admin();
-      await admin.connect();
-      const specs = topics.map((t) => (typeof t === 'string' ? { topic: t } : t));
-      const wanted = new Map<string, number>();
-      for (const spec of specs) {
-        const partitions = spec.partitions ?? options.defaultPartitions ?? 3;
-        wanted.set(spec.topic, partitions);
-        if (!spec.topic.endsWith('.dlq')) wanted.set(dlqTopic(spec.topic), 1);
-      }
-      // Several processes start together on a fresh broker and create the same topics: whoever loses
-      // the race sees "already exists" or a metadata error while the winner's topic gets its leader.
-      // Each attempt lists again and creates only what is still missing; then, when anything was
-      // missing at first, it waits until every partition has a leader (a topic another process has
-      // just created may not have one yet, and subscribing to it would fail).
-      let created = false;
-      for (let attempt = 1; ; attempt++) {
-        const existing = new Set(await admin.listTopics());
-        const missing = [...wanted].filter(([topic]) => !existing.has(topic));
-        if (missing.length === 0) break;
-        created = true;
-        try {
-          await admin.createTopics({
-            waitForLeaders: true,
-            topics: missing.map(([topic, numPartitions]) => ({ topic, numPartitions })),
-          });
-          logger.info({ topics: missing.map(([t]) => t) }, 'created Kafka topics');
-          break;
-        } catch (err) {
-          if (attempt >= 8) throw err;
-          logger.debug({ err, attempt }, 'creating topics raced with another process; checking again');
-          await delay(100 * attempt);
-        }
-      }
-      if (created) await waitForLeaders(admin, [...wanted.keys()]);
-    },
+    namespace,
+    topic: physical,
+    groupId: (logical) => namespacedGroup(namespace, logical),
+    ensureTopics: (topics) =>
+      ensurePhysical(
+        topics.map((t) =>
+          typeof t === 'string' ? { topic: physical(t) } : { ...t, topic: physical(t.topic) },
+        ),
+      ),
     async publish(definition, data, publishOptions = {}) {
       const envelope = createEnvelope(definition, data, { ...publishOptions, source });
       await publishEnvelope(definition.topic, envelope, publishOptions.key);
@@ -334,12 +371,22 @@ export function createEventBus(options: EventBusOptions): EventBus {
     publishEnvelope,
     sendRaw,
     consumer(consumerOptions) {
-      const consumer = createEventConsumer(kafka, consumerOptions, {
-        logger,
-        metrics,
-        sendRaw,
-        ensureTopics: (topics) => bus.ensureTopics(topics),
-      });
+      // The consumer works with names as they are on the broker (it subscribes, commits and
+      // dead-letters by them); its handlers still see the logical topic.
+      const consumer = createEventConsumer(
+        kafka,
+        {
+          ...consumerOptions,
+          groupId: bus.groupId(consumerOptions.groupId),
+          handlers: namespace ? consumerOptions.handlers.map(onBrokerTopic) : consumerOptions.handlers,
+        },
+        {
+          logger,
+          metrics,
+          sendRaw: sendPhysical,
+          ensureTopics: (topics) => ensurePhysical(topics.map((topic) => ({ topic }))),
+        },
+      );
       consumers.push(consumer);
       return consumer;
     },

@@ -2,11 +2,18 @@ import mongoose from 'mongoose';
 import type { Connection } from 'mongoose';
 import { backoffDelay, delay } from '../backoff';
 import type { Logger } from '../logger';
+import { namespacedDb } from '../namespace';
 
 export interface MongoOptions {
   url: string;
   /** Each service owns one database. */
   dbName: string;
+  /**
+   * WAOOAW_NAMESPACE: the database used is `<namespace>_<dbName>` (see shared/src/namespace.ts), so
+   * platforms sharing a server keep apart. Leave it out when `dbName` is already a full name (one
+   * read back from an open connection's `name`).
+   */
+  namespace?: string;
   logger: Logger;
   /** Connection attempts before giving up (default 10, with backoff up to 5 s). */
   attempts?: number;
@@ -20,11 +27,13 @@ export interface MongoOptions {
  */
 export async function connectMongo({
   url,
-  dbName,
+  dbName: logicalDbName,
+  namespace = '',
   logger,
   attempts = 10,
   commandStatsMs = 0,
 }: MongoOptions): Promise<Connection> {
+  const dbName = namespacedDb(namespace, logicalDbName);
   let previous = 250;
   for (let attempt = 1; ; attempt++) {
     const connection = mongoose.createConnection(url, {

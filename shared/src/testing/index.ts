@@ -10,15 +10,25 @@ import type { Envelope } from '../kafka/envelope';
 import { createEventBus } from '../kafka/bus';
 import { subscribeWhenReady } from '../kafka/subscribe';
 import { CALLER_HEADER, signCallerToken } from '../graphql/caller';
+import { namespacedGroup, namespacedTopic } from '../namespace';
 
-/** The real servers the jest global setup made available. */
+/**
+ * The real servers the jest global setup made available, and the run's own WAOOAW_NAMESPACE: every
+ * topic, consumer group and database of the run carries it (see infra/src/testing/global-setup.ts).
+ */
 export function testInfra() {
   const brokers = process.env.KAFKA_BROKERS;
   const mongoUrl = process.env.MONGO_URL;
-  if (!brokers || !mongoUrl)
-    throw new Error('KAFKA_BROKERS and MONGO_URL are not set: run tests through jest (global setup)');
-  return { brokers: brokers.split(','), mongoUrl };
+  const namespace = process.env.WAOOAW_NAMESPACE;
+  if (!brokers || !mongoUrl || !namespace)
+    throw new Error(
+      'KAFKA_BROKERS, MONGO_URL and WAOOAW_NAMESPACE are not set: run tests through jest (global setup)',
+    );
+  return { brokers: brokers.split(','), mongoUrl, namespace };
 }
+
+/** The Kafka part of createEventBus's options for a test: the test broker, in the run's namespace. */
+export const testKafka = (namespace = testInfra().namespace) => ({ brokers: testInfra().brokers, namespace });
 
 /** A name no other test (or earlier run against the same servers) uses. */
 export const uniqueName = (prefix: string) =>
@@ -35,7 +45,7 @@ export const testLogger = () => createLogger('test', process.env.TEST_LOG_LEVEL 
  * and its consumers. `close()` disconnects both.
  */
 export async function connectTestBus(service: string) {
-  const bus = createEventBus({ brokers: testInfra().brokers, service, logger: testLogger() });
+  const bus = createEventBus({ ...testKafka(), service, logger: testLogger() });
   await bus.connect();
   const admin = bus.kafka.admin();
   await admin.connect();
@@ -79,14 +89,26 @@ export async function pollFor<T>(
   }
 }
 
-/** A fresh database on the test server; dropped by the returned cleanup. */
+/**
+ * A fresh database on the test server, in the run's namespace (or the one given); dropped by the
+ * returned cleanup. `name` is its name before the namespace: what a process started with the same
+ * WAOOAW_NAMESPACE is told (e.g. ORCHESTRATION_DB); `connection.name` is the full one.
+ */
 export async function testDatabase(
   prefix = 'test',
-): Promise<{ connection: Connection; drop: () => Promise<void> }> {
-  const dbName = uniqueName(prefix);
-  const connection = await connectMongo({ url: testInfra().mongoUrl, dbName, logger: testLogger() });
+  namespace = testInfra().namespace,
+): Promise<{ connection: Connection; name: string; drop: () => Promise<void> }> {
+  const name = uniqueName(prefix);
+  const connection = await connectMongo({
+    url: testInfra().mongoUrl,
+    dbName: name,
+    namespace,
+    logger: testLogger(),
+  });
+  const dbName = connection.name;
   return {
     connection,
+    name,
     drop: async () => {
       // A service under test closes its connection when it stops; a command on a closed connection
       // would wait for mongoose's 10 s buffer timeout, so drop through a connection of our own.
@@ -101,10 +123,15 @@ export async function testDatabase(
   };
 }
 
-/** Reads every message of a topic from the beginning into an array that keeps filling. */
+/**
+ * Reads every message of a (logical) topic from the beginning, in the run's namespace or the one
+ * given, into an array that keeps filling.
+ */
 export async function collectTopic(
-  topic: string,
+  logical: string,
+  namespace = testInfra().namespace,
 ): Promise<{ messages: KafkaMessage[]; stop: () => Promise<void> }> {
+  const topic = namespacedTopic(namespace, logical);
   const kafka = new Kafka({
     clientId: 'test-collector',
     brokers: testInfra().brokers,
@@ -119,7 +146,10 @@ export async function collectTopic(
   }
   await admin.disconnect();
   // A short fetch wait: stopping a collector waits for its fetch in flight.
-  const consumer = kafka.consumer({ groupId: uniqueName('collector'), maxWaitTimeInMs: 250 });
+  const consumer = kafka.consumer({
+    groupId: namespacedGroup(namespace, uniqueName('collector')),
+    maxWaitTimeInMs: 250,
+  });
   const messages: KafkaMessage[] = [];
   await consumer.connect();
   await subscribeWhenReady(consumer, topic, true);
@@ -176,8 +206,8 @@ export function graphqlExecutor<C>(server: InProcessSubgraph<C>, callerSecret: s
 }
 
 /** Collects CloudEvents from several topics; `events(type, subject?)` reads what arrived so far. */
-export async function collectEvents(topics: string[]) {
-  const collectors = await Promise.all([...new Set(topics)].map((t) => collectTopic(t)));
+export async function collectEvents(topics: string[], namespace = testInfra().namespace) {
+  const collectors = await Promise.all([...new Set(topics)].map((t) => collectTopic(t, namespace)));
   return {
     events: (type: string, subject?: string): Envelope<Record<string, unknown>>[] =>
       collectors

@@ -62,6 +62,7 @@ describe('discovery through the gateway, with agents runtimes', () => {
         env: {
           ...process.env,
           KAFKA_BROKERS: testInfra().brokers.join(','),
+          WAOOAW_NAMESPACE: testInfra().namespace,
           HEARTBEAT_INTERVAL_MS: '300',
           INSTANCE_TTL_SECONDS: '2',
           PORT: '0',

@@ -22,10 +22,11 @@ describe('the example workflows at a small size, through the gateway', () => {
   beforeAll(async () => {
     platform = await startRoutingPlatform();
     const runId = uniqueName('ex');
-    const { brokers } = testInfra();
-    kafka = await createBenchKafka(brokers, runId);
+    const { brokers, namespace } = testInfra();
+    kafka = await createBenchKafka({ brokers, namespace }, runId);
     env = {
       brokers,
+      namespace,
       operator: gatewayClient(platform.gateway.httpUrl, await tokenFor(['operator'], 'ops-examples')),
       kafka,
       runId,

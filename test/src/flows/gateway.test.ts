@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { connectMongo, createEventBus, createMetrics, identityEvents } from '@waooaw/shared';
-import { pollFor, testDatabase, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
+import { pollFor, testDatabase, testInfra, testKafka, testLogger, uniqueName } from '@waooaw/shared/testing';
 import { createServer as createFactory } from '@waooaw/factory/server';
 import { signDevToken } from '@waooaw/gateway/server';
 import type { GatewayConfig } from '../gateway';
@@ -233,7 +233,7 @@ describe('the gateway in front of identity and factory', () => {
       logger,
       metrics: createMetrics('factory'),
       connection,
-      bus: createEventBus({ brokers: testInfra().brokers, service: 'factory', logger }),
+      bus: createEventBus({ ...testKafka(), service: 'factory', logger }),
       consumerGroupPrefix: `${uniqueName('restart')}.`,
     });
     await restarted.service.start(factoryPort, '127.0.0.1');

@@ -286,7 +286,9 @@ async function startGatewayProcess(urls: Record<string, string>, callerSecret: s
       KAFKA_BROKERS: testInfra().brokers.join(','),
       KAFKA_GROUP_PREFIX: `${uniqueName('fuzz')}.`,
       MONGO_URL: testInfra().mongoUrl,
-      GATEWAY_DB: db.connection.name,
+      // The test run's namespace: the process puts it in front of GATEWAY_DB itself.
+      WAOOAW_NAMESPACE: testInfra().namespace,
+      GATEWAY_DB: db.name,
       CALLER_TOKEN_SECRET: callerSecret,
       ...TEST_JWT,
       // One client sends all 1,000 requests: the rate limiter is not what is under test here.

@@ -333,7 +333,8 @@ describe('resuming a subscription from a cursor', () => {
   /** Whether the gateway's replay consumer groups have members (a replay is reading). */
   async function replayMembers() {
     const { groups } = await bus.admin.listGroups();
-    const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(`${groupPrefix}gateway-replay-`));
+    const replayGroup = bus.bus.groupId(`${groupPrefix}gateway-replay-`); // as on the broker
+    const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(replayGroup));
     if (ours.length === 0) return 0;
     const described = await bus.admin.describeGroups(ours);
     return described.groups.reduce((n, g) => n + g.members.length, 0);

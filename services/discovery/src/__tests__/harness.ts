@@ -13,7 +13,7 @@ import {
   graphqlExecutor,
   pollFor,
   testDatabase,
-  testInfra,
+  testKafka,
   testLogger,
   uniqueName,
 } from '@waooaw/shared/testing';
@@ -35,7 +35,7 @@ export const IDLE: InstanceLoad = { inFlight: 0, latencyMs: 40, errorRate: 0, co
 /** The discovery service on the real servers, driven in process with executeOperation. */
 export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = {}) {
   const db = await testDatabase('discovery');
-  const bus = createEventBus({ brokers: testInfra().brokers, service: 'discovery', logger: testLogger() });
+  const bus = createEventBus({ ...testKafka(), service: 'discovery', logger: testLogger() });
   const server = createServer({
     config: { ...TEST_CONFIG, ...config },
     logger: testLogger(),
@@ -48,7 +48,7 @@ export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = 
   await server.service.start(0, '127.0.0.1');
   const collected = await collectEvents(Object.values(discoveryEvents).map((e) => e.topic));
   // Another bus stands in for identity and a runtime: they only talk to discovery through Kafka.
-  const outside = createEventBus({ brokers: testInfra().brokers, service: 'test', logger: testLogger() });
+  const outside = createEventBus({ ...testKafka(), service: 'test', logger: testLogger() });
 
   /** Publishes identity's registration of an ACTIVE agent and waits until discovery knows it. */
   async function knownAgent(

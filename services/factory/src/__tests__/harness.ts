@@ -3,7 +3,7 @@ import {
   collectEvents,
   graphqlExecutor,
   testDatabase,
-  testInfra,
+  testKafka,
   testLogger,
   uniqueName,
 } from '@waooaw/shared/testing';
@@ -14,7 +14,7 @@ const SECRET = 'factory-test-caller-secret-at-least-32-chars';
 /** The factory service on the real servers (without its catalogue), driven in process. */
 export async function startFactory() {
   const db = await testDatabase('factory');
-  const bus = createEventBus({ brokers: testInfra().brokers, service: 'factory', logger: testLogger() });
+  const bus = createEventBus({ ...testKafka(), service: 'factory', logger: testLogger() });
   const server = createServer({
     config: {
       CALLER_TOKEN_SECRET: SECRET,

@@ -3,7 +3,7 @@ import {
   collectEvents,
   graphqlExecutor,
   testDatabase,
-  testInfra,
+  testKafka,
   testLogger,
   uniqueName,
 } from '@waooaw/shared/testing';
@@ -14,7 +14,7 @@ const SECRET = 'identity-test-caller-secret-at-least-32-chars';
 /** The identity service on the real servers, driven in process with executeOperation. */
 export async function startIdentity() {
   const db = await testDatabase('identity');
-  const bus = createEventBus({ brokers: testInfra().brokers, service: 'identity', logger: testLogger() });
+  const bus = createEventBus({ ...testKafka(), service: 'identity', logger: testLogger() });
   const server = createServer({
     config: { CALLER_TOKEN_SECRET: SECRET, A2A_BASE_URL: 'http://localhost:4000', NODE_ENV: 'test' },
     logger: testLogger(),

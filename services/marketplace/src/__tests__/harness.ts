@@ -15,7 +15,7 @@ import {
   graphqlExecutor,
   pollFor,
   testDatabase,
-  testInfra,
+  testKafka,
   testLogger,
   uniqueName,
 } from '@waooaw/shared/testing';
@@ -104,7 +104,7 @@ export async function startMarketplace(
     logger: testLogger(),
     metrics: createMetrics('marketplace-test'),
     connection: db.connection,
-    bus: createEventBus({ brokers: testInfra().brokers, service: 'marketplace', logger: testLogger() }),
+    bus: createEventBus({ ...testKafka(), service: 'marketplace', logger: testLogger() }),
     clock: clock.now,
     beforeActivationStep: (step, trial) => {
       if (failing.get(trial.agentId) === step) throw new Error(`simulated outage in ${step}`);
@@ -122,7 +122,7 @@ export async function startMarketplace(
     ORCHESTRATION_COMMANDS_TOPIC,
   ]);
   // Another bus stands in for identity, discovery and orchestration.
-  const outside = createEventBus({ brokers: testInfra().brokers, service: 'test', logger: testLogger() });
+  const outside = createEventBus({ ...testKafka(), service: 'test', logger: testLogger() });
 
   /** Runs operations as a caller: a customer by default, anonymous with `null`. */
   const as = (sub: string, roles: Role[] | null = ['customer']) => {

@@ -16,6 +16,7 @@ import {
   pollFor,
   testDatabase,
   testInfra,
+  testKafka,
   testLogger,
   uniqueName,
 } from '@waooaw/shared/testing';
@@ -55,7 +56,7 @@ export async function startOrchestration() {
   const db = await testDatabase('orchestration');
   const prefix = `${uniqueName('t')}.`;
   const runtimeId = uniqueName('rt-script');
-  const outside = createEventBus({ brokers: testInfra().brokers, service: 'test', logger: testLogger() });
+  const outside = createEventBus({ ...testKafka(), service: 'test', logger: testLogger() });
   const received: Assignment[] = [];
   let script: Script = (a) => ({
     outcome: 'SUCCEEDED',
@@ -93,7 +94,7 @@ export async function startOrchestration() {
       logger: testLogger(),
       metrics: createMetrics('orchestration-test'),
       connection,
-      bus: createEventBus({ brokers: testInfra().brokers, service: 'orchestration', logger: testLogger() }),
+      bus: createEventBus({ ...testKafka(), service: 'orchestration', logger: testLogger() }),
       outboxIntervalMs: 50,
       consumerGroupPrefix: prefix,
       // The registry need not replay the broker's history of instances (other tests, the bench): the

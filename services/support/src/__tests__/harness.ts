@@ -14,6 +14,7 @@ import {
   pollFor,
   testDatabase,
   testInfra,
+  testKafka,
   testLogger,
   uniqueName,
 } from '@waooaw/shared/testing';
@@ -104,7 +105,7 @@ export async function startSupport(
       logger: testLogger(),
       metrics: createMetrics('support-test'),
       connection,
-      bus: createEventBus({ brokers: testInfra().brokers, service: 'support', logger: testLogger() }),
+      bus: createEventBus({ ...testKafka(), service: 'support', logger: testLogger() }),
       ...(clock ? { clock: clock.now } : {}),
       outboxIntervalMs: 50,
       consumerGroupPrefix: groupPrefix,
@@ -122,7 +123,7 @@ export async function startSupport(
     ORCHESTRATION_COMMANDS_TOPIC,
   ]);
   // Another bus stands in for orchestration.
-  const outside = createEventBus({ brokers: testInfra().brokers, service: 'test', logger: testLogger() });
+  const outside = createEventBus({ ...testKafka(), service: 'test', logger: testLogger() });
 
   /** Runs operations as a caller: a customer by default, anonymous with `null`. */
   const as = (sub: string, roles: Role[] | null = ['customer']) => {
