@@ -223,7 +223,7 @@ async function main(argv: string[]): Promise<number> {
     // Completions as they are consumed: what recovery waits for.
     const completions: { submittedAt: number; completedAt: number }[] = [];
     const tracker = new ChaosTracker();
-    const kafka = await createBenchKafka(platform.brokers, runId, {
+    const kafka = await createBenchKafka({ brokers: platform.brokers, namespace: '' }, runId, {
       onTaskUpdated: (id, update, at) => {
         tracker.onTaskUpdated(id, update, at);
         if (update.status === 'COMPLETED') {
@@ -246,6 +246,7 @@ async function main(argv: string[]): Promise<number> {
       platform: {
         brokers: platform.brokers,
         mongoUrl: platform.mongoUrl,
+        namespace: '',
         gatewayUrl: platform.gatewayUrl,
         services: platform.services,
         startedServices: true,

@@ -54,6 +54,8 @@ export function chaosPlatform(options: ChaosPlatformOptions) {
   const env = { ...process.env };
   delete env.KAFKA_BROKERS;
   delete env.MONGO_URL;
+  // Its own servers need no namespace; the topic readers below use plain names.
+  delete env.WAOOAW_NAMESPACE;
   const launcher: LauncherOptions = launcherOptions({
     env,
     host: '127.0.0.1',
