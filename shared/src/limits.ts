@@ -1,0 +1,76 @@
+import { badUserInput } from './errors';
+
+/**
+ * The largest Kafka message the bus sends (value, key and headers). The broker's default
+ * `message.max.bytes` is 1,048,588 bytes for a whole record batch; a batch adds some 60 bytes and a
+ * record some 20 to what it carries, so 1,000,000 leaves room. The bus refuses a larger message
+ * before it reaches the broker (see createEventBus), and the outbox sets it aside.
+ */
+export const KAFKA_MAX_MESSAGE_BYTES = 1_000_000;
+
+const KiB = 1024;
+
+/**
+ * Size limits of free-form input, checked at the API (BAD_USER_INPUT with `extensions.field` and
+ * `extensions.maxBytes`). Everything a user sends may end up in an event (a task's input travels in
+ * its command, its updates and its agent's request), so each limit stays well below
+ * KAFKA_MAX_MESSAGE_BYTES: an envelope around the largest accepted value still fits in one Kafka
+ * message, with room for the event's own fields. Bytes are UTF-8 bytes of the text, or of the JSON
+ * for structured values.
+ */
+export const InputLimits = {
+  /** A task's input (submitTask, a trial task's details, each workflow node and saga task). */
+  taskInputBytes: 256 * KiB,
+  /** All the inputs of one workflow or saga together: its submitted event lists every node. */
+  workflowInputBytes: 512 * KiB,
+  /** An agent definition's YAML (factory). */
+  agentYamlBytes: 64 * KiB,
+  /** A support ticket's description, comment or resolution. */
+  ticketTextBytes: 16 * KiB,
+  /** A knowledge article's body. */
+  articleBodyBytes: 64 * KiB,
+  /** A trial's business context (marketplace). */
+  businessContextBytes: 16 * KiB,
+  /** A review's comment (marketplace). */
+  reviewTextBytes: 8 * KiB,
+  /** An agent's free-form metadata (identity). */
+  metadataBytes: 16 * KiB,
+  /** A reason or note given with a change (cancel, escalate, lifecycle, reopen). */
+  reasonBytes: 2 * KiB,
+  /** A name or title (workflow, saga, step, article). */
+  nameChars: 200,
+} as const;
+
+/** UTF-8 bytes of a text, or of a structured value's JSON (nothing for undefined). */
+export function inputBytes(value: unknown): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
+  return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+}
+
+const describeBytes = (bytes: number) =>
+  bytes >= KiB && bytes % KiB === 0 ? `${bytes / KiB} KiB` : `${bytes} bytes`;
+
+/**
+ * Refuses a free-form value larger than `maxBytes` with BAD_USER_INPUT naming the field and the
+ * limit (`extensions: { field, maxBytes, bytes }`). `field` is the input's path, e.g. `input.input`.
+ */
+export function assertMaxBytes(field: string, value: unknown, maxBytes: number): void {
+  const bytes = inputBytes(value);
+  if (bytes <= maxBytes) return;
+  throw badUserInput(
+    `${field} is ${bytes} bytes, over the limit of ${describeBytes(maxBytes)} (${maxBytes} bytes); shorten it, or pass large content by reference (a URL) instead of inline`,
+    { field, maxBytes, bytes },
+  );
+}
+
+/** Refuses a name-like text longer than `maxChars` characters, like assertMaxBytes. */
+export function assertMaxChars(field: string, value: string | null | undefined, maxChars: number): void {
+  const chars = value ? [...value].length : 0;
+  if (chars <= maxChars) return;
+  throw badUserInput(`${field} is ${chars} characters, over the limit of ${maxChars}; shorten it`, {
+    field,
+    maxChars,
+    chars,
+  });
+}
