@@ -21,7 +21,7 @@ const KiB = 1024;
 export const InputLimits = {
   /** A task's input (submitTask, a trial task's details, each workflow node and saga task). */
   taskInputBytes: 256 * KiB,
-  /** All the inputs of one workflow or saga together: its submitted event lists every node. */
+  /** All the inputs of one workflow or saga together: its one document holds every node's. */
   workflowInputBytes: 512 * KiB,
   /** An agent definition's YAML (factory). */
   agentYamlBytes: 64 * KiB,
@@ -56,7 +56,11 @@ const describeBytes = (bytes: number) =>
  * limit (`extensions: { field, maxBytes, bytes }`). `field` is the input's path, e.g. `input.input`.
  */
 export function assertMaxBytes(field: string, value: unknown, maxBytes: number): void {
-  const bytes = inputBytes(value);
+  assertBytesWithin(field, inputBytes(value), maxBytes);
+}
+
+/** assertMaxBytes for a size already measured (several values together, say). */
+export function assertBytesWithin(field: string, bytes: number, maxBytes: number): void {
   if (bytes <= maxBytes) return;
   throw badUserInput(
     `${field} is ${bytes} bytes, over the limit of ${describeBytes(maxBytes)} (${maxBytes} bytes); shorten it, or pass large content by reference (a URL) instead of inline`,

@@ -19,7 +19,7 @@ import type { WorkflowModel, WorkflowNodeRecord, WorkflowRecord } from './models
 import { workflowCollection } from './models/workflow';
 import type { InstanceReplica } from './replica';
 import type { SubmissionDefaults } from './submission';
-import { buildTask } from './submission';
+import { assertTaskInputs, buildTask } from './submission';
 
 const workflowInput = z.object({
   name: z.string().trim().min(1, 'name the workflow').max(200),
@@ -226,6 +226,10 @@ export function createWorkflowEngine(deps: {
 
     async submit(input: unknown, who: Caller): Promise<WorkflowRecord> {
       const parsed = parseInput(workflowInput, input, 'input');
+      assertTaskInputs(
+        parsed.nodes.map((n, i) => ({ field: `input.nodes.${i}.input`, input: n.input })),
+        'input.nodes',
+      );
       const nodes = parsed.nodes.map((n) => ({ id: n.id, dependsOn: n.dependsOn ?? [] }));
       const problem = validateDag(nodes);
       if (problem?.kind === 'CYCLE')
