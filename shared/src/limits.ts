@@ -23,8 +23,8 @@ export const InputLimits = {
   taskInputBytes: 256 * KiB,
   /** All the inputs of one workflow or saga together: its one document holds every node's. */
   workflowInputBytes: 512 * KiB,
-  /** An agent definition's YAML (factory). */
-  agentYamlBytes: 64 * KiB,
+  /** An agent definition's YAML (factory): the catalogue's are about 3 KB; parsing slows past this. */
+  agentYamlBytes: 32 * KiB,
   /** A support ticket's description, comment or resolution. */
   ticketTextBytes: 16 * KiB,
   /** A knowledge article's body. */
