@@ -11,33 +11,39 @@ export const KAFKA_MAX_MESSAGE_BYTES = 1_000_000;
 const KiB = 1024;
 
 /**
- * Size limits of free-form input, checked at the API (BAD_USER_INPUT with `extensions.field` and
- * `extensions.maxBytes`). Everything a user sends may end up in an event (a task's input travels in
- * its command, its updates and its agent's request), so each limit stays well below
+ * Size limits of free-form input, checked at the API with BAD_USER_INPUT naming the field and the
+ * limit: `extensions: { field, maxBytes, bytes }` for structured values and large texts
+ * (assertMaxBytes), `{ field, maxLength }` for short texts (zod `.max()` through parseInput).
+ * Everything a user sends may end up in an event (a task's input travels in its command, its
+ * assignment to a runtime and the agent's request), so each limit stays well below
  * KAFKA_MAX_MESSAGE_BYTES: an envelope around the largest accepted value still fits in one Kafka
- * message, with room for the event's own fields. Bytes are UTF-8 bytes of the text, or of the JSON
- * for structured values.
+ * message with room for the event's other fields. Bytes are UTF-8 bytes of the text, or of the JSON
+ * of a structured value; a character is at most 4 bytes.
  */
 export const InputLimits = {
-  /** A task's input (submitTask, a trial task's details, each workflow node and saga task). */
+  /** A task's input (submitTask, each workflow node and saga task). */
   taskInputBytes: 256 * KiB,
   /** All the inputs of one workflow or saga together: its one document holds every node's. */
   workflowInputBytes: 512 * KiB,
   /** An agent definition's YAML (factory): the catalogue's are about 3 KB; parsing slows past this. */
   agentYamlBytes: 32 * KiB,
-  /** A support ticket's description, comment or resolution. */
-  ticketTextBytes: 16 * KiB,
-  /** A knowledge article's body. */
-  articleBodyBytes: 64 * KiB,
   /** A trial's business context (marketplace). */
   businessContextBytes: 16 * KiB,
-  /** A review's comment (marketplace). */
-  reviewTextBytes: 8 * KiB,
+  /** A trial task's structured details (marketplace). */
+  trialDetailsBytes: 32 * KiB,
   /** An agent's free-form metadata (identity). */
   metadataBytes: 16 * KiB,
-  /** A reason or note given with a change (cancel, escalate, lifecycle, reopen). */
-  reasonBytes: 2 * KiB,
-  /** A name or title (workflow, saga, step, article). */
+  /** A support ticket's description, a comment on it, its resolution. */
+  ticketTextChars: 5000,
+  /** A knowledge article's body. */
+  articleBodyChars: 20_000,
+  /** A trial task's request (marketplace). */
+  trialRequestChars: 4000,
+  /** A review's comment (marketplace). */
+  reviewTextChars: 2000,
+  /** A reason given with a change (cancel, escalate, lifecycle, reopen). */
+  reasonChars: 1000,
+  /** A name, title or subject (workflow, saga, ticket, article). */
   nameChars: 200,
 } as const;
 
@@ -68,13 +74,16 @@ export function assertBytesWithin(field: string, bytes: number, maxBytes: number
   );
 }
 
-/** Refuses a name-like text longer than `maxChars` characters, like assertMaxBytes. */
-export function assertMaxChars(field: string, value: string | null | undefined, maxChars: number): void {
-  const chars = value ? [...value].length : 0;
-  if (chars <= maxChars) return;
-  throw badUserInput(`${field} is ${chars} characters, over the limit of ${maxChars}; shorten it`, {
+/**
+ * Refuses a text longer than `maxLength` characters with BAD_USER_INPUT naming the field and the
+ * limit (`extensions: { field, maxLength, length }`, as parseInput names a zod `.max()`).
+ */
+export function assertMaxLength(field: string, value: string | null | undefined, maxLength: number): void {
+  const length = value ? [...value].length : 0;
+  if (length <= maxLength) return;
+  throw badUserInput(`${field} is ${length} characters, over the limit of ${maxLength}; shorten it`, {
     field,
-    maxChars,
-    chars,
+    maxLength,
+    length,
   });
 }

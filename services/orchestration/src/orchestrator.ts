@@ -1,5 +1,5 @@
 import type { Caller } from '@waooaw/shared';
-import { assertMaxBytes, assertOwnerOrStaff, InputLimits, notFound, requireRole } from '@waooaw/shared';
+import { assertMaxLength, assertOwnerOrStaff, InputLimits, notFound, requireRole } from '@waooaw/shared';
 import { READERS } from './access';
 import type { TaskEngine } from './engine';
 import type { TaskModel, TaskRecord } from './models/task';
@@ -48,7 +48,7 @@ export function createOrchestrator(deps: {
       caller: Caller | null,
     ): Promise<TaskRecord> {
       const who = requireRole(caller, ...READERS);
-      assertMaxBytes('reason', reason, InputLimits.reasonBytes);
+      assertMaxLength('reason', reason, InputLimits.reasonChars);
       const task = await deps.tasks.findById(id).lean<TaskRecord>();
       if (!task) throw notFound('Task', id);
       assertOwnerOrStaff(who, task.customerId, 'task');
@@ -58,7 +58,7 @@ export function createOrchestrator(deps: {
       deps.workflows.submit(input, requireRole(caller, ...READERS)),
     async cancelWorkflow(id: string, reason: string | null | undefined, caller: Caller | null) {
       const who = requireRole(caller, ...READERS);
-      assertMaxBytes('reason', reason, InputLimits.reasonBytes);
+      assertMaxLength('reason', reason, InputLimits.reasonChars);
       const existing = await deps.workflowRecords.findById(id).lean<WorkflowRecord>();
       if (!existing) throw notFound('Workflow', id);
       assertOwnerOrStaff(who, existing.customerId, 'workflow');
