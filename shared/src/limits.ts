@@ -33,6 +33,8 @@ export const InputLimits = {
   trialDetailsBytes: 32 * KiB,
   /** An agent's free-form metadata (identity). */
   metadataBytes: 16 * KiB,
+  /** A whole agent registration, or an agent's capabilities (identity): tags, examples and all. */
+  agentRegistrationBytes: 64 * KiB,
   /** A support ticket's description, a comment on it, its resolution. */
   ticketTextChars: 5000,
   /** A knowledge article's body. */
@@ -45,6 +47,8 @@ export const InputLimits = {
   reasonChars: 1000,
   /** A name, title or subject (workflow, saga, ticket, article). */
   nameChars: 200,
+  /** A URL (an external agent's endpoint). */
+  urlChars: 2048,
 } as const;
 
 /** UTF-8 bytes of a text, or of a structured value's JSON (nothing for undefined). */
