@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Caller, Logger, Role } from '@waooaw/shared';
-import { badUserInput, ErrorCode, parseInput, PlatformError } from '@waooaw/shared';
+import { badUserInput, ErrorCode, InputLimits, parseInput, PlatformError } from '@waooaw/shared';
 import type { SagaCommand, SagaTransition } from './domain';
 import {
   onActionCompleted,
@@ -22,7 +22,7 @@ import { assertTaskInputs, buildTask } from './submission';
 
 const taskSpec = z.object({ capability: z.string() }).passthrough();
 const sagaInput = z.object({
-  name: z.string().trim().min(1, 'name the saga').max(200),
+  name: z.string().trim().min(1, 'name the saga').max(InputLimits.nameChars),
   steps: z
     .array(
       z.object({

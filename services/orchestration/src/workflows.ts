@@ -4,6 +4,7 @@ import type { Caller, EventBus, Logger, OutboxEntry, OutboxRelay, Role } from '@
 import {
   badUserInput,
   ErrorCode,
+  InputLimits,
   orchestrationEvents,
   outboxClaim,
   outboxEntry,
@@ -22,7 +23,7 @@ import type { SubmissionDefaults } from './submission';
 import { assertTaskInputs, buildTask } from './submission';
 
 const workflowInput = z.object({
-  name: z.string().trim().min(1, 'name the workflow').max(200),
+  name: z.string().trim().min(1, 'name the workflow').max(InputLimits.nameChars),
   failurePolicy: z.enum(['FAIL_FAST', 'CONTINUE']).nullish(),
   nodes: z
     .array(
