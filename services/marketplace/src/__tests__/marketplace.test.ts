@@ -50,6 +50,7 @@ interface Trial {
   endsAt: string | null;
   endedAt: string | null;
   cancelReason: string | null;
+  businessContext: Record<string, unknown>;
   activation: { name: string; status: string; error: string | null }[];
   tasks: TrialTask[];
   deliverables: { id: string; title: string; content: string; taskId: string; customerId: string }[];
