@@ -8,6 +8,8 @@ export * from './graphql/caller';
 export * from './graphql/subgraph';
 export * from './http/server';
 export * from './kafka/bus';
+export * from './kafka/publish-errors';
+export * from './limits';
 export * from './kafka/consumer';
 export * from './kafka/envelope';
 export * from './kafka/subscribe';

@@ -8,6 +8,7 @@ export interface PlatformMetrics {
   eventsConsumed: Counter<'topic' | 'outcome'>;
   eventsDeadLettered: Counter<'topic' | 'reason'>;
   outboxPublished: Counter<'collection'>;
+  outboxParked: Counter<'collection' | 'reason'>;
 }
 
 export function createMetrics(service: string): PlatformMetrics {
@@ -45,6 +46,12 @@ export function createMetrics(service: string): PlatformMetrics {
       name: 'waooaw_outbox_published_total',
       help: 'Outbox events published by the relay',
       labelNames: ['collection'],
+      registers: [registry],
+    }),
+    outboxParked: new Counter({
+      name: 'waooaw_outbox_parked_total',
+      help: 'Outbox events set aside because they can never be published (too-large, unserialisable, rejected)',
+      labelNames: ['collection', 'reason'],
       registers: [registry],
     }),
   };

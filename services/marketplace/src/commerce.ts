@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Caller, Logger } from '@waooaw/shared';
-import { badUserInput, ErrorCode, notFound, PlatformError, requireRole } from '@waooaw/shared';
+import {
+  assertMaxLength,
+  badUserInput,
+  ErrorCode,
+  InputLimits,
+  notFound,
+  PlatformError,
+  requireRole,
+} from '@waooaw/shared';
 import { assertOwner, assertOwnerOrStaff } from './access';
 import type { ActivityLog } from './activity';
 import { addOneMonth } from './domain/trial-rules';
@@ -13,8 +21,6 @@ import type { SubscriptionModel, SubscriptionRecord } from './models/subscriptio
 import type { TrialModel, TrialRecord } from './models/trial';
 import type { PaymentProvider } from './payments';
 import type { Trials } from './trials';
-
-const MAX_COMMENT = 2000;
 
 /** Paid subscriptions (converting a trial, through the payment port) and ratings. */
 export function createCommerce(deps: {
@@ -136,6 +142,7 @@ export function createCommerce(deps: {
     reason: string | null | undefined,
   ): Promise<SubscriptionRecord> {
     const who = requireRole(caller, 'customer', 'operator', 'admin');
+    assertMaxLength('reason', reason, InputLimits.reasonChars);
     const subscription = await subscriptions.findById(id).lean<SubscriptionRecord>();
     if (!subscription) throw notFound('Subscription', id);
     assertOwnerOrStaff(who, subscription.customerId, 'subscription');
@@ -168,10 +175,7 @@ export function createCommerce(deps: {
     if (!Number.isInteger(stars) || stars < 1 || stars > 5)
       throw badUserInput(`stars must be a whole number from 1 to 5 (got ${stars})`, { field: 'stars' });
     const text = comment?.trim() || null;
-    if (text && text.length > MAX_COMMENT)
-      throw badUserInput(`comment is too long; keep it under ${MAX_COMMENT} characters`, {
-        field: 'comment',
-      });
+    assertMaxLength('comment', text, InputLimits.reviewTextChars);
     const listing = await listings.findById(agentId).lean<ListingRecord>();
     if (!listing?.registered)
       throw new PlatformError(ErrorCode.NOT_FOUND, `No marketplace listing has id "${agentId}"`, {

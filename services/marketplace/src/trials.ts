@@ -12,10 +12,13 @@ import type {
 } from '@waooaw/shared';
 import {
   applyOnce,
+  assertMaxBytes,
+  assertMaxLength,
   badUserInput,
   businessContextSchema,
   ErrorCode,
   FINAL_TASK_STATUSES,
+  InputLimits,
   marketplaceEvents,
   notFound,
   orchestrationCommands,
@@ -70,8 +73,6 @@ class StepFailure extends Error {}
 
 /** How long a saga runner owns a trial's activation before the sweep may resume it. */
 const ACTIVATION_LOCK_MS = 30_000;
-const MAX_BUSINESS_CONTEXT_CHARS = 10_000;
-const MAX_DETAILS_CHARS = 20_000;
 
 export const deliverableIdOf = (taskId: string) =>
   `dlv-${createHash('sha256').update(taskId).digest('hex').slice(0, 24)}`;
@@ -87,7 +88,10 @@ const taskInput = z.object({
     .string()
     .trim()
     .min(3, 'request must say what is wanted (at least 3 characters)')
-    .max(4000, 'request must be at most 4000 characters'),
+    .max(
+      InputLimits.trialRequestChars,
+      `request must be at most ${InputLimits.trialRequestChars} characters`,
+    ),
   details: z.record(z.string(), z.unknown()).nullish(),
 });
 
@@ -384,13 +388,7 @@ export function createTrials(deps: {
           field: 'input.businessContext',
         },
       );
-    if (JSON.stringify(context).length > MAX_BUSINESS_CONTEXT_CHARS)
-      throw badUserInput(
-        `input.businessContext is too large; keep it under ${MAX_BUSINESS_CONTEXT_CHARS} characters`,
-        {
-          field: 'input.businessContext',
-        },
-      );
+    assertMaxBytes('input.businessContext', context, InputLimits.businessContextBytes);
     const businessContext = parseInput(businessContextSchema, context, 'businessContext');
 
     const listing = await listings.findById(agentId).lean<ListingRecord>();
@@ -494,6 +492,7 @@ export function createTrials(deps: {
     reason: string | null | undefined,
   ): Promise<TrialRecord> {
     const who = requireRole(caller, 'customer', 'operator', 'admin');
+    assertMaxLength('reason', reason, InputLimits.reasonChars);
     const trial = await load(id);
     if (!trial) throw notFound('Trial', id);
     assertOwnerOrStaff(who, trial.customerId, 'trial');
@@ -539,10 +538,7 @@ export function createTrials(deps: {
         { status: trial.status },
       );
     const parsed = parseInput(taskInput, input, 'input');
-    if (parsed.details && JSON.stringify(parsed.details).length > MAX_DETAILS_CHARS)
-      throw badUserInput(`input.details is too large; keep it under ${MAX_DETAILS_CHARS} characters`, {
-        field: 'input.details',
-      });
+    assertMaxBytes('input.details', parsed.details, InputLimits.trialDetailsBytes);
     const listing = await listings.findById(trial.agentId, { capabilityNames: 1 }).lean<ListingRecord>();
     const offered = listing?.capabilityNames ?? [];
     const capability = parsed.capability ?? defaultTaskCapability(offered);

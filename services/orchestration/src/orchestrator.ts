@@ -1,5 +1,5 @@
 import type { Caller } from '@waooaw/shared';
-import { assertOwnerOrStaff, notFound, requireRole } from '@waooaw/shared';
+import { assertMaxLength, assertOwnerOrStaff, InputLimits, notFound, requireRole } from '@waooaw/shared';
 import { READERS } from './access';
 import type { TaskEngine } from './engine';
 import type { TaskModel, TaskRecord } from './models/task';
@@ -7,7 +7,7 @@ import type { WorkflowModel, WorkflowRecord } from './models/workflow';
 import type { InstanceReplica } from './replica';
 import type { SagaEngine } from './sagas';
 import type { SubmissionDefaults } from './submission';
-import { buildTask } from './submission';
+import { assertTaskInputs, buildTask } from './submission';
 import type { WorkflowEngine } from './workflows';
 
 /** The use cases behind the GraphQL API, with who may do what. */
@@ -25,6 +25,7 @@ export function createOrchestrator(deps: {
   return {
     async submitTask(input: unknown, caller: Caller | null): Promise<TaskRecord> {
       const who = requireRole(caller, ...READERS);
+      assertTaskInputs([{ field: 'input.input', input: (input as { input?: unknown } | null)?.input }]);
       const task = buildTask(input, who, { replica: deps.replica, defaults: deps.defaults, now: clock() });
       if (task.idempotencyKey) {
         const existing = await deps.tasks.findById(task._id).lean<TaskRecord>();
@@ -47,6 +48,7 @@ export function createOrchestrator(deps: {
       caller: Caller | null,
     ): Promise<TaskRecord> {
       const who = requireRole(caller, ...READERS);
+      assertMaxLength('reason', reason, InputLimits.reasonChars);
       const task = await deps.tasks.findById(id).lean<TaskRecord>();
       if (!task) throw notFound('Task', id);
       assertOwnerOrStaff(who, task.customerId, 'task');
@@ -56,6 +58,7 @@ export function createOrchestrator(deps: {
       deps.workflows.submit(input, requireRole(caller, ...READERS)),
     async cancelWorkflow(id: string, reason: string | null | undefined, caller: Caller | null) {
       const who = requireRole(caller, ...READERS);
+      assertMaxLength('reason', reason, InputLimits.reasonChars);
       const existing = await deps.workflowRecords.findById(id).lean<WorkflowRecord>();
       if (!existing) throw notFound('Workflow', id);
       assertOwnerOrStaff(who, existing.customerId, 'workflow');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Caller, Logger, Role } from '@waooaw/shared';
-import { badUserInput, ErrorCode, parseInput, PlatformError } from '@waooaw/shared';
+import { badUserInput, ErrorCode, InputLimits, parseInput, PlatformError } from '@waooaw/shared';
 import type { SagaCommand, SagaTransition } from './domain';
 import {
   onActionCompleted,
@@ -18,11 +18,11 @@ import { sagaTaskId } from './models/saga';
 import type { TaskModel, TaskRecord } from './models/task';
 import type { InstanceReplica } from './replica';
 import type { SubmissionDefaults } from './submission';
-import { buildTask } from './submission';
+import { assertTaskInputs, buildTask } from './submission';
 
 const taskSpec = z.object({ capability: z.string() }).passthrough();
 const sagaInput = z.object({
-  name: z.string().trim().min(1, 'name the saga').max(200),
+  name: z.string().trim().min(1, 'name the saga').max(InputLimits.nameChars),
   steps: z
     .array(
       z.object({
@@ -128,6 +128,13 @@ export function createSagaEngine(deps: {
 
     async submit(input: unknown, who: Caller): Promise<SagaRecord> {
       const parsed = parseInput(sagaInput, input, 'input');
+      assertTaskInputs(
+        parsed.steps.flatMap((step, i) => [
+          { field: `input.steps.${i}.action.input`, input: step.action.input },
+          { field: `input.steps.${i}.compensation.input`, input: step.compensation?.input },
+        ]),
+        'input.steps',
+      );
       const now = clock();
       parsed.steps.forEach((step, i) => {
         for (const [side, spec] of [

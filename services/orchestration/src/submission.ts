@@ -3,7 +3,15 @@ import semver from 'semver';
 import { z } from 'zod';
 import { GraphQLError } from 'graphql';
 import type { Caller, EventData, LoadBalancingStrategy, orchestrationCommands } from '@waooaw/shared';
-import { badUserInput, handleString, LOAD_BALANCING_STRATEGIES, parseInput } from '@waooaw/shared';
+import {
+  assertBytesWithin,
+  badUserInput,
+  handleString,
+  InputLimits,
+  inputBytes,
+  LOAD_BALANCING_STRATEGIES,
+  parseInput,
+} from '@waooaw/shared';
 import { TASK_PRIORITIES } from './domain';
 import type { RetryPolicyRecord, SagaLink, TaskRecord } from './models/task';
 import type { InstanceReplica } from './replica';
@@ -47,6 +55,22 @@ export const taskSpecSchema = z.object({
   strategy: z.enum(LOAD_BALANCING_STRATEGIES).nullish(),
 });
 export type TaskSpec = z.input<typeof taskSpecSchema>;
+
+/**
+ * The size limits of what a client submits: each task's input (InputLimits.taskInputBytes), and
+ * for a workflow or saga all of them together (workflowInputBytes: its one MongoDB document holds
+ * every one, and a document holds at most 16 MB). Checked where a client submits, not when a workflow builds a node's task from
+ * its parents' outputs: those are the platform's own, and the outbox sets aside what Kafka cannot carry.
+ */
+export function assertTaskInputs(inputs: { field: string; input: unknown }[], totalField?: string): void {
+  let total = 0;
+  for (const { field, input } of inputs) {
+    const bytes = inputBytes(input);
+    assertBytesWithin(field, bytes, InputLimits.taskInputBytes);
+    total += bytes;
+  }
+  if (totalField) assertBytesWithin(totalField, total, InputLimits.workflowInputBytes);
+}
 
 /** A task id derived from the submitter and their idempotency key: submitting twice finds the first task. */
 export const idempotentTaskId = (owner: string, key: string) =>

@@ -4,6 +4,7 @@ import type { Caller, EventBus, Logger, OutboxEntry, OutboxRelay, Role } from '@
 import {
   badUserInput,
   ErrorCode,
+  InputLimits,
   orchestrationEvents,
   outboxClaim,
   outboxEntry,
@@ -19,10 +20,10 @@ import type { WorkflowModel, WorkflowNodeRecord, WorkflowRecord } from './models
 import { workflowCollection } from './models/workflow';
 import type { InstanceReplica } from './replica';
 import type { SubmissionDefaults } from './submission';
-import { buildTask } from './submission';
+import { assertTaskInputs, buildTask } from './submission';
 
 const workflowInput = z.object({
-  name: z.string().trim().min(1, 'name the workflow').max(200),
+  name: z.string().trim().min(1, 'name the workflow').max(InputLimits.nameChars),
   failurePolicy: z.enum(['FAIL_FAST', 'CONTINUE']).nullish(),
   nodes: z
     .array(
@@ -226,6 +227,10 @@ export function createWorkflowEngine(deps: {
 
     async submit(input: unknown, who: Caller): Promise<WorkflowRecord> {
       const parsed = parseInput(workflowInput, input, 'input');
+      assertTaskInputs(
+        parsed.nodes.map((n, i) => ({ field: `input.nodes.${i}.input`, input: n.input })),
+        'input.nodes',
+      );
       const nodes = parsed.nodes.map((n) => ({ id: n.id, dependsOn: n.dependsOn ?? [] }));
       const problem = validateDag(nodes);
       if (problem?.kind === 'CYCLE')

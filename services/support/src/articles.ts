@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Caller, Logger } from '@waooaw/shared';
-import { conflict, notFound, pageSize, parseInput, requireRole } from '@waooaw/shared';
+import { conflict, InputLimits, notFound, pageSize, parseInput, requireRole } from '@waooaw/shared';
 import { isStaff } from './access';
 import { rankArticles } from './domain/routing';
 import type { SeedArticle } from './knowledge-seed';
@@ -29,12 +29,12 @@ const title = z
   .string()
   .trim()
   .min(3, 'title needs at least 3 characters')
-  .max(200, 'title has at most 200 characters');
+  .max(InputLimits.nameChars, `title has at most ${InputLimits.nameChars} characters`);
 const body = z
   .string()
   .trim()
   .min(10, 'body needs at least 10 characters')
-  .max(20_000, 'body has at most 20000 characters');
+  .max(InputLimits.articleBodyChars, `body has at most ${InputLimits.articleBodyChars} characters`);
 
 const createInput = z.object({
   id: slug.nullish(),

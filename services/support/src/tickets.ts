@@ -19,6 +19,7 @@ import {
   conflict,
   ErrorCode,
   forbidden,
+  InputLimits,
   notFound,
   orchestrationCommands,
   outboxEntry,
@@ -71,12 +72,12 @@ const openInput = z.object({
     .string()
     .trim()
     .min(3, 'subject must say what is wrong (at least 3 characters)')
-    .max(200, 'subject has at most 200 characters'),
+    .max(InputLimits.nameChars, `subject has at most ${InputLimits.nameChars} characters`),
   description: z
     .string()
     .trim()
     .min(3, 'description must say what is wrong (at least 3 characters)')
-    .max(5000, 'description has at most 5000 characters'),
+    .max(InputLimits.ticketTextChars, `description has at most ${InputLimits.ticketTextChars} characters`),
   priority: z.enum(TICKET_PRIORITIES).nullish(),
   agentId: reference.nullish(),
   trialId: reference.nullish(),
@@ -88,12 +89,12 @@ const reasonText = (what: string) =>
     .string()
     .trim()
     .min(3, `${what} must say why (at least 3 characters)`)
-    .max(1000, `${what} has at most 1000 characters`);
+    .max(InputLimits.reasonChars, `${what} has at most ${InputLimits.reasonChars} characters`);
 const commentBody = z
   .string()
   .trim()
   .min(1, 'body must not be empty')
-  .max(5000, 'body has at most 5000 characters');
+  .max(InputLimits.ticketTextChars, `body has at most ${InputLimits.ticketTextChars} characters`);
 const userId = z
   .string()
   .trim()
@@ -461,7 +462,11 @@ export function createTickets(deps: {
   async function resolveTicket(caller: Caller | null, id: string, resolution: string): Promise<TicketRecord> {
     const who = requireRole(caller, 'support-l1', 'support-l2', 'support-l3', 'operator', 'admin');
     const summary = parseInput(
-      z.string().trim().min(3, 'resolution must say how it was solved (at least 3 characters)').max(5000),
+      z
+        .string()
+        .trim()
+        .min(3, 'resolution must say how it was solved (at least 3 characters)')
+        .max(InputLimits.ticketTextChars, `resolution has at most ${InputLimits.ticketTextChars} characters`),
       resolution,
       'resolution',
     );

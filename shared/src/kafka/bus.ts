@@ -11,6 +11,8 @@ import { delay } from '../backoff';
 import type { ConsumerOptions, EventConsumer, HandlerBinding } from './consumer';
 import { createEventConsumer } from './consumer';
 import { namespacedGroup, namespacedTopic } from '../namespace';
+import { KAFKA_MAX_MESSAGE_BYTES } from '../limits';
+import { permanentPublishReason, PublishRejectedError } from './publish-errors';
 
 export interface EventBusOptions {
   brokers: string[];
@@ -26,6 +28,8 @@ export interface EventBusOptions {
    * Callers and handlers keep using the plain (logical) names. Empty or unset: no prefix.
    */
   namespace?: string;
+  /** A larger message is refused before it is sent (default KAFKA_MAX_MESSAGE_BYTES). */
+  maxMessageBytes?: number;
 }
 
 export interface TopicSpec {
@@ -67,8 +71,11 @@ export interface EventBus {
     definition: D,
     items: { data: EventInput<D>; options?: PublishOptions }[],
   ): Promise<Envelope<EventData<D>>[]>;
-  /** Publishes an envelope built earlier (the outbox), keeping its id. */
-  publishEnvelope(topic: string, envelope: Envelope, key?: string): Promise<void>;
+  /**
+   * Publishes an envelope built earlier (the outbox), keeping its id. `value` is the envelope's JSON
+   * when the caller has serialised it already (to measure it), so it is not serialised twice.
+   */
+  publishEnvelope(topic: string, envelope: Envelope, key?: string, value?: string): Promise<void>;
   /** Low-level send for the DLQ and tools; messages are not validated. */
   sendRaw(topic: string, messages: Message[]): Promise<void>;
   consumer(options: ConsumerOptions): EventConsumer;
@@ -87,6 +94,25 @@ export function envelopeHeaders(envelope: Envelope): IHeaders {
     'ce-id': envelope.id,
     traceparent: envelope.traceparent,
   };
+}
+
+/**
+ * The Kafka message of an envelope: its JSON (`value`, serialised here unless given), its key (the
+ * subject unless given) and the CloudEvents headers. Throws PublishRejectedError when the envelope
+ * cannot be serialised (a BigInt or a cycle in its data): it never can be published.
+ */
+export function envelopeMessage(envelope: Envelope, key?: string, value?: string): Message {
+  if (value === undefined) {
+    try {
+      value = JSON.stringify(envelope);
+    } catch (err) {
+      throw new PublishRejectedError(
+        `event ${envelope.id} cannot be serialised: ${(err as Error).message}`,
+        'unserialisable',
+      );
+    }
+  }
+  return { key: key ?? envelope.subject ?? envelope.id, value, headers: envelopeHeaders(envelope) };
 }
 
 /**
@@ -120,7 +146,7 @@ const MAX_BATCH_BYTES = 512 * 1024;
 const byteLength = (value: string | Buffer | null | undefined) => (value ? Buffer.byteLength(value) : 0);
 
 /** What a message adds to a produce request, its headers included (an envelope's are ~200 bytes). */
-function messageBytes(message: Message): number {
+export function messageBytes(message: Message): number {
   let bytes = byteLength(message.value) + byteLength(message.key);
   for (const [name, value] of Object.entries(message.headers ?? {}))
     for (const v of [value].flat()) bytes += Buffer.byteLength(name) + byteLength(v);
@@ -130,6 +156,7 @@ function messageBytes(message: Message): number {
 /** The platform's Kafka client: one idempotent producer, an admin, and the consumers it created. */
 export function createEventBus(options: EventBusOptions): EventBus {
   const { logger, metrics } = options;
+  const maxMessageBytes = options.maxMessageBytes ?? KAFKA_MAX_MESSAGE_BYTES;
   const source = `/waooaw/${options.service}`;
   const namespace = options.namespace ?? '';
   const physical = (topic: string) => namespacedTopic(namespace, topic);
@@ -212,7 +239,11 @@ export function createEventBus(options: EventBusOptions): EventBus {
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
     } catch (err) {
-      producerSuspect = true;
+      // One message the broker refused for what it is (too large for its topic, invalid) went to one
+      // partition and was not stored: the rolled-back sequence is right again, so the producer is
+      // kept. Otherwise another partition of the request may have stored its part (see ready()).
+      const messages = batch.reduce((n, p) => n + p.messages.length, 0);
+      if (messages > 1 || permanentPublishReason(err) === null) producerSuspect = true;
       throw err;
     }
   };
@@ -275,21 +306,30 @@ export function createEventBus(options: EventBusOptions): EventBus {
   /** Sends to a topic by its name on the broker (already namespaced). */
   const sendPhysical = (topic: string, messages: Message[]) =>
     new Promise<void>((resolve, reject) => {
-      const bytes = messages.reduce((n, m) => n + messageBytes(m), 0);
+      let bytes = 0;
+      for (const message of messages) {
+        const size = messageBytes(message);
+        // Refused here rather than by the broker: the same answer, without a failed request (which
+        // would cost the producer its sequence numbers) and without the sends it would travel with.
+        if (size > maxMessageBytes) {
+          reject(
+            new PublishRejectedError(
+              `a message to ${topic} is ${size} bytes, larger than the max message size of ${maxMessageBytes} bytes this bus sends`,
+              'too-large',
+            ),
+          );
+          return;
+        }
+        bytes += size;
+      }
       waiting.push({ topic, messages, bytes, resolve, reject });
       schedulePump();
     });
 
   const sendRaw = (topic: string, messages: Message[]) => sendPhysical(physical(topic), messages);
 
-  const publishEnvelope = async (topic: string, envelope: Envelope, key?: string) => {
-    await sendRaw(topic, [
-      {
-        key: key ?? envelope.subject ?? envelope.id,
-        value: JSON.stringify(envelope),
-        headers: envelopeHeaders(envelope),
-      },
-    ]);
+  const publishEnvelope = async (topic: string, envelope: Envelope, key?: string, value?: string) => {
+    await sendRaw(topic, [envelopeMessage(envelope, key, value)]);
     metrics?.eventsPublished.inc({ topic });
   };
 

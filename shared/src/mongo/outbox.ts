@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Model, mongo } from 'mongoose';
 import { Schema } from 'mongoose';
+import { z } from 'zod';
 import type { Logger } from '../logger';
 import type { PlatformMetrics } from '../metrics';
 import type { EventBus } from '../kafka/bus';
+import { envelopeMessage, messageBytes } from '../kafka/bus';
 import type { Envelope } from '../kafka/envelope';
 import { createEnvelope } from '../kafka/envelope';
 import type { EventDefinition, EventInput } from '../kafka/events';
+import { defineEvent } from '../kafka/events';
+import type { PermanentPublishReason } from '../kafka/publish-errors';
+import { permanentPublishReason, PublishRejectedError } from '../kafka/publish-errors';
+import { KAFKA_MAX_MESSAGE_BYTES } from '../limits';
 
 /** A pending event stored inside the document whose change it announces. */
 export interface OutboxEntry {
@@ -30,7 +36,42 @@ export const outboxSchemaFields = {
     default: [],
   },
   outboxLockedUntil: { type: Date, default: null },
+  // Absent (not []) until something is parked: documents without poison carry nothing extra.
+  outboxParked: { type: [Schema.Types.Mixed], default: undefined },
 };
+
+/**
+ * An outbox entry that can never be published (see createOutboxRelay), kept with why. It is moved
+ * out of `outbox` into `outboxParked` of the same document, not into a collection of its own: a
+ * single-document update is atomic, so the entry is never both pending and parked, nor neither,
+ * whatever crashes; an operator finds them with `{ 'outboxParked.0': { $exists: true } }`.
+ */
+export interface ParkedOutboxEntry {
+  entry: OutboxEntry;
+  reason: PermanentPublishReason;
+  error: string;
+  at: Date;
+}
+
+/**
+ * The record of a gap: published on the parked event's topic, with its key, in its place among the
+ * document's events, so whoever reads the topic sees that an event is missing and why. Consumers and
+ * subscriptions dispatch on the type and skip it.
+ */
+export const outboxParkedEvent = defineEvent(
+  'platform.outbox.parked',
+  z.object({
+    /** The parked event's id, type and subject. */
+    eventId: z.string(),
+    eventType: z.string(),
+    subject: z.string().optional(),
+    reason: z.enum(['too-large', 'unserialisable', 'rejected']),
+    error: z.string(),
+    /** The collection and document whose outbox held it (where the parked entry now is). */
+    collection: z.string(),
+    documentId: z.string(),
+  }),
+);
 
 /**
  * Declares the index the relay's scan looks documents with pending events up by: the entries' ids.
@@ -46,6 +87,7 @@ export function outboxIndex(schema: Schema): void {
 export interface OutboxDocument {
   outbox: OutboxEntry[];
   outboxLockedUntil: Date | null;
+  outboxParked?: ParkedOutboxEntry[];
 }
 
 /**
@@ -88,6 +130,8 @@ export interface OutboxRelayOptions {
   intervalMs?: number;
   /** How long a relay owns a document it is publishing (so two replicas do not both publish). */
   lockMs?: number;
+  /** A larger event is parked rather than sent (default KAFKA_MAX_MESSAGE_BYTES, as the bus's). */
+  maxMessageBytes?: number;
 }
 
 export interface OutboxRelay {
@@ -102,7 +146,8 @@ export interface OutboxRelay {
    * Publishes entries a writer has just pushed to document `id` (claimed with {@link outboxClaim} in
    * the same update), without a scan: hand-overs from concurrent writers leave together in one produce
    * request, and their removal from the documents is one bulk write. Entries that cannot be published
-   * stay in their documents and are retried, by this path and, should the process die, by the scan.
+   * now stay in their documents and are retried, by this path and, should the process die, by the
+   * scan; entries that never can are parked, so they hold up nothing behind them.
    */
   publishWritten(
     model: OutboxRelayOptions['models'][number],
@@ -126,11 +171,17 @@ const MAX_MARKING = 8;
  * other document with pending events, claims it, publishes its entries in order, then removes exactly
  * the published ones. If the process dies between publish and removal, the next pass publishes the
  * same envelopes again (same ids): delivery is at-least-once, never lost.
+ *
+ * An entry that can never be published (larger than Kafka takes, not serialisable, refused by the
+ * broker for what it is) is parked rather than retried for ever: see ParkedOutboxEntry and
+ * outboxParkedEvent. Anything else that fails (Kafka or MongoDB unreachable) stays pending and is
+ * retried. A collection that fails does not keep the pass from the others.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { models, bus, logger, metrics } = options;
   const intervalMs = options.intervalMs ?? 500;
   const lockMs = options.lockMs ?? OUTBOX_LOCK_MS;
+  const maxMessageBytes = options.maxMessageBytes ?? KAFKA_MAX_MESSAGE_BYTES;
   let timer: NodeJS.Timeout | undefined;
   let afterClaims: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
@@ -142,38 +193,194 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     model.collection as unknown as mongo.Collection<OutboxDocument & { _id: unknown }>;
 
   /**
+   * Sets an entry that can never be published aside: in one update of its document it moves to
+   * `outboxParked` and a gap record (outboxParkedEvent) takes its place in the outbox, so the record
+   * goes out where the event would have, before the document's later events. Returns the gap record
+   * to publish, or null (nothing more to publish: the entry was itself a gap record, or another
+   * relay parked it first).
+   */
+  const park = async (
+    model: AnyModel,
+    id: unknown,
+    entry: OutboxEntry,
+    reason: PermanentPublishReason,
+    err: unknown,
+  ): Promise<OutboxEntry | null> => {
+    const collection = collectionOf(model);
+    const error = (err instanceof Error ? err.message : String(err)).slice(0, 1000);
+    const envelope = entry.envelope as Partial<Envelope> | undefined;
+    // A gap record that cannot be published itself is only parked: replacing it would loop.
+    const marker =
+      envelope?.type === outboxParkedEvent.type
+        ? null
+        : {
+            id: '',
+            topic: entry.topic,
+            key: entry.key,
+            envelope: createEnvelope(
+              outboxParkedEvent,
+              {
+                eventId: entry.id,
+                eventType: envelope?.type ?? 'unknown',
+                ...(envelope?.subject ? { subject: envelope.subject } : {}),
+                reason,
+                error,
+                collection: collection.collectionName,
+                documentId: String(id),
+              },
+              {
+                source: envelope?.source ?? '/waooaw/outbox',
+                id: randomUUID(),
+                ...(envelope?.subject ? { subject: envelope.subject } : {}),
+                ...(envelope?.traceparent ? { traceparent: envelope.traceparent } : {}),
+              },
+            ),
+          };
+    if (marker) marker.id = marker.envelope.id;
+    const record: ParkedOutboxEntry = { entry, reason, error, at: new Date() };
+    const result = await collection.updateOne(
+      // The relay serves collections whose _id is of any type; the driver checks it at run time.
+      { _id: id as never, 'outbox.id': entry.id },
+      marker
+        ? { $set: { 'outbox.$': marker }, $push: { outboxParked: record } }
+        : { $pull: { outbox: { id: entry.id } }, $push: { outboxParked: record } },
+    );
+    if (result.matchedCount === 0) return null;
+    metrics?.outboxParked.inc({ collection: collection.collectionName, reason });
+    logger.error(
+      {
+        collection: collection.collectionName,
+        document: String(id),
+        topic: entry.topic,
+        eventId: entry.id,
+        eventType: envelope?.type,
+        reason,
+        error,
+      },
+      "an outbox event can never be published: parked it in outboxParked and published a gap record (platform.outbox.parked) in its place; the document's later events go on",
+    );
+    return marker;
+  };
+
+  /**
+   * An entry's Kafka message value, or why it can never be published: not serialisable, or larger
+   * than Kafka takes. Measured here, before anything is sent, so the gap record of such an entry
+   * goes out in its place; the value is handed to the bus so it is not serialised twice.
+   */
+  const measure = (entry: OutboxEntry): { value: string } | { rejected: PublishRejectedError } => {
+    try {
+      const message = envelopeMessage(entry.envelope, entry.key);
+      const bytes = messageBytes(message);
+      if (bytes > maxMessageBytes)
+        return {
+          rejected: new PublishRejectedError(
+            `event ${entry.id} is ${bytes} bytes as a Kafka message, larger than the max message size of ${maxMessageBytes} bytes Kafka takes`,
+            'too-large',
+          ),
+        };
+      return { value: message.value as string };
+    } catch (err) {
+      if (err instanceof PublishRejectedError) return { rejected: err };
+      throw err;
+    }
+  };
+
+  /**
    * Publishes the entries of several documents at once (the bus coalesces concurrent sends into one
-   * request) and returns, per document, the ids of the entries published before its first failure:
-   * only those may be removed, so a document's events still go out in order.
+   * request). Per document: the ids of the entries published before its first failure that may
+   * succeed later (only those may be removed, so a document's events still go out in order), and
+   * what is left to publish from there on (the scan finds it in the document again; the direct path
+   * keeps it). An entry that can never be published is parked, not a failure: what follows it goes
+   * on. Parking needs MongoDB; if that fails, the entry stays pending like any failed publish.
    */
   const publishInOrder = async (
-    docs: { entries: readonly OutboxEntry[] }[],
-  ): Promise<{ sent: string[][]; error: Error | null }> => {
+    docs: { model: AnyModel; id: unknown; entries: readonly OutboxEntry[] }[],
+  ): Promise<{ sent: string[][]; left: OutboxEntry[][]; error: Error | null }> => {
+    let error: Error | null = null;
+    const fail = (err: unknown) => {
+      error ??= err instanceof Error ? err : new Error(`publish failed: ${String(err)}`);
+    };
+    const parkOrKeep = async (
+      doc: (typeof docs)[number],
+      entry: OutboxEntry,
+      reason: PermanentPublishReason,
+      cause: unknown,
+    ): Promise<{ marker: OutboxEntry | null } | null> => {
+      try {
+        return { marker: await park(doc.model, doc.id, entry, reason, cause) };
+      } catch (parkErr) {
+        logger.warn(
+          { error: (parkErr as Error).message, eventId: entry.id },
+          'could not park an outbox event that can never be published; trying again later',
+        );
+        fail(parkErr);
+        return null;
+      }
+    };
+
+    const prepared = await Promise.all(
+      docs.map(async (doc) => {
+        const ready: { entry: OutboxEntry; value?: string }[] = [];
+        for (const [k, entry] of doc.entries.entries()) {
+          const measured = measure(entry);
+          if ('value' in measured) {
+            ready.push({ entry, value: measured.value });
+            continue;
+          }
+          const parked = await parkOrKeep(doc, entry, measured.rejected.reason, measured.rejected);
+          if (!parked) return { ready, rest: doc.entries.slice(k) };
+          if (parked.marker) ready.push({ entry: parked.marker });
+        }
+        return { ready, rest: [] as OutboxEntry[] };
+      }),
+    );
     const outcomes = await Promise.all(
-      docs.map((d) =>
-        Promise.allSettled(d.entries.map((e) => bus.publishEnvelope(e.topic, e.envelope, e.key))),
+      prepared.map((p) =>
+        Promise.allSettled(
+          p.ready.map(({ entry, value }) =>
+            bus.publishEnvelope(entry.topic, entry.envelope, entry.key, value),
+          ),
+        ),
       ),
     );
-    let error: Error | null = null;
-    const sent = outcomes.map((settled, i) => {
-      const ids: string[] = [];
-      for (const [k, outcome] of settled.entries()) {
-        if (outcome.status === 'rejected') {
-          error ??=
-            outcome.reason instanceof Error
-              ? outcome.reason
-              : new Error(`publish failed: ${String(outcome.reason)}`);
-          logger.warn(
-            { error: (outcome.reason as Error).message, topic: docs[i]!.entries[k]!.topic },
-            'publishing an outbox event failed; it stays pending and is retried',
-          );
+    const sent: string[][] = [];
+    const left: OutboxEntry[][] = [];
+    await Promise.all(
+      outcomes.map(async (settled, i) => {
+        const { ready, rest } = prepared[i]!;
+        const ids: string[] = [];
+        const markers: OutboxEntry[] = [];
+        let k = 0;
+        for (; k < settled.length; k++) {
+          const outcome = settled[k]!;
+          const { entry } = ready[k]!;
+          if (outcome.status === 'fulfilled') {
+            ids.push(entry.id);
+            continue;
+          }
+          // The broker refused it for what it is (too large for its topic, say): park it too. Its
+          // gap record goes out after what was sent with it.
+          const reason = permanentPublishReason(outcome.reason);
+          if (reason) {
+            const parked = await parkOrKeep(docs[i]!, entry, reason, outcome.reason);
+            if (parked) {
+              if (parked.marker) markers.push(parked.marker);
+              continue;
+            }
+          } else {
+            logger.warn(
+              { error: (outcome.reason as Error).message, topic: entry.topic },
+              'publishing an outbox event failed; it stays pending and is retried',
+            );
+            fail(outcome.reason);
+          }
           break;
         }
-        ids.push(docs[i]!.entries[k]!.id);
-      }
-      return ids;
-    });
-    return { sent, error };
+        sent[i] = ids;
+        left[i] = [...markers, ...ready.slice(k).map((r) => r.entry), ...rest];
+      }),
+    );
+    return { sent, left, error };
   };
 
   /**
@@ -223,7 +430,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           ),
         )
       ).filter((d): d is NonNullable<typeof d> => d !== null);
-      const { sent, error } = await publishInOrder(claimed.map((d) => ({ entries: d.outbox ?? [] })));
+      const { sent, left, error } = await publishInOrder(
+        claimed.map((d) => ({ model, id: d._id, entries: d.outbox ?? [] })),
+      );
       await markSent(
         model,
         claimed.map((d, i) => ({ id: d._id, sent: sent[i]! })),
@@ -231,13 +440,31 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       );
       published += sent.reduce((n, s) => n + s.length, 0);
       if (error) throw error;
-      if (candidates.length < SCAN_BATCH) return published;
+      // Anything left without an error is a parked entry's gap record, pending now: go round again.
+      if (candidates.length < SCAN_BATCH && left.every((l) => l.length === 0)) return published;
     }
   };
 
+  /** Every collection, whatever happens to the others; then fails with whatever failed. */
   const pass = async (): Promise<number> => {
     let total = 0;
-    for (const model of models) total += await relayModel(model);
+    const failures: { collection: string; error: Error }[] = [];
+    for (const model of models) {
+      try {
+        total += await relayModel(model);
+      } catch (err) {
+        failures.push({
+          collection: collectionOf(model).collectionName,
+          error: err instanceof Error ? err : new Error(String(err)),
+        });
+      }
+    }
+    if (failures.length === 1) throw failures[0]!.error;
+    if (failures.length > 1)
+      throw new AggregateError(
+        failures.map((f) => f.error),
+        `outbox relay: ${failures.map((f) => `${f.collection}: ${f.error.message}`).join('; ')}`,
+      );
     return total;
   };
 
@@ -281,7 +508,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       while (written.length > 0) {
         if (retryDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
         const batch = written.slice(0, WRITTEN_BATCH);
-        const { sent } = await publishInOrder(batch);
+        const { sent, left, error } = await publishInOrder(batch);
         const byModel = new Map<AnyModel, { id: unknown; sent: string[] }[]>();
         batch.forEach((b, i) => {
           if (sent[i]!.length === 0) return;
@@ -304,13 +531,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           markings.add(marking);
           if (markings.size >= MAX_MARKING) await Promise.race(markings);
         }
-        const failed = batch
-          .map((b, i) => ({ ...b, entries: b.entries.slice(sent[i]!.length) }))
-          .filter((b) => b.entries.length > 0);
+        const failed = batch.map((b, i) => ({ ...b, entries: left[i]! })).filter((b) => b.entries.length > 0);
         written = [...failed, ...written.slice(batch.length)];
-        // Keep a failed document's later hand-overs behind it; back off while Kafka refuses.
-        retryDelayMs = failed.length > 0 ? Math.min(5_000, Math.max(100, retryDelayMs * 2)) : 0;
-        if (failed.length > 0 && stopped) return;
+        // Keep a failed document's later hand-overs behind it; back off while Kafka refuses. What is
+        // left without an error (a parked entry's gap record) goes out at once.
+        retryDelayMs = error ? Math.min(5_000, Math.max(100, retryDelayMs * 2)) : 0;
+        if (error && stopped) return;
       }
     })().finally(() => {
       writing = undefined;

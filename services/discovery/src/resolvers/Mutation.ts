@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
+  assertMaxLength,
   BREAKER_PRESET_NAMES,
   ErrorCode,
+  InputLimits,
   PlatformError,
   instanceLoadSchema,
   notFound,
@@ -19,7 +21,11 @@ const registerInput = z.object({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'use letters, digits, dot, dash, colon or underscore')
     .nullish(),
-  endpoint: z.string().url('must be a URL such as https://agent.example.com/a2a').nullish(),
+  endpoint: z
+    .string()
+    .url('must be a URL such as https://agent.example.com/a2a')
+    .max(InputLimits.urlChars, `endpoint has at most ${InputLimits.urlChars} characters`)
+    .nullish(),
   tier: z.enum(['PREMIUM', 'STANDARD', 'BUDGET']).nullish(),
   weight: z.number().positive('must be above 0 (fractions such as 0.3 are fine)').finite(),
   ttlSeconds: z.number().min(1, 'must be at least 1 second').max(3600),
@@ -84,6 +90,7 @@ export const mutationResolvers: MutationResolvers = {
 
   deregisterInstance: async (_parent, { instanceId, reason }, ctx) => {
     const caller = requireRole(ctx.caller, 'operator', 'admin');
+    assertMaxLength('reason', reason, InputLimits.reasonChars);
     const result = await ctx.registry.deregister(instanceId, reason?.trim() || `by ${caller.sub}`);
     if (!result || result.status === 'REMOVED') throw notFound('ServiceInstance', instanceId);
     return result;
@@ -91,6 +98,7 @@ export const mutationResolvers: MutationResolvers = {
 
   resetCircuit: (_parent, { instanceId, reason }, ctx) => {
     const caller = requireRole(ctx.caller, 'operator', 'admin');
+    assertMaxLength('reason', reason, InputLimits.reasonChars);
     return ctx.registry.resetCircuit(instanceId, reason, { actor: caller.sub });
   },
 };

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { InputLimits } from '@waooaw/shared';
 import { pollFor, uniqueName } from '@waooaw/shared/testing';
 import { billionLaughs } from './fixtures/yaml-bombs';
 import { startFactory } from './harness';
@@ -147,6 +148,29 @@ describe('factory subgraph', () => {
       valid: false,
       problems: [{ path: '', message: expect.stringContaining('(the alias limit)') as string }],
     });
+  });
+
+  it('refuses YAML over its size limit with BAD_USER_INPUT naming the limit, and accepts YAML at the limit', async () => {
+    const limit = InputLimits.agentYamlBytes;
+    // A comment pads a valid definition to the size wanted.
+    const padded = (handle: string, bytes: number) => {
+      const yaml = `${withHandle(handle)}\n# `;
+      return `${yaml}${'x'.repeat(bytes - Buffer.byteLength(yaml) - 1)}\n`;
+    };
+
+    const over = await submit(padded(uniqueName('wow-big').toLowerCase(), limit + 1));
+    expect(over.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'yaml',
+      maxBytes: limit,
+      bytes: limit + 1,
+    });
+    expect(over.errors?.[0]?.message).toMatch(/yaml is \d+ bytes, over the limit of 32 KiB/);
+
+    const handle = uniqueName('wow-full').toLowerCase();
+    const atLimit = await submit(padded(handle, limit));
+    expect(atLimit.errors).toBeUndefined();
+    expect(atLimit.data!.submitAgentDefinition).toMatchObject({ handle, status: 'PENDING' });
   });
 
   it('completes a build from identity’s answer, exposes it on Agent.definition, and lists builds', async () => {

@@ -6,7 +6,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import semver from 'semver';
 import type { Node } from 'yaml';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import { ErrorCode, PlatformError } from '@waooaw/shared';
+import { ErrorCode, InputLimits, PlatformError } from '@waooaw/shared';
 
 export const TEMPLATE_IDS = ['platform-coe', 'marketing', 'education', 'sales'] as const;
 export type TemplateId = (typeof TEMPLATE_IDS)[number];
@@ -258,8 +258,8 @@ function semanticProblems(definition: AgentDefinition): { segments: Segment[]; m
  */
 export const MAX_ALIAS_COUNT = 100;
 
-/** The largest definition accepted: the catalogue's are about 3 KB; YAML parsing is slow past this. */
-export const MAX_DEFINITION_BYTES = 32 * 1024;
+/** The largest definition accepted (the API refuses larger YAML before it gets here). */
+export const MAX_DEFINITION_BYTES = InputLimits.agentYamlBytes;
 
 /**
  * Values a definition may hold once aliases are expanded. Within the alias limit, a long list

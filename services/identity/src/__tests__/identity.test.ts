@@ -1,3 +1,4 @@
+import { InputLimits } from '@waooaw/shared';
 import { pollFor } from '@waooaw/shared/testing';
 import { AGENT_FIELDS, agentInput, startIdentity } from './harness';
 
@@ -157,6 +158,33 @@ describe('identity subgraph', () => {
 
     expect(await identity.agents.countDocuments({ handle: { $in: attempted } })).toBe(1);
     expect((await identity.agents.findById(agent.id).lean())!.status).toBe('DRAFT');
+  });
+
+  it('refuses metadata over its size limit with BAD_USER_INPUT naming the limit, and accepts metadata at the limit', async () => {
+    const limit = InputLimits.metadataBytes;
+    // {"notes":"..."}: 12 bytes around the notes.
+    const metadata = (bytes: number) => ({ notes: 'm'.repeat(bytes - 12) });
+    const over = await identity.exec(REGISTER, { input: agentInput({ metadata: metadata(limit + 1) }) });
+    expect(over.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.metadata',
+      maxBytes: limit,
+      bytes: limit + 1,
+    });
+    expect(over.errors?.[0]?.message).toMatch(/input\.metadata is \d+ bytes, over the limit of 16 KiB/);
+    const agent = await register({ metadata: metadata(limit) });
+    expect(agent.status).toBe('DRAFT');
+
+    const longReason = await identity.exec(TRANSITION, {
+      id: agent.id,
+      to: 'PROVISIONED',
+      reason: 'r'.repeat(InputLimits.reasonChars + 1),
+    });
+    expect(longReason.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'reason',
+      maxLength: InputLimits.reasonChars,
+    });
   });
 
   it('filters by capability semver range, kind, category and tags, paginating with a total count', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { identityEvents } from '@waooaw/shared';
+import { identityEvents, InputLimits } from '@waooaw/shared';
 import { pollFor, uniqueName } from '@waooaw/shared/testing';
 import { activityIdFor } from '../activity';
 import type { ListingRecord } from '../models/listing';
@@ -50,6 +50,7 @@ interface Trial {
   endsAt: string | null;
   endedAt: string | null;
   cancelReason: string | null;
+  businessContext: Record<string, unknown>;
   activation: { name: string; status: string; error: string | null }[];
   tasks: TrialTask[];
   deliverables: { id: string; title: string; content: string; taskId: string; customerId: string }[];
@@ -676,6 +677,30 @@ describe('marketplace', () => {
       expect(notObject.errors?.[0]?.message).toMatch(/businessContext must be an object/);
       const unknown = await startTrial(customer(), randomUUID());
       expect(unknown.errors?.[0]?.extensions.code).toBe('NOT_FOUND');
+    });
+
+    it('refuses a business context over its size limit with BAD_USER_INPUT naming the limit, and accepts one at the limit', async () => {
+      const agent = await m.registerAgent();
+      const limit = InputLimits.businessContextBytes;
+      // Notes pad the context to the size wanted (its JSON, in UTF-8 bytes).
+      const sized = (bytes: number) => {
+        const base = { ...BUSINESS, notes: '' };
+        return { ...base, notes: 'n'.repeat(bytes - Buffer.byteLength(JSON.stringify(base))) };
+      };
+      const over = await startTrial(customer(), agent.agentId, sized(limit + 1));
+      expect(over.errors?.[0]?.extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'input.businessContext',
+        maxBytes: limit,
+        bytes: limit + 1,
+      });
+      expect(over.errors?.[0]?.message).toMatch(
+        /input\.businessContext is \d+ bytes, over the limit of 16 KiB/,
+      );
+
+      const atLimit = await startTrial(customer(), agent.agentId, sized(limit));
+      expect(atLimit.errors).toBeUndefined();
+      expect(atLimit.data!.startTrial.businessContext).toMatchObject({ notes: sized(limit).notes });
     });
 
     it('allows one running trial per customer and agent, even when two starts race', async () => {

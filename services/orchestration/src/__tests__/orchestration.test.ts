@@ -1,4 +1,4 @@
-import { agentsMessages, orchestrationCommands } from '@waooaw/shared';
+import { agentsMessages, InputLimits, orchestrationCommands } from '@waooaw/shared';
 import { pollFor, uniqueName } from '@waooaw/shared/testing';
 import type { Harness } from './harness';
 import { deliverable, startOrchestration, TASK_FIELDS } from './harness';
@@ -52,6 +52,29 @@ describe('orchestration: tasks through a scripted runtime', () => {
     expect(bad.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
     const badRange = await o.exec(SUBMIT, { input: { capability: 'a.b', versionRange: 'what', input: {} } });
     expect(badRange.errors?.[0]?.message).toMatch(/semver range/);
+  });
+
+  it('refuses a task input over its size limit with BAD_USER_INPUT naming the limit; one at the limit runs through Kafka', async () => {
+    const capability = cap();
+    await o.instance([capability]);
+    const limit = InputLimits.taskInputBytes;
+    // {"text":"..."}: 11 bytes around the text.
+    const sized = (bytes: number) => ({ text: 'x'.repeat(bytes - 11) });
+
+    const over = await o.exec(SUBMIT, { input: { capability, input: sized(limit + 1) } });
+    expect(over.data).toBeNull();
+    expect(over.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.input',
+      maxBytes: limit,
+      bytes: limit + 1,
+    });
+    expect(over.errors?.[0]?.message).toMatch(/input\.input is \d+ bytes, over the limit of 256 KiB/);
+
+    // At the limit: accepted, and its events (SUBMITTED, the runtime's assignment) fit in Kafka.
+    const submitted = await submit({ capability, input: sized(limit) });
+    expect((await settled(submitted.id)).status).toBe('COMPLETED');
+    expect(o.received.find((a) => a.taskId === submitted.id)!.input).toEqual(sized(limit));
   });
 
   it('takes tasks submitted over Kafka under the client’s id, once, and runs them on the agent asked for', async () => {

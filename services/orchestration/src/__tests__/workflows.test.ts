@@ -1,3 +1,4 @@
+import { InputLimits } from '@waooaw/shared';
 import { pollFor, uniqueName } from '@waooaw/shared/testing';
 import type { Harness } from './harness';
 import { deliverable, startOrchestration } from './harness';
@@ -240,5 +241,53 @@ describe('orchestration: workflows and sagas', () => {
     expect(await codes('sup-entities', ['support-l1'])).toEqual(['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN']);
     expect(await codes('cust-other', ['customer'])).toEqual(['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN']);
     expect(await codes('anonymous', null)).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'UNAUTHENTICATED']);
+  });
+
+  it('refuses workflow and saga inputs over their size limits with BAD_USER_INPUT naming the limit', async () => {
+    const perTask = InputLimits.taskInputBytes;
+    // {"name":"a","pad":"..."}: 21 bytes around the padding.
+    const sized = (id: string, bytes: number) => ({
+      ...node(id),
+      input: { name: id, pad: 'x'.repeat(bytes - 21) },
+    });
+
+    const oneTooLarge = await submitWorkflow([node('a'), sized('b', perTask + 1)]);
+    expect(oneTooLarge.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.nodes.1.input',
+      maxBytes: perTask,
+    });
+    // Each node within its limit, but together more than a workflow may hold.
+    const together = await submitWorkflow(['a', 'b', 'c'].map((id) => sized(id, perTask)));
+    expect(together.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.nodes',
+      maxBytes: InputLimits.workflowInputBytes,
+    });
+    expect(together.errors?.[0]?.message).toMatch(/input\.nodes is \d+ bytes, over the limit of 512 KiB/);
+
+    // Two nodes at the per-task limit (together just under the workflow's) run to the end.
+    const accepted = await submitWorkflow([sized('a', perTask), sized('b', perTask)]);
+    expect(accepted.errors).toBeUndefined();
+    const id = (accepted.data as { submitWorkflow: Workflow }).submitWorkflow.id;
+    expect((await finished(id)).status).toBe('COMPLETED');
+
+    const saga = await o.exec(`mutation($input: SubmitSagaInput!) { submitSaga(input: $input) { id } }`, {
+      input: {
+        name: 'too large',
+        steps: [
+          {
+            name: 'reserve',
+            action: { capability, input: { name: 'reserve' } },
+            compensation: { capability, input: { pad: 'x'.repeat(perTask) } },
+          },
+        ],
+      },
+    });
+    expect(saga.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.steps.0.compensation.input',
+      maxBytes: perTask,
+    });
   });
 });

@@ -1,4 +1,5 @@
 import type { mongo } from 'mongoose';
+import { InputLimits } from '@waooaw/shared';
 import { pollFor, uniqueName } from '@waooaw/shared/testing';
 import type { Harness, Ticket } from './harness';
 import {
@@ -613,6 +614,38 @@ describe('support', () => {
   });
 
   describe('input', () => {
+    it('refuses ticket text over its limit with BAD_USER_INPUT naming the limit, and accepts text at the limit', async () => {
+      const cust = customer();
+      const limit = InputLimits.ticketTextChars;
+      const over = await s.as(cust)(OPEN_TICKET, {
+        input: { subject: 'Too much to say', description: 'd'.repeat(limit + 1) },
+      });
+      expect(over.errors?.[0]?.extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'description',
+        maxLength: limit,
+      });
+      expect(over.errors?.[0]?.message).toMatch(`description has at most ${limit} characters`);
+      const longSubject = await s.as(cust)(OPEN_TICKET, {
+        input: { subject: 's'.repeat(InputLimits.nameChars + 1), description: 'Short enough' },
+      });
+      expect(longSubject.errors?.[0]?.extensions).toMatchObject({
+        field: 'subject',
+        maxLength: InputLimits.nameChars,
+      });
+
+      // At the limit (in characters of up to 4 bytes each), the ticket opens.
+      const t = await openAs(cust, { subject: 'Just enough to say', description: '€'.repeat(limit) });
+      expect(t).toMatchObject({ customerId: cust, tier: 'L1' });
+      const comment = await s.as(cust)(COMMENT, { id: t.id, body: 'c'.repeat(limit + 1) });
+      expect(comment.errors?.[0]?.extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'body',
+        maxLength: limit,
+      });
+      expect((await s.as(cust)(COMMENT, { id: t.id, body: 'c'.repeat(limit) })).errors).toBeUndefined();
+    });
+
     it('answers bad input with typed errors and keeps SLA overrides and other customers to staff', async () => {
       const cust = customer();
       const bad = await s.as(cust)(OPEN_TICKET, { input: { subject: 'x', description: 'y' } });
