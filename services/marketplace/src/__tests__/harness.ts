@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventData, Role, TaskOutput } from '@waooaw/shared';
 import {
+  connectMongo,
   createEventBus,
   createMetrics,
   discoveryEvents,
@@ -19,6 +20,10 @@ import {
   testLogger,
   uniqueName,
 } from '@waooaw/shared/testing';
+import mongoose from 'mongoose';
+import type { ConversionHook } from '../conversion';
+import type { PaymentProvider } from '../payments';
+import { createInProcessPayments } from '../payments';
 import type { MarketplaceDeps } from '../server';
 import { createServer, environmentSchema } from '../server';
 import type { TrialStepName } from '../models/trial';
@@ -94,13 +99,27 @@ export async function startMarketplace(
   options: {
     config?: Partial<MarketplaceDeps['config']>;
     clock?: { now: () => Date; advance: (ms: number) => void; set: (at: Date) => void };
+    /** Runs before each conversion step (throw to stand in for a crash there). */
+    beforeConversionStep?: ConversionHook;
+    /** Wraps the in-process payment provider (a stand-in for the external processor misbehaving). */
+    wrapPayments?: (provider: PaymentProvider) => PaymentProvider;
+    /** Start over the database of an earlier (stopped) harness: a restart of the service. */
+    restartOf?: { db: { name: string } };
   } = {},
 ) {
-  const db = await testDatabase('marketplace');
+  const config = { ...TEST_CONFIG, ...options.config };
+  const db = options.restartOf
+    ? await reopenDatabase(options.restartOf.db.name)
+    : await testDatabase('marketplace');
   const clock = options.clock ?? wallClock();
   const failing = new Map<string, TrialStepName>();
+  // The provider records payments in the service's own database, which exists once the server does.
+  let inProcess: PaymentProvider | undefined;
+  const payments = options.wrapPayments?.({ charge: (request) => inProcess!.charge(request) });
   const server = createServer({
-    config: { ...TEST_CONFIG, ...options.config },
+    ...(payments ? { payments } : {}),
+    ...(options.beforeConversionStep ? { beforeConversionStep: options.beforeConversionStep } : {}),
+    config,
     logger: testLogger(),
     metrics: createMetrics('marketplace-test'),
     connection: db.connection,
@@ -113,6 +132,12 @@ export async function startMarketplace(
     consumerGroupPrefix: `${uniqueName('t')}.`,
     // Other test files' agents and tasks are on the same broker: hear only what comes from now on.
     fromBeginning: false,
+  });
+  const declined = new Set(config.MARKETPLACE_DECLINE_CUSTOMERS);
+  inProcess = createInProcessPayments({
+    payments: server.models.payments,
+    clock: clock.now,
+    decline: (request) => (declined.has(request.customerId) ? 'the card was refused' : null),
   });
   await server.service.start(0, '127.0.0.1');
   await Promise.all(server.consumers.map((c) => c.joined()));
@@ -263,7 +288,7 @@ export async function startMarketplace(
 
   return {
     ...server,
-    db,
+    db: { ...db, name: db.connection.name },
     clock,
     outside,
     as,
@@ -281,16 +306,33 @@ export async function startMarketplace(
       if (step) failing.set(agentId, step);
       else failing.delete(agentId);
     },
-    async stop() {
+    /** Stops the service; its data stays for a `restartOf` harness unless `keepData` is false. */
+    async stop({ keepData = false }: { keepData?: boolean } = {}) {
       await server.service.stop();
       await outside.disconnect();
       await collected.stop();
-      await db.drop();
+      if (!keepData) await db.drop();
     },
   };
 }
 
 export type Harness = Awaited<ReturnType<typeof startMarketplace>>;
+
+/** A new connection to an existing test database (the stopped service closed its own). */
+async function reopenDatabase(dbName: string) {
+  const connection = await connectMongo({ url: testInfra().mongoUrl, dbName, logger: testLogger() });
+  return {
+    connection,
+    drop: async () => {
+      const target =
+        connection.readyState === mongoose.ConnectionStates.connected
+          ? connection
+          : await mongoose.createConnection(testInfra().mongoUrl, { dbName }).asPromise();
+      await target.dropDatabase();
+      await target.close();
+    },
+  };
+}
 
 export const TRIAL_FIELDS = `id customerId status trialDays handle agentName businessContext createdAt startedAt endsAt endedAt
   cancelReason activation { name status error } agent { id }
