@@ -3,7 +3,6 @@ import type {
   Candidate,
   EventBus,
   InstanceView,
-  LoadBalancer,
   Logger,
   OutboxEntry,
   OutboxRelay,
@@ -12,7 +11,7 @@ import type {
 } from '@waooaw/shared';
 import {
   backoffDelay,
-  createLoadBalancer,
+  createBalancerPool,
   eligibleCandidates,
   FINAL_TASK_STATUSES,
   orchestrationEvents,
@@ -94,9 +93,6 @@ const toQueued = (t: QueuedEntry): QueuedEntry => ({
  */
 const toWorking = (t: TaskRecord): TaskRecord => ({ ...t, input: null, outbox: [] });
 
-/** Load balancers kept at most (one per pool; a pool's balancer only spreads its picks). */
-const MAX_BALANCERS = 10_000;
-
 /** A task reached a final status: workflows and sagas move on. */
 export type FinalListener = (task: TaskRecord) => Promise<void>;
 
@@ -124,7 +120,7 @@ export function createTaskEngine(options: EngineOptions) {
    * The revision guard of every write still decides; a stale entry only costs a re-read.
    */
   const working = new Map<string, TaskRecord>();
-  const balancers = new Map<string, LoadBalancer>();
+  const balancers = createBalancerPool();
   const poolKey = (task: QueuedEntry) =>
     `${task.strategy}|${task.capability}|${task.versionRange ?? '*'}|${task.agentHandle ?? '*'}`;
   const finalListeners: FinalListener[] = [];
@@ -390,14 +386,7 @@ export function createTaskEngine(options: EngineOptions) {
     let candidates = toCandidate(true);
     if (eligibleCandidates(candidates).length === 0) candidates = toCandidate(false);
     const key = poolKey(task);
-    let balancer = balancers.get(key);
-    if (!balancer) {
-      balancer = createLoadBalancer(task.strategy);
-      // Pools follow what is submitted (capability, range, agent): the oldest balancer goes first.
-      if (balancers.size >= MAX_BALANCERS) balancers.delete(balancers.keys().next().value!);
-      balancers.set(key, balancer);
-    }
-    const picked = balancer.pick(candidates);
+    const picked = balancers.get(key, task.strategy).pick(candidates);
     return picked ? replica.get(picked.id)! : null;
   }
 
@@ -552,7 +541,15 @@ export function createTaskEngine(options: EngineOptions) {
       const last = t.attempts.at(-1);
       if (!last || last.startedAt.getTime() + t.timeoutMs > now) continue;
       const current = await read(t._id);
-      if (current?.status !== 'WORKING' || current.attempts.length !== last.number) continue;
+      if (current?.status !== 'WORKING') {
+        // Finished elsewhere (another process, or a write this one lost): nothing to time out here.
+        working.delete(t._id);
+        continue;
+      }
+      if (current.attempts.length !== last.number) {
+        working.set(t._id, toWorking(current));
+        continue;
+      }
       await finishAttempt(current, 'TIMED_OUT', {
         error: `no result within ${current.timeoutMs} ms`,
         durationMs: now - last.startedAt.getTime(),
