@@ -73,7 +73,8 @@ describe('results', () => {
     );
     expect(processes).toMatch(/\| orchestration +\| 43 \/ 180 -> 210, 230 \|/);
     // The results JSON carries RSS at the start and the end of the scenario, per process.
-    expect(JSON.parse(JSON.stringify(steady)).processes[0]).toMatchObject({ rssStartMb: 180, rssEndMb: 210 });
+    const json = JSON.parse(JSON.stringify(steady)) as ScenarioResult;
+    expect(json.processes[0]).toMatchObject({ rssStartMb: 180, rssEndMb: 210 });
     expect(markdownTable(['a', 'b'], [['x', '1']])).toBe('| a | b |\n|:--|--:|\n| x | 1 |');
   });
 
