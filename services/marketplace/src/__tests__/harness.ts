@@ -23,6 +23,7 @@ import {
 import mongoose from 'mongoose';
 import type { ConversionHook } from '../conversion';
 import type { PaymentProvider } from '../payments';
+import { paymentModel } from '../models/payment';
 import { createInProcessPayments } from '../payments';
 import type { MarketplaceDeps } from '../server';
 import { createServer, environmentSchema } from '../server';
@@ -113,9 +114,15 @@ export async function startMarketplace(
     : await testDatabase('marketplace');
   const clock = options.clock ?? wallClock();
   const failing = new Map<string, TrialStepName>();
-  // The provider records payments in the service's own database, which exists once the server does.
-  let inProcess: PaymentProvider | undefined;
-  const payments = options.wrapPayments?.({ charge: (request) => inProcess!.charge(request) });
+  // The provider the server would build (same model, same declined customers), to be wrapped.
+  const declined = new Set(config.MARKETPLACE_DECLINE_CUSTOMERS);
+  const payments = options.wrapPayments?.(
+    createInProcessPayments({
+      payments: paymentModel(db.connection),
+      clock: clock.now,
+      decline: (request) => (declined.has(request.customerId) ? 'the card was refused' : null),
+    }),
+  );
   const server = createServer({
     ...(payments ? { payments } : {}),
     ...(options.beforeConversionStep ? { beforeConversionStep: options.beforeConversionStep } : {}),
@@ -132,12 +139,6 @@ export async function startMarketplace(
     consumerGroupPrefix: `${uniqueName('t')}.`,
     // Other test files' agents and tasks are on the same broker: hear only what comes from now on.
     fromBeginning: false,
-  });
-  const declined = new Set(config.MARKETPLACE_DECLINE_CUSTOMERS);
-  inProcess = createInProcessPayments({
-    payments: server.models.payments,
-    clock: clock.now,
-    decline: (request) => (declined.has(request.customerId) ? 'the card was refused' : null),
   });
   await server.service.start(0, '127.0.0.1');
   await Promise.all(server.consumers.map((c) => c.joined()));
