@@ -1,4 +1,4 @@
-import { parseProcStat, parseRssKb, readProcess } from './proc';
+import { createProcessSampler, parseProcStat, parseRssKb, readProcess } from './proc';
 import { progressLine } from './progress';
 
 describe('process figures from /proc', () => {
@@ -18,6 +18,18 @@ describe('process figures from /proc', () => {
     expect(me!.ticks).toBeGreaterThanOrEqual(0);
     expect(me!.rssKb).toBeGreaterThan(1000);
     expect(readProcess(2 ** 22 + 7)).toBeNull();
+  });
+
+  it('reports the resident set at the start and the end of a window, and its peak', () => {
+    const sampler = createProcessSampler(10_000);
+    sampler.start([{ name: 'bench', pid: process.pid }]);
+    const held = Buffer.alloc(64 * 1024 * 1024, 1); // touched pages: resident
+    const [me] = sampler.stop();
+    expect(held.length).toBeGreaterThan(0);
+    expect(me).toMatchObject({ name: 'bench', pid: process.pid });
+    expect(me!.rssStartMb).toBeGreaterThan(1);
+    expect(me!.rssEndMb! - me!.rssStartMb!).toBeGreaterThanOrEqual(48);
+    expect(me!.rssMaxMb).toBeGreaterThanOrEqual(me!.rssEndMb!);
   });
 
   it('draws a progress bar', () => {

@@ -67,8 +67,10 @@ export interface WatchedProcess {
   pid: number;
 }
 
+const toMb = (kb: number | null) => (kb === null ? null : Math.round(kb / 1024));
+
 /**
- * CPU share and peak RSS of a set of processes over a window: ticks are read at the start and the
+ * CPU share and RSS (start, end, peak) of a set of processes over a window: ticks are read at the start and the
  * end, RSS every `intervalMs` in between (and processes may join later, e.g. a restarted runtime).
  */
 export function createProcessSampler(intervalMs = 1000) {
@@ -81,6 +83,8 @@ export function createProcessSampler(intervalMs = 1000) {
       lastTicks: number;
       lastAt: number;
       rssMaxKb: number;
+      rssStartKb: number | null;
+      rssLastKb: number | null;
     }
   >();
   let timer: NodeJS.Timeout | undefined;
@@ -92,7 +96,9 @@ export function createProcessSampler(intervalMs = 1000) {
       if (!r) continue;
       w.lastTicks = r.ticks;
       w.lastAt = now;
-      if (r.rssKb !== null) w.rssMaxKb = Math.max(w.rssMaxKb, r.rssKb);
+      if (r.rssKb === null) continue;
+      w.rssMaxKb = Math.max(w.rssMaxKb, r.rssKb);
+      w.rssLastKb = r.rssKb;
     }
   };
 
@@ -116,9 +122,11 @@ export function createProcessSampler(intervalMs = 1000) {
         lastTicks: r.ticks,
         lastAt: now,
         rssMaxKb: r.rssKb ?? 0,
+        rssStartKb: r.rssKb,
+        rssLastKb: r.rssKb,
       });
     },
-    /** Ends the window: CPU% over it (100 = one core), peak RSS in MB. */
+    /** Ends the window: CPU% over it (100 = one core), RSS at its start and end and the peak, MB. */
     stop(): ProcessFigure[] {
       clearInterval(timer);
       sample();
@@ -131,6 +139,8 @@ export function createProcessSampler(intervalMs = 1000) {
           cpuPercent:
             seconds > 0 ? Math.round(((w.lastTicks - w.startTicks) / hz / seconds) * 1000) / 10 : null,
           rssMaxMb: w.rssMaxKb ? Math.round(w.rssMaxKb / 1024) : null,
+          rssStartMb: toMb(w.rssStartKb),
+          rssEndMb: toMb(w.rssLastKb),
         };
       });
     },

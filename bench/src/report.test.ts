@@ -55,7 +55,9 @@ describe('results', () => {
       agents: 120,
       offeredPerS: 200,
       durationS: 5,
-      processes: [{ name: 'orchestration', pid: 1, cpuPercent: 42.5, rssMaxMb: 210 }],
+      processes: [
+        { name: 'orchestration', pid: 1, cpuPercent: 42.5, rssMaxMb: 230, rssStartMb: 180, rssEndMb: 210 },
+      ],
     });
     const browse = skippedResult('browse', 120, 'no listings field');
     const table = resultsTable([steady, browse]);
@@ -65,7 +67,14 @@ describe('results', () => {
     expect(table).toContain('P 78% S 19% B 3%');
     expect(table).toMatch(/browse .*skipped/);
     expect(tierText({ other: 0.1, BUDGET: 0.2, PREMIUM: 0.7 })).toBe('P 70% B 20% o 10%');
-    expect(processTable([steady, browse])).toContain('| orchestration           | 43 / 210 |');
+    const processes = processTable([steady, browse]);
+    expect(processes.split('\n')[0]).toMatch(
+      /^\| process \(cpu% \/ rss MB start -> end, max\) \| +steady \|$/,
+    );
+    expect(processes).toMatch(/\| orchestration +\| 43 \/ 180 -> 210, 230 \|/);
+    // The results JSON carries RSS at the start and the end of the scenario, per process.
+    const json = JSON.parse(JSON.stringify(steady)) as ScenarioResult;
+    expect(json.processes[0]).toMatchObject({ rssStartMb: 180, rssEndMb: 210 });
     expect(markdownTable(['a', 'b'], [['x', '1']])).toBe('| a | b |\n|:--|--:|\n| x | 1 |');
   });
 

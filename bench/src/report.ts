@@ -9,6 +9,10 @@ export interface ProcessFigure {
   cpuPercent: number | null;
   /** Largest resident set seen, MB. */
   rssMaxMb: number | null;
+  /** Resident set at the start of the scenario (or when the process joined it), MB. */
+  rssStartMb: number | null;
+  /** Resident set at the end of the scenario (or when last seen), MB: against the start, the growth. */
+  rssEndMb: number | null;
 }
 
 /** One scenario in results JSON (the fields the issue names first, then the detail). */
@@ -208,16 +212,18 @@ export function resultsTable(results: readonly ScenarioResult[]): string {
   return markdownTable(header, rows);
 }
 
-/** CPU% and peak RSS of every process, one column per scenario. */
+/** CPU% and RSS (start -> end, and the peak) of every process, one column per scenario. */
 export function processTable(results: readonly ScenarioResult[]): string {
   const ran = results.filter((r) => !r.skipped && r.processes.length > 0);
   const names = [...new Set(ran.flatMap((r) => r.processes.map((p) => p.name)))];
-  const header = ['process (cpu% / rss MB)', ...ran.map((r) => r.name)];
+  const header = ['process (cpu% / rss MB start -> end, max)', ...ran.map((r) => r.name)];
   const rows = names.map((name) => [
     name,
     ...ran.map((r) => {
       const p = r.processes.find((x) => x.name === name);
-      return p ? `${fmt(p.cpuPercent)} / ${fmt(p.rssMaxMb)}` : '-';
+      return p
+        ? `${fmt(p.cpuPercent)} / ${fmt(p.rssStartMb)} -> ${fmt(p.rssEndMb)}, ${fmt(p.rssMaxMb)}`
+        : '-';
     }),
   ]);
   return markdownTable(header, rows);

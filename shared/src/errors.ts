@@ -32,6 +32,12 @@ export const ErrorCode = {
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   /** discovery: no instance can take the work now; `extensions` counts the instances by why they were skipped. */
   NO_INSTANCE_AVAILABLE: 'NO_INSTANCE_AVAILABLE',
+  /**
+   * orchestration: the customer has as much work queued as one customer may; wait for some to finish
+   * or cancel some, then submit again. `extensions.limit` is the limit; `extensions.queued` counts the
+   * tasks queued or running (submitTask), `extensions.running` the running workflows (submitWorkflow).
+   */
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
   /** orchestration: the workflow's dependencies form a cycle; `extensions.path` lists it (first node repeated). */
   WORKFLOW_CYCLE: 'WORKFLOW_CYCLE',
   /** marketplace: the agent is not taking trials or subscriptions now (not ACTIVE); `extensions.status` says why. */

@@ -526,6 +526,9 @@ export function createInstanceRegistry(deps: {
           };
         });
       }
+      // An instance another replica removed never comes through this one's writes again: forget it.
+      for (const [id, cached] of cache)
+        if (cached.expiresAt.getTime() < now - options.removeAfterMs) cache.delete(id);
       await instances.deleteMany({
         status: { $in: ['DEREGISTERED', 'REMOVED'] },
         endedAt: { $lt: new Date(now - options.retentionMs) },

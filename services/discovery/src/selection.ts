@@ -1,6 +1,6 @@
 import semver from 'semver';
-import type { Candidate, LoadBalancer, LoadBalancingStrategy } from '@waooaw/shared';
-import { advanceBreaker, badUserInput, createLoadBalancer, ErrorCode, PlatformError } from '@waooaw/shared';
+import type { Candidate, LoadBalancingStrategy } from '@waooaw/shared';
+import { advanceBreaker, badUserInput, createBalancerPool, ErrorCode, PlatformError } from '@waooaw/shared';
 import type { AgentReplicaModel } from './models/agent-replica';
 import type { InstanceModel, InstanceRecord } from './models/instance';
 import { breakerConfig } from './registry';
@@ -37,7 +37,7 @@ export function createSelector(deps: {
 }) {
   const clock = deps.now ?? Date.now;
   // One balancer per pool, so round robin and smooth weighting keep their place between queries.
-  const balancers = new Map<string, LoadBalancer>();
+  const balancers = createBalancerPool();
 
   return async function select(
     capability: string,
@@ -78,12 +78,7 @@ export function createSelector(deps: {
     const now = clock();
     const candidates = pool.map((r) => toCandidate(r, now));
     const key = `${chosenStrategy}|${capability}|${range ?? '*'}`;
-    let balancer = balancers.get(key);
-    if (!balancer) {
-      balancer = createLoadBalancer(chosenStrategy);
-      balancers.set(key, balancer);
-    }
-    const picked = balancer.pick(candidates);
+    const picked = balancers.get(key, chosenStrategy).pick(candidates);
     if (!picked) {
       const reasons = skipped(candidates);
       throw new PlatformError(

@@ -2,6 +2,7 @@ import type DataLoader from 'dataloader';
 import type { Logger, RequestContext, RequestInfo } from '@waooaw/shared';
 import { createByIdLoader, createGroupLoader, createRequestContext } from '@waooaw/shared';
 import type { Commerce } from './commerce';
+import type { Conversions } from './conversion';
 import type { DeliverableModel, DeliverableRecord } from './models/deliverable';
 import type { ListingModel, ListingRecord } from './models/listing';
 import type { ReviewModel, ReviewRecord } from './models/review';
@@ -15,6 +16,7 @@ export const MAX_REVIEWS_PER_LISTING = 50;
 export interface Context extends RequestContext {
   trials: Trials;
   commerce: Commerce;
+  conversions: Pick<Conversions, 'convert'>;
   loaders: {
     /** Registered listings by agent id (placeholders are not listings). */
     listingById: DataLoader<string, ListingRecord | null>;
@@ -37,6 +39,7 @@ export interface ContextDeps {
   reviews: ReviewModel;
   trialOps: Trials;
   commerce: Commerce;
+  conversions: Conversions;
   logger: Logger;
   callerSecret: string;
 }
@@ -47,6 +50,7 @@ export function contextFactory(deps: ContextDeps) {
     ...(await createRequestContext(req, deps.logger, deps.callerSecret, 'marketplace')),
     trials: deps.trialOps,
     commerce: deps.commerce,
+    conversions: deps.conversions,
     loaders: {
       listingById: createByIdLoader(
         (ids) => deps.listings.find({ _id: { $in: ids }, registered: true }).lean<ListingRecord[]>(),

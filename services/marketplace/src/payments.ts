@@ -18,7 +18,9 @@ export interface ChargeResult {
 
 /**
  * The port to whoever takes the money (a card processor in production). The marketplace never sees
- * or stores card data: it asks for a charge and keeps the payment id.
+ * or stores card data: it asks for a charge and keeps the payment id. A provider must honour the
+ * idempotency key: the same key answers with the first successful charge, never takes a second
+ * (a declined charge does not use the key up).
  */
 export interface PaymentProvider {
   charge(request: ChargeRequest): Promise<ChargeResult>;
@@ -40,7 +42,14 @@ export function createInProcessPayments(deps: {
         throw new Error(`cannot charge ${request.amountInr} INR`);
       const successId = `pay-${createHash('sha256').update(request.idempotencyKey).digest('hex').slice(0, 24)}`;
       const previous = await deps.payments.findById(successId).lean<PaymentRecord>();
-      if (previous) return { paymentId: previous._id, status: previous.status };
+      if (previous) {
+        // As card processors do: a key names one charge; reusing it for another amount is a bug.
+        if (previous.amountInr !== request.amountInr)
+          throw new Error(
+            `idempotency key ${request.idempotencyKey} was used for ${previous.amountInr} INR; it cannot charge ${request.amountInr} INR`,
+          );
+        return { paymentId: previous._id, status: previous.status };
+      }
       const reason = deps.decline?.(request) ?? null;
       const record: PaymentRecord = {
         // Only a successful payment takes the key's id: a declined one may be retried later.

@@ -18,6 +18,8 @@ import {
 import { createActivityLog } from './activity';
 import { createCommerce } from './commerce';
 import type { Context } from './context';
+import type { ConversionHook } from './conversion';
+import { createConversions } from './conversion';
 import { contextFactory } from './context';
 import type { Environment } from './environment';
 import { agentHandlers, taskHandlers } from './events/handlers';
@@ -67,6 +69,8 @@ export interface MarketplaceDeps {
   payments?: PaymentProvider;
   /** Test seam: runs before each trial activation step (throw to make it fail). */
   beforeActivationStep?: StepHook;
+  /** Test seam: runs before each step of a trial's conversion (throw to stand in for a crash). */
+  beforeConversionStep?: ConversionHook;
   /** Outbox polling interval (tests shorten it). */
   outboxIntervalMs?: number;
   /** Prefix of the consumer group ids (tests run several instances side by side). */
@@ -144,14 +148,23 @@ export function createServer(deps: MarketplaceDeps) {
     trials,
     subscriptions,
     reviews,
+    listingOps,
+    activity,
+    clock,
+  });
+  const conversions = createConversions({
+    listings,
+    trials,
+    subscriptions,
     trialOps,
     listingOps,
     activity,
     payments: paymentProvider,
     logger,
     clock,
+    ...(deps.beforeConversionStep ? { beforeStep: deps.beforeConversionStep } : {}),
   });
-  const sweep = createSweeper({ trials: trialOps, counters: counterRecords, logger });
+  const sweep = createSweeper({ trials: trialOps, conversions, counters: counterRecords, logger });
   const graphql = createSubgraphServer<Context>({
     typeDefs,
     resolvers: createResolvers({ listings, trials, deliverables, subscriptions, activities }),
@@ -166,6 +179,7 @@ export function createServer(deps: MarketplaceDeps) {
     reviews,
     trialOps,
     commerce,
+    conversions,
     logger,
     callerSecret: config.CALLER_TOKEN_SECRET,
   });
@@ -244,6 +258,7 @@ export function createServer(deps: MarketplaceDeps) {
     listings: listingOps,
     trials: trialOps,
     commerce,
+    conversions,
     sweep,
     relay,
     bus,

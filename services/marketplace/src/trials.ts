@@ -162,16 +162,19 @@ export function createTrials(deps: {
     id: string,
     to: TrialStatus,
     from: readonly TrialStatus[],
-    extra: { reason?: string | null } = {},
+    extra: { reason?: string | null; unlessConverting?: boolean } = {},
   ): Promise<{ trial: TrialRecord | null; moved: boolean; previous: TrialStatus | null }> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await load(id);
       if (!current || !from.includes(current.status)) return { trial: current, moved: false, previous: null };
+      if (extra.unlessConverting && current.conversion)
+        return { trial: current, moved: false, previous: null };
       const now = clock();
       const ending = isRunning(current.status) && !isRunning(to);
       const updated = await trials
         .findOneAndUpdate(
-          { _id: id, status: current.status },
+          // A conversion recorded meanwhile wins over the move (its charge may already be taken).
+          { _id: id, status: current.status, ...(extra.unlessConverting ? { conversion: null } : {}) },
           {
             $set: {
               status: to,
@@ -497,6 +500,7 @@ export function createTrials(deps: {
     if (!trial) throw notFound('Trial', id);
     assertOwnerOrStaff(who, trial.customerId, 'trial');
     if (!isRunning(trial.status)) return trial;
+    if (trial.conversion) throw beingConverted(trial);
     const why = reason?.trim()
       ? reason.trim().slice(0, 500)
       : `cancelled by ${who.sub === trial.customerId ? 'the customer' : who.sub}`;
@@ -506,7 +510,9 @@ export function createTrials(deps: {
       previous,
     } = await transition(id, 'CANCELLED', ['PROVISIONING', 'ACTIVE'], {
       reason: why,
+      unlessConverting: true,
     });
+    if (!moved && cancelled?.conversion && isRunning(cancelled.status)) throw beingConverted(cancelled);
     if (moved && previous === 'ACTIVE') {
       await activity.record({
         id: `trial-ended:${id}`,
@@ -520,6 +526,16 @@ export function createTrials(deps: {
       });
     }
     return cancelled ?? trial;
+  }
+
+  /** A trial whose conversion was asked for is not cancelled: the customer may already be charged. */
+  function beingConverted(trial: TrialRecord) {
+    const plan = trial.conversion!.plan;
+    return new PlatformError(
+      ErrorCode.CONFLICT,
+      `This trial is being converted to the ${plan.name} plan (subscription ${trial.conversion!.subscriptionId}); cancel that subscription instead of the trial`,
+      { subscriptionId: trial.conversion!.subscriptionId, plan: plan.id },
+    );
   }
 
   async function requestTask(

@@ -3,7 +3,6 @@ import type {
   Candidate,
   EventBus,
   InstanceView,
-  LoadBalancer,
   Logger,
   OutboxEntry,
   OutboxRelay,
@@ -12,7 +11,7 @@ import type {
 } from '@waooaw/shared';
 import {
   backoffDelay,
-  createLoadBalancer,
+  createBalancerPool,
   eligibleCandidates,
   FINAL_TASK_STATUSES,
   orchestrationEvents,
@@ -39,6 +38,61 @@ export interface EngineOptions {
   now?: () => number;
 }
 
+/**
+ * What the dispatcher keeps of a queued task: enough to order it, match it to instances and count
+ * it, never its input (read from the database when it is handed out), so a backlog costs a few
+ * hundred bytes a task however large the inputs are.
+ */
+export type QueuedEntry = Pick<
+  TaskRecord,
+  | '_id'
+  | 'capability'
+  | 'versionRange'
+  | 'agentHandle'
+  | 'strategy'
+  | 'priority'
+  | 'customerId'
+  | 'avoidInstanceIds'
+  | 'deadline'
+  | 'createdAt'
+  | 'nextAttemptAt'
+>;
+
+/** The fields of a QueuedEntry, as a projection (the start-up load reads only these). */
+const QUEUED_FIELDS = {
+  capability: 1,
+  versionRange: 1,
+  agentHandle: 1,
+  strategy: 1,
+  priority: 1,
+  customerId: 1,
+  avoidInstanceIds: 1,
+  deadline: 1,
+  createdAt: 1,
+  nextAttemptAt: 1,
+} as const;
+
+const toQueued = (t: QueuedEntry): QueuedEntry => ({
+  _id: t._id,
+  capability: t.capability,
+  versionRange: t.versionRange,
+  agentHandle: t.agentHandle,
+  strategy: t.strategy,
+  priority: t.priority,
+  customerId: t.customerId,
+  avoidInstanceIds: t.avoidInstanceIds,
+  deadline: t.deadline,
+  createdAt: t.createdAt,
+  nextAttemptAt: t.nextAttemptAt,
+});
+
+/**
+ * A running task as the engine caches it: without its input and outbox (the assignment event
+ * carries the input too), which no later write of the attempt needs: `write` only sets the fields
+ * that changed, and these are carried over unchanged.
+ */
+const toWorking = (t: TaskRecord): TaskRecord => ({ ...t, input: null, outbox: [] });
+
 /** A task reached a final status: workflows and sagas move on. */
 export type FinalListener = (task: TaskRecord) => Promise<void>;
 
@@ -58,16 +112,16 @@ export function createTaskEngine(options: EngineOptions) {
   const queue = new DispatchQueue(options.aging);
   /** Attempts running per instance: dispatch only while an instance has free concurrency. */
   const inFlight = new Map<string, number>();
-  /** What the dispatcher needs of a queued task, without reading it again. */
-  const queued = new Map<string, TaskRecord>();
+  /** What the dispatcher needs of a queued task (not its input). */
+  const queued = new Map<string, QueuedEntry>();
   /**
    * Tasks with an attempt running, as last written (or, after a restart, read): results are applied
    * to them without reading the task again, and the timeout sweep looks here rather than querying.
    * The revision guard of every write still decides; a stale entry only costs a re-read.
    */
   const working = new Map<string, TaskRecord>();
-  const balancers = new Map<string, LoadBalancer>();
-  const poolKey = (task: TaskRecord) =>
+  const balancers = createBalancerPool();
+  const poolKey = (task: QueuedEntry) =>
     `${task.strategy}|${task.capability}|${task.versionRange ?? '*'}|${task.agentHandle ?? '*'}`;
   const finalListeners: FinalListener[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -75,8 +129,12 @@ export function createTaskEngine(options: EngineOptions) {
   let again = false;
   let running = false;
 
-  const busy = (instanceId: string, delta: number) =>
-    inFlight.set(instanceId, Math.max(0, (inFlight.get(instanceId) ?? 0) + delta));
+  const busy = (instanceId: string, delta: number) => {
+    const count = Math.max(0, (inFlight.get(instanceId) ?? 0) + delta);
+    // Instances come and go (every runtime restart makes new ones): idle ones leave the map.
+    if (count === 0) inFlight.delete(instanceId);
+    else inFlight.set(instanceId, count);
+  };
 
   const updatedEvent = (t: TaskRecord, at: number) =>
     outboxEntry(
@@ -162,7 +220,7 @@ export function createTaskEngine(options: EngineOptions) {
     if (!matched) return null;
     options.relay?.publishWritten(tasks, _id, events);
     const written = { ...next, rev: current.rev + 1 };
-    if (written.status === 'WORKING') working.set(_id, written);
+    if (written.status === 'WORKING') working.set(_id, toWorking(written));
     else working.delete(_id);
     return written;
   }
@@ -184,10 +242,10 @@ export function createTaskEngine(options: EngineOptions) {
    * have a free instance and stops as soon as none has: under a backlog of thousands of tasks for a
    * full fleet, each result then costs a few map look-ups rather than sorting the whole queue.
    */
-  const pools = new Map<string, { count: number; sample: TaskRecord }>();
+  const pools = new Map<string, { count: number; sample: QueuedEntry }>();
   const poolOf = new Map<string, string>();
   /** Queued tasks with a deadline, failed by the dispatcher once it passes (whether or not a pool is free). */
-  const deadlines = new Map<string, TaskRecord>();
+  const deadlines = new Map<string, QueuedEntry>();
 
   function dequeue(id: string) {
     queue.remove(id);
@@ -201,7 +259,8 @@ export function createTaskEngine(options: EngineOptions) {
     if (--pool.count === 0) pools.delete(key);
   }
 
-  function enqueue(task: TaskRecord) {
+  function enqueue(full: QueuedEntry) {
+    const task = toQueued(full);
     if (queued.has(task._id)) dequeue(task._id);
     queued.set(task._id, task);
     const key = poolKey(task);
@@ -297,10 +356,11 @@ export function createTaskEngine(options: EngineOptions) {
     return written;
   }
 
-  const pastDeadline = (t: TaskRecord, now: number) => t.deadline !== null && t.deadline.getTime() <= now;
+  const pastDeadline = (t: Pick<TaskRecord, 'deadline'>, now: number) =>
+    t.deadline !== null && t.deadline.getTime() <= now;
 
   /** Picks an instance for a task among those with free concurrency, or null to keep it queued. */
-  function candidatesOf(task: TaskRecord) {
+  function candidatesOf(task: QueuedEntry) {
     const offering = replica
       .offering(task.capability, task.versionRange, task.agentHandle)
       .filter((v) => v.inbox && v.runtimeId);
@@ -318,20 +378,15 @@ export function createTaskEngine(options: EngineOptions) {
   }
 
   /** Whether any instance could take a task of this pool now (healthy, closed, with a free slot). */
-  const poolHasRoom = (sample: TaskRecord) => eligibleCandidates(candidatesOf(sample)(false)).length > 0;
+  const poolHasRoom = (sample: QueuedEntry) => eligibleCandidates(candidatesOf(sample)(false)).length > 0;
 
-  function choose(task: TaskRecord) {
+  function choose(task: QueuedEntry) {
     const toCandidate = candidatesOf(task);
     // A retry goes to another instance when one can take it; else the same one is better than none.
     let candidates = toCandidate(true);
     if (eligibleCandidates(candidates).length === 0) candidates = toCandidate(false);
     const key = poolKey(task);
-    let balancer = balancers.get(key);
-    if (!balancer) {
-      balancer = createLoadBalancer(task.strategy);
-      balancers.set(key, balancer);
-    }
-    const picked = balancer.pick(candidates);
+    const picked = balancers.get(key, task.strategy).pick(candidates);
     return picked ? replica.get(picked.id)! : null;
   }
 
@@ -372,15 +427,18 @@ export function createTaskEngine(options: EngineOptions) {
     return { next, events: [assignment, updatedEvent(next, now)] };
   }
 
-  /** Hands out what can start now; the writes of one pass go to the database together. */
+  /**
+   * Hands out what can start now. The instances are picked from the queue's entries; the tasks
+   * themselves (with their inputs) are read in one query per pass, and the writes of the pass go
+   * to the database together.
+   */
   async function dispatchOnce(): Promise<void> {
     const now = clock();
-    const writes: Promise<void>[] = [];
     for (const task of [...deadlines.values()]) {
       if (!pastDeadline(task, now)) continue;
       dequeue(task._id);
       await failQueued(
-        task,
+        task._id,
         `the deadline ${task.deadline!.toISOString()} passed before an agent could run it`,
       );
     }
@@ -388,8 +446,9 @@ export function createTaskEngine(options: EngineOptions) {
     if (roomy.size === 0) return;
     // Every ready task of a pool with room is looked at, so work an instance can take never starves
     // behind older tasks nobody can run; a pass starts at most 1000.
+    const picks: { task: QueuedEntry; instance: InstanceView }[] = [];
     for (const item of queue.ready(now)) {
-      if (writes.length >= 1000 || roomy.size === 0) break;
+      if (picks.length >= 1000 || roomy.size === 0) break;
       const task = queued.get(item.id);
       if (!task) {
         queue.remove(item.id);
@@ -403,27 +462,47 @@ export function createTaskEngine(options: EngineOptions) {
         roomy.delete(pool);
         continue;
       }
-      const { next, events } = attemptOn(task, instance, now);
       dequeue(task._id);
       busy(instance.instanceId, 1);
-      writes.push(
-        (async () => {
-          const written = await write(task, next, events);
-          if (!written) {
-            // Changed meanwhile (canceled, or another writer): read it again and requeue if still waiting.
-            busy(instance.instanceId, -1);
-            const fresh = await read(task._id);
-            if (fresh?.status === 'SUBMITTED') enqueue(fresh);
-          }
-        })(),
-      );
+      picks.push({ task, instance });
     }
+    if (picks.length === 0) return;
+    let stored: Map<string, TaskRecord>;
+    try {
+      const found = await raw.find({ _id: { $in: picks.map((p) => p.task._id) } }).toArray();
+      stored = new Map(found.map((t) => [t._id, t as TaskRecord]));
+    } catch (err) {
+      // Nothing was handed out: the picks go back to the queue for the next pass.
+      for (const { task, instance } of picks) {
+        busy(instance.instanceId, -1);
+        enqueue(task);
+      }
+      throw err;
+    }
+    const writes = picks.map(async ({ task: entry, instance }) => {
+      const task = stored.get(entry._id);
+      // Canceled or finished since it was queued (or gone): its slot is free again.
+      if (task?.status !== 'SUBMITTED') {
+        busy(instance.instanceId, -1);
+        return;
+      }
+      const { next, events } = attemptOn(task, instance, now);
+      const written = await write(task, next, events);
+      if (!written) {
+        // Changed meanwhile (canceled, or another writer): read it again and requeue if still waiting.
+        busy(instance.instanceId, -1);
+        const fresh = await read(task._id);
+        if (fresh?.status === 'SUBMITTED') enqueue(fresh);
+      }
+    });
     const settled = await Promise.allSettled(writes);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
 
-  async function failQueued(task: TaskRecord, reason: string) {
+  async function failQueued(id: string, reason: string) {
+    const task = await read(id);
+    if (task?.status !== 'SUBMITTED') return;
     const now = clock();
     const next: TaskRecord = {
       ...task,
@@ -462,7 +541,15 @@ export function createTaskEngine(options: EngineOptions) {
       const last = t.attempts.at(-1);
       if (!last || last.startedAt.getTime() + t.timeoutMs > now) continue;
       const current = await read(t._id);
-      if (current?.status !== 'WORKING' || current.attempts.length !== last.number) continue;
+      if (current?.status !== 'WORKING') {
+        // Finished elsewhere (another process, or a write this one lost): nothing to time out here.
+        working.delete(t._id);
+        continue;
+      }
+      if (current.attempts.length !== last.number) {
+        working.set(t._id, toWorking(current));
+        continue;
+      }
       await finishAttempt(current, 'TIMED_OUT', {
         error: `no result within ${current.timeoutMs} ms`,
         durationMs: now - last.startedAt.getTime(),
@@ -497,7 +584,7 @@ export function createTaskEngine(options: EngineOptions) {
       throw err;
     }
     options.relay?.publishWritten(tasks, stored._id, stored.outbox);
-    if (stored.status === 'WORKING') working.set(stored._id, stored);
+    if (stored.status === 'WORKING') working.set(stored._id, toWorking(stored));
     else if (stored.status === 'SUBMITTED') enqueue(stored);
     else await notifyFinal(stored);
     return stored;
@@ -577,9 +664,14 @@ export function createTaskEngine(options: EngineOptions) {
 
     /** Loads what a previous run left: queued tasks into the queue, running attempts into the counts. */
     async start() {
-      for (const t of await tasks.find({ status: 'SUBMITTED' }).lean<TaskRecord[]>()) enqueue(t);
-      const inProgress = await tasks.find({ status: 'WORKING' }).lean<TaskRecord[]>();
-      for (const t of inProgress) {
+      // Streamed, and only the fields the queue keeps: a backlog's inputs are never all in memory.
+      for await (const t of raw.find<QueuedEntry>({ status: 'SUBMITTED' }, { projection: QUEUED_FIELDS }))
+        enqueue(t);
+      const inProgress = await raw
+        .find({ status: 'WORKING' }, { projection: { input: 0, outbox: 0 } })
+        .toArray();
+      for (const found of inProgress) {
+        const t = { ...found, input: null, outbox: [] } as TaskRecord;
         working.set(t._id, t);
         const last = t.attempts.at(-1);
         if (last) busy(last.instanceId, 1);
@@ -606,6 +698,16 @@ export function createTaskEngine(options: EngineOptions) {
     },
 
     queued: () => queue.size,
+    /** What the queue holds of each queued task (tests check it holds no inputs). */
+    queuedEntries: (): readonly QueuedEntry[] => [...queued.values()],
+    /** Sizes of the engine's in-memory maps, to see that none grows without bound. */
+    memory: () => ({
+      queued: queued.size,
+      working: working.size,
+      instances: inFlight.size,
+      balancers: balancers.size,
+      pools: pools.size,
+    }),
     isRunning: () => running,
   };
 }

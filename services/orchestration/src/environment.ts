@@ -15,6 +15,13 @@ export const environmentSchema = serviceEnvSchema(4004).extend({
   TASK_RETRY_MAX_MS: z.coerce.number().int().min(0).default(10_000),
   TASK_RETRY_JITTER: z.enum(['NONE', 'FULL', 'EQUAL', 'DECORRELATED']).default('FULL'),
   TASK_DEFAULT_STRATEGY: z.enum(LOAD_BALANCING_STRATEGIES).default('WEIGHTED'),
+  /**
+   * Tasks one customer may have queued or running at once (QUOTA_EXCEEDED beyond). Operators and
+   * admins are not limited (see quota.ts): the bench submits as an operator.
+   */
+  MAX_QUEUED_TASKS_PER_CUSTOMER: z.coerce.number().int().positive().default(1000),
+  /** Workflows one customer may have running at once (QUOTA_EXCEEDED beyond). */
+  MAX_RUNNING_WORKFLOWS_PER_CUSTOMER: z.coerce.number().int().positive().default(100),
 });
 
 export type Environment = z.output<typeof environmentSchema>;

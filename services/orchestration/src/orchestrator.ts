@@ -4,6 +4,8 @@ import { READERS } from './access';
 import type { TaskEngine } from './engine';
 import type { TaskModel, TaskRecord } from './models/task';
 import type { WorkflowModel, WorkflowRecord } from './models/workflow';
+import type { Quotas } from './quota';
+import { quotaHolder } from './quota';
 import type { InstanceReplica } from './replica';
 import type { SagaEngine } from './sagas';
 import type { SubmissionDefaults } from './submission';
@@ -19,6 +21,7 @@ export function createOrchestrator(deps: {
   sagas: SagaEngine;
   replica: InstanceReplica;
   defaults: SubmissionDefaults;
+  quotas: Quotas;
   now?: () => number;
 }) {
   const clock = deps.now ?? Date.now;
@@ -31,6 +34,8 @@ export function createOrchestrator(deps: {
         const existing = await deps.tasks.findById(task._id).lean<TaskRecord>();
         if (existing) return existing;
       }
+      // A task REJECTED at once is stored final: it takes no place in the queue.
+      if (task.status === 'SUBMITTED') await deps.quotas.assertTaskRoom(task.customerId);
       try {
         return await deps.engine.accept(task);
       } catch (err) {
@@ -54,8 +59,13 @@ export function createOrchestrator(deps: {
       assertOwnerOrStaff(who, task.customerId, 'task');
       return (await deps.engine.cancel(id, reason?.trim() || `canceled by ${who.sub}`)) ?? task;
     },
-    submitWorkflow: (input: unknown, caller: Caller | null) =>
-      deps.workflows.submit(input, requireRole(caller, ...READERS)),
+    async submitWorkflow(input: unknown, caller: Caller | null) {
+      const who = requireRole(caller, ...READERS);
+      // Its nodes become the customer's tasks: it needs room for workflows and for tasks.
+      await deps.quotas.assertWorkflowRoom(quotaHolder(who));
+      await deps.quotas.assertTaskRoom(quotaHolder(who));
+      return deps.workflows.submit(input, who);
+    },
     async cancelWorkflow(id: string, reason: string | null | undefined, caller: Caller | null) {
       const who = requireRole(caller, ...READERS);
       assertMaxLength('reason', reason, InputLimits.reasonChars);

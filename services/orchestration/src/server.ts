@@ -24,6 +24,7 @@ import { sagaModel } from './models/saga';
 import { taskModel } from './models/task';
 import { workflowModel } from './models/workflow';
 import { createOrchestrator } from './orchestrator';
+import { createQuotas } from './quota';
 import { createInstanceReplica } from './replica';
 import { createResolvers } from './resolvers';
 import { createSagaEngine } from './sagas';
@@ -50,6 +51,8 @@ export interface OrchestrationDeps {
     | 'TASK_RETRY_MAX_MS'
     | 'TASK_RETRY_JITTER'
     | 'TASK_DEFAULT_STRATEGY'
+    | 'MAX_QUEUED_TASKS_PER_CUSTOMER'
+    | 'MAX_RUNNING_WORKFLOWS_PER_CUSTOMER'
   >;
   logger: Logger;
   metrics: PlatformMetrics;
@@ -125,6 +128,14 @@ export function createServer(deps: OrchestrationDeps) {
     sagas,
     replica,
     defaults,
+    quotas: createQuotas({
+      tasks,
+      workflows: workflowRecords,
+      limits: {
+        queuedTasksPerCustomer: config.MAX_QUEUED_TASKS_PER_CUSTOMER,
+        runningWorkflowsPerCustomer: config.MAX_RUNNING_WORKFLOWS_PER_CUSTOMER,
+      },
+    }),
   });
   const graphql = createSubgraphServer<Context>({
     typeDefs,

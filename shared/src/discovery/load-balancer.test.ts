@@ -1,4 +1,4 @@
-import { createLoadBalancer, eligibleCandidates } from './load-balancer';
+import { createBalancerPool, createLoadBalancer, eligibleCandidates } from './load-balancer';
 import { LOAD_BALANCING_STRATEGIES } from './types';
 import type { Candidate, RandomSource } from './types';
 import { mulberry32 } from '../random';
@@ -211,5 +211,20 @@ describe('POWER_OF_TWO_CHOICES', () => {
     const lb = createLoadBalancer('POWER_OF_TWO_CHOICES', { random: mulberry32(9) });
     const pool = [cand('big', { weight: 5, inFlight: 1 }), cand('small', { weight: 1, inFlight: 1 })];
     expect(Object.fromEntries(countPicks(() => lb.pick(pool), 100))).toEqual({ big: 100 });
+  });
+});
+
+describe('balancer pool', () => {
+  it('keeps one balancer per pool (the rotation goes on) and at most `max`, dropping the least recently used', () => {
+    const pool = createBalancerPool(2);
+    const instances = [cand('a'), cand('b')];
+    expect(pool.get('x', 'ROUND_ROBIN').pick(instances)?.id).toBe('a');
+    expect(pool.get('x', 'ROUND_ROBIN').pick(instances)?.id).toBe('b');
+    pool.get('y', 'ROUND_ROBIN').pick(instances);
+    pool.get('x', 'ROUND_ROBIN'); // x used last: y is the one to go
+    for (let i = 0; i < 1000; i++) pool.get(`z${i}`, 'WEIGHTED');
+    expect(pool.size).toBe(2);
+    // z998 and z999 are kept; x was dropped, so its rotation starts again.
+    expect(pool.get('x', 'ROUND_ROBIN').pick(instances)?.id).toBe('a');
   });
 });

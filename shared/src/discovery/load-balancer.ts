@@ -121,3 +121,26 @@ export function createLoadBalancer(
     },
   };
 }
+
+/**
+ * Balancers by pool (what a pick chooses among: strategy, capability, range, agent). Pools follow
+ * what callers ask for, so their number has no bound of its own: beyond `max` the least recently
+ * used balancer is dropped, which only restarts that pool's rotation.
+ */
+export function createBalancerPool(max = 10_000) {
+  const balancers = new Map<string, LoadBalancer>();
+  return {
+    get(key: string, strategy: LoadBalancingStrategy): LoadBalancer {
+      let balancer = balancers.get(key);
+      if (balancer)
+        balancers.delete(key); // re-inserted below: the Map's order is then least recently used first
+      else balancer = createLoadBalancer(strategy);
+      balancers.set(key, balancer);
+      if (balancers.size > max) balancers.delete(balancers.keys().next().value!);
+      return balancer;
+    },
+    get size() {
+      return balancers.size;
+    },
+  };
+}

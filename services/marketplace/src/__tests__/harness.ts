@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventData, Role, TaskOutput } from '@waooaw/shared';
 import {
+  connectMongo,
   createEventBus,
   createMetrics,
   discoveryEvents,
@@ -19,6 +20,11 @@ import {
   testLogger,
   uniqueName,
 } from '@waooaw/shared/testing';
+import mongoose from 'mongoose';
+import type { ConversionHook } from '../conversion';
+import type { PaymentProvider } from '../payments';
+import { paymentModel } from '../models/payment';
+import { createInProcessPayments } from '../payments';
 import type { MarketplaceDeps } from '../server';
 import { createServer, environmentSchema } from '../server';
 import type { TrialStepName } from '../models/trial';
@@ -94,13 +100,33 @@ export async function startMarketplace(
   options: {
     config?: Partial<MarketplaceDeps['config']>;
     clock?: { now: () => Date; advance: (ms: number) => void; set: (at: Date) => void };
+    /** Runs before each conversion step (throw to stand in for a crash there). */
+    beforeConversionStep?: ConversionHook;
+    /** Wraps the in-process payment provider (a stand-in for the external processor misbehaving). */
+    wrapPayments?: (provider: PaymentProvider) => PaymentProvider;
+    /** Start over the database of an earlier (stopped) harness: a restart of the service. */
+    restartOf?: { db: { name: string } };
   } = {},
 ) {
-  const db = await testDatabase('marketplace');
+  const config = { ...TEST_CONFIG, ...options.config };
+  const db = options.restartOf
+    ? await reopenDatabase(options.restartOf.db.name)
+    : await testDatabase('marketplace');
   const clock = options.clock ?? wallClock();
   const failing = new Map<string, TrialStepName>();
+  // The provider the server would build (same model, same declined customers), to be wrapped.
+  const declined = new Set(config.MARKETPLACE_DECLINE_CUSTOMERS);
+  const payments = options.wrapPayments?.(
+    createInProcessPayments({
+      payments: paymentModel(db.connection),
+      clock: clock.now,
+      decline: (request) => (declined.has(request.customerId) ? 'the card was refused' : null),
+    }),
+  );
   const server = createServer({
-    config: { ...TEST_CONFIG, ...options.config },
+    ...(payments ? { payments } : {}),
+    ...(options.beforeConversionStep ? { beforeConversionStep: options.beforeConversionStep } : {}),
+    config,
     logger: testLogger(),
     metrics: createMetrics('marketplace-test'),
     connection: db.connection,
@@ -263,7 +289,7 @@ export async function startMarketplace(
 
   return {
     ...server,
-    db,
+    db: { ...db, name: db.connection.name },
     clock,
     outside,
     as,
@@ -281,16 +307,33 @@ export async function startMarketplace(
       if (step) failing.set(agentId, step);
       else failing.delete(agentId);
     },
-    async stop() {
+    /** Stops the service; its data stays for a `restartOf` harness unless `keepData` is false. */
+    async stop({ keepData = false }: { keepData?: boolean } = {}) {
       await server.service.stop();
       await outside.disconnect();
       await collected.stop();
-      await db.drop();
+      if (!keepData) await db.drop();
     },
   };
 }
 
 export type Harness = Awaited<ReturnType<typeof startMarketplace>>;
+
+/** A new connection to an existing test database (the stopped service closed its own). */
+async function reopenDatabase(dbName: string) {
+  const connection = await connectMongo({ url: testInfra().mongoUrl, dbName, logger: testLogger() });
+  return {
+    connection,
+    drop: async () => {
+      const target =
+        connection.readyState === mongoose.ConnectionStates.connected
+          ? connection
+          : await mongoose.createConnection(testInfra().mongoUrl, { dbName }).asPromise();
+      await target.dropDatabase();
+      await target.close();
+    },
+  };
+}
 
 export const TRIAL_FIELDS = `id customerId status trialDays handle agentName businessContext createdAt startedAt endsAt endedAt
   cancelReason activation { name status error } agent { id }

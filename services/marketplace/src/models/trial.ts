@@ -9,7 +9,7 @@ import {
   TASK_STATUSES,
   TRIAL_STATUSES,
 } from '@waooaw/shared';
-import type { AgentCategory } from './listing';
+import type { AgentCategory, PlanRecord } from './listing';
 
 export const TRIAL_STEP_NAMES = ['RESERVE_CAPACITY', 'ACTIVATE', 'WELCOME'] as const;
 export type TrialStepName = (typeof TRIAL_STEP_NAMES)[number];
@@ -26,6 +26,27 @@ export interface TrialStepRecord {
 
 /** RUNNING until every step completed (COMPLETED) or the completed ones were undone (COMPENSATED). */
 export type ActivationState = 'RUNNING' | 'COMPLETED' | 'COMPENSATED';
+
+/**
+ * A conversion to a paid plan, recorded on the trial before any money moves (see conversion.ts): a
+ * retry, a concurrent call or the sweep after a crash finishes this one conversion, on this plan,
+ * with this payment key, so one trial is charged once whatever fails in between.
+ */
+export interface TrialConversionRecord {
+  plan: PlanRecord;
+  /** Passed to the payment provider: the same key never charges twice. */
+  idempotencyKey: string;
+  /** The subscription's id, fixed before it exists (a retry creates the same one, or finds it). */
+  subscriptionId: string;
+  /** Set once the charge succeeded. */
+  paymentId: string | null;
+  requestedBy: string;
+  requestedAt: Date;
+  /** The caller finishing it owns it until then; the sweep finishes conversions whose owner died. */
+  lockedUntil: Date | null;
+  /** Every step done (charged, subscribed, announced, trial CONVERTED). */
+  completedAt: Date | null;
+}
 
 export interface TrialTaskRecord {
   /** orchestration's task id (chosen here: `trial.<trialId>.<suffix>`). */
@@ -69,6 +90,8 @@ export interface TrialRecord extends OutboxDocument {
   };
   /** Reminders already announced (2d, 1d, 6h before the end). */
   remindersSent: string[];
+  /** The conversion to a paid plan, once one was asked for (null before; absent on older trials). */
+  conversion?: TrialConversionRecord | null;
   tasks: TrialTaskRecord[];
   appliedEventIds: string[];
   updatedAt: Date;
@@ -128,6 +151,22 @@ const trialSchema = new Schema<TrialRecord>(
       required: true,
     },
     remindersSent: { type: [String], default: [] },
+    conversion: {
+      type: new Schema(
+        {
+          plan: { type: Schema.Types.Mixed, required: true },
+          idempotencyKey: { type: String, required: true },
+          subscriptionId: { type: String, required: true },
+          paymentId: { type: String, default: null },
+          requestedBy: { type: String, required: true },
+          requestedAt: { type: Date, required: true },
+          lockedUntil: { type: Date, default: null },
+          completedAt: { type: Date, default: null },
+        },
+        { _id: false },
+      ),
+      default: null,
+    },
     tasks: { type: [taskSchema], default: [] },
     updatedAt: { type: Date, required: true },
     ...appliedEventsSchemaFields,
@@ -143,6 +182,7 @@ trialSchema.index({ agentId: 1, status: 1 });
 trialSchema.index({ status: 1, endsAt: 1 });
 trialSchema.index({ 'activation.state': 1, 'activation.lockedUntil': 1 });
 trialSchema.index({ 'tasks.id': 1 });
+trialSchema.index({ 'conversion.lockedUntil': 1 });
 trialSchema.index({ createdAt: -1, _id: -1 });
 outboxIndex(trialSchema);
 

@@ -8,7 +8,7 @@ export const mutationResolvers: MutationResolvers = {
   startTrial: (_parent, { input }, ctx) => ctx.trials.start(ctx.caller, input),
   requestTrialTask: (_parent, { trialId, input }, ctx) => ctx.trials.requestTask(ctx.caller, trialId, input),
   cancelTrial: (_parent, { id, reason }, ctx) => ctx.trials.cancel(ctx.caller, id, reason),
-  convertTrial: (_parent, { trialId, plan }, ctx) => ctx.commerce.convert(ctx.caller, trialId, plan),
+  convertTrial: (_parent, { trialId, plan }, ctx) => ctx.conversions.convert(ctx.caller, trialId, plan),
   cancelSubscription: (_parent, { id, reason }, ctx) =>
     ctx.commerce.cancelSubscription(ctx.caller, id, reason),
   rateAgent: (_parent, { agentId, stars, comment }, ctx) =>

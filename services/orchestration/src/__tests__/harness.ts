@@ -52,7 +52,8 @@ export const TEST_CONFIG: OrchestrationDeps['config'] = parseConfig(environmentS
  * Orchestration on the real servers with a scripted runtime: the test decides what each attempt
  * answers, so retries, timeouts and duplicates are exercised exactly.
  */
-export async function startOrchestration() {
+export async function startOrchestration(options: { config?: Partial<OrchestrationDeps['config']> } = {}) {
+  const config = { ...TEST_CONFIG, ...options.config };
   const db = await testDatabase('orchestration');
   const prefix = `${uniqueName('t')}.`;
   const runtimeId = uniqueName('rt-script');
@@ -90,7 +91,7 @@ export async function startOrchestration() {
   let server = build(db.connection);
   function build(connection: typeof db.connection) {
     return createServer({
-      config: TEST_CONFIG,
+      config,
       logger: testLogger(),
       metrics: createMetrics('orchestration-test'),
       connection,

@@ -139,6 +139,8 @@ taskSchema.index({ status: 1, nextAttemptAt: 1 });
 revisionIndex(taskSchema);
 taskSchema.index({ createdAt: -1, _id: -1 });
 taskSchema.index({ customerId: 1, createdAt: -1 });
+// The per-customer quota counts a customer's queued and running tasks (quota.ts).
+taskSchema.index({ customerId: 1, status: 1 });
 taskSchema.index({ agentId: 1, createdAt: -1 });
 taskSchema.index({ 'attempts.agentId': 1 });
 taskSchema.index({ workflowId: 1 });

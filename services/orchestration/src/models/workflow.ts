@@ -50,6 +50,8 @@ const workflowSchema = new Schema<WorkflowRecord>(
   { collection: 'workflows', minimize: false },
 );
 workflowSchema.index({ status: 1 });
+// The per-customer quota counts a customer's running workflows (quota.ts).
+workflowSchema.index({ customerId: 1, status: 1 });
 revisionIndex(workflowSchema);
 outboxIndex(workflowSchema);
 
