@@ -16,6 +16,7 @@ import {
   graphqlExecutor,
   pollFor,
   testDatabase,
+  testInfra,
   testKafka,
   testLogger,
   uniqueName,
