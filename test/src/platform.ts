@@ -89,9 +89,19 @@ export async function startIdentityAndFactory(options: { loadCatalogue?: boolean
   };
 }
 
+/**
+ * Where an in-process service keeps its data and how its consumer groups are named. Defaults: the
+ * shared test MongoDB and a prefix of its own. A chaos test gives its services a MongoDB it can
+ * freeze or kill, and one prefix, so it can tell its own dead letters from other test files'.
+ */
+export interface ServiceSetup {
+  mongoUrl?: string;
+  consumerGroupPrefix?: string;
+}
+
 /** The discovery service beside them, with short sweeps so TTL expiry shows within a test. */
-export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = {}) {
-  const db = await testDatabase('flow-discovery');
+export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = {}, setup: ServiceSetup = {}) {
+  const db = await testDatabase('flow-discovery', setup.mongoUrl);
   const discovery = createDiscovery({
     config: {
       ...parseConfig(discoveryEnvironment, {
@@ -106,7 +116,7 @@ export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = 
     connection: db.connection,
     bus: createEventBus({ brokers: testInfra().brokers, service: 'discovery', logger: testLogger() }),
     outboxIntervalMs: 50,
-    consumerGroupPrefix: `${uniqueName('flow')}.`,
+    consumerGroupPrefix: setup.consumerGroupPrefix ?? `${uniqueName('flow')}.`,
     // Other test files' runtimes and agents are on the same broker: hear only what comes from now on
     // (so start discovery before the services whose events it needs).
     fromBeginning: false,
@@ -124,8 +134,11 @@ export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = 
 }
 
 /** The orchestration service, dispatching to whatever runtimes discovery knows. */
-export async function startOrchestration(config: Partial<OrchestrationDeps['config']> = {}) {
-  const db = await testDatabase('flow-orchestration');
+export async function startOrchestration(
+  config: Partial<OrchestrationDeps['config']> = {},
+  setup: ServiceSetup = {},
+) {
+  const db = await testDatabase('flow-orchestration', setup.mongoUrl);
   const orchestration = createOrchestration({
     config: {
       ...parseConfig(orchestrationEnvironment, {
@@ -141,7 +154,7 @@ export async function startOrchestration(config: Partial<OrchestrationDeps['conf
     connection: db.connection,
     bus: createEventBus({ brokers: testInfra().brokers, service: 'orchestration', logger: testLogger() }),
     outboxIntervalMs: 50,
-    consumerGroupPrefix: `${uniqueName('flow')}.`,
+    consumerGroupPrefix: setup.consumerGroupPrefix ?? `${uniqueName('flow')}.`,
     // Other test files' instances are on the same broker: know only those announced from now on.
     fromBeginning: false,
   });
@@ -320,12 +333,54 @@ export async function startOrchestrationProcess(env: Record<string, string> = {}
   await start();
   return {
     url: `${url}/graphql`,
+    /** Its consumer groups' prefix (to tell its dead letters from other test files'). */
+    groupPrefix,
     /** Dies at once, as on a crash: nothing is flushed, no group is left. */
     kill: () => exited('SIGKILL'),
     restart: start,
     async stop() {
       await exited('SIGTERM');
       await db.drop();
+    },
+  };
+}
+
+/**
+ * One agents runtime in process, hosting an instance of every catalogue agent (or of `fleet.handles`).
+ * `catalogue` replaces the skill handlers (a chaos test counts how often each task's handler ran).
+ */
+export async function startRuntime(
+  options: {
+    fleet?: Pick<FleetOptions, 'handles' | 'concurrency' | 'workMs'>;
+    catalogue?: typeof catalogue;
+    consumerGroupPrefix?: string;
+    orchestrationUrl?: string;
+    factoryUrl?: string;
+  } = {},
+) {
+  const bus = createEventBus({ brokers: testInfra().brokers, service: 'agents-runtime', logger: testLogger() });
+  const runtimeId = uniqueName('rt-main');
+  const agents = options.catalogue ?? catalogue;
+  const runtime = createAgentRuntime({
+    bus,
+    logger: testLogger(),
+    runtimeId,
+    fleet: planFleet(agents, { runtimeId, ...options.fleet }),
+    catalogue: agents,
+    heartbeatIntervalMs: 2000,
+    ttlSeconds: 10,
+    consumerGroupPrefix: options.consumerGroupPrefix ?? `${uniqueName('flow')}.`,
+    ...(options.orchestrationUrl
+      ? { orchestration: { url: options.orchestrationUrl, callerSecret: SECRET } }
+      : {}),
+    ...(options.factoryUrl ? { factory: { url: options.factoryUrl, callerSecret: SECRET } } : {}),
+  });
+  await runtime.start();
+  return {
+    runtime,
+    async stop() {
+      await runtime.stop();
+      await bus.disconnect();
     },
   };
 }
@@ -366,25 +421,12 @@ export async function startPlatformWithRuntime(
     callerSecret: platform.secret,
     connection: gatewayDb.connection,
   });
-  const runtimeBus = createEventBus({
-    brokers: testInfra().brokers,
-    service: 'agents-runtime',
-    logger: testLogger(),
+  const hosted = await startRuntime({
+    fleet: options.fleet,
+    orchestrationUrl,
+    factoryUrl: platform.urls.factory,
   });
-  const runtimeId = uniqueName('rt-main');
-  const runtime = createAgentRuntime({
-    bus: runtimeBus,
-    logger: testLogger(),
-    runtimeId,
-    fleet: planFleet(catalogue, { runtimeId, ...options.fleet }),
-    catalogue,
-    heartbeatIntervalMs: 2000,
-    ttlSeconds: 10,
-    consumerGroupPrefix: `${uniqueName('flow')}.`,
-    ...(orchestrationUrl ? { orchestration: { url: orchestrationUrl, callerSecret: SECRET } } : {}),
-    factory: { url: platform.urls.factory, callerSecret: SECRET },
-  });
-  await runtime.start();
+  const { runtime } = hosted;
   return {
     platform,
     discovery,
@@ -395,8 +437,7 @@ export async function startPlatformWithRuntime(
     gateway,
     runtime,
     async stop() {
-      await runtime.stop();
-      await runtimeBus.disconnect();
+      await hosted.stop();
       await gateway.service.stop();
       await orchestration?.stop();
       await orchestrationProcess?.stop();

@@ -79,12 +79,16 @@ export async function pollFor<T>(
   }
 }
 
-/** A fresh database on the test server; dropped by the returned cleanup. */
+/**
+ * A fresh database on the test server (or on `mongoUrl`, a server the test started itself);
+ * dropped by the returned cleanup.
+ */
 export async function testDatabase(
   prefix = 'test',
+  mongoUrl = testInfra().mongoUrl,
 ): Promise<{ connection: Connection; drop: () => Promise<void> }> {
   const dbName = uniqueName(prefix);
-  const connection = await connectMongo({ url: testInfra().mongoUrl, dbName, logger: testLogger() });
+  const connection = await connectMongo({ url: mongoUrl, dbName, logger: testLogger() });
   return {
     connection,
     drop: async () => {
@@ -93,7 +97,7 @@ export async function testDatabase(
       const open = connection.readyState === mongoose.ConnectionStates.connected;
       const target = open
         ? connection
-        : await mongoose.createConnection(testInfra().mongoUrl, { dbName }).asPromise();
+        : await mongoose.createConnection(mongoUrl, { dbName }).asPromise();
       await target.dropDatabase();
       await target.close();
       if (!open) await connection.close();
