@@ -188,3 +188,35 @@ export async function steadily(
   }
   await Promise.all(sends);
 }
+
+/**
+ * Waits until a consumer group has handled everything on `topic` so far (its committed offsets
+ * reach the ends read now). A new orchestration reads `orchestration.commands` from the beginning,
+ * and on a broker other test runs share that holds their tasks too: a test registers its agents
+ * only once they have been replayed (and rejected, with no agent to run them), so its own tasks
+ * do not queue behind them.
+ */
+export async function caughtUp(groupId: string, topic: string): Promise<void> {
+  const kafka = new Kafka({
+    clientId: 'chaos-lag',
+    brokers: testInfra().brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    await pollFor(
+      async () => {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        return ends.every((end) => {
+          const at = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
+          return Number(end.high) === Number(end.low) || Number(at) >= Number(end.high);
+        });
+      },
+      { what: `${groupId} to catch up with ${topic}`, timeoutMs: 90_000, intervalMs: 250 },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}

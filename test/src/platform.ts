@@ -100,7 +100,10 @@ export interface ServiceSetup {
 }
 
 /** The discovery service beside them, with short sweeps so TTL expiry shows within a test. */
-export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = {}, setup: ServiceSetup = {}) {
+export async function startDiscovery(
+  config: Partial<DiscoveryDeps['config']> = {},
+  setup: ServiceSetup = {},
+) {
   const db = await testDatabase('flow-discovery', setup.mongoUrl);
   const discovery = createDiscovery({
     config: {
@@ -358,7 +361,11 @@ export async function startRuntime(
     factoryUrl?: string;
   } = {},
 ) {
-  const bus = createEventBus({ brokers: testInfra().brokers, service: 'agents-runtime', logger: testLogger() });
+  const bus = createEventBus({
+    brokers: testInfra().brokers,
+    service: 'agents-runtime',
+    logger: testLogger(),
+  });
   const runtimeId = uniqueName('rt-main');
   const agents = options.catalogue ?? catalogue;
   const runtime = createAgentRuntime({
