@@ -170,23 +170,28 @@ export function subgraphClient(url: string, subgraph: string) {
 }
 
 /**
- * Calls `send(i)` for i = 0..count-1 at a steady `perSecond`, like clients that keep submitting
- * whatever happens to the platform; resolves when every send has settled.
+ * Calls `send(0)`, `send(1)`, ... at a steady `perSecond`, like clients that keep submitting
+ * whatever happens to the platform, until `stop()`, which resolves once every send has settled.
  */
-export async function steadily(
-  count: number,
-  perSecond: number,
-  send: (i: number) => Promise<void>,
-): Promise<void> {
-  const began = Date.now();
+export function steadyLoad(perSecond: number, send: (i: number) => Promise<void>) {
   const sends: Promise<void>[] = [];
-  for (let i = 0; i < count; i++) {
-    const due = began + (i * 1000) / perSecond;
-    // Pacing, not waiting for a condition: the load's schedule is the point.
-    if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
-    sends.push(send(i));
-  }
-  await Promise.all(sends);
+  let stopped = false;
+  const began = Date.now();
+  const running = (async () => {
+    for (let i = 0; !stopped; i++) {
+      const due = began + (i * 1000) / perSecond;
+      // Pacing, not waiting for a condition: the load's schedule is the point.
+      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+      if (!stopped) sends.push(send(i));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await running;
+      await Promise.all(sends);
+    },
+  };
 }
 
 /**
