@@ -95,9 +95,7 @@ export async function testDatabase(
       // A service under test closes its connection when it stops; a command on a closed connection
       // would wait for mongoose's 10 s buffer timeout, so drop through a connection of our own.
       const open = connection.readyState === mongoose.ConnectionStates.connected;
-      const target = open
-        ? connection
-        : await mongoose.createConnection(mongoUrl, { dbName }).asPromise();
+      const target = open ? connection : await mongoose.createConnection(mongoUrl, { dbName }).asPromise();
       await target.dropDatabase();
       await target.close();
       if (!open) await connection.close();
