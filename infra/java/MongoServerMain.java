@@ -6,6 +6,9 @@ import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.wire.message.MongoMessage;
+import io.netty.channel.Channel;
 
 /**
  * Entry point for the local MongoDB wire-protocol server (mongo-java-server is a library without a
@@ -27,7 +30,7 @@ public final class MongoServerMain {
                 default: throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        MongoBackend backend = file == null ? new LeanMemoryBackend() : new H2Backend(file);
+        MongoBackend backend = file == null ? new LeanMemoryBackend() : new DurableH2Backend(file);
         MongoServer server = new MongoServer(backend);
         // shutdown() closes the H2 store so every committed write reaches the file on SIGTERM.
         Runtime.getRuntime().addShutdownHook(new Thread(server::shutdown, "mongo-shutdown"));
@@ -35,6 +38,37 @@ public final class MongoServerMain {
         System.out.println("mongo-java-server listening on " + host + ":" + port
                 + (file == null ? " (in-memory)" : " (h2 file " + file + ")"));
         Thread.currentThread().join();
+    }
+
+    /**
+     * The H2 backend, committing the MVStore after every request before it is answered. The stock
+     * one leaves commits to MVStore's background writer (once a second), so a server killed with
+     * SIGKILL forgot writes it had already acknowledged: tasks the platform had accepted, attempts
+     * it had recorded. A commit with nothing changed (a read) returns at once; a write's commit
+     * appends its chunk to the file (the OS has it then, so it survives the process, not the host).
+     */
+    static final class DurableH2Backend extends H2Backend {
+        DurableH2Backend(String file) {
+            super(file);
+        }
+
+        @Override
+        public Document handleMessage(MongoMessage message) {
+            try {
+                return super.handleMessage(message);
+            } finally {
+                commit();
+            }
+        }
+
+        @Override
+        public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+            try {
+                return super.handleCommand(channel, databaseName, command, query);
+            } finally {
+                commit();
+            }
+        }
     }
 
     /**

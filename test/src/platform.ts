@@ -100,12 +100,25 @@ export async function startIdentityAndFactory(options: { loadCatalogue?: boolean
   };
 }
 
+/**
+ * Where an in-process service keeps its data and how its consumer groups are named. Defaults: the
+ * shared test MongoDB and a prefix of its own. A chaos test gives its services a MongoDB it can
+ * freeze or kill, and one prefix, so it can tell its own dead letters from other test files'.
+ */
+export interface ServiceSetup {
+  mongoUrl?: string;
+  consumerGroupPrefix?: string;
+  /** WAOOAW_NAMESPACE of its topics, groups and database (default: the test run's). */
+  namespace?: string;
+}
+
 /** The discovery service beside them, with short sweeps so TTL expiry shows within a test. */
 export async function startDiscovery(
   config: Partial<DiscoveryDeps['config']> = {},
-  namespace = testInfra().namespace,
+  setup: ServiceSetup = {},
 ) {
-  const db = await testDatabase('flow-discovery', namespace);
+  const namespace = setup.namespace ?? testInfra().namespace;
+  const db = await testDatabase('flow-discovery', namespace, setup.mongoUrl);
   const discovery = createDiscovery({
     config: {
       ...parseConfig(discoveryEnvironment, {
@@ -120,7 +133,7 @@ export async function startDiscovery(
     connection: db.connection,
     bus: createEventBus({ ...testKafka(namespace), service: 'discovery', logger: testLogger() }),
     outboxIntervalMs: 50,
-    consumerGroupPrefix: `${uniqueName('flow')}.`,
+    consumerGroupPrefix: setup.consumerGroupPrefix ?? `${uniqueName('flow')}.`,
     // Other test files' runtimes and agents are on the same broker: hear only what comes from now on
     // (so start discovery before the services whose events it needs).
     fromBeginning: false,
@@ -140,9 +153,10 @@ export async function startDiscovery(
 /** The orchestration service, dispatching to whatever runtimes discovery knows. */
 export async function startOrchestration(
   config: Partial<OrchestrationDeps['config']> = {},
-  namespace = testInfra().namespace,
+  setup: ServiceSetup = {},
 ) {
-  const db = await testDatabase('flow-orchestration', namespace);
+  const namespace = setup.namespace ?? testInfra().namespace;
+  const db = await testDatabase('flow-orchestration', namespace, setup.mongoUrl);
   const orchestration = createOrchestration({
     config: {
       ...parseConfig(orchestrationEnvironment, {
@@ -158,7 +172,7 @@ export async function startOrchestration(
     connection: db.connection,
     bus: createEventBus({ ...testKafka(namespace), service: 'orchestration', logger: testLogger() }),
     outboxIntervalMs: 50,
-    consumerGroupPrefix: `${uniqueName('flow')}.`,
+    consumerGroupPrefix: setup.consumerGroupPrefix ?? `${uniqueName('flow')}.`,
     // Other test files' instances are on the same broker: know only those announced from now on.
     fromBeginning: false,
   });
@@ -334,12 +348,59 @@ export async function startOrchestrationProcess(
   await start();
   return {
     url: `${url}/graphql`,
+    /** Its consumer groups' prefix (to tell its dead letters from other test files'). */
+    groupPrefix,
     /** Dies at once, as on a crash: nothing is flushed, no group is left. */
     kill: () => exited('SIGKILL'),
     restart: start,
     async stop() {
       await exited('SIGTERM');
       await db.drop();
+    },
+  };
+}
+
+/**
+ * One agents runtime in process, hosting an instance of every catalogue agent (or of `fleet.handles`).
+ * `catalogue` replaces the skill handlers (a chaos test counts how often each task's handler ran).
+ */
+export async function startRuntime(
+  options: {
+    fleet?: Pick<FleetOptions, 'handles' | 'concurrency' | 'workMs'>;
+    catalogue?: typeof catalogue;
+    consumerGroupPrefix?: string;
+    orchestrationUrl?: string;
+    factoryUrl?: string;
+    namespace?: string;
+  } = {},
+) {
+  const bus = createEventBus({
+    ...testKafka(options.namespace),
+    service: 'agents-runtime',
+    logger: testLogger(),
+  });
+  const runtimeId = uniqueName('rt-main');
+  const agents = options.catalogue ?? catalogue;
+  const runtime = createAgentRuntime({
+    bus,
+    logger: testLogger(),
+    runtimeId,
+    fleet: planFleet(agents, { runtimeId, ...options.fleet }),
+    catalogue: agents,
+    heartbeatIntervalMs: 2000,
+    ttlSeconds: 10,
+    consumerGroupPrefix: options.consumerGroupPrefix ?? `${uniqueName('flow')}.`,
+    ...(options.orchestrationUrl
+      ? { orchestration: { url: options.orchestrationUrl, callerSecret: SECRET } }
+      : {}),
+    ...(options.factoryUrl ? { factory: { url: options.factoryUrl, callerSecret: SECRET } } : {}),
+  });
+  await runtime.start();
+  return {
+    runtime,
+    async stop() {
+      await runtime.stop();
+      await bus.disconnect();
     },
   };
 }
@@ -364,11 +425,11 @@ export async function startPlatformWithRuntime(
   } = {},
 ) {
   const namespace = options.namespace ?? testInfra().namespace;
-  const discovery = await startDiscovery({}, namespace);
+  const discovery = await startDiscovery({}, { namespace });
   const marketplace = options.marketplace ? await startMarketplace({}, namespace) : null;
   const support = options.support ? await startSupport({}, namespace) : null;
   const platform = await startIdentityAndFactory({ loadCatalogue: true, namespace });
-  const orchestration = options.orchestration === true ? await startOrchestration({}, namespace) : null;
+  const orchestration = options.orchestration === true ? await startOrchestration({}, { namespace }) : null;
   const orchestrationProcess =
     options.orchestration === 'process' ? await startOrchestrationProcess({}, namespace) : null;
   const orchestrationUrl = orchestration?.url ?? orchestrationProcess?.url;
@@ -385,25 +446,13 @@ export async function startPlatformWithRuntime(
     connection: gatewayDb.connection,
     namespace,
   });
-  const runtimeBus = createEventBus({
-    ...testKafka(namespace),
-    service: 'agents-runtime',
-    logger: testLogger(),
+  const hosted = await startRuntime({
+    fleet: options.fleet,
+    orchestrationUrl,
+    factoryUrl: platform.urls.factory,
+    namespace,
   });
-  const runtimeId = uniqueName('rt-main');
-  const runtime = createAgentRuntime({
-    bus: runtimeBus,
-    logger: testLogger(),
-    runtimeId,
-    fleet: planFleet(catalogue, { runtimeId, ...options.fleet }),
-    catalogue,
-    heartbeatIntervalMs: 2000,
-    ttlSeconds: 10,
-    consumerGroupPrefix: `${uniqueName('flow')}.`,
-    ...(orchestrationUrl ? { orchestration: { url: orchestrationUrl, callerSecret: SECRET } } : {}),
-    factory: { url: platform.urls.factory, callerSecret: SECRET },
-  });
-  await runtime.start();
+  const { runtime } = hosted;
   return {
     namespace,
     platform,
@@ -415,8 +464,7 @@ export async function startPlatformWithRuntime(
     gateway,
     runtime,
     async stop() {
-      await runtime.stop();
-      await runtimeBus.disconnect();
+      await hosted.stop();
       await gateway.service.stop();
       await orchestration?.stop();
       await orchestrationProcess?.stop();

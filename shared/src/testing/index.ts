@@ -90,21 +90,18 @@ export async function pollFor<T>(
 }
 
 /**
- * A fresh database on the test server, in the run's namespace (or the one given); dropped by the
- * returned cleanup. `name` is its name before the namespace: what a process started with the same
- * WAOOAW_NAMESPACE is told (e.g. ORCHESTRATION_DB); `connection.name` is the full one.
+ * A fresh database in the run's namespace (or the one given), on the test server or on `mongoUrl` (a
+ * server the test started itself); dropped by the returned cleanup. `name` is its name before the
+ * namespace: what a process started with the same WAOOAW_NAMESPACE is told (e.g. ORCHESTRATION_DB);
+ * `connection.name` is the full one.
  */
 export async function testDatabase(
   prefix = 'test',
   namespace = testInfra().namespace,
+  mongoUrl = testInfra().mongoUrl,
 ): Promise<{ connection: Connection; name: string; drop: () => Promise<void> }> {
   const name = uniqueName(prefix);
-  const connection = await connectMongo({
-    url: testInfra().mongoUrl,
-    dbName: name,
-    namespace,
-    logger: testLogger(),
-  });
+  const connection = await connectMongo({ url: mongoUrl, dbName: name, namespace, logger: testLogger() });
   const dbName = connection.name;
   return {
     connection,
@@ -113,9 +110,7 @@ export async function testDatabase(
       // A service under test closes its connection when it stops; a command on a closed connection
       // would wait for mongoose's 10 s buffer timeout, so drop through a connection of our own.
       const open = connection.readyState === mongoose.ConnectionStates.connected;
-      const target = open
-        ? connection
-        : await mongoose.createConnection(testInfra().mongoUrl, { dbName }).asPromise();
+      const target = open ? connection : await mongoose.createConnection(mongoUrl, { dbName }).asPromise();
       await target.dropDatabase();
       await target.close();
       if (!open) await connection.close();
