@@ -1,4 +1,5 @@
 export * from './backoff';
+export * from './faults';
 export * from './random';
 export * from './config';
 export * from './dataloader';
