@@ -9,6 +9,7 @@ export * from './graphql/subgraph';
 export * from './http/server';
 export * from './kafka/bus';
 export * from './kafka/consumer';
+export * from './kafka/dlq';
 export * from './kafka/envelope';
 export * from './kafka/subscribe';
 export * from './kafka/events';
