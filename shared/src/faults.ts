@@ -141,7 +141,7 @@ interface ErrorLike {
 }
 
 const asErrorLike = (value: unknown): ErrorLike | undefined =>
-  value !== null && typeof value === 'object' ? (value as ErrorLike) : undefined;
+  value !== null && typeof value === 'object' ? value : undefined;
 
 const summarise = (e: ErrorLike): string =>
   `${typeof e.name === 'string' ? e.name : 'Error'}: ${typeof e.message === 'string' ? e.message : ''}`.slice(

@@ -167,7 +167,7 @@ describe('dead letters: list, show and replay against a real Kafka broker', () =
 
       // The CLI itself, as `npm run dlq` runs it.
       const cli = (...args: string[]) =>
-        run(process.execPath, ['--import', 'tsx', path.join(root, 'shared/src/dlq-cli.ts'), ...args], {
+        run(process.execPath, ['--import', 'tsx', path.join(root, 'shared/src/dlq/cli.ts'), ...args], {
           cwd: root,
           env: { ...process.env, KAFKA_BROKERS: testInfra().brokers.join(',') },
         });

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import type { DeadLetter, DlqTopicSummary } from './kafka/dlq';
+import type { DeadLetter, DlqTopicSummary } from '../kafka/dlq';
 import {
   describeDeadLetterTopic,
   DlqError,
@@ -9,7 +9,7 @@ import {
   readDeadLetters,
   replayDeadLetters,
   resolveDlqTopic,
-} from './kafka/dlq';
+} from '../kafka/dlq';
 
 const USAGE = `usage: npm run dlq -- <command> [options]
   list [<topic>]                       every *.dlq topic with its dead letters counted;
