@@ -260,7 +260,9 @@ export function createEventConsumer(
    */
   const waitOut = (batch: object, topic: string, partition: number, offset: string, err: unknown) => {
     const c = consumer;
-    if (!c) return;
+    // Stopping: the batch ends and the message stays for the next owner. No pause of one partition
+    // either: kafkajs would lift the topic-wide pause stop() has set.
+    if (!c || stopping) return;
     const key = `${topic}:${partition}`;
     const error = errorSummary(err);
     let entry = waits.get(key);
