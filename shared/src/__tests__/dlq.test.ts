@@ -16,8 +16,8 @@ import {
   formatDeadLetter,
   listDeadLetterTopics,
   readDeadLetters,
-  REPLAY_GROUP,
   replayDeadLetters,
+  replayGroup,
   on,
 } from '../index';
 import { collectTopic, pollFor, testInfra, testLogger, uniqueName, uniqueTopic } from '../testing';
@@ -138,7 +138,7 @@ describe('dead letters: list, show and replay against a real Kafka broker', () =
       expect((await readDeadLetters(bus.kafka, dlq)).every((l) => l.replayed)).toBe(true);
       // The mark is the replay group's committed offset: its lag is what still waits.
       expect(
-        (await admin.fetchOffsets({ groupId: REPLAY_GROUP, topics: [dlq] }))[0]!.partitions[0]!.offset,
+        (await admin.fetchOffsets({ groupId: replayGroup(dlq), topics: [dlq] }))[0]!.partitions[0]!.offset,
       ).toBe('3');
 
       // A second replay sends nothing again.

@@ -19,8 +19,8 @@ const USAGE = `usage: npm run dlq -- <command> [options]
                                        send dead letters back to their source topic (key, value and
                                        headers as they were, x-dlq-* removed); each is sent once:
                                        what was replayed is committed by the consumer group
-                                       waooaw-dlq-replay. --group: only those that consumer group
-                                       dead-lettered. --force (with --offset): send it again.
+                                       waooaw-dlq-replay.<dlq topic>. --group: only those that
+                                       consumer group dead-lettered. --force (with --offset): send it again.
   <topic> is the source topic or its dead-letter topic (orders.created or orders.created.dlq).
 options: --partition P (default 0 with --offset), --json, --namespace NS (default WAOOAW_NAMESPACE)
 env: KAFKA_BROKERS (default 127.0.0.1:9092), WAOOAW_NAMESPACE

@@ -7,15 +7,19 @@ import { dlqTopic } from './events';
  * to the topic they came from (see `npm run dlq`).
  *
  * What has been replayed is kept in Kafka itself, as the committed offsets of the consumer group
- * REPLAY_GROUP on each dead-letter topic: everything below the committed offset has been replayed
- * (or had nowhere to go), so its lag is exactly what still waits, in any Kafka tool, and two operators
- * replaying at once split the partitions rather than both sending them. Replays out of order (one
+ * `waooaw-dlq-replay.<dlq topic>` (replayGroup) on its dead-letter topic: everything below the
+ * committed offset has been replayed (or had nowhere to go), so its lag is exactly what still waits,
+ * in any Kafka tool, and two operators replaying at once split the partitions rather than both
+ * sending them. A group per topic, because kafkajs's assigner hands every member partitions of every
+ * topic any member subscribed: replays of two topics in one group would each wait for the other's. Replays out of order (one
  * dead letter by `--offset`, or only one consumer group's by `--group`) are recorded in the commit's
  * metadata as the offsets above the mark already replayed; the mark moves over them once the gap
  * below is replayed. A crash between sending and committing sends those again on the next replay:
  * handlers are idempotent (CloudEvents ids), so that is safe.
  */
-export const REPLAY_GROUP = 'waooaw-dlq-replay';
+export const REPLAY_GROUP_PREFIX = 'waooaw-dlq-replay.';
+/** The consumer group whose committed offsets on a dead-letter topic mark what has been replayed. */
+export const replayGroup = (dlqTopicName: string) => `${REPLAY_GROUP_PREFIX}${dlqTopicName}`;
 
 /** Headers the consumer adds when it dead-letters a message (see consumer.ts dlqHeaders). */
 export const DLQ_HEADER_PREFIX = 'x-dlq-';
@@ -191,13 +195,15 @@ async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T>): Pro
 async function partitionStates(admin: Admin, topics: string[]): Promise<Map<string, DlqPartitionState[]>> {
   const states = new Map<string, DlqPartitionState[]>();
   if (topics.length === 0) return states;
-  const committed = await admin.fetchOffsets({ groupId: REPLAY_GROUP, topics });
-  const byTopic = new Map(committed.map((t) => [t.topic, t.partitions]));
-  // Several topics' offsets at a time: a broker with many topics answers each quickly.
+  // Several topics at a time: a broker with many topics answers each quickly.
   for (let i = 0; i < topics.length; i += 20) {
     await Promise.all(
       topics.slice(i, i + 20).map(async (topic) => {
-        const offsets = await admin.fetchTopicOffsets(topic);
+        const [offsets, committed] = await Promise.all([
+          admin.fetchTopicOffsets(topic),
+          admin.fetchOffsets({ groupId: replayGroup(topic), topics: [topic] }),
+        ]);
+        const byTopic = new Map(committed.map((t) => [t.topic, t.partitions]));
         states.set(
           topic,
           offsets
@@ -335,7 +341,7 @@ async function withReader<T>(
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        const range = wanted.get(batch.partition);
+        const range = batch.topic === topic ? wanted.get(batch.partition) : undefined;
         if (!range) return;
         for (const message of batch.messages) {
           const o = BigInt(message.offset);
@@ -453,7 +459,7 @@ export function replayMessage(letter: DeadLetter, original: KafkaMessage): Messa
 
 /**
  * Re-publishes dead letters to the topics they came from (their x-dlq-source-topic header) with their
- * key, value and headers (the x-dlq-* ones stripped), and records them as replayed (see REPLAY_GROUP),
+ * key, value and headers (the x-dlq-* ones stripped), and records them as replayed (see replayGroup),
  * so a second replay sends none of them again. `offset`: only that one. `group`: only those the
  * named consumer group dead-lettered. `force`: send it again even if it was replayed (with `offset`).
  */
@@ -495,7 +501,7 @@ export async function replayDeadLetters(
           .map((p) => [p.partition, { from: BigInt(p.replayedBelow), to: BigInt(p.high) }]),
       );
     }
-    await withReader(kafka, topic, REPLAY_GROUP, ranges, true, async (messages, consumer) => {
+    await withReader(kafka, topic, replayGroup(topic), ranges, true, async (messages, consumer) => {
       if (!consumer) return;
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
