@@ -165,7 +165,8 @@ function dlqHeaders(
  * after the handler succeeded (or the message was dead-lettered), and only resolved offsets are
  * committed, so a crash re-delivers rather than loses (handlers must be idempotent). A message that
  * cannot be parsed, fails its schema or keeps failing goes to `<topic>.dlq` with the error; the
- * consumer then moves on. If even the DLQ cannot be written, the batch fails and is re-fetched.
+ * consumer then moves on. A DLQ that cannot be written for now (Kafka unreachable) is waited out like
+ * any transient failure; any other failure to write it fails the batch, which is re-fetched.
  *
  * A transient failure (isTransientError: MongoDB or Kafka unreachable, a timeout, not-primary, a reset
  * connection) is no fault of the message and is never dead-lettered: the partition is paused
