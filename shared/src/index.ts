@@ -1,4 +1,5 @@
 export * from './backoff';
+export * from './faults';
 export * from './random';
 export * from './config';
 export * from './namespace';
@@ -11,6 +12,7 @@ export * from './kafka/bus';
 export * from './kafka/publish-errors';
 export * from './limits';
 export * from './kafka/consumer';
+export * from './kafka/dlq';
 export * from './kafka/envelope';
 export * from './kafka/subscribe';
 export * from './kafka/events';

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The Prometheus metrics every service exposes on /metrics, in a registry of its own. */
 export interface PlatformMetrics {
@@ -6,7 +6,12 @@ export interface PlatformMetrics {
   httpRequests: Histogram<'route' | 'method' | 'status'>;
   eventsPublished: Counter<'topic'>;
   eventsConsumed: Counter<'topic' | 'outcome'>;
+  /** Per source topic: what this process's consumers sent to `<topic>.dlq`, and why. */
   eventsDeadLettered: Counter<'topic' | 'reason'>;
+  /** Partitions a consumer has paused to wait out a transient failure (a dependency down); 0 when all flow. */
+  consumerPausedPartitions: Gauge<'group' | 'topic'>;
+  /** Transient handler failures (waited out, never dead-lettered). */
+  consumerTransientFailures: Counter<'topic'>;
   outboxPublished: Counter<'collection'>;
   outboxParked: Counter<'collection' | 'reason'>;
 }
@@ -40,6 +45,18 @@ export function createMetrics(service: string): PlatformMetrics {
       name: 'waooaw_events_dead_lettered_total',
       help: 'Messages sent to a dead-letter topic',
       labelNames: ['topic', 'reason'],
+      registers: [registry],
+    }),
+    consumerPausedPartitions: new Gauge({
+      name: 'waooaw_consumer_paused_partitions',
+      help: 'Partitions paused while a consumer waits out a transient failure (MongoDB or Kafka unreachable)',
+      labelNames: ['group', 'topic'],
+      registers: [registry],
+    }),
+    consumerTransientFailures: new Counter({
+      name: 'waooaw_consumer_transient_failures_total',
+      help: 'Handler failures classified transient: the partition paused and retried, never dead-lettered',
+      labelNames: ['topic'],
       registers: [registry],
     }),
     outboxPublished: new Counter({

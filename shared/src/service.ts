@@ -3,7 +3,7 @@ import type { Connection } from 'mongoose';
 import type { GraphQLRoute, HttpServer, Readiness } from './http/server';
 import { createHttpServer } from './http/server';
 import type { EventBus } from './kafka/bus';
-import type { EventConsumer } from './kafka/consumer';
+import type { EventConsumer, PartitionWait } from './kafka/consumer';
 import type { Logger } from './logger';
 import type { PlatformMetrics } from './metrics';
 import { mongoReady } from './mongo/connection';
@@ -20,6 +20,11 @@ export interface Component {
   start?(): Promise<void> | void;
   stop(): Promise<void>;
   ready(): boolean | Promise<boolean>;
+  /**
+   * Why the component, though ready, is not doing all its work now (a consumer waiting out an
+   * outage); empty or absent when all is well. Readiness lists the reasons (see Readiness.degraded).
+   */
+  degraded?(): string[];
 }
 
 export const mongoComponent = (connection: Connection): Component => ({
@@ -38,12 +43,26 @@ export const indexesComponent = (...models: { init(): Promise<unknown> }[]): Com
   ready: () => true,
 });
 
+/** One line a person reads in /health/ready: which partition waits, since when, on what. */
+export const describeWait = (w: PartitionWait) =>
+  `consumer group ${w.groupId} paused ${w.topic}[${w.partition}] at offset ${w.offset} since ${w.since} ` +
+  `(${w.tries} ${w.tries === 1 ? 'try' : 'tries'}), waiting out: ${w.error}`;
+
+/**
+ * Kafka readiness: the producer is connected and no consumer has given up. A consumer waiting out a
+ * transient failure (MongoDB down, say) leaves the service ready but degraded: its HTTP API may well
+ * still answer (reads from a replica, another dependency than the one missing), and a readiness
+ * failure would take every replica out of the load balancer at once during a shared outage, turning
+ * a partial one into a total one. The storage check (mongoComponent) fails by itself when MongoDB
+ * is what is gone. The degraded reasons name each paused partition and its error.
+ */
 export const busComponent = (bus: EventBus): Component => ({
   name: 'kafka',
   stage: 'messaging',
   start: () => bus.connect(),
   stop: () => bus.disconnect(),
   ready: () => bus.isReady(),
+  degraded: () => bus.waiting().map(describeWait),
 });
 
 export const consumerComponent = (consumer: EventConsumer): Component => ({
@@ -92,8 +111,17 @@ export function createService<TContext extends BaseContext>(options: ServiceOpti
 
   const readiness = async (): Promise<Readiness> => {
     const checks: Record<string, boolean> = { accepting };
-    for (const c of components) checks[c.name] = await c.ready();
-    return { ready: Object.values(checks).every(Boolean), checks };
+    const degraded: Record<string, string[]> = {};
+    for (const c of components) {
+      checks[c.name] = await c.ready();
+      const reasons = c.degraded?.() ?? [];
+      if (reasons.length > 0) degraded[c.name] = reasons;
+    }
+    return {
+      ready: Object.values(checks).every(Boolean),
+      checks,
+      ...(Object.keys(degraded).length > 0 ? { degraded } : {}),
+    };
   };
 
   const http = createHttpServer<TContext>({

@@ -11,6 +11,11 @@ import type { PlatformMetrics } from '../metrics';
 export interface Readiness {
   ready: boolean;
   checks: Record<string, boolean>;
+  /**
+   * Per component, why it is not doing all its work though ready (a consumer paused while it waits
+   * out an outage). Answered with 200 and status "degraded": see busComponent for why not 503.
+   */
+  degraded?: Record<string, string[]>;
 }
 
 export interface GraphQLRoute<TContext extends BaseContext> {
@@ -197,8 +202,9 @@ export function createHttpServer<TContext extends BaseContext>(
         route = 'ready';
         const readiness = await options.readiness();
         sendJson(res, readiness.ready ? 200 : 503, {
-          status: readiness.ready ? 'ready' : 'not-ready',
+          status: !readiness.ready ? 'not-ready' : readiness.degraded ? 'degraded' : 'ready',
           checks: readiness.checks,
+          ...(readiness.degraded ? { degraded: readiness.degraded } : {}),
         });
       } else if (graphql && url.pathname === '/graphql') {
         route = 'graphql';

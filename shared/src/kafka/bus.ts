@@ -8,7 +8,7 @@ import type { EventData, EventDefinition, EventInput } from './events';
 import { dlqTopic } from './events';
 import { kafkaLogCreator, kafkaLogLevel } from './log-bridge';
 import { delay } from '../backoff';
-import type { ConsumerOptions, EventConsumer, HandlerBinding } from './consumer';
+import type { ConsumerOptions, EventConsumer, HandlerBinding, PartitionWait } from './consumer';
 import { createEventConsumer } from './consumer';
 import { namespacedGroup, namespacedTopic } from '../namespace';
 import { KAFKA_MAX_MESSAGE_BYTES } from '../limits';
@@ -81,6 +81,11 @@ export interface EventBus {
   consumer(options: ConsumerOptions): EventConsumer;
   /** True while the producer is connected and no consumer has given up. */
   isReady(): boolean;
+  /**
+   * The partitions this bus's consumers have paused to wait out a transient failure (a dependency
+   * down); the service is then degraded though ready (see busComponent).
+   */
+  waiting(): PartitionWait[];
   connect(): Promise<void>;
   /** Stops consumers (draining in-flight messages), then disconnects the producer and admin. */
   stopConsumers(): Promise<void>;
@@ -431,6 +436,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
       return consumer;
     },
     isReady: () => producerConnected && consumers.every((c) => c.status() !== 'failed'),
+    waiting: () => consumers.flatMap((c) => c.waiting()),
     connect,
     async stopConsumers() {
       await Promise.all(consumers.map((c) => c.stop()));

@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { BackoffPolicy } from '../backoff';
-import { backoffDelay, delay } from '../backoff';
+import { backoffDelay } from '../backoff';
+import { errorSummary, isTransientError, transientEvidence } from '../faults';
 import type { Logger } from '../logger';
 import type { PlatformMetrics } from '../metrics';
 import type { Envelope } from './envelope';
@@ -36,9 +37,16 @@ export function on<D extends EventDefinition>(definition: D, handle: EventHandle
 export interface ConsumerOptions {
   groupId: string;
   handlers: HandlerBinding[];
-  /** Tries per message before it goes to the DLQ (default 5). */
+  /**
+   * Tries per message before it goes to the DLQ (default 5). Only permanent failures count: a
+   * transient one (see isTransientError: MongoDB or Kafka unreachable, timeouts, not-primary ...)
+   * pauses the partition and is retried for as long as it takes, never dead-lettered.
+   */
   maxAttempts?: number;
+  /** Delays between the tries of a message whose handler failed permanently (in place). */
   retryBackoff?: BackoffPolicy;
+  /** Delays before a partition paused by a transient failure is fetched again (capped, jittered). */
+  waitBackoff?: BackoffPolicy;
   /** Where a group without committed offsets starts; default: the beginning, so nothing is missed. */
   fromBeginning?: boolean;
   partitionsConsumedConcurrently?: number;
@@ -74,6 +82,21 @@ const fetchWindow = (windowMs: number) => ({ maxWaitTimeInMs: windowMs, minBytes
 
 export type ConsumerStatus = 'idle' | 'starting' | 'running' | 'stopped' | 'failed';
 
+/** A partition paused while a transient failure is waited out (see EventConsumer.waiting). */
+export interface PartitionWait {
+  groupId: string;
+  topic: string;
+  partition: number;
+  /** The message that waits: nothing at or after it is committed until it is handled. */
+  offset: string;
+  /** When the first try of this outage failed (ISO 8601). */
+  since: string;
+  /** Transient failures so far in this outage. */
+  tries: number;
+  /** The last error, `Name: message`. */
+  error: string;
+}
+
 export interface EventConsumer {
   readonly groupId: string;
   readonly topics: string[];
@@ -81,6 +104,11 @@ export interface EventConsumer {
   /** Stops fetching, lets the in-flight message finish, commits, and leaves the group. */
   stop(): Promise<void>;
   status(): ConsumerStatus;
+  /**
+   * The partitions paused while a transient failure (a dependency down) is waited out; empty when
+   * every partition flows. Readiness reports them (see busComponent).
+   */
+  waiting(): PartitionWait[];
   /** Resolves once the consumer has joined its group and received its partitions. */
   joined(): Promise<void>;
 }
@@ -97,6 +125,15 @@ const COMMIT_THRESHOLD = 1000;
 const COMMIT_INTERVAL_MS = 1000;
 
 const DEFAULT_RETRY: BackoffPolicy = { initialMs: 200, maxMs: 5_000, multiplier: 2, jitter: 'EQUAL' };
+/**
+ * Capped at 5 s: once the dependency is back, a paused partition resumes within that (plus one fetch),
+ * and a long outage costs one fetch per partition every few seconds. Equal jitter keeps the consumers
+ * of many services from retrying in step when a shared MongoDB returns.
+ */
+const DEFAULT_WAIT: BackoffPolicy = { initialMs: 200, maxMs: 5_000, multiplier: 2, jitter: 'EQUAL' };
+
+/** What became of one message. */
+type Outcome = 'done' | 'stopped' | 'waiting';
 
 function dlqHeaders(
   original: IHeaders | undefined,
@@ -128,7 +165,19 @@ function dlqHeaders(
  * after the handler succeeded (or the message was dead-lettered), and only resolved offsets are
  * committed, so a crash re-delivers rather than loses (handlers must be idempotent). A message that
  * cannot be parsed, fails its schema or keeps failing goes to `<topic>.dlq` with the error; the
- * consumer then moves on. If even the DLQ cannot be written, the batch fails and is re-fetched.
+ * consumer then moves on. A DLQ that cannot be written for now (Kafka unreachable) is waited out like
+ * any transient failure; any other failure to write it fails the batch, which is re-fetched.
+ *
+ * A transient failure (isTransientError: MongoDB or Kafka unreachable, a timeout, not-primary, a reset
+ * connection) is no fault of the message and is never dead-lettered: the partition is paused
+ * (kafkajs `pause`), the batch ends with the message unresolved, and a timer resumes the partition
+ * after a capped, jittered backoff, so kafkajs fetches the same message again, for as long as the
+ * outage lasts. Pausing rather than retrying inside the batch keeps the rest right: the member stays
+ * in its group (kafkajs's fetch loop goes on heartbeating, as it does for any paused partition), a
+ * rebalance or a stop() is not held up by a batch sleeping through the outage (the message simply
+ * stays uncommitted for whoever owns the partition next), the partition's order holds (nothing after
+ * the waiting message is resolved), and the consumer's other partitions keep flowing when only some
+ * messages need the missing dependency. `waiting()` lists the paused partitions for readiness.
  */
 export function createEventConsumer(
   kafka: Kafka,
@@ -143,6 +192,7 @@ export function createEventConsumer(
   const maxAttempts = options.maxAttempts ?? 5;
   const keyConcurrency = Math.max(1, options.keyConcurrency ?? 1);
   const retry = options.retryBackoff ?? DEFAULT_RETRY;
+  const waitPolicy = options.waitBackoff ?? DEFAULT_WAIT;
 
   let consumer: Consumer | undefined;
   let state: ConsumerStatus = 'idle';
@@ -166,6 +216,111 @@ export function createEventConsumer(
   let committing: Promise<void> | undefined;
   let commitTimer: NodeJS.Timeout | undefined;
   const batches = new Set<Promise<void>>();
+  /** Paused partitions (`topic:partition`) and the timer that resumes each. */
+  const waits = new Map<
+    string,
+    {
+      wait: PartitionWait;
+      sinceMs: number;
+      previousDelay: number;
+      timer?: NodeJS.Timeout;
+      /** The batch that last paused it: the messages of one batch that wait count as one try. */
+      batch?: object;
+    }
+  >();
+  /**
+   * Tries and permanent failures of the messages being retried (`topic:partition:offset`); kept
+   * across a pause, so a message that alternates between an outage and a real fault still reaches
+   * maxAttempts. Only failing messages are here, and only while they are ours.
+   */
+  const tries = new Map<string, { tries: number; failures: number }>();
+  /** Wakes the in-place retry delays when the consumer stops. */
+  const sleepers = new Set<() => void>();
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      sleepers.add(wake);
+    });
+
+  const reportWaits = (topic: string) => {
+    let paused = 0;
+    for (const { wait } of waits.values()) if (wait.topic === topic) paused++;
+    deps.metrics?.consumerPausedPartitions.set({ group: groupId, topic }, paused);
+  };
+
+  /**
+   * Pauses the partition of a message whose handling failed transiently and schedules its resume;
+   * the caller ends the batch without resolving the message, so it is fetched again after the resume.
+   * `batch` identifies the fetched batch: with keyConcurrency several of its messages may fail, and
+   * the first of them is where fetching resumes.
+   */
+  const waitOut = (batch: object, topic: string, partition: number, offset: string, err: unknown) => {
+    const c = consumer;
+    // Stopping: the batch ends and the message stays for the next owner. No pause of one partition
+    // either: kafkajs would lift the topic-wide pause stop() has set.
+    if (!c || stopping) return;
+    const key = `${topic}:${partition}`;
+    const error = errorSummary(err);
+    let entry = waits.get(key);
+    if (!entry) {
+      const now = Date.now();
+      entry = {
+        wait: { groupId, topic, partition, offset, since: new Date(now).toISOString(), tries: 0, error },
+        sinceMs: now,
+        previousDelay: waitPolicy.initialMs,
+      };
+      waits.set(key, entry);
+    }
+    const { wait } = entry;
+    wait.error = error;
+    deps.metrics?.consumerTransientFailures.inc({ topic });
+    if (entry.batch === batch) {
+      if (BigInt(offset) < BigInt(wait.offset)) wait.offset = offset;
+      return;
+    }
+    entry.batch = batch;
+    wait.offset = offset;
+    wait.tries++;
+    c.pause([{ topic, partitions: [partition] }]);
+    clearTimeout(entry.timer);
+    entry.previousDelay = backoffDelay(wait.tries, waitPolicy, entry.previousDelay);
+    const resumeAfter = entry.previousDelay;
+    entry.timer = setTimeout(() => {
+      if (!stopping && consumer === c) c.resume([{ topic, partitions: [partition] }]);
+    }, resumeAfter);
+    reportWaits(topic);
+    const log = {
+      topic,
+      partition,
+      offset,
+      error,
+      cause: transientEvidence(err),
+      tries: wait.tries,
+      retryInMs: resumeAfter,
+    };
+    if (wait.tries === 1)
+      logger.warn(log, 'a dependency is unavailable: partition paused, its message waits (no dead letter)');
+    else logger.info(log, 'dependency still unavailable: partition stays paused');
+  };
+
+  /** The partition's batch went through without a transient failure: the outage is over for it. */
+  const endWait = (topic: string, partition: number) => {
+    const key = `${topic}:${partition}`;
+    const entry = waits.get(key);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    waits.delete(key);
+    reportWaits(topic);
+    logger.info(
+      { topic, partition, tries: entry.wait.tries, waitedMs: Date.now() - entry.sinceMs },
+      'dependency back: partition resumed',
+    );
+  };
 
   const markHandled = (payload: EachBatchPayload, offset: string) => {
     payload.resolveOffset(offset);
@@ -234,42 +389,61 @@ export function createEventConsumer(
     );
   };
 
-  /** Returns false when shutdown interrupted the retries: the message stays uncommitted for the next owner. */
+  /**
+   * Handles one message: 'done' once handled or dead-lettered, 'waiting' when a transient failure
+   * paused its partition (see waitOut), 'stopped' when shutdown interrupted its retries. Unless done,
+   * the message stays unresolved and uncommitted: fetched again after the resume, or by the next owner.
+   */
   const processMessage = async (
-    topic: string,
-    partition: number,
+    batch: { topic: string; partition: number },
     message: KafkaMessage,
     heartbeat: () => Promise<void>,
-  ): Promise<boolean> => {
+  ): Promise<Outcome> => {
+    const { topic, partition } = batch;
     let envelope: Envelope;
     let binding: HandlerBinding | undefined;
     let data: unknown;
     if (options.acceptKey && !options.acceptKey(message.key ? message.key.toString('utf8') : '')) {
       deps.metrics?.eventsConsumed.inc({ topic, outcome: 'ignored' });
-      return true;
+      return 'done';
     }
+    /** Writes a dead letter; a transient failure to write it waits like any other. */
+    const deadLettered = async (reason: string, error: string, attempts: number): Promise<boolean> => {
+      try {
+        await deadLetter(topic, partition, message, reason, error, attempts);
+        return true;
+      } catch (err) {
+        if (!isTransientError(err)) throw err;
+        waitOut(batch, topic, partition, message.offset, err);
+        return false;
+      }
+    };
     try {
       envelope = parseEnvelope(message.value);
       binding = byType.get(envelope.type);
       if (!binding) {
         // A shared topic (commands) may carry types another consumer handles.
         deps.metrics?.eventsConsumed.inc({ topic, outcome: 'ignored' });
-        return true;
+        return 'done';
       }
       data = parseEventData(binding.definition, envelope);
     } catch (err) {
       if (!(err instanceof InvalidEventError)) throw err;
-      await deadLetter(topic, partition, message, err.reason, err.message, 0);
+      if (!(await deadLettered(err.reason, err.message, 0))) return 'waiting';
       deps.metrics?.eventsConsumed.inc({ topic, outcome: 'poison' });
-      return true;
+      return 'done';
     }
+    const id = `${topic}:${partition}:${message.offset}`;
+    const record = tries.get(id) ?? { tries: 0, failures: 0 };
+    tries.set(id, record);
     let previousDelay = retry.initialMs;
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
+      record.tries++;
       const context: HandlerContext = {
         topic,
         partition,
         offset: message.offset,
-        attempt,
+        attempt: record.tries,
         logger: logger.child({
           eventId: envelope.id,
           eventType: envelope.type,
@@ -278,19 +452,30 @@ export function createEventConsumer(
       };
       try {
         await binding.handle(data, envelope, context);
+        tries.delete(id);
         deps.metrics?.eventsConsumed.inc({ topic, outcome: 'handled' });
-        return true;
+        return 'done';
       } catch (err) {
-        const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-        if (attempt >= maxAttempts) {
-          await deadLetter(topic, partition, message, 'handler-failed', error, attempt);
-          deps.metrics?.eventsConsumed.inc({ topic, outcome: 'failed' });
-          return true;
+        if (isTransientError(err)) {
+          waitOut(batch, topic, partition, message.offset, err);
+          return 'waiting';
         }
-        if (stopping) return false;
-        previousDelay = backoffDelay(attempt, retry, previousDelay);
-        context.logger.warn({ attempt, error, retryInMs: previousDelay }, 'event handler failed; retrying');
-        await delay(previousDelay);
+        const error = errorSummary(err);
+        record.failures++;
+        if (record.failures >= maxAttempts) {
+          if (!(await deadLettered('handler-failed', error, record.tries))) return 'waiting';
+          tries.delete(id);
+          deps.metrics?.eventsConsumed.inc({ topic, outcome: 'failed' });
+          return 'done';
+        }
+        if (stopping) return 'stopped';
+        previousDelay = backoffDelay(record.failures, retry, previousDelay);
+        context.logger.warn(
+          { attempt: record.tries, failures: record.failures, error, retryInMs: previousDelay },
+          'event handler failed; retrying',
+        );
+        await sleep(previousDelay);
+        if (stopping) return 'stopped';
         await heartbeat();
       }
     }
@@ -315,13 +500,17 @@ export function createEventConsumer(
     // The first error (the DLQ could not be written, a rebalance): the other workers take no further
     // message. The batch ends only once every worker has, so none is left handling messages of a
     // batch that kafkajs fetches again (one key's messages would then run twice at once, out of order).
+    // A transient failure (the partition paused) ends the batch the same way, without an error.
     let failure: { error: unknown } | undefined;
+    let waiting = false;
     const worker = async () => {
       try {
-        for (let lane = queue.shift(); lane && !failure; lane = queue.shift()) {
+        for (let lane = queue.shift(); lane && !failure && !waiting; lane = queue.shift()) {
           for (const message of lane) {
-            if (failure || !payload.isRunning() || payload.isStale()) return;
-            if (!(await processMessage(batch.topic, batch.partition, message, heartbeat))) return;
+            if (failure || waiting || !payload.isRunning() || payload.isStale()) return;
+            const outcome = await processMessage(batch, message, heartbeat);
+            if (outcome === 'waiting') waiting = true;
+            if (outcome !== 'done') return;
             handled.add(message.offset);
             // Throttled by kafkajs: keeps the member in its group through a long batch (a replay).
             await heartbeat();
@@ -340,6 +529,7 @@ export function createEventConsumer(
     if (last !== undefined) markHandled(payload, last);
     // What was resolved is committed; kafkajs fetches the rest again.
     if (failure) throw failure.error;
+    if (!waiting && handled.size === batch.messages.length) endWait(batch.topic, batch.partition);
     await commitIfDue();
     await heartbeat();
   };
@@ -348,6 +538,7 @@ export function createEventConsumer(
     groupId,
     topics,
     status: () => state,
+    waiting: () => [...waits.values()].map(({ wait }) => ({ ...wait })),
     joined: () => joinedPromise,
     async start() {
       if (state === 'running' || state === 'starting') return;
@@ -377,6 +568,18 @@ export function createEventConsumer(
           ),
         );
         for (const key of pending.keys()) if (!assigned.has(key)) pending.delete(key);
+        // A waiting partition that moved to another member is that member's to retry. Resumed here
+        // because kafkajs keeps a partition's pause across assignments: were it assigned back to us
+        // later, it would otherwise never be fetched.
+        for (const [key, entry] of waits)
+          if (!assigned.has(key)) {
+            clearTimeout(entry.timer);
+            waits.delete(key);
+            c.resume([{ topic: entry.wait.topic, partitions: [entry.wait.partition] }]);
+            reportWaits(entry.wait.topic);
+          }
+        for (const key of tries.keys())
+          if (!assigned.has(key.slice(0, key.lastIndexOf(':')))) tries.delete(key);
         state = 'running';
         markJoined();
       });
@@ -405,6 +608,8 @@ export function createEventConsumer(
       stopping = true;
       const c = consumer;
       clearInterval(commitTimer);
+      // A retry sleeping between tries ends now (its message stays uncommitted, for the next owner).
+      for (const wake of [...sleepers]) wake();
       // Take no new batch, let the running ones end, commit what they handled, then leave the group
       // (disconnect() would wait for a running batch too, but commits nothing once autoCommit is off).
       try {
@@ -413,10 +618,17 @@ export function createEventConsumer(
         // not running yet: nothing was fetched
       }
       await Promise.allSettled([...batches]);
+      // Waiting partitions stay uncommitted at their waiting message, for the next owner.
+      for (const [key, entry] of waits) {
+        clearTimeout(entry.timer);
+        waits.delete(key);
+        reportWaits(entry.wait.topic);
+      }
       for (let round = 0; round < 3 && (pending.size > 0 || committing); round++)
         await (committing ?? commitPending());
       consumer = undefined;
       await c.disconnect();
+      tries.clear();
       state = 'stopped';
     },
   };
@@ -428,12 +640,17 @@ export function createEventConsumer(
       await handleConcurrently(payload);
       return;
     }
+    let outcome: Outcome = 'done';
+    let handled = 0;
     for (const message of batch.messages) {
       if (!payload.isRunning() || payload.isStale()) break;
-      if (!(await processMessage(batch.topic, batch.partition, message, heartbeat))) break;
+      outcome = await processMessage(batch, message, heartbeat);
+      if (outcome !== 'done') break;
       markHandled(payload, message.offset);
+      handled++;
       await commitIfDue();
       await heartbeat();
     }
+    if (outcome === 'done' && handled === batch.messages.length) endWait(batch.topic, batch.partition);
   }
 }
