@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { dlqTopic } from './events';
+import { namespacedTopic } from '../namespace';
 
 /**
  * Dead letters, operable: list the `<topic>.dlq` topics and their messages, show one, and replay them
@@ -91,14 +92,15 @@ export interface ReplayResult {
   skipped: { partition: number; offset: string; why: string }[];
 }
 
-/** `<ns>.` in front of a topic when a namespace is set (WAOOAW_NAMESPACE), unless it is there already. */
-export function namespacedTopic(topic: string, namespace?: string): string {
-  return namespace && !topic.startsWith(`${namespace}.`) ? `${namespace}.${topic}` : topic;
-}
-
-/** The dead-letter topic an operator means by `orders.created` or `orders.created.dlq`. */
+/**
+ * The dead-letter topic an operator means by `orders.created` or `orders.created.dlq`, in the
+ * namespace (WAOOAW_NAMESPACE) unless the name given carries it already.
+ */
 export function resolveDlqTopic(topic: string, namespace?: string): string {
-  const named = namespacedTopic(topic, namespace);
+  const named =
+    namespace && topic.startsWith(namespacedTopic(namespace, ''))
+      ? topic
+      : namespacedTopic(namespace ?? '', topic);
   return named.endsWith('.dlq') ? named : dlqTopic(named);
 }
 
