@@ -8,6 +8,7 @@ export * from './graphql/subgraph';
 export * from './http/server';
 export * from './kafka/bus';
 export * from './kafka/consumer';
+export * from './kafka/groups';
 export * from './kafka/envelope';
 export * from './kafka/subscribe';
 export * from './kafka/events';
