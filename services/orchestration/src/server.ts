@@ -194,7 +194,16 @@ export function createServer(deps: OrchestrationDeps) {
       await admin.disconnect();
     }
   };
+  // Housekeeping, off the start-up path: the groups of processes that died without deleting theirs.
+  // At start, and again every minute: a process killed just before this one started is still a
+  // member of its group until its session times out (10 s), and only an empty group can be deleted.
   let groupCleanup: Promise<unknown> | undefined;
+  let groupCleaner: NodeJS.Timeout | undefined;
+  const cleanGroups = () => {
+    groupCleanup ??= deleteIdleGroups(bus.kafka, registryGroupBase, logger).finally(
+      () => (groupCleanup = undefined),
+    );
+  };
   // The replica is loaded before any consumer starts: a result redelivered at start-up advances a
   // workflow, and its next node must see the instances orchestration knew before it stopped
   // (else the node is REJECTED as if no agent offered the capability).
@@ -203,10 +212,12 @@ export function createServer(deps: OrchestrationDeps) {
     stage: 'storage',
     async start() {
       await replica.load(fromBeginning ? undefined : replicaTopicEnds);
-      // Housekeeping, off the start-up path: groups of processes that died without deleting theirs.
-      groupCleanup = deleteIdleGroups(bus.kafka, registryGroupBase, logger);
+      cleanGroups();
+      groupCleaner = setInterval(cleanGroups, 60_000);
+      groupCleaner.unref();
     },
-    stop: async () => {
+    async stop() {
+      clearInterval(groupCleaner);
       await groupCleanup;
     },
     ready: () => true,
