@@ -81,7 +81,11 @@ export function createInstanceReplica(model: InstanceReplicaModel, positions: Re
      */
     async load(ends?: () => Promise<TopicPosition[]>): Promise<void> {
       const saved = await positions.find({ topic: REPLICA_TOPIC }).lean<ReplicaPositionRecord[]>();
-      startPositions = saved.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) }));
+      startPositions = saved.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        offset: String(p.offset),
+      }));
       if (ends) {
         const known = new Set(saved.map((p) => p.partition));
         startPositions.push(...(await ends()).filter((e) => !known.has(e.partition)));

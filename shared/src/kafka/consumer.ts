@@ -207,9 +207,11 @@ export function createEventConsumer(
     pending.clear();
     handledSinceCommit = 0;
     lastCommitAt = Date.now();
-    const told = options.onCommit?.(offsets).catch((err: unknown) =>
-      logger.warn({ error: (err as Error).message }, 'recording committed positions failed'),
-    );
+    const told = options
+      .onCommit?.(offsets)
+      .catch((err: unknown) =>
+        logger.warn({ error: (err as Error).message }, 'recording committed positions failed'),
+      );
     committing = c
       .commitOffsets(offsets)
       .catch((err: unknown) => {

@@ -18,7 +18,11 @@ type Process = Harness['server'];
  */
 describe('orchestration: instance replica across a rolling restart', () => {
   let o: Harness;
-  const admin = createEventBus({ brokers: testInfra().brokers, service: 'test', logger: testLogger() }).kafka.admin();
+  const admin = createEventBus({
+    brokers: testInfra().brokers,
+    service: 'test',
+    logger: testLogger(),
+  }).kafka.admin();
   beforeAll(async () => {
     o = await startOrchestration();
     await admin.connect();
@@ -28,7 +32,10 @@ describe('orchestration: instance replica across a rolling restart', () => {
     await o.stop();
   });
 
-  const cap = (i: number) => `test.rolling-${i}-${uniqueName('c').toLowerCase().replace(/[^a-z0-9-]/g, '')}`;
+  const cap = (i: number) =>
+    `test.rolling-${i}-${uniqueName('c')
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '')}`;
   const ids = (p: Process) =>
     new Set(
       p.replica
@@ -85,11 +92,15 @@ describe('orchestration: instance replica across a rolling restart', () => {
 
     // Both dispatch every capability meanwhile (each process has the whole registry).
     for (const exec of [o.exec, second.exec])
-      expect((await runEach(exec, capabilities)).map((t) => t.status)).toEqual(capabilities.map(() => 'COMPLETED'));
+      expect((await runEach(exec, capabilities)).map((t) => t.status)).toEqual(
+        capabilities.map(() => 'COMPLETED'),
+      );
 
     // The old process stops, and its group leaves the broker with it.
     const firstGroup = first.consumers[0]!.groupId;
-    expect(await registryGroups()).toEqual(expect.arrayContaining([firstGroup, second.server.consumers[0]!.groupId]));
+    expect(await registryGroups()).toEqual(
+      expect.arrayContaining([firstGroup, second.server.consumers[0]!.groupId]),
+    );
     await o.handOver(second.server);
     expect(await registryGroups()).not.toContain(firstGroup);
 
@@ -99,7 +110,9 @@ describe('orchestration: instance replica across a rolling restart', () => {
     await o.announce(late);
     await o.announce(leaving, 'DEREGISTERED');
     const now = [...views, late];
-    await pollFor(() => holdsExactly(second.server, now), { what: 'the survivor to apply the later changes' });
+    await pollFor(() => holdsExactly(second.server, now), {
+      what: 'the survivor to apply the later changes',
+    });
     const statuses = await runEach(o.exec, [...capabilities, late.capabilities[0]!.name]);
     expect(statuses.map((t) => t.status)).toEqual([...capabilities, 'late'].map(() => 'COMPLETED'));
     const gone = (await runEach(o.exec, [leaving.capabilities[0]!.name]))[0]!;
