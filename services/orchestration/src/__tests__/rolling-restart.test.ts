@@ -130,8 +130,19 @@ describe('orchestration: instance replica across a rolling restart', () => {
 
     // A third process, started after, holds the registry as it is now from the moment it is up:
     // the deregistered instance stays gone, though the topic still carries its registration.
+    // The survivor records how far the persisted replica is applied; the third process starts there.
+    const positions = o.server.tasks.db.collection<{ partition: number; offset: number }>(
+      'instance_positions',
+    );
+    const recorded = await positions.find({ topic: 'discovery.instance.changed' }).toArray();
+    expect(recorded.length).toBeGreaterThan(0);
     const third = await o.startAnother();
     try {
+      const startedAt = await third.server.replica.startAt();
+      for (const r of recorded)
+        expect(Number(startedAt.find((p) => p.partition === r.partition)?.offset)).toBeGreaterThanOrEqual(
+          r.offset,
+        );
       expect(holdsExactly(third.server, now)).toBe(true);
       const fromThird = await runEach(third.exec, [...capabilities, late.capabilities[0]!.name]);
       expect(fromThird.map((t) => t.status)).toEqual([...capabilities, 'late'].map(() => 'COMPLETED'));
