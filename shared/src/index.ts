@@ -13,6 +13,7 @@ export * from './kafka/publish-errors';
 export * from './limits';
 export * from './kafka/consumer';
 export * from './kafka/dlq';
+export * from './kafka/groups';
 export * from './kafka/envelope';
 export * from './kafka/subscribe';
 export * from './kafka/events';

@@ -253,6 +253,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
     }
   }
 
+  // Work (see shared/src/kafka/groups.ts): this runtime's inbox; each assignment is run once.
   const inbox = bus.consumer({
     groupId: `${options.consumerGroupPrefix ?? ''}agents-runtime.${runtimeId}`,
     handlers: [

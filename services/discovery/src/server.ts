@@ -94,6 +94,9 @@ export function createServer(deps: DiscoveryDeps) {
     callerSecret: config.CALLER_TOKEN_SECRET,
   });
   const prefix = deps.consumerGroupPrefix ?? '';
+  // Both groups are work (see shared/src/kafka/groups.ts): the registry is the database, each heartbeat,
+  // registration, outcome and agent change is applied once, by whichever process holds its partition,
+  // and the registry's per-process cache is checked against each document's revision on every write.
   // Heartbeats have a consumer of their own so a burst of them never waits behind other events.
   const heartbeats = bus.consumer({
     groupId: `${prefix}discovery.heartbeats`,

@@ -60,6 +60,8 @@ export function createServer(deps: FactoryDeps) {
     production: config.NODE_ENV === 'production',
   });
   const context = contextFactory({ definitions, factory, logger, callerSecret: config.CALLER_TOKEN_SECRET });
+  // Work (see shared/src/kafka/groups.ts), both groups: each outcome and command is applied once, by
+  // one process, to the builds in the database.
   const outcomes = bus.consumer({
     groupId: `${deps.consumerGroupPrefix ?? ''}factory.identity-outcomes`,
     handlers: identityOutcomeHandlers(factory),

@@ -62,6 +62,7 @@ export function createServer(deps: IdentityDeps) {
     callerSecret: deps.config.CALLER_TOKEN_SECRET,
     a2aBaseUrl: deps.config.A2A_BASE_URL,
   });
+  // Work (see shared/src/kafka/groups.ts): each command is applied once, by one process, to the database.
   const commands = bus.consumer({
     groupId: `${deps.consumerGroupPrefix ?? ''}identity.commands`,
     handlers: commandHandlers(registry, bus),

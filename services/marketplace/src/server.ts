@@ -184,6 +184,8 @@ export function createServer(deps: MarketplaceDeps) {
     callerSecret: config.CALLER_TOKEN_SECRET,
   });
   const prefix = deps.consumerGroupPrefix ?? '';
+  // Work (see shared/src/kafka/groups.ts), both groups: each event is projected once, by one process,
+  // into listings and trials in the database; no process keeps a view of them in memory.
   const agents = bus.consumer({
     groupId: `${prefix}marketplace.agents`,
     handlers: agentHandlers(listingOps),

@@ -9,8 +9,10 @@ import {
   createOutboxRelay,
   createService,
   createSubgraphServer,
+  deleteIdleGroups,
   indexesComponent,
   mongoComponent,
+  processGroupId,
   relayComponent,
   TASK_RESULTS_TOPIC,
 } from '@waooaw/shared';
@@ -19,13 +21,13 @@ import { contextFactory } from './context';
 import type { Environment } from './environment';
 import { createTaskEngine } from './engine';
 import { commandHandlers, resultHandlers } from './events/handlers';
-import { instanceReplicaModel } from './models/instance';
+import { instanceReplicaModel, replicaPositionModel } from './models/instance';
 import { sagaModel } from './models/saga';
 import { taskModel } from './models/task';
 import { workflowModel } from './models/workflow';
 import { createOrchestrator } from './orchestrator';
 import { createQuotas } from './quota';
-import { createInstanceReplica } from './replica';
+import { createInstanceReplica, REPLICA_TOPIC } from './replica';
 import { createResolvers } from './resolvers';
 import { createSagaEngine } from './sagas';
 import type { SubmissionDefaults } from './submission';
@@ -74,6 +76,7 @@ export function createServer(deps: OrchestrationDeps) {
   const workflowRecords = workflowModel(deps.connection);
   const sagaRecords = sagaModel(deps.connection);
   const replicaRecords = instanceReplicaModel(deps.connection);
+  const replicaPositions = replicaPositionModel(deps.connection);
   const relay = createOutboxRelay({
     models: [tasks, workflowRecords],
     bus,
@@ -95,7 +98,7 @@ export function createServer(deps: OrchestrationDeps) {
       jitter: config.TASK_RETRY_JITTER,
     },
   };
-  const replica = createInstanceReplica(replicaRecords);
+  const replica = createInstanceReplica(replicaRecords, replicaPositions);
   const engine = createTaskEngine({
     tasks,
     replica,
@@ -152,13 +155,23 @@ export function createServer(deps: OrchestrationDeps) {
     callerSecret: config.CALLER_TOKEN_SECRET,
   });
   const prefix = deps.consumerGroupPrefix ?? '';
+  const fromBeginning = deps.fromBeginning ?? true;
+  // A view: every process reads every instance event into its own replica (see createInstanceReplica),
+  // so the group is this process's own, starts where the persisted replica is applied up to, and is
+  // deleted when the process stops (groups left by crashed processes are deleted at the next start).
+  const registryGroupBase = `${prefix}orchestration.registry`;
   const registry = bus.consumer({
-    groupId: `${prefix}orchestration.registry`,
+    groupId: processGroupId(registryGroupBase),
     handlers: replica.handlers(),
     partitionsConsumedConcurrently: 3,
     keyConcurrency: 8,
-    fromBeginning: deps.fromBeginning ?? true,
+    fromBeginning,
+    startAt: replica.startAt,
+    onCommit: (positions) => replica.savePositions(positions),
+    deleteGroupOnStop: true,
   });
+  // Work: each result and command is handled once, by whichever process holds its partition (the
+  // task's state is in the database, and every write of it is guarded by its revision).
   const results = bus.consumer({
     groupId: `${prefix}orchestration.results`,
     handlers: resultHandlers(engine),
@@ -180,14 +193,44 @@ export function createServer(deps: OrchestrationDeps) {
       .catch((err: unknown) => logger.error({ err }, 'reconciling workflows and sagas failed'))
       .finally(() => (reconciling = undefined));
   };
+  /** The end of each partition of the replica's topic: where a group that skips history starts. */
+  const replicaTopicEnds = async () => {
+    await bus.ensureTopics([REPLICA_TOPIC]);
+    const admin = bus.kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(REPLICA_TOPIC);
+      return offsets.map((o) => ({ topic: REPLICA_TOPIC, partition: o.partition, offset: o.high }));
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  // Housekeeping, off the start-up path: the groups of processes that died without deleting theirs.
+  // At start, and again every minute: a process killed just before this one started is still a
+  // member of its group until its session times out (10 s), and only an empty group can be deleted.
+  let groupCleanup: Promise<unknown> | undefined;
+  let groupCleaner: NodeJS.Timeout | undefined;
+  const cleanGroups = () => {
+    groupCleanup ??= deleteIdleGroups(bus.kafka, registryGroupBase, logger).finally(
+      () => (groupCleanup = undefined),
+    );
+  };
   // The replica is loaded before any consumer starts: a result redelivered at start-up advances a
   // workflow, and its next node must see the instances orchestration knew before it stopped
   // (else the node is REJECTED as if no agent offered the capability).
   const replicaLoader: Component = {
     name: 'replica',
     stage: 'storage',
-    start: () => replica.load(),
-    stop: () => Promise.resolve(),
+    async start() {
+      await replica.load(fromBeginning ? undefined : replicaTopicEnds);
+      cleanGroups();
+      groupCleaner = setInterval(cleanGroups, 60_000);
+      groupCleaner.unref();
+    },
+    async stop() {
+      clearInterval(groupCleaner);
+      await groupCleanup;
+    },
     ready: () => true,
   };
   const scheduler: Component = {
@@ -213,7 +256,7 @@ export function createServer(deps: OrchestrationDeps) {
     graphql: { server: graphql, context },
     components: [
       mongoComponent(deps.connection),
-      indexesComponent(tasks, workflowRecords, sagaRecords, replicaRecords),
+      indexesComponent(tasks, workflowRecords, sagaRecords, replicaRecords, replicaPositions),
       replicaLoader,
       busComponent(bus),
       relayComponent(relay),

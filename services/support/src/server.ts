@@ -126,6 +126,7 @@ export function createServer(deps: SupportDeps) {
     callerSecret: config.CALLER_TOKEN_SECRET,
   });
   const prefix = deps.consumerGroupPrefix ?? '';
+  // Work (see shared/src/kafka/groups.ts): each task update is applied once, by one process, to its ticket.
   const tasks = bus.consumer({
     groupId: `${prefix}support.tasks`,
     handlers: taskHandlers(ticketOps),

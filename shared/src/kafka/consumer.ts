@@ -34,6 +34,13 @@ export function on<D extends EventDefinition>(definition: D, handle: EventHandle
   return { definition, handle };
 }
 
+/** A partition's position: the next offset to read (every message before it handled). */
+export interface TopicPosition {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
 export interface ConsumerOptions {
   groupId: string;
   handlers: HandlerBinding[];
@@ -72,6 +79,24 @@ export interface ConsumerOptions {
    * returns as soon as one message is there.
    */
   batchWindowMs?: number;
+  /**
+   * Where a new group starts, per partition (the next offset to read), given before it joins:
+   * partitions not listed start per `fromBeginning`. For a group of one process that rebuilds a view
+   * from a snapshot taken at these positions (see orchestration's instance replica). The positions
+   * are committed at once, so a rejoin resumes from them rather than from the topic's start or end.
+   */
+  startAt?: () => Promise<TopicPosition[]>;
+  /**
+   * Told every position the consumer commits (the next offset to read; every message before it has
+   * been handled), alongside the commit: a view kept in a database records how far it is applied.
+   * A failure is logged, not retried: the next commit tells a newer position.
+   */
+  onCommit?: (positions: TopicPosition[]) => Promise<void>;
+  /**
+   * Deletes the group from the broker once the consumer has stopped and left it: for a group of one
+   * process, which no later process joins again (else every restart would leave one behind).
+   */
+  deleteGroupOnStop?: boolean;
 }
 
 /**
@@ -337,6 +362,11 @@ export function createEventConsumer(
     pending.clear();
     handledSinceCommit = 0;
     lastCommitAt = Date.now();
+    const told = options
+      .onCommit?.(offsets)
+      .catch((err: unknown) =>
+        logger.warn({ error: (err as Error).message }, 'recording committed positions failed'),
+      );
     committing = c
       .commitOffsets(offsets)
       .catch((err: unknown) => {
@@ -348,6 +378,7 @@ export function createEventConsumer(
         }
         logger.debug({ error: (err as Error).message }, 'committing offsets failed; will retry');
       })
+      .then(() => told)
       .finally(() => {
         committing = undefined;
       });
@@ -589,6 +620,8 @@ export function createEventConsumer(
       });
       await c.connect();
       await c.subscribe({ topics, fromBeginning: options.fromBeginning ?? true });
+      // Read before run(): the seeks must follow it synchronously, before the first fetch is handled.
+      const startAt = (await options.startAt?.()) ?? [];
       await c.run({
         // Committed by markHandled/commitPending (see `pending`).
         autoCommit: false,
@@ -600,6 +633,12 @@ export function createEventConsumer(
           return running.finally(() => batches.delete(running));
         },
       });
+      // run() resolves once the group is joined (partitions assigned) and before anything fetched is
+      // handled; a pending seek also discards a fetch already in flight.
+      for (const position of startAt) {
+        c.seek(position);
+        pending.set(`${position.topic}:${position.partition}`, position);
+      }
       commitTimer = setInterval(() => void commitPending(), COMMIT_INTERVAL_MS);
       commitTimer.unref();
     },
@@ -630,6 +669,18 @@ export function createEventConsumer(
       await c.disconnect();
       tries.clear();
       state = 'stopped';
+      if (options.deleteGroupOnStop) {
+        // The member has left: the group is empty, and the broker deletes an empty group on request.
+        const admin = kafka.admin();
+        try {
+          await admin.connect();
+          await admin.deleteGroups([groupId]);
+        } catch (err) {
+          logger.warn({ error: (err as Error).message }, 'could not delete the consumer group');
+        } finally {
+          await admin.disconnect().catch(() => undefined);
+        }
+      }
     },
   };
 

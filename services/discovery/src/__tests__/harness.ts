@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentRegistration, InstanceLoad } from '@waooaw/shared';
 import {
+  connectMongo,
   createEventBus,
   createMetrics,
   discoveryEvents,
@@ -35,16 +36,18 @@ export const IDLE: InstanceLoad = { inFlight: 0, latencyMs: 40, errorRate: 0, co
 /** The discovery service on the real servers, driven in process with executeOperation. */
 export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = {}) {
   const db = await testDatabase('discovery');
-  const bus = createEventBus({ ...testKafka(), service: 'discovery', logger: testLogger() });
-  const server = createServer({
-    config: { ...TEST_CONFIG, ...config },
-    logger: testLogger(),
-    metrics: createMetrics('discovery-test'),
-    connection: db.connection,
-    bus,
-    outboxIntervalMs: 50,
-    consumerGroupPrefix: `${uniqueName('t')}.`,
-  });
+  const prefix = `${uniqueName('t')}.`;
+  const build = (connection: typeof db.connection) =>
+    createServer({
+      config: { ...TEST_CONFIG, ...config },
+      logger: testLogger(),
+      metrics: createMetrics('discovery-test'),
+      connection,
+      bus: createEventBus({ ...testKafka(), service: 'discovery', logger: testLogger() }),
+      outboxIntervalMs: 50,
+      consumerGroupPrefix: prefix,
+    });
+  const server = build(db.connection);
   await server.service.start(0, '127.0.0.1');
   const collected = await collectEvents(Object.values(discoveryEvents).map((e) => e.topic));
   // Another bus stands in for identity and a runtime: they only talk to discovery through Kafka.
@@ -113,6 +116,18 @@ export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = 
     eventsOf: collected.events,
     publishRegister: (data: ReturnType<typeof runtimeRegistration>) =>
       outside.publish(discoveryMessages.instanceRegister, data, { subject: data.instanceId }),
+    /**
+     * Starts one more discovery process beside this one (same database, same group prefix: a
+     * rolling restart's new process), with its consumers joined; the test stops it.
+     */
+    async startAnother() {
+      const started = build(
+        await connectMongo({ url: testInfra().mongoUrl, dbName: db.connection.name, logger: testLogger() }),
+      );
+      await started.service.start(0, '127.0.0.1');
+      await Promise.all(started.consumers.map((c) => c.joined()));
+      return { ...started, exec: graphqlExecutor(started, SECRET) };
+    },
     async stop() {
       await server.service.stop();
       await outside.disconnect();

@@ -110,9 +110,18 @@ export async function startOrchestration(options: { config?: Partial<Orchestrati
     orchestrationEvents.attemptFinished.topic,
   ]);
 
-  /** Tells orchestration (as discovery would) that an instance of the scripted runtime is available. */
-  async function instance(capabilities: string[], overrides: Partial<InstanceView> = {}) {
-    const view: InstanceView = {
+  async function another() {
+    const started = build(
+      await connectMongo({ url: testInfra().mongoUrl, dbName: db.connection.name, logger: testLogger() }),
+    );
+    await started.service.start(0, '127.0.0.1');
+    await Promise.all(started.consumers.map((c) => c.joined()));
+    return started;
+  }
+
+  /** An instance of the scripted runtime offering `capabilities` (not announced yet). */
+  function instanceView(capabilities: string[], overrides: Partial<InstanceView> = {}): InstanceView {
+    return {
       instanceId: uniqueName(`${runtimeId}:i`),
       agentId: `agent-${uniqueName('a')}`,
       handle: 'wow-scripted',
@@ -128,11 +137,24 @@ export async function startOrchestration(options: { config?: Partial<Orchestrati
       inFlight: 0,
       ...overrides,
     };
+  }
+
+  /** Publishes an instance's change as discovery would. */
+  async function announce(
+    view: InstanceView,
+    change: 'REGISTERED' | 'UPDATED' | 'DEREGISTERED' | 'REMOVED' = 'REGISTERED',
+  ) {
     await outside.publish(
       discoveryEvents.instanceChanged,
-      { change: 'REGISTERED', instance: view, at: new Date().toISOString() },
+      { change, instance: view, at: new Date().toISOString() },
       { subject: view.instanceId },
     );
+  }
+
+  /** Tells orchestration (as discovery would) that an instance of the scripted runtime is available. */
+  async function instance(capabilities: string[], overrides: Partial<InstanceView> = {}) {
+    const view = instanceView(capabilities, overrides);
+    await announce(view);
     await pollFor(() => server.replica.get(view.instanceId)?.health === view.health, {
       what: 'orchestration to learn the instance',
     });
@@ -147,7 +169,10 @@ export async function startOrchestration(options: { config?: Partial<Orchestrati
     get server() {
       return server;
     },
+    prefix,
     instance,
+    instanceView,
+    announce,
     script(next: Script) {
       script = next;
     },
@@ -161,11 +186,24 @@ export async function startOrchestration(options: { config?: Partial<Orchestrati
     /** Stops orchestration and starts a fresh one on the same database (a restart). */
     async restart() {
       await server.service.stop();
-      server = build(
-        await connectMongo({ url: testInfra().mongoUrl, dbName: db.connection.name, logger: testLogger() }),
-      );
-      await server.service.start(0, '127.0.0.1');
-      await Promise.all(server.consumers.map((c) => c.joined()));
+      server = await another();
+    },
+    /**
+     * Starts one more orchestration process beside the current one (same database, same group
+     * prefix: a rolling restart's new process); the test stops it (`server.service.stop()`).
+     */
+    async startAnother() {
+      const started = await another();
+      return {
+        server: started,
+        exec: (query: string, variables: Record<string, unknown> = {}) =>
+          graphqlExecutor(started, SECRET, 'op-orch')(query, variables, ['operator']),
+      };
+    },
+    /** Stops the current process; `next` (from startAnother) becomes the current one (`server`, `exec`). */
+    async handOver(next: Awaited<ReturnType<typeof another>>) {
+      await server.service.stop();
+      server = next;
     },
     async stop() {
       await server.service.stop();
