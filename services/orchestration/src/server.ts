@@ -199,7 +199,7 @@ export function createServer(deps: OrchestrationDeps) {
     const admin = bus.kafka.admin();
     await admin.connect();
     try {
-      const offsets = await admin.fetchTopicOffsets(REPLICA_TOPIC);
+      const offsets = await admin.fetchTopicOffsets(bus.topic(REPLICA_TOPIC));
       return offsets.map((o) => ({ topic: REPLICA_TOPIC, partition: o.partition, offset: o.high }));
     } finally {
       await admin.disconnect();
@@ -211,7 +211,7 @@ export function createServer(deps: OrchestrationDeps) {
   let groupCleanup: Promise<unknown> | undefined;
   let groupCleaner: NodeJS.Timeout | undefined;
   const cleanGroups = () => {
-    groupCleanup ??= deleteIdleGroups(bus.kafka, registryGroupBase, logger).finally(
+    groupCleanup ??= deleteIdleGroups(bus.kafka, bus.groupId(registryGroupBase), logger).finally(
       () => (groupCleanup = undefined),
     );
   };

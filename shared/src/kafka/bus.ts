@@ -379,6 +379,10 @@ export function createEventBus(options: EventBusOptions): EventBus {
     definition: { ...definition, topic: physical(definition.topic) },
     handle: (data, envelope, context) => handle(data, envelope, { ...context, topic: definition.topic }),
   });
+  /** A broker topic name back to the logical one its callers know (the namespace's prefix removed). */
+  const inRun = physical('');
+  const logical = (topic: string) =>
+    namespace && topic.startsWith(inRun) ? topic.slice(inRun.length) : topic;
 
   const bus: EventBus = {
     kafka,
@@ -424,6 +428,19 @@ export function createEventBus(options: EventBusOptions): EventBus {
           ...consumerOptions,
           groupId: bus.groupId(consumerOptions.groupId),
           handlers: namespace ? consumerOptions.handlers.map(onBrokerTopic) : consumerOptions.handlers,
+          // Positions (where to start, what was committed) are told and given in logical names too.
+          ...(consumerOptions.startAt && namespace
+            ? {
+                startAt: async () =>
+                  (await consumerOptions.startAt!()).map((p) => ({ ...p, topic: physical(p.topic) })),
+              }
+            : {}),
+          ...(consumerOptions.onCommit && namespace
+            ? {
+                onCommit: (positions) =>
+                  consumerOptions.onCommit!(positions.map((p) => ({ ...p, topic: logical(p.topic) }))),
+              }
+            : {}),
         },
         {
           logger,
