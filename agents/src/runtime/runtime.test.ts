@@ -81,6 +81,57 @@ describe('the agents runtime on Kafka', () => {
     await heartbeats.stop();
   });
 
+  it('runs an attempt delivered twice once, and a retry (a new attempt) again', async () => {
+    const runtimeId = uniqueName('rt-once');
+    const events = await collectEvents([TASK_RESULTS_TOPIC]);
+    const bus = createEventBus({ ...testKafka(), service: 'agents-runtime', logger: testLogger() });
+    const runtime = createAgentRuntime({
+      bus,
+      logger: testLogger(),
+      runtimeId,
+      fleet: planFleet(catalogue, { runtimeId, size: 1, handles: ['wow-math-mentor'] }),
+      catalogue,
+      heartbeatIntervalMs: 1000,
+      ttlSeconds: 5,
+    });
+    const instanceId = runtime.instances[0]!.spec.instanceId;
+    // Keyed by the instance, like orchestration's assignments: one partition, so in order.
+    const assign = (taskId: string, attempt: number) =>
+      bus.publish(
+        taskAssignedTo(runtimeId),
+        {
+          taskId,
+          attempt,
+          instanceId,
+          capability: 'tutoring.solve-problem',
+          input: { request: 'Solve: 2x + 3 = 11' },
+          timeoutMs: 10_000,
+        },
+        { subject: instanceId },
+      );
+    const results = (taskId: string) => events.events(agentsMessages.taskResult.type, taskId);
+    const task = `${runtimeId}-twice`;
+    const marker = `${runtimeId}-after`;
+    try {
+      await runtime.start();
+      // The same attempt twice (an outbox that re-sent it), then another task behind them: once that
+      // one is answered, both copies have been read.
+      await assign(task, 1);
+      await assign(task, 1);
+      await assign(marker, 1);
+      await pollFor(() => results(marker)[0] && results(task)[0], { what: 'both answers' });
+      expect(results(task).map((e) => e.data.attempt)).toEqual([1]);
+
+      await assign(task, 2);
+      await pollFor(() => results(task).length === 2, { what: 'the retry answered' });
+      expect(results(task).map((e) => e.data.attempt)).toEqual([1, 2]);
+    } finally {
+      await runtime.stop();
+      await bus.disconnect();
+      await events.stop();
+    }
+  });
+
   it('injects faults: errors fails every attempt, silent answers and beats nothing, null recovers', async () => {
     const runtimeId = uniqueName('rt-fault');
     const controlId = uniqueName('rt-control');

@@ -127,6 +127,9 @@ async function padded<T>(work: WorkRange | undefined, startedAt: number, result:
   return value;
 }
 
+/** How many recent attempts a runtime remembers to run each once (see `takeOnce`). */
+const RECENT_ATTEMPTS = 50_000;
+
 /** One instance the runtime hosts: what it is, how loaded it is, and the pool that runs its tasks. */
 export interface HostedInstance {
   spec: InstanceSpec;
@@ -253,6 +256,23 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
     }
   }
 
+  /**
+   * The attempts this runtime has taken lately (`taskId:attempt`), so each runs once. Assignments are
+   * delivered at least once: orchestration's outbox publishes an assignment again when it could not
+   * record it as sent (MongoDB went away between the two), and the inbox is redelivered after a
+   * rebalance. Running it again would apply the skill's effects twice, while orchestration records
+   * only one result per attempt anyway. A retry is a new attempt number, so it does run. Bounded:
+   * the oldest keys go first, long after any redelivery of theirs could arrive.
+   */
+  const taken = new Set<string>();
+  const takeOnce = (a: Assignment): boolean => {
+    const key = `${a.taskId}:${a.attempt}`;
+    if (taken.has(key)) return false;
+    taken.add(key);
+    if (taken.size > RECENT_ATTEMPTS) taken.delete(taken.values().next().value as string);
+    return true;
+  };
+
   // Work (see shared/src/kafka/groups.ts): this runtime's inbox; each assignment is run once.
   const inbox = bus.consumer({
     groupId: `${options.consumerGroupPrefix ?? ''}agents-runtime.${runtimeId}`,
@@ -260,6 +280,10 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
       on(taskAssignedTo(runtimeId), async (a) => {
         // A silent runtime answers nothing: orchestration times the attempt out and retries it elsewhere.
         if (fault === 'silent') return;
+        if (!takeOnce(a)) {
+          logger.debug({ taskId: a.taskId, attempt: a.attempt }, 'assignment delivered again; already taken');
+          return;
+        }
         const host = byId.get(a.instanceId);
         if (!host) {
           await publishResult(a, 'FAILED', 0, {
