@@ -51,9 +51,10 @@ describe('document outbox: entries that can never be published', () => {
       new Schema<OrderDoc>({ _id: String, status: String, ...outboxSchemaFields }),
     );
     const changed = defineEvent(`test.${name}.changed`, statusSchema);
+    // The raw admin names the topic as on the broker (in the run's namespace), like the bus does.
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic: changed.topic, numPartitions: 1, configEntries: topicConfig }],
+      topics: [{ topic: bus.topic(changed.topic), numPartitions: 1, configEntries: topicConfig }],
     });
     const collector = await collectTopic(changed.topic);
     stops.push(collector.stop);

@@ -48,21 +48,25 @@ describe('process-own consumer groups against a real Kafka broker', () => {
     expect(handled).toEqual([3, 4, 5]);
     await pollFor(() => reported.some((p) => p.offset === '6'), { what: 'the position after them reported' });
     expect(reported.every((p) => p.topic === stepped.topic && p.partition === 0)).toBe(true);
-    expect(await groupIds()).toContain(groupId);
+    // On the broker the group carries the run's namespace (the bus adds it).
+    expect(consumer.groupId).toBe(bus.groupId(groupId));
+    expect(await groupIds()).toContain(consumer.groupId);
 
     await consumer.stop();
-    expect(await groupIds()).not.toContain(groupId);
+    expect(await groupIds()).not.toContain(consumer.groupId);
   });
 
   it('deletes the groups stopped processes left behind, never one with a member', async () => {
     const stepped = defineEvent(uniqueTopic('process-groups', 'idle'), stepSchema);
     await bus.ensureTopics([{ topic: stepped.topic, partitions: 1 }]);
     const base = uniqueName('view');
+    // The raw admin names groups and topics as on the broker (in the run's namespace).
+    const physicalBase = bus.groupId(base);
     // A process killed without deleting its group: committed offsets, no member.
-    const left = `${base}.crashed`;
+    const left = `${physicalBase}.crashed`;
     await admin.setOffsets({
       groupId: left,
-      topic: stepped.topic,
+      topic: bus.topic(stepped.topic),
       partitions: [{ partition: 0, offset: '0' }],
     });
     const live = bus.consumer({
@@ -72,14 +76,14 @@ describe('process-own consumer groups against a real Kafka broker', () => {
     await live.start();
     await live.joined();
     // Another base with the same beginning is not ours.
-    const other = `${base}-other.crashed`;
+    const other = `${physicalBase}-other.crashed`;
     await admin.setOffsets({
       groupId: other,
-      topic: stepped.topic,
+      topic: bus.topic(stepped.topic),
       partitions: [{ partition: 0, offset: '0' }],
     });
 
-    expect(await deleteIdleGroups(bus.kafka, base, testLogger())).toEqual([left]);
+    expect(await deleteIdleGroups(bus.kafka, physicalBase, testLogger())).toEqual([left]);
     const after = await groupIds();
     expect(after).not.toContain(left);
     expect(after).toContain(live.groupId);

@@ -1,6 +1,6 @@
 import type { InstanceView } from '@waooaw/shared';
 import { createEventBus } from '@waooaw/shared';
-import { pollFor, testInfra, testLogger, uniqueName } from '@waooaw/shared/testing';
+import { pollFor, testKafka, testLogger, uniqueName } from '@waooaw/shared/testing';
 import type { Harness } from './harness';
 import { startOrchestration, TASK_FIELDS } from './harness';
 
@@ -18,11 +18,9 @@ type Process = Harness['server'];
  */
 describe('orchestration: instance replica across a rolling restart', () => {
   let o: Harness;
-  const admin = createEventBus({
-    brokers: testInfra().brokers,
-    service: 'test',
-    logger: testLogger(),
-  }).kafka.admin();
+  // The raw admin names groups and topics as on the broker (in the run's namespace): see `bus`.
+  const bus = createEventBus({ ...testKafka(), service: 'test', logger: testLogger() });
+  const admin = bus.kafka.admin();
   beforeAll(async () => {
     o = await startOrchestration();
     await admin.connect();
@@ -74,7 +72,7 @@ describe('orchestration: instance replica across a rolling restart', () => {
   const registryGroups = async () =>
     (await admin.listGroups()).groups
       .map((g) => g.groupId)
-      .filter((id) => id.startsWith(`${o.prefix}orchestration.registry`));
+      .filter((id) => id.startsWith(bus.groupId(`${o.prefix}orchestration.registry`)));
 
   it('every process holds every instance, the survivor and a later process too, and dispatches each capability', async () => {
     const first = o.server;
@@ -120,10 +118,10 @@ describe('orchestration: instance replica across a rolling restart', () => {
 
     // A process that crashed earlier left its group behind (simulated: a group with an offset and no
     // member); the next process to start deletes it.
-    const crashed = `${o.prefix}orchestration.registry.crashed-${uniqueName('p')}`;
+    const crashed = bus.groupId(`${o.prefix}orchestration.registry.crashed-${uniqueName('p')}`);
     await admin.setOffsets({
       groupId: crashed,
-      topic: 'discovery.instance.changed',
+      topic: bus.topic('discovery.instance.changed'),
       partitions: [{ partition: 0, offset: '0' }],
     });
     expect(await registryGroups()).toContain(crashed);
