@@ -21,14 +21,20 @@ describe('process figures from /proc', () => {
   });
 
   it('reports the resident set at the start and the end of a window, and its peak', () => {
+    const rssMb = () => readProcess(process.pid)!.rssKb / 1024;
     const sampler = createProcessSampler(10_000);
+    const before = rssMb();
     sampler.start([{ name: 'bench', pid: process.pid }]);
     const held = Buffer.alloc(64 * 1024 * 1024, 1); // touched pages: resident
+    const grown = rssMb();
     const [me] = sampler.stop();
+    const after = rssMb();
     expect(held.length).toBeGreaterThan(0);
     expect(me).toMatchObject({ name: 'bench', pid: process.pid });
-    expect(me!.rssStartMb).toBeGreaterThan(1);
-    expect(me!.rssEndMb! - me!.rssStartMb!).toBeGreaterThanOrEqual(48);
+    // The figures are the readings at the window's two ends (how much the allocation adds to the
+    // resident set depends on what the allocator had kept from before, so it is not asserted).
+    expect(Math.abs(me!.rssStartMb! - before)).toBeLessThan(8);
+    expect(Math.abs(me!.rssEndMb! - Math.max(grown, after))).toBeLessThan(8);
     expect(me!.rssMaxMb).toBeGreaterThanOrEqual(me!.rssEndMb!);
   });
 

@@ -20,7 +20,7 @@ import {
   replayGroup,
   on,
 } from '../index';
-import { collectTopic, pollFor, testInfra, testLogger, uniqueName, uniqueTopic } from '../testing';
+import { collectTopic, pollFor, testInfra, testKafka, testLogger, uniqueName, uniqueTopic } from '../testing';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '../../..');
@@ -33,8 +33,10 @@ describe('dead letters: list, show and replay against a real Kafka broker', () =
   const metrics = createMetrics('dlq-test');
 
   beforeAll(async () => {
+    // In the run's namespace, as a platform's bus: dead letters and the tools name topics as on the
+    // broker (`<ns>.<topic>`), the CLI reads the namespace from WAOOAW_NAMESPACE like the services.
     bus = createEventBus({
-      brokers: testInfra().brokers,
+      ...testKafka(),
       service: 'dlq-test',
       logger: testLogger(),
       metrics,
@@ -50,7 +52,8 @@ describe('dead letters: list, show and replay against a real Kafka broker', () =
   it('lists, shows and replays dead letters once each; a fixed handler then handles them', async () => {
     const placed = defineEvent(uniqueTopic('dlq', 'placed'), orderSchema);
     await bus.ensureTopics([{ topic: placed.topic, partitions: 1 }]);
-    const dlq = dlqTopic(placed.topic);
+    const source = bus.topic(placed.topic);
+    const dlq = dlqTopic(source);
     let broken = true;
     const handled: string[] = [];
     const consumer = bus.consumer({
@@ -85,14 +88,14 @@ describe('dead letters: list, show and replay against a real Kafka broker', () =
       const scraped = await (await fetch(service.metricsUrl!)).text();
       expect(scraped).toMatch(
         new RegExp(
-          `waooaw_events_dead_lettered_total\\{topic="${placed.topic.replace(/\./g, '\\.')}",reason="handler-failed"[^}]*\\} 3`,
+          `waooaw_events_dead_lettered_total\\{topic="${source.replace(/\./g, '\\.')}",reason="handler-failed"[^}]*\\} 3`,
         ),
       );
 
       // list: every DLQ topic with its count; this one with its dead letters.
       const all = await listDeadLetterTopics(bus.kafka);
       expect(all.find((t) => t.topic === dlq)).toMatchObject<Partial<DlqTopicSummary>>({
-        sourceTopic: placed.topic,
+        sourceTopic: source,
         count: 3,
         pending: 3,
       });
@@ -100,7 +103,7 @@ describe('dead letters: list, show and replay against a real Kafka broker', () =
       expect(letters.map((l) => [l.offset, l.key, l.reason, l.group, l.attempts, l.replayed])).toEqual(
         ['a', 'b', 'c'].map((key, i) => [String(i), key, 'handler-failed', consumer.groupId, 2, false]),
       );
-      expect(letters[0]!.source).toEqual({ topic: placed.topic, partition: 0, offset: '0' });
+      expect(letters[0]!.source).toEqual({ topic: source, partition: 0, offset: '0' });
       expect(letters[0]!.error).toBe('RangeError: cannot price order a');
       expect(Date.parse(letters[0]!.failedAt!)).not.toBeNaN();
 
@@ -118,9 +121,7 @@ describe('dead letters: list, show and replay against a real Kafka broker', () =
       // replay: the bug fixed, each goes back to the source topic once, as it was.
       broken = false;
       const first = await replayDeadLetters(bus.kafka, dlq);
-      expect(first.replayed.map((r) => [r.offset, r.to])).toEqual(
-        ['0', '1', '2'].map((o) => [o, placed.topic]),
-      );
+      expect(first.replayed.map((r) => [r.offset, r.to])).toEqual(['0', '1', '2'].map((o) => [o, source]));
       await pollFor(() => handled.length === 3, { what: 'the replayed orders handled' });
       expect(handled).toEqual(['a', 'b', 'c']);
       const replays = await pollFor(() => raw.messages.length === 6 && raw.messages.slice(3), {
@@ -152,7 +153,7 @@ describe('dead letters: list, show and replay against a real Kafka broker', () =
       broken = false;
       expect((await replayDeadLetters(bus.kafka, dlq, { group: 'another-group' })).replayed).toEqual([]);
       expect((await replayDeadLetters(bus.kafka, dlq, { offset: '4' })).replayed).toEqual([
-        { partition: 0, offset: '4', to: placed.topic },
+        { partition: 0, offset: '4', to: source },
       ]);
       expect(await deadLetters()).toMatchObject({ count: 5, pending: 1 });
       expect((await replayDeadLetters(bus.kafka, dlq, { offset: '4' })).skipped).toEqual([
