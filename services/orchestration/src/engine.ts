@@ -58,6 +58,11 @@ export type QueuedEntry = Pick<
   | 'nextAttemptAt'
 >;
 
+/** How often, and after how long unchanged, tasks no process looks after are taken up (adoptOrphans). */
+const ORPHAN_SWEEP_MS = 10_000;
+/** Orphans taken up per sweep (a large leftover backlog is taken over several sweeps). */
+const ORPHAN_BATCH = 1000;
+
 /** The fields of a QueuedEntry, as a projection (the start-up load reads only these). */
 const QUEUED_FIELDS = {
   capability: 1,
@@ -534,6 +539,32 @@ export function createTaskEngine(options: EngineOptions) {
       });
   }
 
+  let lastAdoption = 0;
+  /**
+   * Takes up tasks no process is looking after: the queue and the running attempts live in the memory
+   * of the process that stored or dispatched them, and the database is read whole only at start. A
+   * task stays orphaned when that process is gone and none has started since (the old process of a
+   * rolling restart leaves its queue behind), or when a write reached MongoDB but its answer did not
+   * (MongoDB killed in between: the submitter saw an error, the task is stored SUBMITTED). So every
+   * ORPHAN_SWEEP_MS, tasks unchanged for that long that this process neither queues nor runs are
+   * taken up: queued ones queued here, running ones watched for their timeout. Two processes may both
+   * take one up; every write is revision-guarded, so only one dispatches or times it out.
+   */
+  async function adoptOrphans() {
+    const before = new Date(clock() - ORPHAN_SWEEP_MS);
+    const stale = { updatedAt: { $lt: before } };
+    for await (const t of raw.find<QueuedEntry>(
+      { status: 'SUBMITTED', ...stale },
+      { projection: QUEUED_FIELDS, limit: ORPHAN_BATCH },
+    ))
+      if (!queued.has(t._id)) enqueue(t);
+    const running = await raw
+      .find({ status: 'WORKING', ...stale }, { projection: { input: 0, outbox: 0 }, limit: ORPHAN_BATCH })
+      .toArray();
+    for (const found of running)
+      if (!working.has(found._id)) working.set(found._id, toWorking(found));
+  }
+
   /** Attempts silent past their timeout are failed as TIMED_OUT (and retried). */
   async function sweepTimeouts() {
     const now = clock();
@@ -676,6 +707,7 @@ export function createTaskEngine(options: EngineOptions) {
         const last = t.attempts.at(-1);
         if (last) busy(last.instanceId, 1);
       }
+      lastAdoption = clock();
       running = true;
       replica.onChange(wake);
       let sweeping = false;
@@ -683,7 +715,9 @@ export function createTaskEngine(options: EngineOptions) {
         wake();
         if (sweeping) return;
         sweeping = true;
-        sweepTimeouts()
+        const adopt = clock() - lastAdoption >= ORPHAN_SWEEP_MS;
+        if (adopt) lastAdoption = clock();
+        (adopt ? adoptOrphans().then(sweepTimeouts) : sweepTimeouts())
           .catch((err: unknown) => logger.error({ err }, 'timeout sweep failed'))
           .finally(() => (sweeping = false));
       }, options.tickMs);

@@ -151,4 +151,39 @@ describe('orchestration: instance replica across a rolling restart', () => {
       await third.server.service.stop();
     }
   });
+  it('takes up a task no process looks after: stored SUBMITTED where no queue holds it', async () => {
+    const capability = cap(200);
+    const view = o.instanceView([capability]);
+    await o.announce(view);
+    await pollFor(() => ids(o.server).has(view.instanceId), { what: 'the instance known' });
+    const [done] = await runEach(o.exec, [capability]);
+    expect(done!.status).toBe('COMPLETED');
+    // What a process leaves behind when MongoDB stored its write but the answer never came back (the
+    // submitter saw an error), or when it stopped with the task in its queue: stored SUBMITTED, in
+    // no process's memory, unchanged for a while.
+    const raw = o.server.tasks.collection;
+    const original = await raw.findOne({ status: 'COMPLETED', capability });
+    const orphanId = `${original!._id}-orphan`;
+    const longAgo = new Date(Date.now() - 60_000);
+    await raw.insertOne({
+      ...original!,
+      _id: orphanId,
+      status: 'SUBMITTED',
+      attempts: [],
+      output: null,
+      error: null,
+      completedAt: null,
+      outbox: [],
+      createdAt: longAgo,
+      updatedAt: longAgo,
+    } as never);
+    const finished = await pollFor(
+      async () => {
+        const t = ((await o.exec(TASK, { id: orphanId })).data as { task: { status: string } }).task;
+        return t.status === 'COMPLETED' && t;
+      },
+      { what: 'the orphaned task taken up and run', timeoutMs: 45_000, intervalMs: 250 },
+    );
+    expect(finished.status).toBe('COMPLETED');
+  }, 90_000);
 });
