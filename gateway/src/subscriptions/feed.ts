@@ -141,7 +141,20 @@ export function createKafkaFeeds(
       groupId: bus.groupId(`${groupPrefix}gateway-live-${randomUUID()}`),
       maxWaitTimeInMs: 250,
     });
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    // Every later join (kafkajs restarts a consumer that crashed, e.g. when the broker went away, and
+    // rejoins after a rebalance) starts again where this consumer is, not where the broker would put
+    // a group without committed offsets (the end: every event published meanwhile would be skipped,
+    // for every subscriber at once). The first join is placed by the seeks after run() below.
+    let joinedBefore = false;
+    const joined = new Promise<void>((resolve) =>
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        if (joinedBefore)
+          for (const [partition, offset] of next.entries())
+            consumer.seek({ topic, partition, offset: String(offset) });
+        joinedBefore = true;
+        resolve();
+      }),
+    );
     await consumer.connect();
     await subscribeWhenReady(consumer, topic, false);
     await consumer.run({
