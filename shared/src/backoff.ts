@@ -1,3 +1,4 @@
+import { isTransientError } from './faults';
 /** How a retry delay is randomised (AWS architecture blog "Exponential Backoff And Jitter"). */
 export type JitterStrategy = 'NONE' | 'FULL' | 'EQUAL' | 'DECORRELATED';
 
@@ -39,3 +40,25 @@ export function backoffDelay(
 }
 
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `attempt` again while it fails transiently (see isTransientError), with capped jittered
+ * backoff, up to `tries` times; a permanent failure, or the last transient one, is thrown. For
+ * start-up steps that race another process: a topic created a moment ago elsewhere may still be
+ * electing its leaders, and kafkajs does not retry every request that meets that ("not the leader").
+ */
+export async function retryTransient<T>(
+  attempt: () => Promise<T>,
+  { tries = 10, policy = defaultBackoff }: { tries?: number; policy?: BackoffPolicy } = {},
+): Promise<T> {
+  let previous = policy.initialMs;
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (n >= tries || !isTransientError(err)) throw err;
+      previous = backoffDelay(n, policy, previous);
+      await delay(previous);
+    }
+  }
+}

@@ -1,7 +1,14 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Admin, Consumer } from 'kafkajs';
 import type { Envelope, EventBus, Logger } from '@waooaw/shared';
-import { badUserInput, ErrorCode, parseEnvelope, PlatformError, subscribeWhenReady } from '@waooaw/shared';
+import {
+  badUserInput,
+  ErrorCode,
+  parseEnvelope,
+  PlatformError,
+  retryTransient,
+  subscribeWhenReady,
+} from '@waooaw/shared';
 
 export interface FeedEvent {
   envelope: Envelope<Record<string, unknown>>;
@@ -136,7 +143,10 @@ export function createKafkaFeeds(
     const topic = bus.topic(logical);
     // The live consumer starts at the end it is told, not at the one the broker picks when it joins:
     // the position vector of its events must count every offset before them.
-    const { high: next } = await withAdmin((admin) => watermarks(admin, topic));
+    // Retried while transient: on a broker just started, a topic created a moment ago may still be
+    // electing its leaders ("not the leader", which kafkajs's admin does not retry), and the gateway
+    // used to exit at start-up on it.
+    const { high: next } = await retryTransient(() => withAdmin((admin) => watermarks(admin, topic)));
     const consumer = kafka.consumer({
       groupId: bus.groupId(`${groupPrefix}gateway-live-${randomUUID()}`),
       maxWaitTimeInMs: 250,
@@ -277,7 +287,7 @@ export function createKafkaFeeds(
       const ends: number[] = [];
 
       const done = (async () => {
-        const { low, high } = await withAdmin((admin) => watermarks(admin, topic));
+        const { low, high } = await retryTransient(() => withAdmin((admin) => watermarks(admin, topic)));
         // The stream's position as the replay goes: starts at the cursor (a partition created after
         // it was issued from its beginning).
         const next = high.map((_, p) => from[p] ?? low[p] ?? 0);

@@ -1,4 +1,11 @@
-import { backoffDelay, childTraceparent, isTraceparent, newTraceparent, traceIdOf } from '../index';
+import {
+  backoffDelay,
+  childTraceparent,
+  isTraceparent,
+  newTraceparent,
+  retryTransient,
+  traceIdOf,
+} from '../index';
 
 describe('backoff with jitter', () => {
   const policy = { initialMs: 100, maxMs: 1000, multiplier: 2, jitter: 'NONE' as const };
@@ -22,6 +29,47 @@ describe('backoff with jitter', () => {
         expect(decorrelated).toBeLessThanOrEqual(900);
       }
     }
+  });
+});
+
+describe('retryTransient', () => {
+  const fast = { initialMs: 1, maxMs: 2, multiplier: 2, jitter: 'NONE' as const };
+  const refused = () =>
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { code: 'ECONNREFUSED' });
+
+  it('tries again while the failure is transient, and returns what finally works', async () => {
+    let calls = 0;
+    const value = await retryTransient(
+      async () => {
+        if (++calls < 3) throw refused();
+        return 'ok';
+      },
+      { policy: fast },
+    );
+    expect([value, calls]).toEqual(['ok', 3]);
+  });
+
+  it('throws a permanent failure at once, and a transient one after the last try', async () => {
+    let calls = 0;
+    const permanent = retryTransient(
+      async () => {
+        calls++;
+        throw new RangeError('bad input');
+      },
+      { policy: fast },
+    );
+    await expect(permanent).rejects.toThrow('bad input');
+    expect(calls).toBe(1);
+    calls = 0;
+    const transient = retryTransient(
+      async () => {
+        calls++;
+        throw refused();
+      },
+      { tries: 4, policy: fast },
+    );
+    await expect(transient).rejects.toThrow('ECONNREFUSED');
+    expect(calls).toBe(4);
   });
 });
 
