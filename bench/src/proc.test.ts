@@ -21,7 +21,7 @@ describe('process figures from /proc', () => {
   });
 
   it('reports the resident set at the start and the end of a window, and its peak', () => {
-    const rssMb = () => readProcess(process.pid)!.rssKb / 1024;
+    const rssMb = () => (readProcess(process.pid)?.rssKb ?? 0) / 1024;
     const sampler = createProcessSampler(10_000);
     const before = rssMb();
     sampler.start([{ name: 'bench', pid: process.pid }]);

@@ -561,8 +561,7 @@ export function createTaskEngine(options: EngineOptions) {
     const running = await raw
       .find({ status: 'WORKING', ...stale }, { projection: { input: 0, outbox: 0 }, limit: ORPHAN_BATCH })
       .toArray();
-    for (const found of running)
-      if (!working.has(found._id)) working.set(found._id, toWorking(found));
+    for (const found of running) if (!working.has(found._id)) working.set(found._id, toWorking(found));
   }
 
   /** Attempts silent past their timeout are failed as TIMED_OUT (and retried). */

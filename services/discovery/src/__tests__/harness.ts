@@ -14,6 +14,7 @@ import {
   graphqlExecutor,
   pollFor,
   testDatabase,
+  testInfra,
   testKafka,
   testLogger,
   uniqueName,

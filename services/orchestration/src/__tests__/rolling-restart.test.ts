@@ -163,7 +163,7 @@ describe('orchestration: instance replica across a rolling restart', () => {
     // no process's memory, unchanged for a while.
     const raw = o.server.tasks.collection;
     const original = await raw.findOne({ status: 'COMPLETED', capability });
-    const orphanId = `${original!._id}-orphan`;
+    const orphanId = `${String(original!._id)}-orphan`;
     const longAgo = new Date(Date.now() - 60_000);
     await raw.insertOne({
       ...original!,
