@@ -52,10 +52,11 @@ describe('priorities under a backlog, through the gateway', () => {
   };
 
   it('finishes CRITICAL tasks before LOW ones submitted earlier', async () => {
-    const low: string[] = [];
-    for (let i = 1; i <= 8; i++) low.push(await submit('LOW', i));
-    const critical: string[] = [];
-    for (let i = 1; i <= 3; i++) critical.push(await submit('CRITICAL', 10 + i));
+    // Each group is submitted at once, the CRITICAL ones after every LOW one is stored: one after the
+    // other, the submissions took longer than the tasks on a loaded machine, and most LOW tasks had
+    // run before the CRITICAL ones existed.
+    const low = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((i) => submit('LOW', i)));
+    const critical = await Promise.all([1, 2, 3].map((i) => submit('CRITICAL', 10 + i)));
 
     const all = await pollFor(
       async () => {

@@ -85,6 +85,9 @@ export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = 
     );
     await pollFor(async () => (await server.agents.findById(agentId).lean())?.version === '1.2.0', {
       what: `discovery to learn agent ${handle}`,
+      // The first event a just-started discovery hears waits for its consumer group's first join,
+      // which took over 20 s on a loaded CI machine.
+      timeoutMs: 45_000,
     });
     return { agentId, handle };
   }

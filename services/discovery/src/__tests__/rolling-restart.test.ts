@@ -80,5 +80,5 @@ describe('discovery: the registry across a rolling restart', () => {
     } finally {
       await second.service.stop();
     }
-  });
+  }, 120_000);
 });
