@@ -36,11 +36,6 @@ export const mongoBundle: Bundle = {
       artifactId: 'mongo-java-server-memory-backend',
       version: MONGO_JAVA_SERVER_VERSION,
     },
-    {
-      groupId: 'de.bwaldvogel',
-      artifactId: 'mongo-java-server-h2-backend',
-      version: MONGO_JAVA_SERVER_VERSION,
-    },
     // mongo-java-server logs through SLF4J 2; without a provider its warnings (unsupported commands) vanish.
     { groupId: 'org.slf4j', artifactId: 'slf4j-simple', version: SLF4J_SIMPLE_VERSION },
   ],

@@ -171,7 +171,7 @@ export const mongoServer: ServerDef = {
     const dataDir = dataDirFor('mongo', opts, paths, opts.mongoPort);
     mkdirSync(dataDir, { recursive: true });
     const logFile = path.join(paths.stateDir, 'logs', `mongo-${opts.mongoPort}.log`);
-    const storage = opts.ephemeral ? [] : ['--file', path.join(dataDir, 'waooaw.mv')];
+    const storage = opts.ephemeral ? [] : ['--journal', path.join(dataDir, 'waooaw.journal')];
     const pid = spawnDetached(
       'java',
       [
