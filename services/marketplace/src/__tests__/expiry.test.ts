@@ -161,6 +161,69 @@ describe('marketplace: trial time', () => {
     expect((await m.models.counters.findById(`customer:${customer}`).lean())!.holders).toEqual([id]);
   });
 
+  it('finishes undoing an activation a crash interrupted after a step failed, from its persisted steps', async () => {
+    clock.set(new Date('2030-05-01T00:00:00.000Z'));
+    const agent = await m.registerAgent({ name: 'Unwound Agent' });
+    const customer = uniqueName('cust');
+    const id = `trial-${randomUUID()}`;
+    // What a process that died right after recording the WELCOME failure leaves behind: the trial ACTIVE,
+    // the first two steps done, nothing undone yet.
+    const stranded: Partial<TrialRecord> = {
+      _id: id,
+      customerId: customer,
+      agentId: agent.agentId,
+      handle: agent.handle,
+      agentName: 'Unwound Agent',
+      category: 'MARKETING',
+      trialDays: 7,
+      businessContext: { ...BUSINESS },
+      status: 'ACTIVE',
+      activeKey: `${customer}|${agent.agentId}`,
+      createdAt: clock.now(),
+      startedAt: clock.now(),
+      endsAt: new Date(clock.now().getTime() + 7 * DAY),
+      updatedAt: clock.now(),
+      activation: {
+        state: 'RUNNING',
+        admitted: true,
+        steps: [
+          { name: 'RESERVE_CAPACITY', status: 'COMPLETED', at: clock.now(), error: null },
+          { name: 'ACTIVATE', status: 'COMPLETED', at: clock.now(), error: null },
+          { name: 'WELCOME', status: 'FAILED', at: clock.now(), error: 'the mail relay was down' },
+        ],
+        lockedUntil: new Date(Date.now() - 1000),
+      },
+    };
+    await m.models.trials.create(stranded);
+    for (const key of [`agent:${agent.agentId}`, `customer:${customer}`])
+      await m.models.counters.updateOne(
+        { _id: key },
+        { $inc: { count: 1 }, $push: { holders: id } },
+        { upsert: true },
+      );
+    expect(await m.sweep()).toMatchObject({ resumed: 1 });
+    const undone = (
+      await m.as(customer)<{
+        trial: Trial & { cancelReason: string; activation: { name: string; status: string }[] };
+      }>(TRIAL, { id })
+    ).data!.trial;
+    expect(undone).toMatchObject({
+      status: 'CANCELLED',
+      cancelReason: 'Could not start the trial: the mail relay was down',
+      activation: [
+        { name: 'RESERVE_CAPACITY', status: 'COMPENSATED' },
+        { name: 'ACTIVATE', status: 'COMPENSATED' },
+        { name: 'WELCOME', status: 'FAILED' },
+      ],
+      tasks: [],
+    });
+    expect((await m.models.counters.findById(`agent:${agent.agentId}`).lean())!.count).toBe(0);
+    expect((await m.models.counters.findById(`customer:${customer}`).lean())!.count).toBe(0);
+    expect((await m.models.trials.findById(id).lean())!.activation.state).toBe('COMPENSATED');
+    // Done: the next sweep has nothing of it to resume.
+    expect(await m.sweep()).toMatchObject({ resumed: 0 });
+  });
+
   it('gives back slots a crash left held by trials that ended', async () => {
     const ghost = `trial-${randomUUID()}`;
     await m.models.counters.create({ _id: `customer:${uniqueName('cust')}`, count: 1, holders: [ghost] });
