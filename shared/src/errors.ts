@@ -92,7 +92,7 @@ interface MongoDuplicateKeyError {
   message: string;
 }
 
-function isDuplicateKey(err: unknown): err is MongoDuplicateKeyError {
+export function isDuplicateKey(err: unknown): err is MongoDuplicateKeyError {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
 }
 

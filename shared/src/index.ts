@@ -1,6 +1,7 @@
 export * from './backoff';
 export * from './faults';
 export * from './random';
+export * from './saga/machine';
 export * from './config';
 export * from './namespace';
 export * from './dataloader';

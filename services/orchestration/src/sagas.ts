@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Caller, Logger, Role } from '@waooaw/shared';
-import { badUserInput, ErrorCode, InputLimits, parseInput, PlatformError } from '@waooaw/shared';
-import type { SagaCommand, SagaTransition } from './domain';
+import type { Caller, Logger, Role, SagaCommand, SagaTransition } from '@waooaw/shared';
 import {
+  badUserInput,
+  ErrorCode,
+  InputLimits,
   onActionCompleted,
   onActionFailed,
   onCompensationCompleted,
   onCompensationFailed,
+  parseInput,
+  PlatformError,
   resumeCommand,
   startSaga,
-} from './domain';
+} from '@waooaw/shared';
 import type { TaskEngine } from './engine';
 import { isFinal } from './engine';
 import type { SagaModel, SagaRecord } from './models/saga';

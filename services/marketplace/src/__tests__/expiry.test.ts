@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pollFor, uniqueName } from '@waooaw/shared/testing';
+import type { TrialStatus } from '@waooaw/shared';
 import type { TrialRecord } from '../models/trial';
 import type { Harness } from './harness';
 import { testClock } from '@waooaw/shared/testing';
@@ -37,6 +38,47 @@ describe('marketplace: trial time', () => {
     m
       .eventsOf('marketplace.activity.created')
       .filter((e) => e.data.trialId === trialId && e.data.kind === 'TRIAL_REMINDER');
+
+  /**
+   * Leaves behind what a process that died during an activation would: a trial whose lease ran out, its
+   * activation RUNNING with the given step outcomes, holding the agent's capacity and, once admitted,
+   * the customer's slot.
+   */
+  const strandTrial = async (
+    agentName: string,
+    status: TrialStatus,
+    activation: Pick<TrialRecord['activation'], 'admitted' | 'steps'>,
+    extra: Partial<TrialRecord> = {},
+  ) => {
+    const agent = await m.registerAgent({ name: agentName });
+    const customer = uniqueName('cust');
+    const id = `trial-${randomUUID()}`;
+    const stranded: Partial<TrialRecord> = {
+      _id: id,
+      customerId: customer,
+      agentId: agent.agentId,
+      handle: agent.handle,
+      agentName,
+      category: 'MARKETING',
+      trialDays: 7,
+      businessContext: { ...BUSINESS },
+      status,
+      activeKey: `${customer}|${agent.agentId}`,
+      createdAt: clock.now(),
+      updatedAt: clock.now(),
+      activation: { state: 'RUNNING', ...activation, lockedUntil: new Date(Date.now() - 1000) },
+      ...extra,
+    };
+    await m.models.trials.create(stranded);
+    const holders = [`agent:${agent.agentId}`, ...(activation.admitted ? [`customer:${customer}`] : [])];
+    for (const key of holders)
+      await m.models.counters.updateOne(
+        { _id: key },
+        { $inc: { count: 1 }, $push: { holders: id } },
+        { upsert: true },
+      );
+    return { agent, customer, id };
+  };
 
   it('reminds 2 days, 1 day and 6 hours before the end, each once, then expires the trial and keeps its deliverables', async () => {
     const agent = await m.registerAgent({ name: 'Timed Agent', trialDays: 7 });
@@ -115,40 +157,15 @@ describe('marketplace: trial time', () => {
 
   it('resumes an activation a crash interrupted, from its persisted steps', async () => {
     clock.set(new Date('2030-04-01T00:00:00.000Z'));
-    const agent = await m.registerAgent({ name: 'Resumed Agent' });
-    const customer = uniqueName('cust');
-    const id = `trial-${randomUUID()}`;
     // What a process that died right after taking the agent's capacity leaves behind.
-    const stranded: Partial<TrialRecord> = {
-      _id: id,
-      customerId: customer,
-      agentId: agent.agentId,
-      handle: agent.handle,
-      agentName: 'Resumed Agent',
-      category: 'MARKETING',
-      trialDays: 7,
-      businessContext: { ...BUSINESS },
-      status: 'PROVISIONING',
-      activeKey: `${customer}|${agent.agentId}`,
-      createdAt: clock.now(),
-      updatedAt: clock.now(),
-      activation: {
-        state: 'RUNNING',
-        admitted: false,
-        steps: [
-          { name: 'RESERVE_CAPACITY', status: 'PENDING', at: null, error: null },
-          { name: 'ACTIVATE', status: 'PENDING', at: null, error: null },
-          { name: 'WELCOME', status: 'PENDING', at: null, error: null },
-        ],
-        lockedUntil: new Date(Date.now() - 1000),
-      },
-    };
-    await m.models.trials.create(stranded);
-    await m.models.counters.updateOne(
-      { _id: `agent:${agent.agentId}` },
-      { $inc: { count: 1 }, $push: { holders: id } },
-      { upsert: true },
-    );
+    const { agent, customer, id } = await strandTrial('Resumed Agent', 'PROVISIONING', {
+      admitted: false,
+      steps: [
+        { name: 'RESERVE_CAPACITY', status: 'PENDING', at: null, error: null },
+        { name: 'ACTIVATE', status: 'PENDING', at: null, error: null },
+        { name: 'WELCOME', status: 'PENDING', at: null, error: null },
+      ],
+    });
     expect(await m.sweep()).toMatchObject({ resumed: 1 });
     const resumed = (await m.as(customer)<{ trial: Trial }>(TRIAL, { id })).data!.trial;
     expect(resumed.status).toBe('ACTIVE');
@@ -159,6 +176,46 @@ describe('marketplace: trial time', () => {
     // The capacity it already held was not taken twice; the customer's slot was taken on resume.
     expect((await m.models.counters.findById(`agent:${agent.agentId}`).lean())!.count).toBe(1);
     expect((await m.models.counters.findById(`customer:${customer}`).lean())!.holders).toEqual([id]);
+  });
+
+  it('finishes undoing an activation a crash interrupted after a step failed, from its persisted steps', async () => {
+    clock.set(new Date('2030-05-01T00:00:00.000Z'));
+    // What a process that died right after recording the WELCOME failure leaves behind: the trial ACTIVE,
+    // the first two steps done, nothing undone yet.
+    const { agent, customer, id } = await strandTrial(
+      'Unwound Agent',
+      'ACTIVE',
+      {
+        admitted: true,
+        steps: [
+          { name: 'RESERVE_CAPACITY', status: 'COMPLETED', at: clock.now(), error: null },
+          { name: 'ACTIVATE', status: 'COMPLETED', at: clock.now(), error: null },
+          { name: 'WELCOME', status: 'FAILED', at: clock.now(), error: 'the mail relay was down' },
+        ],
+      },
+      { startedAt: clock.now(), endsAt: new Date(clock.now().getTime() + 7 * DAY) },
+    );
+    expect(await m.sweep()).toMatchObject({ resumed: 1 });
+    const undone = (
+      await m.as(customer)<{
+        trial: Trial & { cancelReason: string; activation: { name: string; status: string }[] };
+      }>(TRIAL, { id })
+    ).data!.trial;
+    expect(undone).toMatchObject({
+      status: 'CANCELLED',
+      cancelReason: 'Could not start the trial: the mail relay was down',
+      activation: [
+        { name: 'RESERVE_CAPACITY', status: 'COMPENSATED' },
+        { name: 'ACTIVATE', status: 'COMPENSATED' },
+        { name: 'WELCOME', status: 'FAILED' },
+      ],
+      tasks: [],
+    });
+    expect((await m.models.counters.findById(`agent:${agent.agentId}`).lean())!.count).toBe(0);
+    expect((await m.models.counters.findById(`customer:${customer}`).lean())!.count).toBe(0);
+    expect((await m.models.trials.findById(id).lean())!.activation.state).toBe('COMPENSATED');
+    // Done: the next sweep has nothing of it to resume.
+    expect(await m.sweep()).toMatchObject({ resumed: 0 });
   });
 
   it('gives back slots a crash left held by trials that ended', async () => {

@@ -1,7 +1,7 @@
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
+import type { SagaSnapshot } from '@waooaw/shared';
 import { revisionIndex } from '@waooaw/shared';
-import type { SagaSnapshot } from '../domain';
 
 export interface SagaStepRecord {
   name: string;
@@ -13,7 +13,7 @@ export interface SagaRecord {
   _id: string;
   name: string;
   steps: SagaStepRecord[];
-  /** The saga log and state (domain/saga.ts): persisted on every transition so it resumes after a restart. */
+  /** The saga log and state (the shared saga machine), saved on every transition to resume after restarts. */
   snapshot: SagaSnapshot;
   customerId: string | null;
   submittedBy: string;

@@ -1,7 +1,10 @@
 // The saga state machine: ordered steps, each an action with an optional compensation. This is domain logic
 // we own: when to compensate, in which order, and when a human must step in are our rules, which no library
-// models. The engine persists the snapshot and runs the commands; this module only decides what happens
-// next. Pure code: time is passed in as `now` (ms), snapshots are plain JSON and are never mutated.
+// models. It is the one saga engine of the platform: orchestration's user-defined sagas (steps are tasks,
+// the snapshot is stored whole) and the marketplace's trial activation (steps are its own calls, each step's
+// outcome is stored on the trial) both drive it. Whoever drives it persists the snapshot and runs the
+// commands; this module only decides what happens next. Pure code: time is passed in as `now` (ms),
+// snapshots are plain JSON and are never mutated.
 //
 // Delivery is at least once: an event may arrive twice or late, and after a crash `resumeCommand` re-issues
 // the interrupted command, so actions and compensations must be idempotent.
@@ -10,7 +13,7 @@
 export type SagaState = 'RUNNING' | 'COMPLETED' | 'COMPENSATING' | 'COMPENSATED' | 'FAILED';
 
 /** One step's progress through its action and, on the way back, its compensation. */
-export type StepState =
+export type SagaStepState =
   'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'COMPENSATING' | 'COMPENSATED' | 'COMPENSATION_FAILED';
 
 /** How a step is declared when the saga starts. */
@@ -22,7 +25,7 @@ export interface SagaStepDefinition {
 
 /** A step inside a snapshot. */
 export interface SagaStepSnapshot extends SagaStepDefinition {
-  state: StepState;
+  state: SagaStepState;
 }
 
 /** One line of the saga's history, so an operator can see what happened and when. */
@@ -73,7 +76,7 @@ function ignored(s: SagaSnapshot): SagaTransition {
 }
 
 /** Whether `step` is the step the saga is waiting on, in the given saga and step state. */
-function isCurrent(s: SagaSnapshot, step: number, sagaState: SagaState, stepState: StepState): boolean {
+function isCurrent(s: SagaSnapshot, step: number, sagaState: SagaState, stepState: SagaStepState): boolean {
   return s.state === sagaState && Number.isInteger(step) && s.steps[step]?.state === stepState;
 }
 
@@ -99,17 +102,22 @@ function compensateFrom(d: Draft, from: number, now: number): SagaCommand {
   return NONE;
 }
 
-/**
- * Starts a saga: the first step RUNNING and its action to run. Throws on zero steps (nothing to coordinate)
- * and on repeated step names (the log names steps, so names must tell them apart).
- */
-export function startSaga(steps: readonly SagaStepDefinition[], now: number): SagaTransition {
+/** Zero steps is nothing to coordinate; the log names steps, so names must tell them apart. */
+function checkDefinitions(steps: readonly SagaStepDefinition[]): void {
   if (steps.length === 0) throw new Error('a saga needs at least one step');
   const names = new Set<string>();
   for (const step of steps) {
     if (names.has(step.name)) throw new Error(`saga step names must be unique; ${step.name} appears twice`);
     names.add(step.name);
   }
+}
+
+/**
+ * Starts a saga: the first step RUNNING and its action to run. Throws on zero steps and on repeated step
+ * names.
+ */
+export function startSaga(steps: readonly SagaStepDefinition[], now: number): SagaTransition {
+  checkDefinitions(steps);
   const d: Draft = {
     state: 'RUNNING',
     steps: steps.map((step, i) => ({
@@ -201,4 +209,69 @@ export function resumeCommand(s: SagaSnapshot): SagaCommand {
     if (step >= 0) return { kind: 'RUN_COMPENSATION', step };
   }
   return NONE;
+}
+
+/** What a driver that stores only finished work knows of a step: done, failed, undone, or not yet. */
+export type SagaStepOutcome = 'PENDING' | 'COMPLETED' | 'FAILED' | 'COMPENSATED';
+
+/** A step as such a driver stored it. */
+export interface RecordedSagaStep extends SagaStepDefinition {
+  outcome: SagaStepOutcome;
+}
+
+/**
+ * Rebuilds the snapshot of a saga from the stored outcome of each step, for a driver that keeps no
+ * snapshot of its own (what is in flight follows from what is done, since the machine moves one step at a
+ * time): with no failure, the first step not yet done is RUNNING; after a failure the saga is COMPENSATING
+ * from the failed step back, exactly as `onActionFailed` left it, or COMPENSATED when nothing is left to
+ * undo. Feed the snapshot to `resumeCommand`. Throws on outcomes the machine cannot have produced, so a
+ * corrupt record stops the driver rather than running a step twice or skipping one.
+ */
+export function restoreSaga(steps: readonly RecordedSagaStep[], now: number): SagaSnapshot {
+  checkDefinitions(steps);
+  const problem = (why: string) => new Error(`cannot restore the saga from its steps: ${why}`);
+  const failedAt = steps.findIndex((step) => step.outcome === 'FAILED');
+  let neverRan: string | null = null;
+  let undone: string | null = null;
+  steps.forEach(({ name, outcome, hasCompensation }, i) => {
+    if (failedAt >= 0 && i > failedAt) {
+      if (outcome !== 'PENDING') throw problem(`${name} is ${outcome} after the step that failed`);
+      return;
+    }
+    if (outcome !== 'PENDING' && neverRan)
+      throw problem(`${name} is ${outcome} though ${neverRan} never ran`);
+    if (outcome === 'COMPENSATED' && failedAt < 0) throw problem(`${name} was undone though no step failed`);
+    if (outcome === 'COMPENSATED' && !hasCompensation)
+      throw problem(`${name} has no compensation to undo it`);
+    // Compensation runs backwards: a step that can be undone is undone before any step ahead of it.
+    if (outcome === 'COMPLETED' && hasCompensation && undone)
+      throw problem(`${undone} was undone before ${name}, which comes after it`);
+    if (outcome === 'PENDING') neverRan ??= name;
+    if (outcome === 'COMPENSATED') undone ??= name;
+  });
+  const d: Draft = {
+    state: 'RUNNING',
+    steps: steps.map((step) => ({
+      name: step.name,
+      hasCompensation: step.hasCompensation,
+      state: step.outcome,
+    })),
+    log: [],
+  };
+  logTo(d, now, null, 'saga restored');
+  if (failedAt >= 0) {
+    d.state = 'COMPENSATING';
+    // Marks the highest step still done COMPENSATING, or ends the saga COMPENSATED.
+    compensateFrom(d, failedAt - 1, now);
+    return d;
+  }
+  const next = d.steps.findIndex((step) => step.state === 'PENDING');
+  if (next < 0) {
+    d.state = 'COMPLETED';
+    logTo(d, now, null, 'saga completed');
+  } else {
+    d.steps[next]!.state = 'RUNNING';
+    logTo(d, now, next, 'action started');
+  }
+  return d;
 }

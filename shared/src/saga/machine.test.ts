@@ -1,12 +1,20 @@
-import type { SagaCommand, SagaSnapshot, SagaStepDefinition, SagaTransition } from './saga';
+import type {
+  RecordedSagaStep,
+  SagaCommand,
+  SagaSnapshot,
+  SagaStepDefinition,
+  SagaStepOutcome,
+  SagaTransition,
+} from './machine';
 import {
   onActionCompleted,
   onActionFailed,
   onCompensationCompleted,
   onCompensationFailed,
+  restoreSaga,
   resumeCommand,
   startSaga,
-} from './saga';
+} from './machine';
 
 const THREE: SagaStepDefinition[] = [
   { name: 'reserve', hasCompensation: true },
@@ -244,5 +252,127 @@ describe('saga state machine', () => {
     expect(next.log.slice(0, start.log.length)).toEqual(start.log);
     expect(next.steps).not.toBe(start.steps);
     expect(next.log).not.toBe(start.log);
+  });
+
+  it('fails at each step in turn, undoing exactly the steps before it, last first', () => {
+    for (let failAt = 0; failAt < THREE.length; failAt++) {
+      const { commands, final } = runThree(failAt);
+      const forward = Array.from({ length: failAt + 1 }, (_, step) => ({ kind: 'RUN_ACTION', step }));
+      const back = Array.from({ length: failAt }, (_, i) => ({
+        kind: 'RUN_COMPENSATION',
+        step: failAt - 1 - i,
+      }));
+      expect(commands).toEqual([...forward, ...back, { kind: 'NONE' }]);
+      expect(final.state).toBe('COMPENSATED');
+      expect(stepStates(final)).toEqual(
+        THREE.map((_, i) => (i < failAt ? 'COMPENSATED' : i === failAt ? 'FAILED' : 'PENDING')),
+      );
+    }
+  });
+
+  it('re-issues a compensation whose result never came (a retry), and takes its result once', () => {
+    let t = startSaga(THREE, 0);
+    t = onActionCompleted(t.snapshot, 0, 1);
+    t = onActionCompleted(t.snapshot, 1, 2);
+    t = onActionFailed(t.snapshot, 2, 'boom', 3);
+    expect(t.command).toEqual({ kind: 'RUN_COMPENSATION', step: 1 });
+    // The driver crashed, or the compensation threw before reporting: asked again, the same command.
+    const waiting = t.snapshot;
+    expect(resumeCommand(waiting)).toEqual({ kind: 'RUN_COMPENSATION', step: 1 });
+    expect(resumeCommand(JSON.parse(JSON.stringify(waiting)) as SagaSnapshot)).toEqual(t.command);
+    // The retry succeeded; the first attempt's late success is a duplicate and changes nothing.
+    t = onCompensationCompleted(waiting, 1, 4);
+    expect(t.command).toEqual({ kind: 'RUN_COMPENSATION', step: 0 });
+    expect(onCompensationCompleted(t.snapshot, 1, 5).snapshot).toBe(t.snapshot);
+    t = onCompensationCompleted(t.snapshot, 0, 6);
+    expect(t.snapshot.state).toBe('COMPENSATED');
+    expect(t.snapshot.log.filter((e) => e.event === 'compensation completed').map((e) => e.step)).toEqual([
+      'charge',
+      'reserve',
+    ]);
+  });
+
+  it('takes a re-delivered step result once: the second delivery returns the same snapshot and no command', () => {
+    const first = onActionCompleted(startSaga(THREE, 0).snapshot, 0, 1);
+    const again = onActionCompleted(first.snapshot, 0, 2);
+    expect(again.snapshot).toBe(first.snapshot);
+    expect(again.command).toEqual({ kind: 'NONE' });
+    // A failure re-delivered after the saga moved to compensating does not start a second unwinding.
+    const failed = onActionFailed(first.snapshot, 1, 'boom', 3);
+    expect(onActionFailed(failed.snapshot, 1, 'boom', 4).snapshot).toBe(failed.snapshot);
+    // Re-delivering the result that ended the saga leaves it ended.
+    const done = runThree(-1).final;
+    expect(onActionCompleted(done, 2, 99).snapshot).toBe(done);
+  });
+
+  describe('restoring from stored step outcomes', () => {
+    const recorded = (...outcomes: SagaStepOutcome[]): RecordedSagaStep[] =>
+      THREE.map((step, i) => ({ ...step, outcome: outcomes[i]! }));
+
+    it('continues forward from the first step not yet done', () => {
+      const fresh = restoreSaga(recorded('PENDING', 'PENDING', 'PENDING'), 7);
+      expect(fresh.state).toBe('RUNNING');
+      expect(resumeCommand(fresh)).toEqual({ kind: 'RUN_ACTION', step: 0 });
+      const midway = restoreSaga(recorded('COMPLETED', 'PENDING', 'PENDING'), 7);
+      expect(stepStates(midway)).toEqual(['COMPLETED', 'RUNNING', 'PENDING']);
+      expect(resumeCommand(midway)).toEqual({ kind: 'RUN_ACTION', step: 1 });
+      expect(midway.log).toEqual([
+        { at: 7, step: null, event: 'saga restored' },
+        { at: 7, step: 'charge', event: 'action started' },
+      ]);
+      // The restored saga moves on like one that never stopped.
+      const t = onActionCompleted(midway, 1, 8);
+      expect(t.command).toEqual({ kind: 'RUN_ACTION', step: 2 });
+    });
+
+    it('is COMPLETED when every step is done', () => {
+      const done = restoreSaga(recorded('COMPLETED', 'COMPLETED', 'COMPLETED'), 1);
+      expect(done.state).toBe('COMPLETED');
+      expect(resumeCommand(done)).toEqual({ kind: 'NONE' });
+    });
+
+    it('resumes an unwinding at the highest step still done, and is COMPENSATED when none is left', () => {
+      const justFailed = restoreSaga(recorded('COMPLETED', 'COMPLETED', 'FAILED'), 1);
+      expect(justFailed.state).toBe('COMPENSATING');
+      expect(stepStates(justFailed)).toEqual(['COMPLETED', 'COMPENSATING', 'FAILED']);
+      expect(resumeCommand(justFailed)).toEqual({ kind: 'RUN_COMPENSATION', step: 1 });
+      // Equal to the snapshot the machine itself reached, apart from the log.
+      let live = startSaga(THREE, 0);
+      live = onActionCompleted(live.snapshot, 0, 0);
+      live = onActionCompleted(live.snapshot, 1, 0);
+      live = onActionFailed(live.snapshot, 2, 'boom', 0);
+      expect({ ...justFailed, log: [] }).toEqual({ ...live.snapshot, log: [] });
+
+      const halfway = restoreSaga(recorded('COMPLETED', 'COMPENSATED', 'FAILED'), 1);
+      expect(resumeCommand(halfway)).toEqual({ kind: 'RUN_COMPENSATION', step: 0 });
+      const undone = restoreSaga(recorded('COMPENSATED', 'COMPENSATED', 'FAILED'), 1);
+      expect(undone.state).toBe('COMPENSATED');
+      expect(resumeCommand(undone)).toEqual({ kind: 'NONE' });
+      const firstFailed = restoreSaga(recorded('FAILED', 'PENDING', 'PENDING'), 1);
+      expect(firstFailed.state).toBe('COMPENSATED');
+    });
+
+    it('refuses outcomes the machine cannot have produced', () => {
+      const cases: [SagaStepOutcome[], RegExp][] = [
+        [['PENDING', 'COMPLETED', 'PENDING'], /charge is COMPLETED though reserve never ran/],
+        [['COMPLETED', 'FAILED', 'FAILED'], /ship is FAILED after the step that failed/],
+        [['COMPLETED', 'FAILED', 'COMPLETED'], /ship is COMPLETED after the step that failed/],
+        [['COMPENSATED', 'COMPLETED', 'PENDING'], /reserve was undone though no step failed/],
+        [['PENDING', 'PENDING', 'FAILED'], /ship is FAILED though reserve never ran/],
+        [['COMPENSATED', 'COMPLETED', 'FAILED'], /reserve was undone before charge/],
+      ];
+      for (const [outcomes, message] of cases)
+        expect(() => restoreSaga(recorded(...outcomes), 0)).toThrow(message);
+      expect(() =>
+        restoreSaga(
+          [
+            { name: 'log', hasCompensation: false, outcome: 'COMPENSATED' },
+            { name: 'send', hasCompensation: true, outcome: 'FAILED' },
+          ],
+          0,
+        ),
+      ).toThrow(/log has no compensation/);
+      expect(() => restoreSaga([], 0)).toThrow('a saga needs at least one step');
+    });
   });
 });
