@@ -28,7 +28,7 @@ describe('links of the Markdown documents', () => {
       .filter((file) => !file.startsWith('test/src/docs/'))
       .flatMap((file) => {
         const text = readFileSync(path.join(REPO_ROOT, file), 'utf8');
-        return text.includes('\0') ? [] : namedDocumentProblems(file, text);
+        return text.includes('\0') ? [] : namedDocumentProblems(file, text, MARKDOWN);
       });
     expect(problems).toEqual([]);
   });
@@ -79,8 +79,8 @@ describe('the link checker', () => {
   });
 
   it('finds a document named in a comment that the repository does not have', () => {
-    const text = '// see ../shared/ARCHITECTURE.md and docs/architecture.md and README.md\n';
-    expect(namedDocumentProblems('shared/src/example.ts', text)).toEqual([
+    const text = '// see ../shared/ARCHITECTURE.md, docs/architecture.md, architecture.md and README.md\n';
+    expect(namedDocumentProblems('shared/src/example.ts', text, MARKDOWN)).toEqual([
       'shared/src/example.ts:1 names ../shared/ARCHITECTURE.md, which the repository does not have',
     ]);
   });

@@ -177,17 +177,20 @@ export function linkProblems(file: string, text = readText(path.join(REPO_ROOT, 
 }
 
 /**
- * Markdown documents that a (non-Markdown) file names but the repository does not have, such as a
- * comment pointing at a design document kept elsewhere. A name counts when it exists relative to
- * the file or to the repository root.
+ * Markdown documents a file names that the repository does not have, such as a comment pointing at
+ * a design document kept elsewhere. A name counts as present when it exists relative to the file or
+ * to the repository root, or when one of `documents` (the repository's Markdown files) ends with it:
+ * prose may say `architecture.md` for docs/architecture.md.
  */
-export function namedDocumentProblems(file: string, text: string): string[] {
+export function namedDocumentProblems(file: string, text: string, documents: readonly string[]): string[] {
   const problems: string[] = [];
   const from = path.dirname(path.join(REPO_ROOT, file));
   for (const match of text.matchAll(/(?<![\w/.-])((?:\.{1,2}\/)*[\w./-]*[\w-]\.md)\b/g)) {
     const named = match[1]!;
     const candidates = [path.resolve(from, named), path.join(REPO_ROOT, named)];
     if (candidates.some((candidate) => isInside(candidate) && existsSync(candidate))) continue;
+    const suffix = named.replace(/^(?:\.{1,2}\/)+/, '');
+    if (!named.startsWith('..') && documents.some((d) => d === suffix || d.endsWith(`/${suffix}`))) continue;
     problems.push(`${file}:${lineAt(text, match.index)} names ${named}, which the repository does not have`);
   }
   return problems;
