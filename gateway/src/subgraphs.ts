@@ -4,7 +4,7 @@ import path from 'node:path';
 export const SCHEMAS_DIR = path.resolve(__dirname, '../../schemas');
 export const SUPERGRAPH_FILE = path.join(SCHEMAS_DIR, 'supergraph.graphql');
 
-/** The platform's subgraphs and their default ports (ARCHITECTURE.md). */
+/** The platform's subgraphs and their default ports (docs/architecture.md). */
 const ALL = [
   { name: 'identity', port: 4001 },
   { name: 'factory', port: 4002 },

@@ -15,7 +15,7 @@ export interface LauncherOptions extends ServerOptions, LauncherPaths {
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
-/** Defaults: the ports of ARCHITECTURE.md, state in <repo>/.infra, jars in the user cache. */
+/** Defaults: the ports of docs/architecture.md, state in <repo>/.infra, jars in the user cache. */
 export function launcherOptions(overrides: Partial<LauncherOptions> = {}): LauncherOptions {
   const env = overrides.env ?? process.env;
   const cacheHome = env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');

@@ -73,7 +73,7 @@ export const baseEnvSchema = z.object({
     .default(DEV_SECRETS.CALLER_TOKEN_SECRET),
 });
 
-/** The base variables plus an HTTP port with the service's default (ports of ARCHITECTURE.md). */
+/** The base variables plus an HTTP port with the service's default (ports of docs/architecture.md). */
 export function serviceEnvSchema(defaultPort: number) {
   return baseEnvSchema.extend({
     HOST: z.string().default('0.0.0.0'),

@@ -10,7 +10,7 @@ import { mongoReady } from './mongo/connection';
 import type { OutboxRelay } from './mongo/outbox';
 
 /**
- * A part of a service with a lifecycle. `stage` fixes the shutdown order of CONVENTIONS.md:
+ * A part of a service with a lifecycle. `stage` fixes the shutdown order of docs/conventions.md:
  * the service stops taking requests, then `work` (consumers, relays, timers) drains, then
  * `messaging` (Kafka) disconnects, then HTTP closes, then `storage` (MongoDB) closes.
  */

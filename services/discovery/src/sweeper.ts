@@ -3,7 +3,7 @@ import type { InstanceRegistry } from './registry';
 
 /**
  * Runs the registry's sweep on a timer: TTL expiry is enforced here, in code, rather than by a
- * MongoDB TTL index (ARCHITECTURE.md: expiry must not be relied on). One pass at a time.
+ * MongoDB TTL index (docs/architecture.md: expiry must not be relied on). One pass at a time.
  */
 export function sweeperComponent(deps: {
   registry: InstanceRegistry;

@@ -14,7 +14,7 @@ export interface SweepResult {
 
 /**
  * The trial sweep: expiry and reminders are enforced here, in code, rather than by a MongoDB TTL
- * index (ARCHITECTURE.md: expiry must not be relied on); it also resumes activations whose runner
+ * index (docs/architecture.md: expiry must not be relied on); it also resumes activations whose runner
  * died, finishes conversions whose caller died and gives back counter slots a crash left behind.
  */
 export function createSweeper(deps: {

@@ -31,7 +31,7 @@ export const taskOutputSchema = z.object({
 });
 export type TaskOutput = z.output<typeof taskOutputSchema>;
 
-/** The topic runtimes publish results to (ARCHITECTURE.md). */
+/** The topic runtimes publish results to (docs/architecture.md). */
 export const TASK_RESULTS_TOPIC = 'agents.task.results';
 
 export const taskAssignedSchema = z.object({

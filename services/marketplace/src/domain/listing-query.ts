@@ -114,7 +114,7 @@ export function listingConditions(
       throw badUserInput(`filter.query has ${words.length} words; use at most ${MAX_QUERY_WORDS}`, {
         field: 'filter.query',
       });
-    // No $text index (ARCHITECTURE.md): every word must occur in the precomputed lower-case text.
+    // No $text index (docs/architecture.md): every word must occur in the precomputed lower-case text.
     for (const word of words) conditions.push({ searchText: { $regex: escapeRegex(word) } });
   }
   return conditions;
