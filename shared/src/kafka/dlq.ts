@@ -382,6 +382,22 @@ async function withReader<T>(
   }
 }
 
+/**
+ * A dead-letter topic's partitions (checked to exist) and the replay mark of each, as the reads and
+ * replays of its dead letters use them.
+ */
+async function replayMarks(admin: Admin, topic: string) {
+  await requireTopic(admin, topic);
+  const states = (await partitionStates(admin, [topic])).get(topic) ?? [];
+  const marks = new Map(
+    states.map((p) => [
+      p.partition,
+      new ReplayMark(BigInt(p.replayedBelow), new Set(p.replayedAlso.map((o) => BigInt(o)))),
+    ]),
+  );
+  return { states, marks };
+}
+
 /** A group of our own to read with, deleted afterwards so reads leave nothing behind. */
 async function withThrowawayGroup<T>(admin: Admin, use: (groupId: string) => Promise<T>): Promise<T> {
   const groupId = `waooaw-dlq-reader-${randomBytes(4).toString('hex')}`;
@@ -402,14 +418,7 @@ export async function readDeadLetters(
   options: { offset?: string; partition?: number } = {},
 ): Promise<DeadLetter[]> {
   return withAdmin(kafka, async (admin) => {
-    await requireTopic(admin, topic);
-    const states = (await partitionStates(admin, [topic])).get(topic) ?? [];
-    const marks = new Map(
-      states.map((p) => [
-        p.partition,
-        new ReplayMark(BigInt(p.replayedBelow), new Set(p.replayedAlso.map((o) => BigInt(o)))),
-      ]),
-    );
+    const { states, marks } = await replayMarks(admin, topic);
     const ranges = selectRanges(topic, states, options);
     return withThrowawayGroup(admin, (groupId) =>
       withReader(kafka, topic, groupId, ranges, options.offset !== undefined, async (messages) =>
@@ -472,14 +481,7 @@ export async function replayDeadLetters(
 ): Promise<ReplayResult> {
   const result: ReplayResult = { topic, replayed: [], skipped: [] };
   return withAdmin(kafka, async (admin) => {
-    await requireTopic(admin, topic);
-    const states = (await partitionStates(admin, [topic])).get(topic) ?? [];
-    const marks = new Map(
-      states.map((p) => [
-        p.partition,
-        new ReplayMark(BigInt(p.replayedBelow), new Set(p.replayedAlso.map((o) => BigInt(o)))),
-      ]),
-    );
+    const { states, marks } = await replayMarks(admin, topic);
     let ranges: Map<number, { from: bigint; to: bigint }>;
     if (options.offset !== undefined) {
       ranges = selectRanges(topic, states, options);
