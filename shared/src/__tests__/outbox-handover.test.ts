@@ -1,22 +1,9 @@
-import type { KafkaMessage } from 'kafkajs';
 import type { Model } from 'mongoose';
-import { Schema } from 'mongoose';
-import { z } from 'zod';
-import type { Envelope, EventBus, OutboxDocument, OutboxEntry, OutboxRelay, PlatformMetrics } from '../index';
-import {
-  createEventBus,
-  createMetrics,
-  createOutboxRelay,
-  defineEvent,
-  outboxClaim,
-  outboxEntry,
-  outboxSchemaFields,
-} from '../index';
-import { collectTopic, pollFor, testDatabase, testKafka, testLogger, uniqueName } from '../testing';
-
-type OrderDoc = OutboxDocument & { _id: string; status: string };
-const statusSchema = z.object({ status: z.string() });
-const SENTINEL = 'end-of-test';
+import type { Envelope, EventBus, OutboxEntry, OutboxRelay, PlatformMetrics } from '../index';
+import { createEventBus, createMetrics, createOutboxRelay, outboxClaim, outboxEntry } from '../index';
+import { pollFor, testDatabase, testKafka, testLogger } from '../testing';
+import type { OrderDoc } from './outbox-harness';
+import { orderOutbox } from './outbox-harness';
 
 /**
  * The direct outbox path: a writer claims its document's outbox in the same update that pushes the
@@ -39,17 +26,9 @@ describe('document outbox: entries handed over by their writer', () => {
     await db.drop();
   });
 
-  /** A collection and a one-partition topic of its own, so tests (and their relays) do not meet. */
+  /** An order collection and topic of the test's own (see orderOutbox), and writes to it. */
   const setup = async () => {
-    const name = uniqueName('order').replace(/[^a-z0-9-]/g, '');
-    const Order: Model<OrderDoc> = db.connection.model<OrderDoc>(
-      name,
-      new Schema<OrderDoc>({ _id: String, status: String, ...outboxSchemaFields }),
-    );
-    const changed = defineEvent(`test.${name}.changed`, statusSchema);
-    await bus.ensureTopics([{ topic: changed.topic, partitions: 1 }]);
-    const collector = await collectTopic(changed.topic);
-    stops.push(collector.stop);
+    const { Order, changed, published, doc } = await orderOutbox({ bus, db, stops });
 
     /** Changes the order and records its events in one update, claiming them for this writer. */
     const write = async (id: string, statuses: string[], claimUntil: Date | null = outboxClaim()) => {
@@ -65,18 +44,7 @@ describe('document outbox: entries handed over by their writer', () => {
       return entries;
     };
 
-    /** Every event on the topic, read once a marker sent after the test's publishes has arrived. */
-    const published = async () => {
-      await bus.sendRaw(changed.topic, [{ key: SENTINEL, value: SENTINEL }]);
-      await pollFor(() => collector.messages.some((m: KafkaMessage) => m.key?.toString() === SENTINEL), {
-        what: 'the end marker',
-      });
-      return collector.messages
-        .filter((m) => m.key?.toString() !== SENTINEL)
-        .map((m) => JSON.parse(m.value!.toString()) as Envelope<{ status: string }>);
-    };
-
-    const pending = async (id: string) => (await Order.findById(id).lean())!.outbox.map((e) => e.id);
+    const pending = async (id: string) => (await doc(id)).outbox.map((e) => e.id);
     return { Order, changed, write, published, pending };
   };
 
