@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { dlqTopic } from './events';
-import { namespacedTopic } from '../namespace';
+import { logicalTopic, namespacedTopic } from '../namespace';
 
 /**
  * Dead letters, operable: list the `<topic>.dlq` topics and their messages, show one, and replay them
@@ -96,11 +96,8 @@ export interface ReplayResult {
  * The dead-letter topic an operator means by `orders.created` or `orders.created.dlq`, in the
  * namespace (WAOOAW_NAMESPACE) unless the name given carries it already.
  */
-export function resolveDlqTopic(topic: string, namespace?: string): string {
-  const named =
-    namespace && topic.startsWith(namespacedTopic(namespace, ''))
-      ? topic
-      : namespacedTopic(namespace ?? '', topic);
+export function resolveDlqTopic(topic: string, namespace = ''): string {
+  const named = namespacedTopic(namespace, logicalTopic(namespace, topic));
   return named.endsWith('.dlq') ? named : dlqTopic(named);
 }
 
