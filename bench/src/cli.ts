@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseBenchArgs, USAGE } from './args';
@@ -10,13 +9,14 @@ import { benchHandles, fleetProcess, planBenchFleet, tierMap } from './fleet';
 import { gatewayClient, healthyInstances, operatorToken } from './graphql';
 import { createBenchKafka } from './kafka';
 import type { BenchPlatform } from './platform';
-import { ensurePlatform, REPO_ROOT } from './platform';
+import { ensurePlatform } from './platform';
 import { createProgress } from './progress';
 import type { BenchReport, ScenarioResult } from './report';
 import { processTable, resultsTable } from './report';
 import { SCENARIO_RUNNERS, warmUp } from './scenarios';
 import { renderChart } from './svg';
 import { TaskTracker } from './tracker';
+import { startRun } from './run';
 
 const log = (line: string) => console.log(line);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -33,30 +33,15 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const startedAt = new Date();
-  const runId = `${startedAt.toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomBytes(2).toString('hex')}`;
-  const outDir = path.resolve(REPO_ROOT, options.outDir);
-  mkdirSync(outDir, { recursive: true });
+  const { startedAt, runId, outDir, cleanups, stopAll, interrupted } = startRun({
+    outDir: options.outDir,
+    tag: 'bench',
+    log,
+  });
   const logFile = path.join(outDir, `run-${runId}.log`);
   log(
     `[bench] run ${runId}: ${options.scenarios.join(', ')}${options.quick ? ' (quick)' : ''}, ${options.agents} agents, ${options.rate} tasks/s offered`,
   );
-
-  const cleanups: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const c of cleanups.reverse())
-      await c().catch((err: unknown) => log(`[bench] cleanup: ${(err as Error).message}`));
-    cleanups.length = 0;
-  };
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    log('\n[bench] interrupted: stopping what the bench started (Ctrl-C again to leave at once)');
-    void stopAll().then(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
 
   try {
     const platform: BenchPlatform = await ensurePlatform({ portOffset: options.portOffset, log, logFile });
@@ -160,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
     if (options.scenarios.some((s) => s !== 'browse')) await warmUp(ctx);
     const results: ScenarioResult[] = [];
     for (const name of options.scenarios) {
-      if (interrupted) break;
+      if (interrupted()) break;
       log(`[bench] scenario ${name}`);
       const result = await SCENARIO_RUNNERS[name](ctx);
       results.push(result);
@@ -173,7 +158,7 @@ async function main(argv: string[]): Promise<number> {
     }
 
     let kafkaCeiling: BenchReport['kafkaCeiling'] = null;
-    if (options.ceiling && !interrupted) {
+    if (options.ceiling && !interrupted()) {
       const messageBytes = messages > 0 ? Math.round(bytes / messages) : 1024;
       log(
         `[bench] raw kafkajs ceiling: ${options.quick ? 20_000 : 100_000} messages of ${messageBytes} bytes`,

@@ -14,6 +14,8 @@ export interface PlatformMetrics {
   consumerTransientFailures: Counter<'topic'>;
   outboxPublished: Counter<'collection'>;
   outboxParked: Counter<'collection' | 'reason'>;
+  /** Handed-over outbox events the direct path did not keep in memory (it was full): a sweep publishes them. */
+  outboxLeftToScan: Counter<'collection'>;
 }
 
 export function createMetrics(service: string): PlatformMetrics {
@@ -69,6 +71,12 @@ export function createMetrics(service: string): PlatformMetrics {
       name: 'waooaw_outbox_parked_total',
       help: 'Outbox events set aside because they can never be published (too-large, unserialisable, rejected)',
       labelNames: ['collection', 'reason'],
+      registers: [registry],
+    }),
+    outboxLeftToScan: new Counter({
+      name: 'waooaw_outbox_left_to_scan_total',
+      help: 'Handed-over outbox events not held in memory (Kafka refused long enough to fill the list): published from MongoDB by a sweep instead',
+      labelNames: ['collection'],
       registers: [registry],
     }),
   };

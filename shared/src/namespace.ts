@@ -23,6 +23,15 @@ export const namespaceSchema = z
 export const namespacedTopic = (namespace: string, topic: string) =>
   namespace ? `${namespace}.${topic}` : topic;
 
+/**
+ * The logical topic (as a platform's code names it) of a topic named as on the broker: the
+ * namespace's `<ns>.` removed. A name without it is already logical, and stays as it is.
+ */
+export const logicalTopic = (namespace: string, topic: string) => {
+  const prefix = namespacedTopic(namespace, '');
+  return namespace && topic.startsWith(prefix) ? topic.slice(prefix.length) : topic;
+};
+
 /** The consumer group id a namespaced platform uses for `groupId`: `<ns>.<groupId>`. */
 export const namespacedGroup = (namespace: string, groupId: string) =>
   namespace ? `${namespace}.${groupId}` : groupId;

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { appendFileSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { marketplaceEvents, orchestrationEvents, supportEvents } from '@waooaw/shared';
@@ -8,7 +7,6 @@ import type { BenchContext } from '../context';
 import { devToken, gatewayClient, operatorToken } from '../graphql';
 import { createBenchKafka } from '../kafka';
 import { constantRate, untilStopped } from '../pacing';
-import { REPO_ROOT } from '../platform';
 import { createProgress } from '../progress';
 import { runLoad } from '../scenarios/load';
 import { TaskTracker } from '../tracker';
@@ -33,6 +31,7 @@ import { chaosTable } from './report';
 import type { FeedSubscriber } from './subscribers';
 import { feedSubscriber } from './subscribers';
 import { dlqTopics, envelopeOf, feedLedger, liveLedger, readTopics } from './topics';
+import { startRun } from '../run';
 
 const log = (line: string) => console.log(line);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -174,31 +173,16 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const startedAt = new Date();
-  const runId = `${startedAt.toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomBytes(2).toString('hex')}`;
-  const outDir = path.resolve(REPO_ROOT, options.outDir);
-  mkdirSync(outDir, { recursive: true });
+  const { startedAt, runId, outDir, cleanups, stopAll, interrupted } = startRun({
+    outDir: options.outDir,
+    tag: 'chaos',
+    log,
+  });
   const logFile = path.join(outDir, `chaos-${runId}.log`);
   const out = (line: string) => appendFileSync(logFile, `${line}\n`);
   log(
     `[chaos] run ${runId}${options.quick ? ' (quick)' : ''}: ${options.rate} tasks/s, ${options.subscribers} subscribers, ${options.faults.length} faults; output of the services: ${path.relative(process.cwd(), logFile)}`,
   );
-
-  const cleanups: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const c of cleanups.reverse())
-      await c().catch((err: unknown) => log(`[chaos] cleanup: ${(err as Error).message}`));
-    cleanups.length = 0;
-  };
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    log('\n[chaos] interrupted: stopping everything the run started (Ctrl-C again to leave at once)');
-    void stopAll().then(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
 
   const platform = chaosPlatform({
     stateDir: path.join(os.tmpdir(), `waooaw-chaos-${runId}`),
@@ -322,7 +306,7 @@ async function main(argv: string[]): Promise<number> {
     const injections: Injection[] = [];
     const readyChecks: { at: number; allReady: boolean }[] = [];
     for (const fault of options.faults) {
-      if (interrupted) break;
+      if (interrupted()) break;
       const name = faultName(fault);
       const injectedAt = Date.now();
       ctx.log(`[chaos] ${new Date(injectedAt).toISOString().slice(11, 19)} inject: ${name}`);
@@ -333,7 +317,7 @@ async function main(argv: string[]): Promise<number> {
       const injection: Injection = { fault, name, injectedAt, actionDone, recoveredAt: null };
       injections.push(injection);
       const deadline = injectedAt + options.recoverTimeoutS * 1000;
-      while (Date.now() < deadline && !interrupted) {
+      while (Date.now() < deadline && !interrupted()) {
         const at = Date.now();
         readyChecks.push({ at, allReady: await platform.allReady() });
         injection.recoveredAt = recoveredAt(injectedAt, actionDone, readyChecks, completions);
@@ -363,7 +347,7 @@ async function main(argv: string[]): Promise<number> {
     const accepted = [...tracker.acceptedAt].filter(([, at]) => at >= loadStart);
     const drainDeadline = Date.now() + options.drainS * 1000;
     let pending = accepted.filter(([id]) => live.ledger.finalStatus(id) === null).length;
-    while (pending > 0 && Date.now() < drainDeadline && !interrupted) {
+    while (pending > 0 && Date.now() < drainDeadline && !interrupted()) {
       progress.update(1, `draining: ${pending} tasks still without a final status`);
       await sleep(1000);
       pending = accepted.filter(([id]) => live.ledger.finalStatus(id) === null).length;

@@ -105,6 +105,12 @@ async function watermarks(admin: Admin, topic: string) {
   return { low, high };
 }
 
+/** Places `consumer` on each partition of `topic` at its offset in `next` (indexed by partition). */
+function seekEach(consumer: Consumer, topic: string, next: readonly number[]) {
+  for (const [partition, offset] of next.entries())
+    consumer.seek({ topic, partition, offset: String(offset) });
+}
+
 /**
  * Kafka for subscriptions. Every topic has one live consumer shared by all its subscribers (a group
  * of its own per gateway, starting at the end), started with the first subscriber and stopped with
@@ -158,9 +164,7 @@ export function createKafkaFeeds(
     let joinedBefore = false;
     const joined = new Promise<void>((resolve) =>
       consumer.on(consumer.events.GROUP_JOIN, () => {
-        if (joinedBefore)
-          for (const [partition, offset] of next.entries())
-            consumer.seek({ topic, partition, offset: String(offset) });
+        if (joinedBefore) seekEach(consumer, topic, next);
         joinedBefore = true;
         resolve();
       }),
@@ -185,8 +189,7 @@ export function createKafkaFeeds(
     });
     // run() resolves once the group is joined and before anything fetched is processed; a pending
     // seek also discards a fetch already in flight, so nothing from another position gets through.
-    for (const [partition, offset] of next.entries())
-      consumer.seek({ topic, partition, offset: String(offset) });
+    seekEach(consumer, topic, next);
     await joined;
     return consumer;
   }
@@ -336,8 +339,7 @@ export function createKafkaFeeds(
               .then(() => {
                 // Straight after the join, before anything fetched is processed (see startLive): each
                 // partition from the cursor, the ones with nothing to replay not at all.
-                for (const [partition, offset] of next.entries())
-                  replaying.seek({ topic, partition, offset: String(offset) });
+                seekEach(replaying, topic, next);
                 const idle = next.map((_, p) => p).filter((p) => !pending.has(p));
                 if (idle.length > 0) replaying.pause([{ topic, partitions: idle }]);
                 if (paused) replaying.pause([{ topic }]);

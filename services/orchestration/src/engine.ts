@@ -20,6 +20,7 @@ import {
   taskAssignedTo,
   updateIfMatches,
 } from '@waooaw/shared';
+import type { mongo } from 'mongoose';
 import type { AgingPolicy } from './domain';
 import { DispatchQueue } from './domain';
 import type { AttemptRecord, TaskModel, TaskRecord } from './models/task';
@@ -539,6 +540,27 @@ export function createTaskEngine(options: EngineOptions) {
       });
   }
 
+  /**
+   * The SUBMITTED tasks `filter` matches (at most `limit`), streamed, with only the fields the queue
+   * keeps: a backlog's inputs are never all in memory.
+   */
+  const submittedTasks = (filter: mongo.Filter<TaskRecord>, limit?: number) =>
+    raw.find<QueuedEntry>(
+      { status: 'SUBMITTED', ...filter },
+      { projection: QUEUED_FIELDS, ...(limit ? { limit } : {}) },
+    );
+
+  /** The WORKING tasks `filter` matches (at most `limit`), as `working` keeps them (no input, no outbox). */
+  const workingTasks = async (filter: mongo.Filter<TaskRecord>, limit?: number) =>
+    (
+      await raw
+        .find(
+          { status: 'WORKING', ...filter },
+          { projection: { input: 0, outbox: 0 }, ...(limit ? { limit } : {}) },
+        )
+        .toArray()
+    ).map(toWorking);
+
   let lastAdoption = 0;
   /**
    * Takes up tasks no process is looking after: the queue and the running attempts live in the memory
@@ -553,15 +575,8 @@ export function createTaskEngine(options: EngineOptions) {
   async function adoptOrphans() {
     const before = new Date(clock() - ORPHAN_SWEEP_MS);
     const stale = { updatedAt: { $lt: before } };
-    for await (const t of raw.find<QueuedEntry>(
-      { status: 'SUBMITTED', ...stale },
-      { projection: QUEUED_FIELDS, limit: ORPHAN_BATCH },
-    ))
-      if (!queued.has(t._id)) enqueue(t);
-    const running = await raw
-      .find({ status: 'WORKING', ...stale }, { projection: { input: 0, outbox: 0 }, limit: ORPHAN_BATCH })
-      .toArray();
-    for (const found of running) if (!working.has(found._id)) working.set(found._id, toWorking(found));
+    for await (const t of submittedTasks(stale, ORPHAN_BATCH)) if (!queued.has(t._id)) enqueue(t);
+    for (const t of await workingTasks(stale, ORPHAN_BATCH)) if (!working.has(t._id)) working.set(t._id, t);
   }
 
   /** Attempts silent past their timeout are failed as TIMED_OUT (and retried). */
@@ -694,14 +709,9 @@ export function createTaskEngine(options: EngineOptions) {
 
     /** Loads what a previous run left: queued tasks into the queue, running attempts into the counts. */
     async start() {
-      // Streamed, and only the fields the queue keeps: a backlog's inputs are never all in memory.
-      for await (const t of raw.find<QueuedEntry>({ status: 'SUBMITTED' }, { projection: QUEUED_FIELDS }))
-        enqueue(t);
-      const inProgress = await raw
-        .find({ status: 'WORKING' }, { projection: { input: 0, outbox: 0 } })
-        .toArray();
-      for (const found of inProgress) {
-        const t = { ...found, input: null, outbox: [] } as TaskRecord;
+      for await (const t of submittedTasks({})) enqueue(t);
+      const inProgress = await workingTasks({});
+      for (const t of inProgress) {
         working.set(t._id, t);
         const last = t.attempts.at(-1);
         if (last) busy(last.instanceId, 1);

@@ -3,10 +3,12 @@ import {
   ConfigError,
   DEV_SECRETS,
   loadConfigOrExit,
+  logicalTopic,
   namespacedDb,
   namespacedGroup,
   namespacedTopic,
   parseConfig,
+  resolveDlqTopic,
   serviceEnvSchema,
 } from '../index';
 
@@ -42,6 +44,25 @@ describe('configuration from the environment', () => {
       namespacedGroup('ns', 'g'),
       namespacedDb('ns', 'db'),
     ]).toEqual(['ns.identity.commands', 'ns.g', 'ns_db']);
+  });
+
+  it('names a topic on the broker back by its logical name: the namespace prefix removed, if it is there', () => {
+    expect(logicalTopic('ns', 'ns.identity.commands')).toBe('identity.commands');
+    expect(logicalTopic('ns', namespacedTopic('ns', 'orders.placed.dlq'))).toBe('orders.placed.dlq');
+    // Already logical: another namespace's prefix, or none, is part of the name.
+    expect(logicalTopic('ns', 'identity.commands')).toBe('identity.commands');
+    expect(logicalTopic('ns', 'nsx.identity.commands')).toBe('nsx.identity.commands');
+    expect(logicalTopic('ns', 'other.ns.identity.commands')).toBe('other.ns.identity.commands');
+    // No namespace: every name is logical, whatever it starts with.
+    expect(logicalTopic('', 'ns.identity.commands')).toBe('ns.identity.commands');
+  });
+
+  it('resolves the dead-letter topic an operator names, in the namespace unless the name carries it', () => {
+    expect(resolveDlqTopic('orders.placed', 'ns')).toBe('ns.orders.placed.dlq');
+    expect(resolveDlqTopic('ns.orders.placed', 'ns')).toBe('ns.orders.placed.dlq');
+    expect(resolveDlqTopic('orders.placed.dlq', 'ns')).toBe('ns.orders.placed.dlq');
+    expect(resolveDlqTopic('ns.orders.placed.dlq', 'ns')).toBe('ns.orders.placed.dlq');
+    expect(resolveDlqTopic('orders.placed')).toBe('orders.placed.dlq');
   });
 
   it('parses broker lists and numbers', () => {

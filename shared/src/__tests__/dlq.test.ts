@@ -5,11 +5,8 @@ import type { Admin } from 'kafkajs';
 import { z } from 'zod';
 import type { DlqTopicSummary, Envelope, EventBus } from '../index';
 import {
-  busComponent,
-  consumerComponent,
   createEventBus,
   createMetrics,
-  createService,
   defineEvent,
   describeDeadLetterTopic,
   dlqTopic,
@@ -21,6 +18,7 @@ import {
   on,
 } from '../index';
 import { collectTopic, pollFor, testInfra, testKafka, testLogger, uniqueName, uniqueTopic } from '../testing';
+import { quickRetries, startConsumerService } from './consumer-harness';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '../../..');
@@ -59,7 +57,7 @@ describe('dead letters: list, show and replay against a real Kafka broker', () =
     const consumer = bus.consumer({
       groupId: uniqueName('g'),
       maxAttempts: 2,
-      retryBackoff: { initialMs: 10, maxMs: 20, multiplier: 2, jitter: 'NONE' },
+      retryBackoff: quickRetries,
       handlers: [
         on(placed, async (data) => {
           // A bug (not an outage): the same error for the same message every time.
@@ -68,13 +66,7 @@ describe('dead letters: list, show and replay against a real Kafka broker', () =
         }),
       ],
     });
-    const service = createService({
-      name: 'dlq-test',
-      logger: testLogger(),
-      metrics,
-      components: [busComponent(bus), consumerComponent(consumer)],
-    });
-    await service.start(0, '127.0.0.1', 0);
+    const { service } = await startConsumerService({ name: 'dlq-test', bus, consumer, metrics });
     const raw = await collectTopic(placed.topic);
     const deadLetters = () => describeDeadLetterTopic(bus.kafka, dlq);
     try {

@@ -1,21 +1,9 @@
-import type { KafkaMessage } from 'kafkajs';
 import type { Model } from 'mongoose';
-import { Schema } from 'mongoose';
-import { z } from 'zod';
-import type { Envelope, EventBus, OutboxDocument, OutboxEntry, OutboxRelay } from '../index';
-import {
-  createEventBus,
-  createOutboxRelay,
-  defineEvent,
-  outboxClaim,
-  outboxEntry,
-  outboxSchemaFields,
-} from '../index';
-import { collectTopic, pollFor, testDatabase, testKafka, testLogger, uniqueName } from '../testing';
-
-type OrderDoc = OutboxDocument & { _id: string; status: string };
-const statusSchema = z.object({ status: z.string() });
-const SENTINEL = 'end-of-test';
+import type { Envelope, EventBus, OutboxEntry, OutboxRelay, PlatformMetrics } from '../index';
+import { createEventBus, createMetrics, createOutboxRelay, outboxClaim, outboxEntry } from '../index';
+import { pollFor, testDatabase, testKafka, testLogger } from '../testing';
+import type { OrderDoc } from './outbox-harness';
+import { orderOutbox } from './outbox-harness';
 
 /**
  * The direct outbox path: a writer claims its document's outbox in the same update that pushes the
@@ -38,17 +26,9 @@ describe('document outbox: entries handed over by their writer', () => {
     await db.drop();
   });
 
-  /** A collection and a one-partition topic of its own, so tests (and their relays) do not meet. */
+  /** An order collection and topic of the test's own (see orderOutbox), and writes to it. */
   const setup = async () => {
-    const name = uniqueName('order').replace(/[^a-z0-9-]/g, '');
-    const Order: Model<OrderDoc> = db.connection.model<OrderDoc>(
-      name,
-      new Schema<OrderDoc>({ _id: String, status: String, ...outboxSchemaFields }),
-    );
-    const changed = defineEvent(`test.${name}.changed`, statusSchema);
-    await bus.ensureTopics([{ topic: changed.topic, partitions: 1 }]);
-    const collector = await collectTopic(changed.topic);
-    stops.push(collector.stop);
+    const { Order, changed, published, doc } = await orderOutbox({ bus, db, stops });
 
     /** Changes the order and records its events in one update, claiming them for this writer. */
     const write = async (id: string, statuses: string[], claimUntil: Date | null = outboxClaim()) => {
@@ -64,30 +44,25 @@ describe('document outbox: entries handed over by their writer', () => {
       return entries;
     };
 
-    /** Every event on the topic, read once a marker sent after the test's publishes has arrived. */
-    const published = async () => {
-      await bus.sendRaw(changed.topic, [{ key: SENTINEL, value: SENTINEL }]);
-      await pollFor(() => collector.messages.some((m: KafkaMessage) => m.key?.toString() === SENTINEL), {
-        what: 'the end marker',
-      });
-      return collector.messages
-        .filter((m) => m.key?.toString() !== SENTINEL)
-        .map((m) => JSON.parse(m.value!.toString()) as Envelope<{ status: string }>);
-    };
-
-    const pending = async (id: string) => (await Order.findById(id).lean())!.outbox.map((e) => e.id);
+    const pending = async (id: string) => (await doc(id)).outbox.map((e) => e.id);
     return { Order, changed, write, published, pending };
   };
 
   const relayFor = (
     model: Model<OrderDoc>,
-    options: { bus?: Pick<EventBus, 'publishEnvelope'> } = {},
+    options: {
+      bus?: Pick<EventBus, 'publishEnvelope'>;
+      maxHandOvers?: number;
+      metrics?: PlatformMetrics;
+    } = {},
   ): OutboxRelay => {
     const relay = createOutboxRelay({
       models: [model],
       bus: options.bus ?? bus,
       logger: testLogger(),
       intervalMs: 20,
+      ...(options.maxHandOvers ? { maxHandOvers: options.maxHandOvers } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     stops.push(() => relay.stop());
     return relay;
@@ -201,6 +176,63 @@ describe('document outbox: entries handed over by their writer', () => {
     await pollFor(async () => (await pending('o-1')).length === 0, { what: 'the entries removed' });
     await relay.stop();
     expect((await published()).map((e) => e.id)).toEqual(ids(entries));
+  });
+
+  it('holds at most maxHandOvers while Kafka refuses, leaves the rest to a sweep, and publishes every event once, in order, when Kafka is back', async () => {
+    const { Order, write, published, pending } = await setup();
+    const kafka = flakyBus();
+    const metrics = createMetrics('handover-test');
+    const maxHandOvers = 10;
+    // Not started yet, so no pass runs during the outage (a sweep then would only fail): hand-overs
+    // are published (and refused) by the direct path alone.
+    const relay = relayFor(Order, { bus: kafka.bus, maxHandOvers, metrics });
+    const orders = Array.from({ length: 30 }, (_, i) => `o-${i}`);
+    const expected = new Map(orders.map((id) => [id, [] as string[]]));
+    /** One change of each order, written and handed over. */
+    const handOver = async (statuses: string[], changed = orders, claimUntil?: Date) => {
+      for (const id of changed) {
+        const entries = await write(id, statuses, claimUntil);
+        relay.publishWritten(Order, id, entries);
+        expected.get(id)!.push(...ids(entries));
+        heldMost = Math.max(heldMost, relay.handOvers().held);
+      }
+    };
+    let heldMost = 0;
+    // Four changes of each order, one round after the other: each order has hand-overs held, then
+    // let go of while earlier ones are still held, and refused.
+    for (const status of ['CREATED', 'PAID', 'PACKED', 'SHIPPED']) await handOver([status]);
+
+    expect(heldMost).toBe(maxHandOvers);
+    expect(relay.handOvers().leftToScan).toBe(true);
+    // What is not held was let go of, and counted; all of it is still pending in its document.
+    const leftToScan = (await metrics.outboxLeftToScan.get()).values.reduce((n, v) => n + v.value, 0);
+    expect(leftToScan + relay.handOvers().held).toBe(120);
+    for (const id of orders) expect([id, await pending(id)]).toEqual([id, expected.get(id)]);
+
+    // Kafka is back, and the writers go on before any sweep: these later events must not overtake
+    // the ones let go of, pending until a sweep has published them.
+    kafka.down = false;
+    await handOver(['PICKED']);
+    expect(relay.handOvers()).toEqual({ held: maxHandOvers, leftToScan: true });
+    relay.start();
+    await pollFor(() => !relay.handOvers().leftToScan, {
+      what: 'a sweep to publish what was let go of, and the direct path to take over again',
+    });
+    // Back on the direct path: entries claimed by their writer for ten minutes still go out at once.
+    // (No more than the list holds, so none is let go of to a sweep, whatever the machine's pace.)
+    await handOver(['DELIVERED'], orders.slice(0, maxHandOvers), outboxClaim(Date.now(), 600_000));
+    await pollFor(async () => (await Order.countDocuments({ 'outbox.0': { $exists: true } })) === 0, {
+      what: 'the hand-overs after recovery published',
+    });
+    await relay.stop();
+
+    // Each event once (nothing was handed over while the sweep ran, so nothing went out both ways),
+    // and each order's events in the order they were written.
+    const events = await published();
+    expect(events).toHaveLength(30 * 5 + maxHandOvers);
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    for (const id of orders)
+      expect([id, events.filter((e) => e.subject === id).map((e) => e.id)]).toEqual([id, expected.get(id)]);
   });
 
   it('keeps what a scan could not publish and publishes it, in order, at the next pass', async () => {

@@ -1,24 +1,19 @@
-import type { Admin, KafkaMessage } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import type { Model } from 'mongoose';
-import { Schema } from 'mongoose';
-import { z } from 'zod';
-import type { Envelope, EventBus, OutboxDocument, OutboxEntry, PlatformMetrics } from '../index';
+import type { Envelope, EventBus, OutboxEntry, PlatformMetrics } from '../index';
 import {
   createMetrics,
   createOutboxRelay,
-  defineEvent,
   outboxClaim,
   outboxEntry,
   outboxParkedEvent,
-  outboxSchemaFields,
   permanentPublishReason,
   PublishRejectedError,
 } from '../index';
-import { collectTopic, connectTestBus, pollFor, testDatabase, testLogger, uniqueName } from '../testing';
+import { connectTestBus, pollFor, testDatabase, testLogger } from '../testing';
+import type { OrderDoc } from './outbox-harness';
+import { orderOutbox } from './outbox-harness';
 
-type OrderDoc = OutboxDocument & { _id: string; status: string };
-const statusSchema = z.object({ status: z.string() });
-const SENTINEL = 'end-of-test';
 /** Over the 1 MB Kafka takes, under what a MongoDB document may hold. */
 const OVERSIZE = 'x'.repeat(1_100_000);
 
@@ -43,21 +38,15 @@ describe('document outbox: entries that can never be published', () => {
     await db.drop();
   });
 
-  /** A collection and a one-partition topic of its own (so order on it is the publish order). */
+  /** An order collection and topic of the test's own (see orderOutbox), and writes to it. */
   const setup = async (topicConfig: { name: string; value: string }[] = []) => {
-    const name = uniqueName('order').replace(/[^a-z0-9-]/g, '');
-    const Order: Model<OrderDoc> = db.connection.model<OrderDoc>(
-      name,
-      new Schema<OrderDoc>({ _id: String, status: String, ...outboxSchemaFields }),
-    );
-    const changed = defineEvent(`test.${name}.changed`, statusSchema);
-    // The raw admin names the topic as on the broker (in the run's namespace), like the bus does.
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic: bus.topic(changed.topic), numPartitions: 1, configEntries: topicConfig }],
+    const { Order, changed, published, doc } = await orderOutbox({ bus, db, stops }, async (topic) => {
+      // The raw admin names the topic as on the broker (in the run's namespace), like the bus does.
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic: bus.topic(topic), numPartitions: 1, configEntries: topicConfig }],
+      });
     });
-    const collector = await collectTopic(changed.topic);
-    stops.push(collector.stop);
     const entry = (id: string, status: string) => outboxEntry(bus, changed, { status }, { subject: id });
     /** Pushes entries straight into a document's outbox: what the API's limits would refuse too. */
     const write = async (id: string, entries: OutboxEntry[], claimUntil: Date | null = null) => {
@@ -68,17 +57,6 @@ describe('document outbox: entries that can never be published', () => {
       );
       return entries;
     };
-    /** Every envelope on the topic, read once a marker sent after the test's publishes arrived. */
-    const published = async () => {
-      await bus.sendRaw(changed.topic, [{ key: SENTINEL, value: SENTINEL }]);
-      await pollFor(() => collector.messages.some((m: KafkaMessage) => m.key?.toString() === SENTINEL), {
-        what: 'the end marker',
-      });
-      return collector.messages
-        .filter((m) => m.key?.toString() !== SENTINEL)
-        .map((m) => JSON.parse(m.value!.toString()) as Envelope<Record<string, unknown>>);
-    };
-    const doc = async (id: string) => (await Order.findById(id).lean())!;
     return { Order, changed, entry, write, published, doc };
   };
 

@@ -6,11 +6,8 @@ import mongoose, { Schema } from 'mongoose';
 import { z } from 'zod';
 import type { EventBus, PlatformMetrics } from '../index';
 import {
-  busComponent,
-  consumerComponent,
   createEventBus,
   createMetrics,
-  createService,
   defineEvent,
   dlqTopic,
   errorSummary,
@@ -18,6 +15,7 @@ import {
   on,
 } from '../index';
 import { pollFor, testInfra, testLogger, uniqueName, uniqueTopic } from '../testing';
+import { quickRetries, quickWaits, startConsumerService } from './consumer-harness';
 
 /**
  * A TCP proxy in front of the test MongoDB that the test can cut: every open connection is reset and
@@ -130,8 +128,8 @@ describe('consumers wait out transient failures against real Kafka and MongoDB',
     const consumer = serviceBus.consumer({
       groupId: uniqueName('g'),
       maxAttempts: 2,
-      retryBackoff: { initialMs: 10, maxMs: 20, multiplier: 2, jitter: 'NONE' },
-      waitBackoff: { initialMs: 50, maxMs: 300, multiplier: 2, jitter: 'EQUAL' },
+      retryBackoff: quickRetries,
+      waitBackoff: quickWaits,
       handlers: [
         on(stepped, async (data) => {
           try {
@@ -144,13 +142,12 @@ describe('consumers wait out transient failures against real Kafka and MongoDB',
         }),
       ],
     });
-    const service = createService({
+    const { service, url } = await startConsumerService({
       name: 'transient-test',
-      logger: testLogger(),
+      bus: serviceBus,
+      consumer,
       metrics,
-      components: [busComponent(serviceBus), consumerComponent(consumer)],
     });
-    const url = await service.start(0, '127.0.0.1');
     const readiness = async () => {
       const res = await fetch(`${url}/health/ready`);
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -226,8 +223,8 @@ describe('consumers wait out transient failures against real Kafka and MongoDB',
       groupId: uniqueName('g'),
       keyConcurrency: 4,
       maxAttempts: 2,
-      retryBackoff: { initialMs: 10, maxMs: 20, multiplier: 2, jitter: 'NONE' },
-      waitBackoff: { initialMs: 50, maxMs: 300, multiplier: 2, jitter: 'EQUAL' },
+      retryBackoff: quickRetries,
+      waitBackoff: quickWaits,
       handlers: [
         on(stepped, async (data) => {
           try {
@@ -287,7 +284,7 @@ describe('consumers wait out transient failures against real Kafka and MongoDB',
     const consumer = bus.consumer({
       groupId: uniqueName('g'),
       maxAttempts: 3,
-      retryBackoff: { initialMs: 10, maxMs: 20, multiplier: 2, jitter: 'NONE' },
+      retryBackoff: quickRetries,
       handlers: [
         on(stepped, async (data) => {
           tries++;

@@ -10,7 +10,7 @@ import { kafkaLogCreator, kafkaLogLevel } from './log-bridge';
 import { delay } from '../backoff';
 import type { ConsumerOptions, EventConsumer, HandlerBinding, PartitionWait } from './consumer';
 import { createEventConsumer } from './consumer';
-import { namespacedGroup, namespacedTopic } from '../namespace';
+import { logicalTopic, namespacedGroup, namespacedTopic } from '../namespace';
 import { KAFKA_MAX_MESSAGE_BYTES } from '../limits';
 import { permanentPublishReason, PublishRejectedError } from './publish-errors';
 
@@ -379,11 +379,6 @@ export function createEventBus(options: EventBusOptions): EventBus {
     definition: { ...definition, topic: physical(definition.topic) },
     handle: (data, envelope, context) => handle(data, envelope, { ...context, topic: definition.topic }),
   });
-  /** A broker topic name back to the logical one its callers know (the namespace's prefix removed). */
-  const inRun = physical('');
-  const logical = (topic: string) =>
-    namespace && topic.startsWith(inRun) ? topic.slice(inRun.length) : topic;
-
   const bus: EventBus = {
     kafka,
     source,
@@ -438,7 +433,9 @@ export function createEventBus(options: EventBusOptions): EventBus {
           ...(consumerOptions.onCommit && namespace
             ? {
                 onCommit: (positions) =>
-                  consumerOptions.onCommit!(positions.map((p) => ({ ...p, topic: logical(p.topic) }))),
+                  consumerOptions.onCommit!(
+                    positions.map((p) => ({ ...p, topic: logicalTopic(namespace, p.topic) })),
+                  ),
               }
             : {}),
         },

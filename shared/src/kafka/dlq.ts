@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { dlqTopic } from './events';
-import { namespacedTopic } from '../namespace';
+import { logicalTopic, namespacedTopic } from '../namespace';
 
 /**
  * Dead letters, operable: list the `<topic>.dlq` topics and their messages, show one, and replay them
@@ -96,11 +96,8 @@ export interface ReplayResult {
  * The dead-letter topic an operator means by `orders.created` or `orders.created.dlq`, in the
  * namespace (WAOOAW_NAMESPACE) unless the name given carries it already.
  */
-export function resolveDlqTopic(topic: string, namespace?: string): string {
-  const named =
-    namespace && topic.startsWith(namespacedTopic(namespace, ''))
-      ? topic
-      : namespacedTopic(namespace ?? '', topic);
+export function resolveDlqTopic(topic: string, namespace = ''): string {
+  const named = namespacedTopic(namespace, logicalTopic(namespace, topic));
   return named.endsWith('.dlq') ? named : dlqTopic(named);
 }
 
@@ -382,6 +379,22 @@ async function withReader<T>(
   }
 }
 
+/**
+ * A dead-letter topic's partitions (checked to exist) and the replay mark of each, as the reads and
+ * replays of its dead letters use them.
+ */
+async function replayMarks(admin: Admin, topic: string) {
+  await requireTopic(admin, topic);
+  const states = (await partitionStates(admin, [topic])).get(topic) ?? [];
+  const marks = new Map(
+    states.map((p) => [
+      p.partition,
+      new ReplayMark(BigInt(p.replayedBelow), new Set(p.replayedAlso.map((o) => BigInt(o)))),
+    ]),
+  );
+  return { states, marks };
+}
+
 /** A group of our own to read with, deleted afterwards so reads leave nothing behind. */
 async function withThrowawayGroup<T>(admin: Admin, use: (groupId: string) => Promise<T>): Promise<T> {
   const groupId = `waooaw-dlq-reader-${randomBytes(4).toString('hex')}`;
@@ -402,14 +415,7 @@ export async function readDeadLetters(
   options: { offset?: string; partition?: number } = {},
 ): Promise<DeadLetter[]> {
   return withAdmin(kafka, async (admin) => {
-    await requireTopic(admin, topic);
-    const states = (await partitionStates(admin, [topic])).get(topic) ?? [];
-    const marks = new Map(
-      states.map((p) => [
-        p.partition,
-        new ReplayMark(BigInt(p.replayedBelow), new Set(p.replayedAlso.map((o) => BigInt(o)))),
-      ]),
-    );
+    const { states, marks } = await replayMarks(admin, topic);
     const ranges = selectRanges(topic, states, options);
     return withThrowawayGroup(admin, (groupId) =>
       withReader(kafka, topic, groupId, ranges, options.offset !== undefined, async (messages) =>
@@ -472,14 +478,7 @@ export async function replayDeadLetters(
 ): Promise<ReplayResult> {
   const result: ReplayResult = { topic, replayed: [], skipped: [] };
   return withAdmin(kafka, async (admin) => {
-    await requireTopic(admin, topic);
-    const states = (await partitionStates(admin, [topic])).get(topic) ?? [];
-    const marks = new Map(
-      states.map((p) => [
-        p.partition,
-        new ReplayMark(BigInt(p.replayedBelow), new Set(p.replayedAlso.map((o) => BigInt(o)))),
-      ]),
-    );
+    const { states, marks } = await replayMarks(admin, topic);
     let ranges: Map<number, { from: bigint; to: bigint }>;
     if (options.offset !== undefined) {
       ranges = selectRanges(topic, states, options);

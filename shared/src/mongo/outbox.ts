@@ -132,6 +132,8 @@ export interface OutboxRelayOptions {
   lockMs?: number;
   /** A larger event is parked rather than sent (default KAFKA_MAX_MESSAGE_BYTES, as the bus's). */
   maxMessageBytes?: number;
+  /** Hand-overs the direct path holds in memory at most (default MAX_WRITTEN_HANDOVERS). */
+  maxHandOvers?: number;
 }
 
 export interface OutboxRelay {
@@ -147,13 +149,19 @@ export interface OutboxRelay {
    * the same update), without a scan: hand-overs from concurrent writers leave together in one produce
    * request, and their removal from the documents is one bulk write. Entries that cannot be published
    * now stay in their documents and are retried, by this path and, should the process die, by the
-   * scan; entries that never can are parked, so they hold up nothing behind them.
+   * scan; entries that never can are parked, so they hold up nothing behind them. While Kafka refuses
+   * for long, at most `maxHandOvers` are held: see createOutboxRelay.
    */
   publishWritten(
     model: OutboxRelayOptions['models'][number],
     id: unknown,
     entries: readonly OutboxEntry[],
   ): void;
+  /**
+   * The direct path's state, for metrics and tests: hand-overs held in memory, and whether it has
+   * left what it could not hold to a sweep that has not yet succeeded.
+   */
+  handOvers(): { held: number; leftToScan: boolean };
 }
 
 type AnyModel = OutboxRelayOptions['models'][number];
@@ -164,6 +172,15 @@ const SCAN_BATCH = 100;
 const WRITTEN_BATCH = 1000;
 /** Bulk writes removing published hand-overs that may be in flight at once. */
 const MAX_MARKING = 8;
+/**
+ * Hand-overs the direct path holds at most while Kafka refuses them. A working broker takes a round
+ * of WRITTEN_BATCH in milliseconds, so the list stays far below this; 5,000 is about ten seconds of
+ * orchestration's hand-overs at 100 tasks/s (some four per task), enough to ride out a leader
+ * election or a broker restart on the direct path. A longer outage costs no more memory than that
+ * (a few KB per hand-over, a task's input included): what does not fit stays only in MongoDB, where
+ * every entry is until published, and a sweep publishes it once Kafka is back.
+ */
+export const MAX_WRITTEN_HANDOVERS = 5_000;
 
 /**
  * The document-outbox relay. Writers that hand their entries over (`publishWritten`) have them
@@ -176,12 +193,27 @@ const MAX_MARKING = 8;
  * broker for what it is) is parked rather than retried for ever: see ParkedOutboxEntry and
  * outboxParkedEvent. Anything else that fails (Kafka or MongoDB unreachable) stays pending and is
  * retried. A collection that fails does not keep the pass from the others.
+ *
+ * Bounded memory: the direct path holds at most `maxHandOvers` hand-overs. When a hand-over finds
+ * the list full (Kafka has refused for a while), the direct path lets go of everything it holds and
+ * of what writers hand over next (counted in waooaw_outbox_left_to_scan_total): all of it is pending
+ * in its documents, and passes become sweeps, which publish every document's whole pending list in
+ * order. A sweep ignores claims: a writer claims its document again with each write, so a sweep
+ * that respected claims could leave a document's let-go events behind its later, held ones (or
+ * behind a writer that never stops). Meanwhile the direct path publishes nothing, so no later
+ * hand-over overtakes its document's events let go of earlier. Each sweep lets go of what is held
+ * when it starts (the sweep covers it), and hand-overs arriving during it are held, up to the limit;
+ * once a sweep succeeds with nothing let go of since it began, every event let go of is out, and the
+ * direct path publishes what it holds and takes over again. An event that a sweep and the direct
+ * path (or two relays) both send goes out twice with its id, each time in its document's order:
+ * consumers drop the repeat.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { models, bus, logger, metrics } = options;
   const intervalMs = options.intervalMs ?? 500;
   const lockMs = options.lockMs ?? OUTBOX_LOCK_MS;
   const maxMessageBytes = options.maxMessageBytes ?? KAFKA_MAX_MESSAGE_BYTES;
+  const maxHandOvers = options.maxHandOvers ?? MAX_WRITTEN_HANDOVERS;
   let timer: NodeJS.Timeout | undefined;
   let afterClaims: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
@@ -405,15 +437,18 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (count) metrics?.outboxPublished.inc({ collection: collection.collectionName }, count);
   };
 
-  const relayModel = async (model: AnyModel): Promise<number> => {
+  /** Publishes a collection's pending documents; a sweep takes claimed ones too (see createOutboxRelay). */
+  const relayModel = async (model: AnyModel, sweep: boolean): Promise<number> => {
     const collection = collectionOf(model);
     let published = 0;
     for (;;) {
       const now = new Date();
-      const pendingFilter = {
-        'outbox.id': { $exists: true },
-        $or: [{ outboxLockedUntil: null }, { outboxLockedUntil: { $lt: now } }],
-      };
+      const pendingFilter = sweep
+        ? { 'outbox.id': { $exists: true } }
+        : {
+            'outbox.id': { $exists: true },
+            $or: [{ outboxLockedUntil: null }, { outboxLockedUntil: { $lt: now } }],
+          };
       const candidates = await collection
         .find(pendingFilter, { projection: { _id: 1 }, limit: SCAN_BATCH })
         .toArray();
@@ -446,12 +481,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   };
 
   /** Every collection, whatever happens to the others; then fails with whatever failed. */
-  const pass = async (): Promise<number> => {
+  const pass = async (sweep: boolean): Promise<number> => {
     let total = 0;
     const failures: { collection: string; error: Error }[] = [];
     for (const model of models) {
       try {
-        total += await relayModel(model);
+        total += await relayModel(model, sweep);
       } catch (err) {
         failures.push({
           collection: collectionOf(model).collectionName,
@@ -468,46 +503,36 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return total;
   };
 
-  const flush = (): Promise<number> => {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      let total = 0;
-      do {
-        again = false;
-        total += await pass();
-      } while (again);
-      return total;
-    })().finally(() => (running = undefined));
-    return running;
-  };
-
-  const tick = () => {
-    flush().then(
-      () => schedule(),
-      (err: unknown) => {
-        logger.error({ error: (err as Error).message }, 'outbox relay pass failed; will retry');
-        schedule();
-      },
-    );
-  };
-  const schedule = () => {
-    if (timer) clearTimeout(timer);
-    if (!stopped) timer = setTimeout(tick, intervalMs);
-  };
-
   // The direct path: hand-overs in arrival order, so one document's events keep their order.
   let written: { model: AnyModel; id: unknown; entries: readonly OutboxEntry[] }[] = [];
+  /** Set while what the direct path let go of waits for a sweep (see createOutboxRelay). */
+  let leftToScan = false;
+  /** Hand-overs let go of so far; a sweep that began before the latest one does not cover it. */
+  let letGo = 0;
+  /** Changes whenever `written` is let go of, so a round under way does not put its failures back. */
+  let generation = 0;
+
+  /** Lets go of hand-overs: their entries stay pending in their documents for a sweep to publish. */
+  const leaveToScan = (handOvers: readonly (typeof written)[number][]) => {
+    letGo += handOvers.length;
+    if (!metrics) return;
+    for (const h of handOvers)
+      metrics.outboxLeftToScan.inc({ collection: collectionOf(h.model).collectionName }, h.entries.length);
+  };
+
   let writing: Promise<void> | undefined;
   let retryDelayMs = 0;
   const markings = new Set<Promise<void>>();
+  const draining = () => !leftToScan && written.length > 0;
   const drainWritten = (): Promise<void> => {
     writing ??= (async () => {
-      while (written.length > 0) {
-        if (retryDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
+      while (draining()) {
+        if (retryDelayMs > 0) {
+          await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
+          if (!draining()) break;
+        }
         const batch = written.slice(0, WRITTEN_BATCH);
+        const batchGeneration = generation;
         const { sent, left, error } = await publishInOrder(batch);
         const byModel = new Map<AnyModel, { id: unknown; sent: string[] }[]>();
         batch.forEach((b, i) => {
@@ -531,6 +556,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           markings.add(marking);
           if (markings.size >= MAX_MARKING) await Promise.race(markings);
         }
+        // Let go of meanwhile: what failed is pending in MongoDB for the sweep, not held any more.
+        if (generation !== batchGeneration) continue;
         const failed = batch.map((b, i) => ({ ...b, entries: left[i]! })).filter((b) => b.entries.length > 0);
         written = [...failed, ...written.slice(batch.length)];
         // Keep a failed document's later hand-overs behind it; back off while Kafka refuses. What is
@@ -542,6 +569,59 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       writing = undefined;
     });
     return writing;
+  };
+  const drainInBackground = () => {
+    void drainWritten().catch((err: unknown) =>
+      logger.error({ error: (err as Error).message }, 'publishing handed-over outbox events failed'),
+    );
+  };
+
+  /** A pass: a sweep while hand-overs let go of wait for one, else a scan of unclaimed documents. */
+  const scanOrSweep = async (): Promise<number> => {
+    if (!leftToScan) return pass(false);
+    // Everything held now is pending in MongoDB, so this sweep publishes it: let go of it, and hold
+    // what is handed over during the sweep (it may not cover that) in the room this makes.
+    leaveToScan(written);
+    written = [];
+    generation++;
+    const before = letGo;
+    const published = await pass(true);
+    if (letGo === before) {
+      leftToScan = false;
+      retryDelayMs = 0;
+      if (written.length > 0) drainInBackground();
+    } else if (!stopped) again = true; // Some were let go of during the sweep: it may have missed them.
+    return published;
+  };
+
+  const flush = (): Promise<number> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      let total = 0;
+      do {
+        again = false;
+        total += await scanOrSweep();
+      } while (again);
+      return total;
+    })().finally(() => (running = undefined));
+    return running;
+  };
+
+  const tick = () => {
+    flush().then(
+      () => schedule(),
+      (err: unknown) => {
+        logger.error({ error: (err as Error).message }, 'outbox relay pass failed; will retry');
+        schedule();
+      },
+    );
+  };
+  const schedule = () => {
+    if (timer) clearTimeout(timer);
+    if (!stopped) timer = setTimeout(tick, intervalMs);
   };
 
   const kick = () => {
@@ -560,7 +640,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // than a whole interval later (services with large collections scan rarely).
       afterClaims = setTimeout(kick, OUTBOX_CLAIM_MS + 500);
       afterClaims.unref();
-      if (written.length > 0) void drainWritten();
+      if (draining()) drainInBackground();
     },
     async stop() {
       stopped = true;
@@ -574,10 +654,27 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     flush,
     publishWritten(model, id, entries) {
       if (entries.length === 0) return;
-      written.push({ model, id, entries });
-      void drainWritten().catch((err: unknown) =>
-        logger.error({ error: (err as Error).message }, 'publishing handed-over outbox events failed'),
-      );
+      const handOver = { model, id, entries };
+      if (written.length < maxHandOvers) {
+        written.push(handOver);
+        // While a sweep is awaited it is only held: published before the sweep, it could overtake
+        // its document's events let go of earlier.
+        if (!leftToScan) drainInBackground();
+        return;
+      }
+      if (!leftToScan) {
+        logger.warn(
+          { held: written.length, maxHandOvers },
+          'the outbox hand-over list is full (Kafka refuses): leaving its events to a sweep of MongoDB until one succeeds',
+        );
+        leftToScan = true;
+        leaveToScan(written);
+        written = [];
+        generation++;
+        kick();
+      }
+      leaveToScan([handOver]);
     },
+    handOvers: () => ({ held: written.length, leftToScan }),
   };
 }
