@@ -10,7 +10,7 @@ import type { Envelope } from '../kafka/envelope';
 import { createEventBus } from '../kafka/bus';
 import { subscribeWhenReady } from '../kafka/subscribe';
 import { CALLER_HEADER, signCallerToken } from '../graphql/caller';
-import { namespacedGroup, namespacedTopic } from '../namespace';
+import { namespacedGroup, namespacedTopic, namespaceSchema } from '../namespace';
 
 /**
  * The real servers the jest global setup made available, and the run's own WAOOAW_NAMESPACE: every
@@ -26,6 +26,16 @@ export function testInfra() {
     );
   return { brokers: brokers.split(','), mongoUrl, namespace };
 }
+
+/**
+ * A namespace of its own inside the run's, `<run namespace>-<suffix>` (random unless given): for
+ * tests whose services must not see the rest of the run's traffic. A service whose new consumer group
+ * starts at the beginning of its topics (as a fresh platform's does) would otherwise first go through
+ * everything the run's earlier test files published there, which late in a full run takes longer
+ * than any test waits.
+ */
+export const testNamespace = (suffix = randomBytes(3).toString('hex')) =>
+  namespaceSchema.parse(`${testInfra().namespace}-${suffix}`);
 
 /** The Kafka part of createEventBus's options for a test: the test broker, in the run's namespace. */
 export const testKafka = (namespace = testInfra().namespace) => ({ brokers: testInfra().brokers, namespace });

@@ -1,6 +1,6 @@
 import mongoose from 'mongoose';
 import { orchestrationEvents } from '@waooaw/shared';
-import { collectEvents, connectTestBus, pollFor, testInfra } from '@waooaw/shared/testing';
+import { collectEvents, connectTestBus, pollFor, testInfra, testNamespace } from '@waooaw/shared/testing';
 import { postGraphQL, tokenFor } from '../gateway';
 import { startPlatformWithRuntime } from '../platform';
 
@@ -24,7 +24,7 @@ const CAPABILITY = 'tutoring.solve-problem';
  */
 describe('two platforms in two namespaces on one Kafka and one MongoDB', () => {
   // Under the run's own namespace, so other test runs on the same servers stay apart too.
-  const namespaces = [`${testInfra().namespace}-a`, `${testInfra().namespace}-b`] as const;
+  const namespaces = [testNamespace('a'), testNamespace('b')] as const;
   let platforms: Platform[] = [];
   let operator: string;
 
