@@ -22,6 +22,7 @@ import {
   ErrorCode,
   initialBreaker,
   initialHealth,
+  isDuplicateKey,
   markHealthUnknown,
   notFound,
   observeHealth,
@@ -372,7 +373,7 @@ export function createInstanceRegistry(deps: {
           logger.info({ instanceId: record._id, handle: record.handle }, 'instance registered');
           return record;
         } catch (err) {
-          if ((err as { code?: unknown }).code === 11000) continue; // registered concurrently: refresh it
+          if (isDuplicateKey(err)) continue; // registered concurrently: refresh it
           throw err;
         }
       }

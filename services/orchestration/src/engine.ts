@@ -14,6 +14,7 @@ import {
   createBalancerPool,
   eligibleCandidates,
   FINAL_TASK_STATUSES,
+  isDuplicateKey,
   orchestrationEvents,
   outboxClaim,
   outboxEntry,
@@ -632,7 +633,7 @@ export function createTaskEngine(options: EngineOptions) {
       try {
         await accept(task, { dispatchNow: true });
       } catch (err) {
-        if ((err as { code?: unknown }).code !== 11000) throw err;
+        if (!isDuplicateKey(err)) throw err;
       }
     },
 

@@ -1,4 +1,5 @@
 import type { Model, mongo, Schema, UpdateQuery } from 'mongoose';
+import { isDuplicateKey } from '../errors';
 
 /** Add to a schema whose documents are changed by events, to remember which were applied. */
 export const appliedEventsSchemaFields = {
@@ -39,7 +40,7 @@ export async function applyOnce<T>(
     return result.modifiedCount + result.upsertedCount > 0;
   } catch (err) {
     // An upsert that raced with (or followed) the same event hits the unique _id: already applied.
-    if (options.upsert && (err as { code?: unknown }).code === 11000) return false;
+    if (options.upsert && isDuplicateKey(err)) return false;
     throw err;
   }
 }
