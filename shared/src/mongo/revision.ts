@@ -35,7 +35,9 @@ export interface RevisionWriteOptions {
   eventsKept?: number;
   /**
    * Write through the mongoose model (its schema casts the update: sub-document defaults, enums)
-   * rather than the driver; for documents whose updates rely on that. Default: the driver.
+   * rather than the driver, for documents whose updates rely on that. Default: the driver, since the
+   * hot writes (heartbeats, task results) build their updates from typed records, and mongoose's
+   * casting and cloning of them would cost more than the write.
    */
   cast?: boolean;
   /** Projection of the document read (and, with `returnStored`, of the one returned). */
@@ -77,8 +79,8 @@ export class RevisionConflictError extends PlatformError {
  * fields: without this one, every revision-guarded write scans the whole collection, which for
  * tasks grows by hundreds of documents a second under load. Unique because `_id` already is.
  */
-export function revisionIndex(schema: Schema, field: RevisionField = 'rev'): void {
-  schema.index({ _id: 1, [field]: 1 }, { unique: true });
+export function revisionIndex(schema: Schema): void {
+  schema.index({ _id: 1, rev: 1 }, { unique: true });
 }
 
 const driver = <T extends RevisionedDocument>(model: Model<T>) =>
