@@ -114,6 +114,20 @@ const toQueued = (t: QueuedEntry): QueuedEntry => ({
  */
 const toWorking = (t: TaskRecord): TaskRecord => ({ ...t, input: null, outbox: [] });
 
+/** The task ended (not by an attempt's result) with `status`, for `reason`. */
+const endedAs = (
+  task: TaskRecord,
+  status: 'FAILED' | 'CANCELED',
+  reason: string,
+  now: number,
+): TaskRecord => ({
+  ...task,
+  status,
+  error: reason,
+  completedAt: new Date(now),
+  updatedAt: new Date(now),
+});
+
 /** A task reached a final status: workflows and sagas move on. */
 export type FinalListener = (task: TaskRecord) => Promise<void>;
 
@@ -538,13 +552,7 @@ export function createTaskEngine(options: EngineOptions) {
     const task = await read(id);
     if (task?.status !== 'SUBMITTED') return;
     const now = clock();
-    const next: TaskRecord = {
-      ...task,
-      status: 'FAILED',
-      error: reason,
-      completedAt: new Date(now),
-      updatedAt: new Date(now),
-    };
+    const next = endedAs(task, 'FAILED', reason, now);
     const written = await write(task, next, [updatedEvent(next, now)]);
     if (written) await notifyFinal(written);
   }
@@ -702,13 +710,7 @@ export function createTaskEngine(options: EngineOptions) {
         (current) => {
           if (isFinal(current.status)) return null;
           const now = clock();
-          const next: TaskRecord = {
-            ...current,
-            status: 'CANCELED',
-            error: reason,
-            completedAt: new Date(now),
-            updatedAt: new Date(now),
-          };
+          const next = endedAs(current, 'CANCELED', reason, now);
           const events = [updatedEvent(next, now)];
           return { update: taskUpdate(current, next, events), value: { next, events } };
         },

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { mongo } from 'mongoose';
 import { z } from 'zod';
 import type {
   Caller,
@@ -84,6 +85,25 @@ export function createWorkflowEngine(deps: {
       },
       { subject: wf._id },
     );
+
+  /**
+   * The update that stores `next`'s state with its events; they are claimed, since this process
+   * publishes them right after the write (publishWritten).
+   */
+  const stateUpdate = (
+    next: WorkflowRecord,
+    events: OutboxEntry[],
+    now: number,
+  ): mongo.UpdateFilter<WorkflowRecord> => ({
+    $set: {
+      nodes: next.nodes,
+      status: next.status,
+      updatedAt: next.updatedAt,
+      completedAt: next.completedAt,
+      ...(events.length > 0 ? { outboxLockedUntil: outboxClaim(now) } : {}),
+    },
+    $push: { outbox: { $each: events } },
+  });
 
   const callerOf = (wf: WorkflowRecord): Caller => ({ sub: wf.submittedBy, roles: wf.roles as Role[] });
 
@@ -202,19 +222,7 @@ export function createWorkflowEngine(deps: {
       ...changed.map((n) => event(next, n, now)),
       ...(next.status !== wf.status ? [event(next, null, now)] : []),
     ];
-    return {
-      update: {
-        $set: {
-          nodes,
-          status: next.status,
-          updatedAt: next.updatedAt,
-          completedAt: next.completedAt,
-          ...(events.length > 0 ? { outboxLockedUntil: outboxClaim(now) } : {}),
-        },
-        $push: { outbox: { $each: events } },
-      },
-      value: { next, events, toCancel },
-    };
+    return { update: stateUpdate(next, events, now), value: { next, events, toCancel } };
   }
 
   /** One pass, written if the workflow did not change meanwhile (else decided again on what it is now). */
@@ -306,19 +314,7 @@ export function createWorkflowEngine(deps: {
           completedAt: new Date(now),
         };
         const canceled = event(next, null, now);
-        return {
-          update: {
-            $set: {
-              nodes,
-              status: next.status,
-              updatedAt: next.updatedAt,
-              completedAt: next.completedAt,
-              outboxLockedUntil: outboxClaim(now),
-            },
-            $push: { outbox: canceled },
-          },
-          value: { next, canceled },
-        };
+        return { update: stateUpdate(next, [canceled], now), value: { next, canceled } };
       });
       if (!outcome.written) return outcome.current;
       const { next, canceled } = outcome.value;
