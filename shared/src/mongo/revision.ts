@@ -5,8 +5,8 @@ import { APPLIED_EVENTS_KEPT, updateIfMatches } from './idempotency';
 /**
  * The field that holds a document's revision. New collections use `rev` (as instances, tasks,
  * workflows and sagas do). Support's tickets were stored with `revision` from their first version
- * and keep it: every ticket already stored carries that name, so a rename would leave each of them
- * unwritable (its guard would never match) until migrated, for no gain.
+ * and keep it: every ticket already stored carries that name, so a rename would need a migration
+ * of the stored tickets (or a guard that reads both names), for no gain.
  */
 export type RevisionField = 'rev' | 'revision';
 
@@ -42,6 +42,8 @@ export interface RevisionWriteOptions {
   cast?: boolean;
   /** Projection of the document read (and, with `returnStored`, of the one returned). */
   projection?: Record<string, 0 | 1>;
+  /** Answer with the document as written (findOneAndUpdate: still one command). */
+  returnStored?: boolean;
 }
 
 export interface RevisionOptions<T> extends RevisionWriteOptions {
@@ -110,7 +112,7 @@ export async function writeWithRevision<T extends RevisionedDocument>(
   model: Model<T>,
   current: T,
   update: mongo.UpdateFilter<T>,
-  options: RevisionWriteOptions & { returnStored?: boolean } = {},
+  options: RevisionWriteOptions = {},
 ): Promise<T | null | boolean> {
   const field = options.field ?? 'rev';
   const filter = { _id: current._id, [field]: revisionOf(current, field) } as mongo.Filter<T>;
@@ -173,7 +175,7 @@ export async function updateWithRevision<T extends RevisionedDocument, V>(
   model: Model<T>,
   id: string,
   decide: (current: T) => Promise<RevisionChange<T, V> | null> | RevisionChange<T, V> | null,
-  options: RevisionOptions<T> & { returnStored?: boolean } = {},
+  options: RevisionOptions<T> = {},
 ): Promise<RevisionOutcome<T, V, T | undefined>> {
   const attempts = options.attempts ?? REVISION_ATTEMPTS;
   const projection = options.projection;
