@@ -86,12 +86,13 @@ export const forbidden = (message: string) => new PlatformError(ErrorCode.FORBID
 export const conflict = (message: string, extensions?: Record<string, unknown>) =>
   new PlatformError(ErrorCode.CONFLICT, message, extensions);
 
-interface MongoDuplicateKeyError {
+export interface MongoDuplicateKeyError {
   code: 11000;
   keyValue?: Record<string, unknown>;
   message: string;
 }
 
+/** MongoDB's duplicate key error (code 11000): an insert or upsert hit a unique index. */
 export function isDuplicateKey(err: unknown): err is MongoDuplicateKeyError {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
 }

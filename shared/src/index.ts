@@ -23,6 +23,7 @@ export * from './metrics';
 export * from './mongo/connection';
 export * from './mongo/idempotency';
 export * from './mongo/outbox';
+export * from './mongo/revision';
 export * from './service';
 export * from './trace';
 export * from './contracts/common';

@@ -22,6 +22,7 @@ import {
   ErrorCode,
   initialBreaker,
   initialHealth,
+  isDuplicateKey,
   markHealthUnknown,
   notFound,
   observeHealth,
@@ -30,9 +31,8 @@ import {
   recordCall,
   resetBreaker,
   runtimeInbox,
-  updateIfMatches,
+  updateWithRevision,
 } from '@waooaw/shared';
-import type { mongo } from 'mongoose';
 import type { AttemptOutcome } from '@waooaw/shared';
 import type { AgentReplicaModel } from './models/agent-replica';
 import type { InstanceModel, InstanceRecord } from './models/instance';
@@ -108,9 +108,6 @@ export function createInstanceRegistry(deps: {
 }) {
   const { instances, agents, bus, thresholds, logger } = deps;
   const clock = deps.now ?? Date.now;
-  // The hot writes (a heartbeat or a task outcome each) go through the driver: the changes are built
-  // here from typed records, and mongoose's casting and cloning of them cost more than the write.
-  const raw = instances.collection as unknown as mongo.Collection<InstanceRecord>;
 
   const event = {
     changed: (r: InstanceRecord, change: 'REGISTERED' | 'UPDATED' | 'DEREGISTERED' | 'REMOVED', at: number) =>
@@ -202,57 +199,54 @@ export function createInstanceRegistry(deps: {
   const cache = new Map<string, InstanceRecord>();
 
   /**
-   * Reads the instance, lets `decide` compute the change, writes it only if nobody changed the
-   * instance meanwhile (else reads again). Returns the instance as written (or as read, if no change).
+   * Reads the instance (the cached copy first), lets `decide` compute the change, writes it only if
+   * nobody changed the instance meanwhile (else reads again: updateWithRevision). Returns the
+   * instance as written (or as read, if no change).
    */
   async function mutate(
     id: string,
     decide: (current: InstanceRecord, now: number) => Promise<Change | null> | Change | null,
     eventId?: string,
   ): Promise<InstanceRecord | null> {
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const current = (attempt === 0 ? cache.get(id) : undefined) ?? (await raw.findOne({ _id: id }));
-      if (!current) {
-        cache.delete(id);
-        return null;
-      }
-      if (eventId && current.appliedEventIds.includes(eventId)) return current;
-      const now = clock();
-      const change = await decide(current, now);
-      if (!change) return current;
-      const updatedAt = new Date(now);
-      const matched = await updateIfMatches(
-        raw,
-        { _id: id, rev: current.rev },
-        {
-          $set: { ...change.set, updatedAt },
-          $inc: { rev: 1 },
-          $push: {
-            outbox: { $each: change.events },
-            ...(eventId ? { appliedEventIds: { $each: [eventId], $slice: -INSTANCE_APPLIED_KEPT } } : {}),
-          },
-        },
-      );
-      if (matched) {
-        if (change.events.length > 0) deps.relay?.kick();
-        const written: InstanceRecord = {
-          ...current,
-          ...change.set,
-          updatedAt,
-          rev: current.rev + 1,
-          // The relay empties the outbox on its own: the cache never needs its content.
-          outbox: [],
-          appliedEventIds: eventId
-            ? [...current.appliedEventIds, eventId].slice(-INSTANCE_APPLIED_KEPT)
-            : current.appliedEventIds,
+    const outcome = await updateWithRevision(
+      instances,
+      id,
+      async (current) => {
+        const now = clock();
+        const change = await decide(current, now);
+        if (!change) return null;
+        const updatedAt = new Date(now);
+        return {
+          update: { $set: { ...change.set, updatedAt }, $push: { outbox: { $each: change.events } } },
+          value: { change, updatedAt },
         };
-        if (written.status === 'ACTIVE') cache.set(id, written);
-        else cache.delete(id);
-        return written;
-      }
-      cache.delete(id); // changed elsewhere (or gone): read it again
-    }
-    throw new PlatformError(ErrorCode.CONFLICT, `Instance ${id} kept changing concurrently; try again`);
+      },
+      {
+        known: cache.get(id),
+        eventId,
+        eventsKept: INSTANCE_APPLIED_KEPT,
+        onConflict: () => cache.delete(id), // changed elsewhere (or gone): read it again
+      },
+    );
+    if (!outcome.current) cache.delete(id);
+    if (!outcome.written) return outcome.current;
+    const { current } = outcome;
+    const { change, updatedAt } = outcome.value;
+    if (change.events.length > 0) deps.relay?.kick();
+    const written: InstanceRecord = {
+      ...current,
+      ...change.set,
+      updatedAt,
+      rev: current.rev + 1,
+      // The relay empties the outbox on its own: the cache never needs its content.
+      outbox: [],
+      appliedEventIds: eventId
+        ? [...current.appliedEventIds, eventId].slice(-INSTANCE_APPLIED_KEPT)
+        : current.appliedEventIds,
+    };
+    if (written.status === 'ACTIVE') cache.set(id, written);
+    else cache.delete(id);
+    return written;
   }
 
   async function agentIdFor(handle: string): Promise<string | null> {
@@ -372,7 +366,7 @@ export function createInstanceRegistry(deps: {
           logger.info({ instanceId: record._id, handle: record.handle }, 'instance registered');
           return record;
         } catch (err) {
-          if ((err as { code?: unknown }).code === 11000) continue; // registered concurrently: refresh it
+          if (isDuplicateKey(err)) continue; // registered concurrently: refresh it
           throw err;
         }
       }

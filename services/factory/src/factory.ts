@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBus, Logger, OutboxRelay } from '@waooaw/shared';
-import { conflict, factoryEvents, identityCommands, outboxEntry } from '@waooaw/shared';
+import { conflict, factoryEvents, identityCommands, isDuplicateKey, outboxEntry } from '@waooaw/shared';
 import type { AgentDefinition, DefinitionProblem } from './domain/definition';
 import { invalidDefinition, parseDefinition } from './domain/definition';
 import { generateAgentModule } from './domain/generator';
@@ -89,7 +89,7 @@ export function createFactory(deps: {
         });
         return created.toObject();
       } catch (err) {
-        if ((err as { code?: unknown }).code !== 11000) throw err;
+        if (!isDuplicateKey(err)) throw err;
         stored = await definitions.findById(id).lean<DefinitionRecord>();
       }
     }

@@ -17,6 +17,7 @@ import {
   conflict,
   ErrorCode,
   identityEvents,
+  isDuplicateKey,
   issuePath,
   notFound,
   outboxEntry,
@@ -213,7 +214,7 @@ export function createAgentRegistry(deps: {
             await create(input, who, { activate: command.activate, requestId: command.requestId, commandId });
             return { outcome: 'CREATED' };
           } catch (err) {
-            if ((err as { code?: unknown }).code === 11000) continue; // created concurrently: re-read
+            if (isDuplicateKey(err)) continue; // created concurrently: re-read
             throw err;
           }
         }

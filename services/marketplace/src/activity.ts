@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ActivityKind, EventBus, Logger, OutboxRelay } from '@waooaw/shared';
-import { marketplaceEvents, outboxEntry } from '@waooaw/shared';
+import { isDuplicateKey, marketplaceEvents, outboxEntry } from '@waooaw/shared';
 import type { ActivityModel, ActivityRecord } from './models/activity';
 import type { AgentCategory } from './models/listing';
 
@@ -81,7 +81,7 @@ export function createActivityLog(deps: {
       try {
         await deps.activities.create(record);
       } catch (err) {
-        if ((err as { code?: unknown }).code === 11000) return null;
+        if (isDuplicateKey(err)) return null;
         throw err;
       }
       deps.logger.debug({ activityId: id, kind: input.kind }, 'activity recorded');

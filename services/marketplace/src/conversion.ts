@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Caller, Logger } from '@waooaw/shared';
-import { badUserInput, ErrorCode, notFound, PlatformError, requireRole } from '@waooaw/shared';
+import {
+  badUserInput,
+  ErrorCode,
+  isDuplicateKey,
+  notFound,
+  PlatformError,
+  requireRole,
+} from '@waooaw/shared';
 import { assertOwner } from './access';
 import type { ActivityLog } from './activity';
 import { addOneMonth } from './domain/trial-rules';
@@ -123,7 +130,7 @@ export function createConversions(deps: {
         await subscriptions.create(record);
         subscription = record;
       } catch (err) {
-        if ((err as { code?: unknown }).code !== 11000) throw err;
+        if (!isDuplicateKey(err)) throw err;
         // Created by a concurrent call finishing the same conversion (one subscription per trial).
         subscription = await subscriptions.findOne({ trialId: trial._id }).lean<SubscriptionRecord>();
         if (!subscription) throw err;

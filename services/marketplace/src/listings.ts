@@ -13,6 +13,7 @@ import type {
 import {
   applyOnce,
   APPLIED_EVENTS_KEPT,
+  isDuplicateKey,
   orchestrationCommands,
   outboxEntry,
   TRIAL_FIRST_DELIVERABLE,
@@ -47,8 +48,6 @@ interface TaskOutcome {
   completed: boolean;
   durationMs: number | null;
 }
-
-const isDuplicateKey = (err: unknown) => (err as { code?: unknown }).code === 11000;
 
 /** Is the listing one anyone may browse (registered, ACTIVE, announced)? */
 export const isListed = (l: Pick<ListingRecord, 'registered' | 'status' | 'listedAt'>) =>

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { isDuplicateKey } from '@waooaw/shared';
 import type { PaymentModel, PaymentRecord, PaymentStatus } from './models/payment';
 
 export interface ChargeRequest {
@@ -66,7 +67,7 @@ export function createInProcessPayments(deps: {
         await deps.payments.create(record);
       } catch (err) {
         // The same key charged concurrently: the first payment stands.
-        if ((err as { code?: unknown }).code === 11000) return { paymentId: successId, status: 'SUCCEEDED' };
+        if (isDuplicateKey(err)) return { paymentId: successId, status: 'SUCCEEDED' };
         throw err;
       }
       return { paymentId: record._id, status: record.status, ...(reason ? { reason } : {}) };

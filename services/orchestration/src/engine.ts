@@ -14,11 +14,14 @@ import {
   createBalancerPool,
   eligibleCandidates,
   FINAL_TASK_STATUSES,
+  isDuplicateKey,
   orchestrationEvents,
   outboxClaim,
   outboxEntry,
+  RevisionConflictError,
   taskAssignedTo,
-  updateIfMatches,
+  updateWithRevision,
+  writeWithRevision,
 } from '@waooaw/shared';
 import type { mongo } from 'mongoose';
 import type { AgingPolicy } from './domain';
@@ -63,6 +66,18 @@ export type QueuedEntry = Pick<
 const ORPHAN_SWEEP_MS = 10_000;
 /** Orphans taken up per sweep (a large leftover backlog is taken over several sweeps). */
 const ORPHAN_BATCH = 1000;
+/** How often a result or a cancel is decided again when another write of the task got in first. */
+const TASK_WRITE_ATTEMPTS = 5;
+
+/**
+ * A result or a cancel that kept losing to other writes of the task gives up without an error, as
+ * they always have: an attempt whose result was never applied is ended by the timeout sweep, and a
+ * cancel answers with the task as it is.
+ */
+const givenUpOnContention = (err: unknown): null => {
+  if (err instanceof RevisionConflictError) return null;
+  throw err;
+};
 
 /** The fields of a QueuedEntry, as a projection (the start-up load reads only these). */
 const QUEUED_FIELDS = {
@@ -98,6 +113,20 @@ const toQueued = (t: QueuedEntry): QueuedEntry => ({
  * that changed, and these are carried over unchanged.
  */
 const toWorking = (t: TaskRecord): TaskRecord => ({ ...t, input: null, outbox: [] });
+
+/** The task ended (not by an attempt's result) with `status`, for `reason`. */
+const endedAs = (
+  task: TaskRecord,
+  status: 'FAILED' | 'CANCELED',
+  reason: string,
+  now: number,
+): TaskRecord => ({
+  ...task,
+  status,
+  error: reason,
+  completedAt: new Date(now),
+  updatedAt: new Date(now),
+});
 
 /** A task reached a final status: workflows and sagas move on. */
 export type FinalListener = (task: TaskRecord) => Promise<void>;
@@ -185,17 +214,17 @@ export function createTaskEngine(options: EngineOptions) {
     );
 
   /**
-   * Writes the next state of a task if nobody changed it since `current` was read; returns the new
-   * state, or null when it lost the race (the caller reads again or lets the other writer win).
+   * The update that makes `current` `next` (both the task's state), with the events it causes. Only
+   * what changed is set: `next` is `current` with some fields replaced, so the others are the same
+   * objects (a task's input and spec are not rewritten on every state change).
    */
-  async function write(
+  function taskUpdate(
     current: TaskRecord,
     next: TaskRecord,
     events: OutboxEntry[],
-    eventId?: string,
-  ): Promise<TaskRecord | null> {
+  ): mongo.UpdateFilter<TaskRecord> {
     const {
-      _id,
+      _id: _i,
       outbox: _o,
       outboxLockedUntil: _l,
       appliedEventIds: _a,
@@ -203,32 +232,38 @@ export function createTaskEngine(options: EngineOptions) {
       createdAt: _c,
       ...fields
     } = next;
-    void [_o, _l, _a, _r, _c];
-    // Only what changed: `next` is `current` with some fields replaced, so the others are the same
-    // objects (a task's input and spec are not rewritten on every state change).
+    void [_i, _o, _l, _a, _r, _c];
     const changed: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(fields))
       if (v !== (current as unknown as Record<string, unknown>)[k]) changed[k] = v;
-    const matched = await updateIfMatches(
-      raw,
-      { _id, rev: current.rev },
-      {
-        // The events are published by this process right after the write (publishWritten); the claim
-        // keeps the relay's scan off them unless this process dies first.
-        $set: events.length > 0 ? { ...changed, outboxLockedUntil: outboxClaim() } : changed,
-        $inc: { rev: 1 },
-        $push: {
-          outbox: { $each: events },
-          ...(eventId ? { appliedEventIds: { $each: [eventId], $slice: -50 } } : {}),
-        },
-      },
-    );
-    if (!matched) return null;
-    options.relay?.publishWritten(tasks, _id, events);
+    return {
+      // The events are published by this process right after the write (publishWritten); the claim
+      // keeps the relay's scan off them unless this process dies first.
+      $set: events.length > 0 ? { ...changed, outboxLockedUntil: outboxClaim() } : changed,
+      $push: { outbox: { $each: events } },
+    };
+  }
+
+  /** Once `next` is written over `current`: its events go out, and the running attempts know it. */
+  function afterWrite(current: TaskRecord, next: TaskRecord, events: OutboxEntry[]): TaskRecord {
+    options.relay?.publishWritten(tasks, next._id, events);
     const written = { ...next, rev: current.rev + 1 };
-    if (written.status === 'WORKING') working.set(_id, toWorking(written));
-    else working.delete(_id);
+    if (written.status === 'WORKING') working.set(written._id, toWorking(written));
+    else working.delete(written._id);
     return written;
+  }
+
+  /**
+   * Writes the next state of a task if nobody changed it since `current` was read; returns the new
+   * state, or null when it lost the race (the caller reads again or lets the other writer win).
+   */
+  async function write(
+    current: TaskRecord,
+    next: TaskRecord,
+    events: OutboxEntry[],
+  ): Promise<TaskRecord | null> {
+    if (!(await writeWithRevision(tasks, current, taskUpdate(current, next, events)))) return null;
+    return afterWrite(current, next, events);
   }
 
   async function notifyFinal(task: TaskRecord) {
@@ -284,13 +319,12 @@ export function createTaskEngine(options: EngineOptions) {
     wake();
   }
 
-  /** Ends an attempt: the task completes, is rejected, is retried later, or fails for good. */
-  async function finishAttempt(
+  /** How an attempt ends: the task completes, is rejected, is retried later, or fails for good. */
+  function attemptEnd(
     current: TaskRecord,
     outcome: AttemptOutcome,
     details: { output?: TaskOutput; error?: string; durationMs: number },
-    eventId?: string,
-  ): Promise<TaskRecord | null> {
+  ): { next: TaskRecord; events: OutboxEntry[] } {
     const now = clock();
     const last = current.attempts.at(-1)!;
     const attempt: AttemptRecord = {
@@ -348,18 +382,26 @@ export function createTaskEngine(options: EngineOptions) {
         completedAt: new Date(now),
       };
     }
-    const written = await write(
-      current,
-      next,
-      [attemptEvent(next, attempt), updatedEvent(next, now)],
-      eventId,
-    );
-    if (!written) return null;
-    busy(last.instanceId, -1);
+    return { next, events: [attemptEvent(next, attempt), updatedEvent(next, now)] };
+  }
+
+  /** After an ended attempt is written: its slot is free, and the task is queued again or final. */
+  async function attemptEnded(written: TaskRecord) {
+    busy(written.attempts.at(-1)!.instanceId, -1);
     if (written.status === 'SUBMITTED') enqueue(written);
     else await notifyFinal(written);
     wake();
-    return written;
+  }
+
+  /** Ends an attempt unless the task changed since `current` was read. */
+  async function finishAttempt(
+    current: TaskRecord,
+    outcome: AttemptOutcome,
+    details: { error?: string; durationMs: number },
+  ): Promise<void> {
+    const { next, events } = attemptEnd(current, outcome, details);
+    const written = await write(current, next, events);
+    if (written) await attemptEnded(written);
   }
 
   const pastDeadline = (t: Pick<TaskRecord, 'deadline'>, now: number) =>
@@ -510,13 +552,7 @@ export function createTaskEngine(options: EngineOptions) {
     const task = await read(id);
     if (task?.status !== 'SUBMITTED') return;
     const now = clock();
-    const next: TaskRecord = {
-      ...task,
-      status: 'FAILED',
-      error: reason,
-      completedAt: new Date(now),
-      updatedAt: new Date(now),
-    };
+    const next = endedAs(task, 'FAILED', reason, now);
     const written = await write(task, next, [updatedEvent(next, now)]);
     if (written) await notifyFinal(written);
   }
@@ -647,7 +683,7 @@ export function createTaskEngine(options: EngineOptions) {
       try {
         await accept(task, { dispatchNow: true });
       } catch (err) {
-        if ((err as { code?: unknown }).code !== 11000) throw err;
+        if (!isDuplicateKey(err)) throw err;
       }
     },
 
@@ -663,48 +699,48 @@ export function createTaskEngine(options: EngineOptions) {
       },
       eventId: string,
     ): Promise<void> {
-      for (let tries = 0; tries < 5; tries++) {
-        const cached = tries === 0 ? working.get(result.taskId) : undefined;
-        const current = cached ?? (await read(result.taskId));
-        if (!current || current.status !== 'WORKING' || current.attempts.length !== result.attempt) return;
-        if (current.appliedEventIds.includes(eventId)) return;
-        const written = await finishAttempt(
-          current,
-          result.outcome,
-          {
+      const outcome = await updateWithRevision(
+        tasks,
+        result.taskId,
+        (current) => {
+          if (current.status !== 'WORKING' || current.attempts.length !== result.attempt) return null;
+          const { next, events } = attemptEnd(current, result.outcome, {
             ...(result.output ? { output: result.output } : {}),
             ...(result.error ? { error: result.error } : {}),
             durationMs: result.durationMs,
-          },
-          eventId,
-        );
-        if (written) return;
-      }
+          });
+          return { update: taskUpdate(current, next, events), value: { next, events } };
+        },
+        { known: working.get(result.taskId), eventId, attempts: TASK_WRITE_ATTEMPTS },
+      ).catch(givenUpOnContention);
+      if (outcome?.written)
+        await attemptEnded(afterWrite(outcome.current, outcome.value.next, outcome.value.events));
     },
 
     async cancel(id: string, reason: string): Promise<TaskRecord | null> {
-      for (let tries = 0; tries < 5; tries++) {
-        const current = await read(id);
-        if (!current || isFinal(current.status)) return current;
-        const now = clock();
-        const next: TaskRecord = {
-          ...current,
-          status: 'CANCELED',
-          error: reason,
-          completedAt: new Date(now),
-          updatedAt: new Date(now),
-        };
-        const written = await write(current, next, [updatedEvent(next, now)]);
-        if (!written) continue;
-        dequeue(id);
-        working.delete(id);
-        // The runtime may still run a WORKING attempt; its result is ignored, and its slot frees then.
-        if (current.status === 'WORKING') busy(current.attempts.at(-1)!.instanceId, -1);
-        await notifyFinal(written);
-        wake();
-        return written;
-      }
-      return read(id);
+      const outcome = await updateWithRevision(
+        tasks,
+        id,
+        (current) => {
+          if (isFinal(current.status)) return null;
+          const now = clock();
+          const next = endedAs(current, 'CANCELED', reason, now);
+          const events = [updatedEvent(next, now)];
+          return { update: taskUpdate(current, next, events), value: { next, events } };
+        },
+        { attempts: TASK_WRITE_ATTEMPTS },
+      ).catch(givenUpOnContention);
+      if (!outcome) return read(id);
+      if (!outcome.written) return outcome.current;
+      const { current } = outcome;
+      const written = afterWrite(current, outcome.value.next, outcome.value.events);
+      dequeue(id);
+      working.delete(id);
+      // The runtime may still run a WORKING attempt; its result is ignored, and its slot frees then.
+      if (current.status === 'WORKING') busy(current.attempts.at(-1)!.instanceId, -1);
+      await notifyFinal(written);
+      wake();
+      return written;
     },
 
     /** Loads what a previous run left: queued tasks into the queue, running attempts into the counts. */

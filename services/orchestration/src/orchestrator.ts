@@ -1,5 +1,12 @@
 import type { Caller } from '@waooaw/shared';
-import { assertMaxLength, assertOwnerOrStaff, InputLimits, notFound, requireRole } from '@waooaw/shared';
+import {
+  assertMaxLength,
+  assertOwnerOrStaff,
+  InputLimits,
+  isDuplicateKey,
+  notFound,
+  requireRole,
+} from '@waooaw/shared';
 import { READERS } from './access';
 import type { TaskEngine } from './engine';
 import type { TaskModel, TaskRecord } from './models/task';
@@ -40,7 +47,7 @@ export function createOrchestrator(deps: {
         return await deps.engine.accept(task);
       } catch (err) {
         // The same idempotency key submitted concurrently: the first one wins.
-        if ((err as { code?: unknown }).code === 11000 && task.idempotencyKey) {
+        if (isDuplicateKey(err) && task.idempotencyKey) {
           const existing = await deps.tasks.findById(task._id).lean<TaskRecord>();
           if (existing) return existing;
         }

@@ -1,6 +1,6 @@
 import semver from 'semver';
 import type { HandlerBinding, InstanceView, TopicPosition } from '@waooaw/shared';
-import { discoveryEvents, on } from '@waooaw/shared';
+import { discoveryEvents, isDuplicateKey, on } from '@waooaw/shared';
 import type {
   InstanceReplicaModel,
   InstanceReplicaRecord,
@@ -64,8 +64,8 @@ export function createInstanceReplica(model: InstanceReplicaModel, positions: Re
     );
     if (result.matchedCount === 0) {
       // Not there yet (or there with a newer state): insert, losing the race to a newer one.
-      await model.create({ _id: id, ...fields, at }).catch((err: { code?: number }) => {
-        if (err.code !== 11000) throw err;
+      await model.create({ _id: id, ...fields, at }).catch((err: unknown) => {
+        if (!isDuplicateKey(err)) throw err;
       });
     }
     const stored = await model.findById(id).lean<InstanceReplicaRecord>();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Caller, Logger, Role, SagaCommand, SagaTransition } from '@waooaw/shared';
+import type { Caller, Logger, Role, SagaCommand } from '@waooaw/shared';
 import {
   badUserInput,
   ErrorCode,
@@ -12,7 +12,9 @@ import {
   parseInput,
   PlatformError,
   resumeCommand,
+  RevisionConflictError,
   startSaga,
+  updateWithRevision,
 } from '@waooaw/shared';
 import type { TaskEngine } from './engine';
 import { isFinal } from './engine';
@@ -82,48 +84,50 @@ export function createSagaEngine(deps: {
     await engine.acceptOnce(task);
   }
 
-  /** Saves a transition if the saga did not change meanwhile; then runs its command. */
-  async function apply(saga: SagaRecord, transition: SagaTransition): Promise<boolean> {
-    if (transition.snapshot === saga.snapshot) return true;
-    const now = clock();
-    const final = ['COMPLETED', 'COMPENSATED', 'FAILED'].includes(transition.snapshot.state);
-    const result = await sagas.updateOne(
-      { _id: saga._id, rev: saga.rev },
-      {
-        $set: {
-          snapshot: transition.snapshot,
-          updatedAt: new Date(now),
-          completedAt: final ? new Date(now) : null,
-        },
-        $inc: { rev: 1 },
-      },
-    );
-    if (result.modifiedCount !== 1) return false;
-    await run({ ...saga, snapshot: transition.snapshot }, transition.command);
-    return true;
-  }
-
-  /** Feeds a finished step task to the saga. */
+  /**
+   * Feeds a finished step task to the saga: its transition is saved if the saga did not change
+   * meanwhile (else decided again on what it is now), then the command it gives runs.
+   */
   async function onTask(task: TaskRecord): Promise<void> {
     const link = task.saga;
     if (!link || !isFinal(task.status)) return;
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const saga = await sagas.findById(link.sagaId).lean<SagaRecord>();
-      if (!saga) return;
-      const now = clock();
-      const ok = task.status === 'COMPLETED';
-      const reason = task.error ?? task.status.toLowerCase();
-      const transition =
-        link.role === 'ACTION'
-          ? ok
-            ? onActionCompleted(saga.snapshot, link.step, now)
-            : onActionFailed(saga.snapshot, link.step, reason, now)
-          : ok
-            ? onCompensationCompleted(saga.snapshot, link.step, now)
-            : onCompensationFailed(saga.snapshot, link.step, reason, now);
-      if (await apply(saga, transition)) return;
-    }
-    deps.logger.warn({ sagaId: link.sagaId }, 'saga kept changing; the reconciler will resume it');
+    const outcome = await updateWithRevision(
+      sagas,
+      link.sagaId,
+      (saga) => {
+        const now = clock();
+        const ok = task.status === 'COMPLETED';
+        const reason = task.error ?? task.status.toLowerCase();
+        const transition =
+          link.role === 'ACTION'
+            ? ok
+              ? onActionCompleted(saga.snapshot, link.step, now)
+              : onActionFailed(saga.snapshot, link.step, reason, now)
+            : ok
+              ? onCompensationCompleted(saga.snapshot, link.step, now)
+              : onCompensationFailed(saga.snapshot, link.step, reason, now);
+        if (transition.snapshot === saga.snapshot) return null;
+        const final = ['COMPLETED', 'COMPENSATED', 'FAILED'].includes(transition.snapshot.state);
+        return {
+          update: {
+            $set: {
+              snapshot: transition.snapshot,
+              updatedAt: new Date(now),
+              completedAt: final ? new Date(now) : null,
+            },
+          },
+          value: transition,
+        };
+      },
+      // Through the schema, as sagas have always been written (a transition is no hot path).
+      { cast: true },
+    ).catch((err: unknown) => {
+      if (!(err instanceof RevisionConflictError)) throw err;
+      deps.logger.warn({ sagaId: link.sagaId }, 'saga kept changing; the reconciler will resume it');
+      return null;
+    });
+    if (outcome?.written)
+      await run({ ...outcome.current, snapshot: outcome.value.snapshot }, outcome.value.command);
   }
 
   return {

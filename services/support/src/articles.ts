@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import type { Caller, Logger } from '@waooaw/shared';
-import { conflict, InputLimits, notFound, pageSize, parseInput, requireRole } from '@waooaw/shared';
+import {
+  conflict,
+  InputLimits,
+  isDuplicateKey,
+  notFound,
+  pageSize,
+  parseInput,
+  requireRole,
+} from '@waooaw/shared';
 import { isStaff } from './access';
 import { rankArticles } from './domain/routing';
 import type { SeedArticle } from './knowledge-seed';
@@ -82,7 +90,7 @@ export function createArticles(deps: { articles: ArticleModel; logger: Logger; c
     try {
       await articles.create(record);
     } catch (err) {
-      if ((err as { code?: unknown }).code === 11000)
+      if (isDuplicateKey(err))
         throw conflict(`An article with id "${id}" already exists; update it or choose another id`, { id });
       throw err;
     }
@@ -187,7 +195,7 @@ export function createArticles(deps: { articles: ArticleModel; logger: Logger; c
       return result.upsertedCount;
     } catch (err) {
       // Another instance inserted the same seed at the same moment: it is there, which is the point.
-      if ((err as { code?: unknown }).code === 11000) return 0;
+      if (isDuplicateKey(err)) return 0;
       throw err;
     }
   }

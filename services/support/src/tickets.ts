@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { UpdateQuery } from 'mongoose';
 import { z } from 'zod';
 import type {
   Caller,
@@ -15,7 +14,6 @@ import type {
   orchestrationEvents,
 } from '@waooaw/shared';
 import {
-  APPLIED_EVENTS_KEPT,
   conflict,
   ErrorCode,
   forbidden,
@@ -28,6 +26,7 @@ import {
   requireRole,
   supportEvents,
   TICKET_PRIORITIES,
+  updateWithRevision,
 } from '@waooaw/shared';
 import { actorOf, actsAsCustomer, assertCanSee, assertCanWorkAt, isStaff } from './access';
 import type { Articles } from './articles';
@@ -313,46 +312,48 @@ export function createTickets(deps: {
 
   /**
    * Applies `change` to the ticket and writes it with its events, if the ticket is still at the
-   * revision it was read at (else reads it again and retries). `change` returns false when there is
-   * nothing to do. With `eventId`, the change is applied once per event (redeliveries are no-ops).
+   * revision it was read at (else reads it again and retries: updateWithRevision). `change` returns
+   * false when there is nothing to do. With `eventId`, the change is applied once per event
+   * (redeliveries are no-ops).
    */
   async function mutate(
     id: string,
     change: (draft: TicketState, now: Date, current: TicketRecord) => boolean | void,
     options: { eventId?: string } = {},
   ): Promise<{ ticket: TicketRecord; changed: boolean }> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const current = await tickets.findById(id, { outbox: 0 }).lean<TicketRecord>();
-      if (!current) throw notFound('Ticket', id);
-      if (options.eventId && current.appliedEventIds.includes(options.eventId))
-        return { ticket: current, changed: false };
-      const before = stateOf(current);
-      const draft = stateOf(current);
-      const now = clock();
-      if (change(draft, now, current) === false) return { ticket: current, changed: false };
-      const added = draft.history.slice(before.history.length);
-      draft.revision = before.revision + 1;
-      const outbox = outboxFor(before, draft, added);
-      const { _id, ...fields } = draft;
-      const push: Record<string, unknown> = {};
-      if (outbox.length > 0) push.outbox = { $each: outbox };
-      if (options.eventId) push.appliedEventIds = { $each: [options.eventId], $slice: -APPLIED_EVENTS_KEPT };
-      const update: UpdateQuery<TicketRecord> = {
-        $set: fields,
-        ...(Object.keys(push).length ? { $push: push } : {}),
-      };
-      const updated = await tickets
-        .findOneAndUpdate({ _id, revision: before.revision }, update, {
-          new: true,
-          projection: { outbox: 0 },
-        })
-        .lean<TicketRecord>();
-      if (updated) {
-        if (outbox.length > 0) deps.relay.kick();
-        return { ticket: updated, changed: true };
-      }
-    }
-    throw conflict('This ticket is being changed by others right now; try again in a moment');
+    const outcome = await updateWithRevision(
+      tickets,
+      id,
+      (current) => {
+        const before = stateOf(current);
+        const draft = stateOf(current);
+        const now = clock();
+        if (change(draft, now, current) === false) return null;
+        const added = draft.history.slice(before.history.length);
+        const outbox = outboxFor(before, draft, added);
+        // The revision is raised by the write itself.
+        const { _id: _i, revision: _r, ...fields } = draft;
+        return {
+          update: { $set: fields, ...(outbox.length > 0 ? { $push: { outbox: { $each: outbox } } } : {}) },
+          value: outbox.length,
+        };
+      },
+      {
+        // Tickets were stored with `revision` from the start (see RevisionField); their nested
+        // records rely on the schema's casting (sub-document defaults).
+        field: 'revision',
+        cast: true,
+        returnStored: true,
+        projection: { outbox: 0 },
+        eventId: options.eventId,
+        attempts: MAX_ATTEMPTS,
+        conflictMessage: 'This ticket is being changed by others right now; try again in a moment',
+      },
+    );
+    if (!outcome.current) throw notFound('Ticket', id);
+    if (!outcome.written) return { ticket: outcome.current, changed: false };
+    if (outcome.value > 0) deps.relay.kick();
+    return { ticket: outcome.stored, changed: true };
   }
 
   async function load(caller: Caller, id: string): Promise<TicketRecord> {

@@ -1,11 +1,21 @@
-import type { Model, mongo, Schema, UpdateQuery } from 'mongoose';
+import type { Model, mongo, UpdateQuery } from 'mongoose';
+import { isDuplicateKey } from '../errors';
 
 /** Add to a schema whose documents are changed by events, to remember which were applied. */
 export const appliedEventsSchemaFields = {
   appliedEventIds: { type: [String], default: [] },
 };
 
-/** How many recent event ids a document remembers. Kafka re-delivers recent messages, not old ones. */
+/**
+ * How many recent event ids a document remembers, to apply each event once. Kafka delivers a
+ * message again only when a consumer handled it but had not committed its offset yet when it stopped
+ * or lost its partition, and our consumers commit every 1000 messages or every second
+ * (kafka/consumer.ts). So a document needs to remember only the events about it in that window:
+ * 500 of them within about a second is more than any document here receives (a task gets one result
+ * per attempt, at most 10; tickets, agents and listings a few events per change someone makes), and
+ * 500 ids (some 20 KB) stay far below MongoDB's document limit. Discovery's instances keep fewer, for
+ * the reason given at INSTANCE_APPLIED_KEPT.
+ */
 export const APPLIED_EVENTS_KEPT = 500;
 
 /**
@@ -39,7 +49,7 @@ export async function applyOnce<T>(
     return result.modifiedCount + result.upsertedCount > 0;
   } catch (err) {
     // An upsert that raced with (or followed) the same event hits the unique _id: already applied.
-    if (options.upsert && (err as { code?: unknown }).code === 11000) return false;
+    if (options.upsert && isDuplicateKey(err)) return false;
     throw err;
   }
 }
@@ -57,15 +67,4 @@ export async function updateIfMatches<T extends { _id: unknown }>(
 ): Promise<boolean> {
   const result = await collection.updateOne(filter, update, { upsert: options.upsert ?? false });
   return result.matchedCount + result.upsertedCount > 0;
-}
-
-/**
- * Declares the unique `{ _id, rev }` index of a collection whose writes are guarded by a revision
- * (`{ _id, rev }` filters). Real MongoDB would serve such a filter from the `_id` index alone, but
- * mongo-java-server (the local and CI server) uses an index only when the filter names exactly its
- * fields: without this one, every revision-guarded write scans the whole collection, which for
- * tasks grows by hundreds of documents a second under load. Unique because `_id` already is.
- */
-export function revisionIndex(schema: Schema): void {
-  schema.index({ _id: 1, rev: 1 }, { unique: true });
 }

@@ -20,7 +20,15 @@ export const INSTANCE_SOURCES = ['RUNTIME', 'API'] as const;
 export const INSTANCE_STATUSES = ['ACTIVE', 'DEREGISTERED', 'REMOVED'] as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
-/** Event ids an instance remembers: its own recent heartbeats and outcomes are all Kafka re-delivers. */
+/**
+ * Event ids an instance remembers: fewer than the APPLIED_EVENTS_KEPT other documents keep, because
+ * instances are the most written documents here (a heartbeat every 2 s and a result per task they
+ * run), every write carries the list, and each discovery process caches every live instance with it.
+ * The window Kafka re-delivers holds about a second of an instance's events: a heartbeat or so and
+ * its results. An instance finishing more than ~100 tasks in that second could have a replayed
+ * result counted twice in its breaker's window (or an old load sample applied again until its next
+ * heartbeat); the value is kept from before the bound was shared, not measured.
+ */
 export const INSTANCE_APPLIED_KEPT = 100;
 
 export interface InstanceRecord extends OutboxDocument {

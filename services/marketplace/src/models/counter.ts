@@ -1,5 +1,6 @@
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
+import { isDuplicateKey } from '@waooaw/shared';
 
 /**
  * A bounded counter of holders (`customer:<id>` trial slots, `agent:<id>` trial capacity). Taking a
@@ -49,7 +50,7 @@ export function createCounters(counters: CounterModel) {
       } catch (err) {
         // The counter exists but is full (the upsert's insert clashed with its _id), or a racing
         // call of the same holder got in first.
-        if ((err as { code?: unknown }).code === 11000) return holds(key, holder);
+        if (isDuplicateKey(err)) return holds(key, holder);
         throw err;
       }
     },

@@ -1,4 +1,4 @@
-import type { Connection, Model, mongo } from 'mongoose';
+import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
 import type { OutboxDocument } from '@waooaw/shared';
 import { outboxIndex, outboxSchemaFields, revisionIndex } from '@waooaw/shared';
@@ -58,7 +58,3 @@ outboxIndex(workflowSchema);
 export type WorkflowModel = Model<WorkflowRecord>;
 export const workflowModel = (connection: Connection): WorkflowModel =>
   connection.model<WorkflowRecord>('Workflow', workflowSchema);
-
-/** The workflow collection through the driver, for revision-guarded writes (see updateIfMatches). */
-export const workflowCollection = (model: WorkflowModel) =>
-  model.collection as unknown as mongo.Collection<WorkflowRecord>;
