@@ -49,8 +49,18 @@ export const baseEnvSchema = z.object({
     .regex(/^[a-zA-Z0-9._-]*$/, 'use letters, digits, dot, dash or underscore')
     .default(''),
   /**
-   * Where a consumer group that has no committed offset yet starts: at the beginning of each topic
-   * (true, the default: replicas are rebuilt from history) or at its end (false: only what comes next).
+   * Where a new consumer group (no committed offset yet) that builds a service's picture of the
+   * others starts: at the beginning of each topic (true, the default: views and projections are
+   * rebuilt from history) or at its end (false: only what comes next, for a platform on a broker
+   * that holds others' history, as in the tests). Those consumers: discovery's heartbeats and
+   * events, the marketplace's agents and task updates, support's task updates, and orchestration's
+   * instance registry (whose snapshot then starts at the topic's end too).
+   * The consumers of work addressed to one service start at the beginning whatever this says:
+   * commands (identity, factory, orchestration), runtimes' attempt results (orchestration), the
+   * identity outcomes of factory's registrations, and a runtime's inbox. Nothing later restates
+   * such a message, so skipping one would lose the work it asks for or answers, while reading an old
+   * one again is harmless (each is handled once, by id). The gateway's live feeds always start at
+   * the end (a subscriber catches up with `after`); the dead-letter tools read the offsets asked for.
    */
   KAFKA_FROM_BEGINNING: z
     .enum(['true', 'false'], { message: 'must be true or false' })
