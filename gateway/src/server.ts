@@ -7,6 +7,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError } from 'graphql';
 import type { Connection } from 'mongoose';
+import { Counter } from 'prom-client';
 import type { Caller, Logger, PlatformMetrics } from '@waooaw/shared';
 import {
   CALLER_HEADER,
@@ -115,6 +116,9 @@ function forwardedTokens(caller: Caller | null, secret: string, ttlSeconds: numb
 
 const UNREACHABLE =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|socket hang up|fetch failed|failed, reason/i;
+
+/** The counter of subscriptions that began hearing their feed (see attachSubscriptions' onListening). */
+export const SUBSCRIPTIONS_LISTENING_METRIC = 'waooaw_gateway_subscriptions_listening_total';
 
 export function createGateway(deps: GatewayDeps) {
   const { config, logger } = deps;
@@ -264,6 +268,14 @@ export function createGateway(deps: GatewayDeps) {
       },
     ],
   });
+  // The rate of new subscribers; also what a test waits for before causing the event a subscriber
+  // is to hear (a subscribe message has no acknowledgement in graphql-ws's protocol).
+  const subscriptionsListening = new Counter({
+    name: SUBSCRIPTIONS_LISTENING_METRIC,
+    help: 'Subscriptions that began hearing their Kafka feed (events published from then on reach them), by field',
+    labelNames: ['field'],
+    registers: [deps.metrics.registry],
+  });
   const subscriptions = attachSubscriptions({
     httpServer: service.http.server,
     apollo,
@@ -276,6 +288,7 @@ export function createGateway(deps: GatewayDeps) {
     maxSubscriptionsPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
     maxConnectionsPerCaller: config.WS_MAX_CONNECTIONS_PER_CALLER,
     limits,
+    onListening: (field) => subscriptionsListening.inc({ field }),
   });
   return { service, apollo, context, urls };
 }

@@ -33,7 +33,10 @@ export interface ServiceDeps {
   bus: EventBus;
   /** KAFKA_GROUP_PREFIX: prefixes the service's consumer groups. */
   consumerGroupPrefix: string;
-  /** KAFKA_FROM_BEGINNING: where a new consumer group starts. */
+  /**
+   * KAFKA_FROM_BEGINNING: where a new group of the consumers that project other services' events
+   * starts; consumers of commands, results and inboxes ignore it (see baseEnvSchema).
+   */
   fromBeginning: boolean;
 }
 

@@ -49,8 +49,15 @@ export const baseEnvSchema = z.object({
     .regex(/^[a-zA-Z0-9._-]*$/, 'use letters, digits, dot, dash or underscore')
     .default(''),
   /**
-   * Where a consumer group that has no committed offset yet starts: at the beginning of each topic
-   * (true, the default: replicas are rebuilt from history) or at its end (false: only what comes next).
+   * Where a new consumer group (no committed offset) of the consumers that project other services'
+   * events starts: at the beginning of each topic (true, the default: views and projections are
+   * rebuilt from history) or at its end (false: only what comes next, for a platform on a broker
+   * that holds others' history, as in the tests). Those are discovery's, the marketplace's,
+   * support's and orchestration's instance registry. The consumers of work addressed to one service
+   * (commands, attempt results, the factory's registration outcomes, a runtime's inbox) start at the
+   * beginning whatever it says: nothing later restates such a message, so skipping one would lose
+   * work, while reading an old one again is harmless (each is handled once, by id). The gateway's
+   * live feeds always start at the end.
    */
   KAFKA_FROM_BEGINNING: z
     .enum(['true', 'false'], { message: 'must be true or false' })

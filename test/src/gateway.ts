@@ -5,7 +5,7 @@ import type { Role } from '@waooaw/shared';
 import { createMetrics } from '@waooaw/shared';
 import { pollFor, testKafka, testLogger, uniqueName } from '@waooaw/shared/testing';
 import type { GatewayDeps } from '@waooaw/gateway/server';
-import { createGateway, signDevToken } from '@waooaw/gateway/server';
+import { createGateway, signDevToken, SUBSCRIPTIONS_LISTENING_METRIC } from '@waooaw/gateway/server';
 
 /** The JWT settings of the gateways the platform tests start. */
 export const TEST_JWT = {
@@ -25,6 +25,7 @@ export async function startTestGateway(options: {
   /** WAOOAW_NAMESPACE of the platform it fronts (its subscription feeds); default: the test run's. */
   namespace?: string;
 }) {
+  const metrics = createMetrics('gateway');
   const { service } = createGateway({
     config: {
       NODE_ENV: 'development',
@@ -52,12 +53,34 @@ export async function startTestGateway(options: {
     },
     urls: options.urls,
     logger: testLogger(),
-    metrics: createMetrics('gateway'),
+    metrics,
     connection: options.connection,
     ...testKafka(options.namespace),
   });
   const base = await service.start(0, '127.0.0.1');
-  return { service, httpUrl: `${base}/graphql`, wsUrl: `${base.replace('http://', 'ws://')}/graphql` };
+  /** Subscriptions of this gateway that began hearing their feed so far. */
+  const listening = async () => {
+    const metric = metrics.registry.getSingleMetric(SUBSCRIPTIONS_LISTENING_METRIC);
+    const values = metric ? (await metric.get()).values : [];
+    return values.reduce((sum, v) => sum + v.value, 0);
+  };
+  return {
+    service,
+    httpUrl: `${base}/graphql`,
+    wsUrl: `${base.replace('http://', 'ws://')}/graphql`,
+    /**
+     * Call before subscribing; the wait it returns resolves once `count` more subscriptions hear their
+     * feed, so that an event caused after it reaches them (graphql-ws does not acknowledge a subscribe).
+     */
+    whenListening: async (count = 1): Promise<() => Promise<void>> => {
+      const before = await listening();
+      return async () => {
+        await pollFor(async () => (await listening()) >= before + count, {
+          what: `${count} more subscription(s) to hear their feed`,
+        });
+      };
+    },
+  };
 }
 
 export interface GraphQLResponse<T> {

@@ -162,15 +162,15 @@ describe('the OpenAI-compatible LLM provider', () => {
   });
 
   it('stops when the caller aborts', async () => {
-    fake.answerWith(() => undefined);
+    const caller = new AbortController();
+    // The caller gives up once its request has reached the endpoint, which never answers.
+    fake.answerWith(() => caller.abort());
     const provider = createOpenAiCompatibleProvider({
       baseUrl: fake.baseUrl,
       model: 'test-model',
       timeoutMs: 5000,
     });
-    const caller = new AbortController();
     const pending = provider.complete(request, caller.signal);
-    setTimeout(() => caller.abort(), 50);
     await expect(llmError(pending)).resolves.toMatchObject({ reason: 'aborted' });
   });
 

@@ -1,4 +1,4 @@
-import type { InstanceLoad } from '@waooaw/shared';
+import type { EventBus, InstanceLoad } from '@waooaw/shared';
 import {
   agentsMessages,
   createEventBus,
@@ -17,68 +17,85 @@ describe('the agents runtime on Kafka', () => {
   it('registers its instances, heartbeats with their load, and deregisters them when it stops', async () => {
     const runtimeId = uniqueName('rt');
     const heartbeats = await collectEvents([HEARTBEATS_TOPIC]);
-    const bus = createEventBus({
-      ...testKafka(),
-      service: 'agents-runtime',
-      logger: testLogger(),
-    });
-    const runtime = createAgentRuntime({
-      bus,
-      logger: testLogger(),
-      runtimeId,
-      fleet: planFleet(catalogue, { runtimeId, size: 3, handles: ['wow-math-mentor', 'wow-pipe-sdr'] }),
-      catalogue,
-      heartbeatIntervalMs: 150,
-      ttlSeconds: 2,
-    });
-    const mine = (type: string) =>
-      heartbeats.events(type).filter((e) => String(e.data.runtimeId) === runtimeId);
-    try {
-      await runtime.start();
-      expect(runtime.component().ready()).toBe(true);
-      await pollFor(() => mine(discoveryMessages.instanceRegister.type).length === 3, {
-        what: 'three registrations',
-      });
-      expect(
-        mine(discoveryMessages.instanceRegister.type)
-          .map((e) => e.subject)
-          .sort(),
-      ).toEqual([
-        `${runtimeId}:wow-math-mentor:0`,
-        `${runtimeId}:wow-math-mentor:1`,
-        `${runtimeId}:wow-pipe-sdr:0`,
-      ]);
-      const finish = runtime.instances[0]!.load.begin();
-      const beat = await pollFor(
-        () =>
-          mine(discoveryMessages.instanceHeartbeat.type).find(
-            (e) =>
-              e.subject === `${runtimeId}:wow-math-mentor:0` &&
-              (e.data.load as { inFlight: number }).inFlight === 1,
-          ),
-        { what: 'a heartbeat with the task in flight' },
-      );
-      finish(true);
-      expect(beat.data).toMatchObject({
-        handle: 'wow-math-mentor',
+    const busOf = () => createEventBus({ ...testKafka(), service: 'agents-runtime', logger: testLogger() });
+    const runtimeOf = (id: string, bus: EventBus, size: number, handles: string[]) =>
+      createAgentRuntime({
+        bus,
+        logger: testLogger(),
+        runtimeId: id,
+        fleet: planFleet(catalogue, { runtimeId: id, size, handles }),
+        catalogue,
+        heartbeatIntervalMs: 150,
         ttlSeconds: 2,
-        ready: true,
       });
-      expect((beat.data.capabilities as { name: string }[]).map((c) => c.name)).toEqual(
-        runtime.instances[0]!.spec.manifest.capabilities.map((c) => c.name),
-      );
-      expect(beat.data.tier).toBe('PREMIUM');
+    const bus = busOf();
+    const runtime = runtimeOf(runtimeId, bus, 3, ['wow-math-mentor', 'wow-pipe-sdr']);
+    // A runtime beside it that beats on: its heartbeats show time passing once the other has stopped.
+    const controlId = uniqueName('rt-control');
+    const controlBus = busOf();
+    const control = runtimeOf(controlId, controlBus, 1, ['wow-math-mentor']);
+    const of = (id: string, type: string) =>
+      heartbeats.events(type).filter((e) => String(e.data.runtimeId) === id);
+    const mine = (type: string) => of(runtimeId, type);
+    try {
+      await control.start();
+      try {
+        await runtime.start();
+        expect(runtime.component().ready()).toBe(true);
+        await pollFor(() => mine(discoveryMessages.instanceRegister.type).length === 3, {
+          what: 'three registrations',
+        });
+        expect(
+          mine(discoveryMessages.instanceRegister.type)
+            .map((e) => e.subject)
+            .sort(),
+        ).toEqual([
+          `${runtimeId}:wow-math-mentor:0`,
+          `${runtimeId}:wow-math-mentor:1`,
+          `${runtimeId}:wow-pipe-sdr:0`,
+        ]);
+        const finish = runtime.instances[0]!.load.begin();
+        const beat = await pollFor(
+          () =>
+            mine(discoveryMessages.instanceHeartbeat.type).find(
+              (e) =>
+                e.subject === `${runtimeId}:wow-math-mentor:0` &&
+                (e.data.load as { inFlight: number }).inFlight === 1,
+            ),
+          { what: 'a heartbeat with the task in flight' },
+        );
+        finish(true);
+        expect(beat.data).toMatchObject({
+          handle: 'wow-math-mentor',
+          ttlSeconds: 2,
+          ready: true,
+        });
+        expect((beat.data.capabilities as { name: string }[]).map((c) => c.name)).toEqual(
+          runtime.instances[0]!.spec.manifest.capabilities.map((c) => c.name),
+        );
+        expect(beat.data.tier).toBe('PREMIUM');
+      } finally {
+        await runtime.stop();
+        await bus.disconnect();
+      }
+      await pollFor(() => mine(discoveryMessages.instanceDeregister.type).length === 3, {
+        what: 'three deregistrations',
+      });
+      const beatsAtStop = mine(discoveryMessages.instanceHeartbeat.type).length;
+      // While the control beats three more times (three of the stopped runtime's intervals) ...
+      const controlBeats = () => of(controlId, discoveryMessages.instanceHeartbeat.type).length;
+      const controlAtStop = controlBeats();
+      await pollFor(() => controlBeats() >= controlAtStop + 3, {
+        what: 'three more heartbeats of the control',
+      });
+      // ... the stopped runtime sent none: read to the topic's end, whichever partition it would be in.
+      await heartbeats.caughtUp();
+      expect(mine(discoveryMessages.instanceHeartbeat.type)).toHaveLength(beatsAtStop);
     } finally {
-      await runtime.stop();
-      await bus.disconnect();
+      await control.stop();
+      await controlBus.disconnect();
+      await heartbeats.stop();
     }
-    await pollFor(() => mine(discoveryMessages.instanceDeregister.type).length === 3, {
-      what: 'three deregistrations',
-    });
-    const beatsAtStop = mine(discoveryMessages.instanceHeartbeat.type).length;
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(mine(discoveryMessages.instanceHeartbeat.type)).toHaveLength(beatsAtStop);
-    await heartbeats.stop();
   });
 
   it('runs an attempt delivered twice once, and a retry (a new attempt) again', async () => {

@@ -4,7 +4,7 @@ import type { Caller, Role } from '@waooaw/shared';
 import { callerFromToken, signCallerToken, subscriptionFeeds } from '@waooaw/shared';
 import { createClientAuth } from '../auth';
 import { SUPERGRAPH_FILE } from '../subgraphs';
-import { feedAccess } from '../subscriptions/access';
+import { eventFilter, feedAccess } from '../subscriptions/access';
 
 /** What `caller` may hear of feed `name`: the error code it is refused with, or the test per event. */
 function hears(name: string, caller: Caller | null) {
@@ -119,5 +119,30 @@ describe('the tenant claim', () => {
 
   it('is in no type of the supergraph', () => {
     expect(readFileSync(SUPERGRAPH_FILE, 'utf8')).not.toMatch(/\btenant\b/i);
+  });
+});
+
+describe('which of its feed’s events a subscription hears (eventFilter)', () => {
+  const feed = subscriptionFeeds.activityFeed!;
+  const type = feed.event.type;
+  const event = (data: Record<string, unknown>, eventType = type) => ({ type: eventType, data });
+  const marketing = { category: 'MARKETING', agentId: 'a-1', customerId: 'cust-a' };
+
+  it('takes the feed’s event type only, and what access admits', () => {
+    const all = eventFilter(feed, {}, () => true);
+    expect(all(event(marketing))).toBe(true);
+    expect(all(event(marketing, 'marketplace.trial.updated'))).toBe(false);
+    const owner = eventFilter(feed, {}, (data) => data.customerId === 'cust-b');
+    expect(owner(event(marketing))).toBe(false);
+  });
+
+  it('applies every filter argument given, fields of an input argument too; a missing or null one filters nothing', () => {
+    const hears = (values: Record<string, unknown>) =>
+      eventFilter(feed, values, () => true)(event(marketing));
+    expect(hears({ filter: { category: 'MARKETING' } })).toBe(true);
+    expect(hears({ filter: { category: 'SALES' } })).toBe(false);
+    expect(hears({ filter: { category: 'MARKETING', agentId: 'a-2' } })).toBe(false);
+    expect(hears({ filter: { category: null, agentId: 'a-1' } })).toBe(true);
+    expect(hears({ filter: null })).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import type { GraphQLError } from 'graphql';
-import type { Caller, FeedAccess, FeedScope } from '@waooaw/shared';
+import type { Caller, Envelope, FeedAccess, FeedScope, SubscriptionFeed } from '@waooaw/shared';
 import { forbidden, unauthenticated } from '@waooaw/shared';
 
 /** Event data, as the feed delivers it. */
@@ -50,4 +50,32 @@ export function feedAccess(
       (ownerField !== undefined && data[ownerField] === caller.sub) ||
       scopes.some((scope) => inScope(scope, data)),
   };
+}
+
+/**
+ * Which of its feed's events one subscription hears: those of the feed's event type that the caller
+ * may hear (`admits`, from feedAccess) and that every filter argument given matches. A filter names
+ * an argument, or a field of an input argument (`filter.category`); one left out or null filters
+ * nothing.
+ */
+export function eventFilter(
+  feed: Pick<SubscriptionFeed, 'event' | 'filters'>,
+  values: Record<string, unknown>,
+  admits: (data: EventData) => boolean,
+): (envelope: Pick<Envelope<EventData>, 'type' | 'data'>) => boolean {
+  const argument = (path: string): unknown =>
+    path
+      .split('.')
+      .reduce<unknown>(
+        (value, key) =>
+          typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined,
+        values,
+      );
+  return (envelope) =>
+    envelope.type === feed.event.type &&
+    admits(envelope.data) &&
+    Object.entries(feed.filters).every(([arg, dataField]) => {
+      const wanted = argument(arg);
+      return wanted === undefined || wanted === null || envelope.data[dataField] === wanted;
+    });
 }

@@ -130,12 +130,13 @@ export async function testDatabase(
 
 /**
  * Reads every message of a (logical) topic from the beginning, in the run's namespace or the one
- * given, into an array that keeps filling.
+ * given, into an array that keeps filling. `caughtUp()` resolves once it holds every message the
+ * topic had when it was called, in every partition: the barrier for "nothing (more) was published".
  */
 export async function collectTopic(
   logical: string,
   namespace = testInfra().namespace,
-): Promise<{ messages: KafkaMessage[]; stop: () => Promise<void> }> {
+): Promise<{ messages: KafkaMessage[]; caughtUp: () => Promise<void>; stop: () => Promise<void> }> {
   const topic = namespacedTopic(namespace, logical);
   const kafka = new Kafka({
     clientId: 'test-collector',
@@ -156,10 +157,29 @@ export async function collectTopic(
     maxWaitTimeInMs: 250,
   });
   const messages: KafkaMessage[] = [];
+  /** Per partition, the offset after the last message read. */
+  const read = new Map<number, number>();
   await consumer.connect();
   await subscribeWhenReady(consumer, topic, true);
-  await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
-  return { messages, stop: () => consumer.disconnect() };
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      messages.push(message);
+      read.set(partition, Number(message.offset) + 1);
+    },
+  });
+  const caughtUp = async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+    await pollFor(
+      () =>
+        ends.every(
+          (end) => Number(end.high) === Number(end.low) || (read.get(end.partition) ?? 0) >= Number(end.high),
+        ),
+      { what: `the collector of ${logical} to read what the topic holds` },
+    );
+  };
+  return { messages, caughtUp, stop: () => consumer.disconnect() };
 }
 
 export interface GraphQLResult<T> {
@@ -219,6 +239,8 @@ export async function collectEvents(topics: string[], namespace = testInfra().na
         .flatMap((c) => c.messages)
         .map((m) => JSON.parse(m.value!.toString()) as Envelope<Record<string, unknown>>)
         .filter((e) => e.type === type && (subject === undefined || e.subject === subject)),
+    /** Every event the topics held when called has been collected (see collectTopic). */
+    caughtUp: () => Promise.all(collectors.map((c) => c.caughtUp())).then(() => undefined),
     stop: () => Promise.all(collectors.map((c) => c.stop())).then(() => undefined),
   };
 }

@@ -147,6 +147,7 @@ describe('discovery through the gateway, with agents runtimes', () => {
       instance: { id: string; ttlSeconds: number } | null;
     };
     const received: HealthEvent[] = [];
+    const heard = await gateway.whenListening();
     const iterator = client.iterate<{ agentHealthChanged: HealthEvent }>({
       query: `subscription($id: ID) { agentHealthChanged(agentId: $id) {
         instanceId from to agentHealth reason agent { handle status } instance { id ttlSeconds } } }`,
@@ -162,7 +163,7 @@ describe('discovery through the gateway, with agents runtimes', () => {
       }
     })();
     try {
-      await new Promise((resolve) => setTimeout(resolve, 300)); // let the subscribe message reach the gateway
+      await heard(); // the instance's health changes once the subscription hears the feed
       const registered = await gql<{ registerInstance: { id: string; health: { status: string } } }>(
         `mutation($input: RegisterInstanceInput!) { registerInstance(input: $input) { id health { status } } }`,
         { input: { agentId: id, instanceId, ttlSeconds: 1.5, endpoint: 'https://partner.example.com/a2a' } },

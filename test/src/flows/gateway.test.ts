@@ -256,6 +256,7 @@ describe('subscriptions through the gateway (graphql-ws, fed by Kafka)', () => {
   let gateway: { stop(): Promise<void> };
   let httpUrl: string;
   let wsUrl: string;
+  let whenListening: Awaited<ReturnType<typeof startTestGateway>>['whenListening'];
 
   beforeAll(async () => {
     platform = await startIdentityAndFactory();
@@ -264,6 +265,7 @@ describe('subscriptions through the gateway (graphql-ws, fed by Kafka)', () => {
     gateway = started.service;
     httpUrl = started.httpUrl;
     wsUrl = started.wsUrl;
+    whenListening = started.whenListening;
   });
 
   const startSubscriptionGateway = (maxBuffered: number) =>
@@ -326,8 +328,9 @@ describe('subscriptions through the gateway (graphql-ws, fed by Kafka)', () => {
       retryAttempts: 0,
     });
     try {
+      const listening = await whenListening();
       const [first] = await receive(client, { id: agentId }, 1, async () => {
-        await new Promise((resolve) => setTimeout(resolve, 200)); // let the subscribe message reach the gateway first
+        await listening(); // the transition's event is published once the subscription hears the feed
         expect((await post(TRANSITION, { id: agentId, to: 'SUSPENDED' }, operator)).errors).toBeUndefined();
       });
       expect(first).toMatchObject({
@@ -370,8 +373,9 @@ describe('subscriptions through the gateway (graphql-ws, fed by Kafka)', () => {
       client.on('closed', (event) => resolve(event as { code: number; reason: string })),
     );
     try {
+      const listening = await slow.whenListening();
       const consuming = receive(client, { id: agentId }, 1000).catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await listening();
       // A burst for this agent, faster than each event's payload (a query through the gateway) is resolved.
       for (let i = 0; i < 30; i++) {
         await platform.identity.bus.publish(

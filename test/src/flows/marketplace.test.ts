@@ -203,6 +203,7 @@ describe('the marketplace through the gateway', () => {
       agent: { handle: string } | null;
     };
     const feed: Activity[] = [];
+    const heard = await started.gateway.whenListening();
     const listening = (async () => {
       for await (const result of client.iterate<{ activityFeed: Activity }>({
         query: `subscription($f: ActivityFeedFilter) { activityFeed(filter: $f) {
@@ -212,7 +213,7 @@ describe('the marketplace through the gateway', () => {
         if (result.data) feed.push(result.data.activityFeed);
       }
     })();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await heard(); // the trial's activity is published once the subscription hears the feed
 
     const TRIAL = `id status endsAt trialDays cancelReason deliverables { id title content }`;
     const startTrial = (auth: string) =>

@@ -115,6 +115,7 @@ describe('tasks through the gateway, run by the agents runtime', () => {
     type Update = { taskId: string; status: string; task: { output: { content: string } | null } | null };
     const seen: Update[] = [];
     let id: string | undefined;
+    const heard = await gateway.whenListening();
     const listening = (async () => {
       for await (const result of client.iterate<{ taskUpdated: Update }>({
         query: `subscription { taskUpdated { taskId status task { output { content } } } }`,
@@ -127,7 +128,7 @@ describe('tasks through the gateway, run by the agents runtime', () => {
       }
     })();
     try {
-      await new Promise((resolve) => setTimeout(resolve, 300)); // let the subscribe message reach the gateway
+      await heard(); // the task's updates are published once the subscription hears the feed
       const submitted = await gql<{ submitTask: Task }>(
         `mutation($input: SubmitTaskInput!) { submitTask(input: $input) { id } }`,
         {

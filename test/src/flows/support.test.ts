@@ -71,9 +71,10 @@ describe('support escalation through the gateway, with the real agents', () => {
         ),
       { what: 'orchestration to know the support agents', timeoutMs: 100_000, intervalMs: 200 },
     );
+    const heard = await started.gateway.whenListening(2);
     watch(meera, meeraSees);
     watch(arjun, arjunSees);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await heard(); // tickets are opened once both subscriptions hear the feed
   }, 200_000);
   afterAll(async () => {
     for (const c of clients) void c.dispose();

@@ -203,6 +203,23 @@ export async function startMarketplace(
     return data;
   }
 
+  /**
+   * Resolves once the marketplace has handled every registration of `agent` published so far, to the
+   * end (what it decides after projecting it included): the registration is delivered again, as
+   * Kafka may, keyed by the agent like the others, so it lands on their partition behind them; once
+   * its event id is applied, they are done.
+   */
+  async function registrationsHandled(agent: Registered) {
+    const marker = await outside.publish(identityEvents.agentRegistered, agent, { subject: agent.agentId });
+    await pollFor(
+      async () => {
+        const l = await server.models.listings.findById(agent.agentId, { appliedEventIds: 1 }).lean();
+        return l?.appliedEventIds.includes(marker.id);
+      },
+      { what: `the marketplace to handle ${agent.handle}'s registration again` },
+    );
+  }
+
   async function lifecycle(agent: Registered, from: Registered['status'], to: Registered['status']) {
     await outside.publish(
       identityEvents.agentLifecycleChanged,
@@ -296,6 +313,7 @@ export async function startMarketplace(
     as,
     registration,
     registerAgent,
+    registrationsHandled,
     lifecycle,
     health,
     taskUpdate,

@@ -141,7 +141,10 @@ describe('marketplace', () => {
       // The sample: one trial.first-deliverable task for a demo business, pinned to the agent, asked
       // for once an instance can run it (before that, orchestration would reject it).
       const sampleTaskId = `sample.${agent.agentId}.1.0.0`;
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await m.registrationsHandled(agent);
+      // No sample was decided on (the command would be in the listing's outbox, with the task id) ...
+      expect((await m.models.listings.findById(agent.agentId).lean())!.sampleTaskId).toBeNull();
+      // ... and none was sent.
       expect(m.commandsFor(sampleTaskId)).toHaveLength(0);
       await m.health(agent, 'HEALTHY');
       await pollFor(() => m.commandsFor(sampleTaskId).length > 0, { what: 'the sample task command' });

@@ -38,6 +38,12 @@ export const deliverable = (title: string, content = `# ${title}\n\nDone.\n\n## 
   summary: `${title} (done)`,
 });
 
+/** What the scripted runtime answers until a test says otherwise: success, naming the task. */
+export const succeeding: Script = (a) => ({
+  outcome: 'SUCCEEDED',
+  output: deliverable(`${a.capability} for ${a.taskId}`),
+});
+
 export const TEST_CONFIG: OrchestrationDeps['config'] = parseConfig(environmentSchema, {
   CALLER_TOKEN_SECRET: SECRET,
   NODE_ENV: 'test',
@@ -59,10 +65,7 @@ export async function startOrchestration(options: { config?: Partial<Orchestrati
   const runtimeId = uniqueName('rt-script');
   const outside = createEventBus({ ...testKafka(), service: 'test', logger: testLogger() });
   const received: Assignment[] = [];
-  let script: Script = (a) => ({
-    outcome: 'SUCCEEDED',
-    output: deliverable(`${a.capability} for ${a.taskId}`),
-  });
+  let script: Script = succeeding;
   const inbox = outside.consumer({
     groupId: `${prefix}runtime`,
     handlers: [

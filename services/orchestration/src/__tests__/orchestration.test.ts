@@ -1,7 +1,7 @@
 import { agentsMessages, InputLimits, orchestrationCommands } from '@waooaw/shared';
 import { pollFor, uniqueName } from '@waooaw/shared/testing';
 import type { Harness } from './harness';
-import { deliverable, startOrchestration, TASK_FIELDS } from './harness';
+import { deliverable, startOrchestration, succeeding, TASK_FIELDS } from './harness';
 
 interface Task {
   id: string;
@@ -124,6 +124,14 @@ describe('orchestration: tasks through a scripted runtime', () => {
     const assignment = o.received.find((a) => a.taskId === submitted.id)!;
     expect(assignment.input).toEqual({ topic: 'diabetes care' });
 
+    // A task the runtime leaves unanswered: its result, published by hand behind the duplicate below,
+    // tells when the duplicate has been handled.
+    const silentCapability = cap();
+    const silentInstance = await o.instance([silentCapability]);
+    o.script((x) => (x.capability === silentCapability ? null : succeeding(x)));
+    const marker = await submit({ capability: silentCapability, input: {} });
+    await pollFor(() => o.received.some((a) => a.taskId === marker.id), { what: 'the marker task assigned' });
+
     // Kafka delivers the result again: nothing changes, nothing is announced twice.
     await o.outside.publish(
       agentsMessages.taskResult,
@@ -138,10 +146,29 @@ describe('orchestration: tasks through a scripted runtime', () => {
       },
       { subject: submitted.id },
     );
+    // Keyed like the duplicate, so on its partition behind it (one key's results are handled in order).
+    await o.outside.publish(
+      agentsMessages.taskResult,
+      {
+        taskId: marker.id,
+        attempt: 1,
+        instanceId: silentInstance.instanceId,
+        runtimeId: o.runtimeId,
+        outcome: 'SUCCEEDED',
+        output: deliverable('marker'),
+        durationMs: 1,
+      },
+      { subject: marker.id, key: submitted.id },
+    );
+    expect((await settled(marker.id)).status).toBe('COMPLETED');
+    o.script(succeeding);
+    // What the duplicate would have announced was published before the marker's own announcements.
+    await pollFor(() =>
+      o.eventsOf('orchestration.attempt.finished').some((e) => e.data.taskId === marker.id),
+    );
     await pollFor(() =>
       o.eventsOf('orchestration.attempt.finished').some((e) => e.data.taskId === submitted.id),
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await task(submitted.id)).status).toBe('COMPLETED');
     const statuses = o.eventsOf('orchestration.task.updated', submitted.id).map((e) => e.data.status);
     expect(statuses).toEqual(['SUBMITTED', 'WORKING', 'COMPLETED']);

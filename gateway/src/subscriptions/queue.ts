@@ -1,0 +1,135 @@
+/**
+ * What one subscriber has been handed but not yet pulled, as the async iterator graphql-ws reads.
+ *
+ * Two kinds of items wait here. Live items arrive at the feed's pace, which the subscriber does not
+ * set: past `maxLive` of them waiting (or when `behind()` says its socket is backed up) the subscriber
+ * is too slow, and `onTooSlow` closes it rather than let it hold ever more memory. Replayed items
+ * come from a replay the subscriber asked for: they never count as falling behind; instead the
+ * replay is paused at `replayHighWater` waiting and resumed once they drain to `replayLowWater`.
+ *
+ * Items are turned into results (`resolve`) when pulled, not when pushed: a subscriber that leaves
+ * costs nothing for what it never read.
+ *
+ * Written here rather than taken from a library (Repeater, it-pushable): what matters is the
+ * accounting above, which needs the count of each kind waiting, and a `return()` that takes effect
+ * while a pull is still resolving; those libraries hide the first and queue the second.
+ */
+export interface SubscriberQueueOptions<T, R> {
+  maxLive: number;
+  replayHighWater: number;
+  replayLowWater: number;
+  /** Turns a pulled item into what the iterator yields. */
+  resolve: (item: T, replayed: boolean) => Promise<R>;
+  /** Checked at every live push: true when the subscriber is behind however few items wait here. */
+  behind?: () => boolean;
+  /** The subscriber is too slow (`waiting` live items); the queue is closed already. */
+  onTooSlow: (waiting: number) => void;
+  onPauseReplay?: () => void;
+  onResumeReplay?: () => void;
+  /** Runs when the subscriber leaves (`return()`), once the queue is closed and emptied. */
+  onReturn?: () => Promise<void>;
+}
+
+export interface SubscriberQueue<T, R> extends AsyncIterableIterator<R> {
+  /** Queues a live item; while holding (see hold), keeps it back instead. */
+  pushLive(item: T): void;
+  pushReplayed(item: T): void;
+  /**
+   * From now on, live items are kept back (a replay is in progress, and they come after it). They
+   * count towards `maxLive` all the same: they are live items the subscriber has not had.
+   */
+  hold(): void;
+  /** Stops holding: the kept-back items that `keep` accepts are queued as live, in order. */
+  release(keep: (item: T) => boolean): void;
+  /**
+   * Ends the stream with `result`: it is yielded next, before anything still waiting, and nothing
+   * more is queued.
+   */
+  fail(result: R): void;
+  /** No more items are taken (too slow, failed, or the subscriber left). */
+  readonly closed: boolean;
+  /** The subscriber leaves: ends a waiting pull, drops what waits, and runs `onReturn`. */
+  return(): Promise<IteratorResult<R, undefined>>;
+}
+
+export function createSubscriberQueue<T, R>(options: SubscriberQueueOptions<T, R>): SubscriberQueue<T, R> {
+  const waiting: { item: T; replayed: boolean }[] = [];
+  let liveWaiting = 0;
+  let held: T[] | undefined;
+  let closed = false;
+  let failure: { result: R } | undefined;
+  let wake: (() => void) | undefined;
+
+  const tooSlow = (count: number) => {
+    closed = true;
+    options.onTooSlow(count);
+  };
+
+  const queue: SubscriberQueue<T, R> = {
+    get closed() {
+      return closed;
+    },
+    pushLive(item) {
+      if (closed) return;
+      if (held) {
+        held.push(item);
+        if (held.length > options.maxLive) tooSlow(held.length);
+        return;
+      }
+      waiting.push({ item, replayed: false });
+      liveWaiting++;
+      if (liveWaiting > options.maxLive || options.behind?.()) tooSlow(liveWaiting);
+      wake?.();
+    },
+    pushReplayed(item) {
+      if (closed) return;
+      waiting.push({ item, replayed: true });
+      if (waiting.length - liveWaiting >= options.replayHighWater) options.onPauseReplay?.();
+      wake?.();
+    },
+    hold() {
+      held ??= [];
+    },
+    release(keep) {
+      const kept = held ?? [];
+      held = undefined;
+      for (const item of kept) if (keep(item)) queue.pushLive(item);
+    },
+    fail(result) {
+      closed = true; // nothing more is held or queued: the failure ends the stream
+      failure = { result };
+      wake?.();
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      for (;;) {
+        if (failure) {
+          const { result } = failure;
+          failure = undefined;
+          return { done: false, value: result };
+        }
+        const next = waiting.shift();
+        if (next) {
+          if (!next.replayed) liveWaiting--;
+          else if (waiting.length - liveWaiting <= options.replayLowWater) options.onResumeReplay?.();
+          return { done: false, value: await options.resolve(next.item, next.replayed) };
+        }
+        if (closed) return { done: true, value: undefined };
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    },
+    async return() {
+      closed = true;
+      waiting.length = 0; // nothing more is sent, so nothing more is resolved
+      liveWaiting = 0;
+      held = undefined;
+      wake?.();
+      await options.onReturn?.();
+      return { done: true, value: undefined };
+    },
+  };
+  return queue;
+}
