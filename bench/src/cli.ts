@@ -12,7 +12,7 @@ import type { BenchPlatform } from './platform';
 import { ensurePlatform } from './platform';
 import { createProgress } from './progress';
 import type { BenchReport, ScenarioResult } from './report';
-import { processTable, resultsTable } from './report';
+import { memoryTable, processTable, resultsTable } from './report';
 import { SCENARIO_RUNNERS, warmUp } from './scenarios';
 import { renderChart } from './svg';
 import { TaskTracker } from './tracker';
@@ -203,6 +203,12 @@ async function main(argv: string[]): Promise<number> {
     log('');
     log(processTable(results));
     log('');
+    const memory = memoryTable(results);
+    if (memory) {
+      log('resident memory, median MB per tenth of each long scenario, and its trend after the half:');
+      log(memory);
+      log('');
+    }
     if (kafkaCeiling)
       log(
         `raw kafkajs ceiling: ${kafkaCeiling.msgsPerS} msgs/s of ${kafkaCeiling.messageBytes} bytes; steady / ceiling = ${report.ratioToCeiling ?? '-'}`,

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import type { RssSample } from './memory';
+import { lateRssTrendMbPerMin, rssTimeline } from './memory';
 import type { ProcessFigure } from './report';
 
 /** CPU time of a process from /proc/<pid>/stat, in clock ticks. */
@@ -70,8 +72,9 @@ export interface WatchedProcess {
 const toMb = (kb: number | null) => (kb === null ? null : Math.round(kb / 1024));
 
 /**
- * CPU share and RSS (start, end, peak) of a set of processes over a window: ticks are read at the start and the
- * end, RSS every `intervalMs` in between (and processes may join later, e.g. a restarted runtime).
+ * CPU share and RSS of a set of processes over a window: ticks are read at the start and the end,
+ * RSS every `intervalMs` in between (and processes may join later, e.g. a restarted runtime). The RSS
+ * series is kept (one number a second: 36,000 for a ten-hour run) to report its course, see memory.ts.
  */
 export function createProcessSampler(intervalMs = 1000) {
   const watched = new Map<
@@ -85,9 +88,11 @@ export function createProcessSampler(intervalMs = 1000) {
       rssMaxKb: number;
       rssStartKb: number | null;
       rssLastKb: number | null;
+      rss: RssSample[];
     }
   >();
   let timer: NodeJS.Timeout | undefined;
+  let windowStart = performance.now();
 
   const sample = () => {
     const now = performance.now();
@@ -99,6 +104,7 @@ export function createProcessSampler(intervalMs = 1000) {
       if (r.rssKb === null) continue;
       w.rssMaxKb = Math.max(w.rssMaxKb, r.rssKb);
       w.rssLastKb = r.rssKb;
+      w.rss.push({ at: now, kb: r.rssKb });
     }
   };
 
@@ -106,6 +112,7 @@ export function createProcessSampler(intervalMs = 1000) {
     /** Starts (or restarts) the window for these processes. */
     start(processes: readonly WatchedProcess[]) {
       watched.clear();
+      windowStart = performance.now();
       for (const p of processes) this.add(p);
       clearInterval(timer);
       timer = setInterval(sample, intervalMs);
@@ -124,12 +131,17 @@ export function createProcessSampler(intervalMs = 1000) {
         rssMaxKb: r.rssKb ?? 0,
         rssStartKb: r.rssKb,
         rssLastKb: r.rssKb,
+        rss: r.rssKb === null ? [] : [{ at: now, kb: r.rssKb }],
       });
     },
-    /** Ends the window: CPU% over it (100 = one core), RSS at its start and end and the peak, MB. */
+    /**
+     * Ends the window: CPU% over it (100 = one core), RSS at its start and end and the peak, MB, its
+     * median per tenth of the window and its trend over the second half.
+     */
     stop(): ProcessFigure[] {
       clearInterval(timer);
       sample();
+      const windowEnd = performance.now();
       const hz = ticksPerSecond();
       return [...watched].map(([pid, w]) => {
         const seconds = (w.lastAt - w.startedAt) / 1000;
@@ -141,6 +153,8 @@ export function createProcessSampler(intervalMs = 1000) {
           rssMaxMb: w.rssMaxKb ? Math.round(w.rssMaxKb / 1024) : null,
           rssStartMb: toMb(w.rssStartKb),
           rssEndMb: toMb(w.rssLastKb),
+          rssTimelineMb: rssTimeline(w.rss, windowStart, windowEnd),
+          rssLateTrendMbPerMin: lateRssTrendMbPerMin(w.rss, windowStart, windowEnd),
         };
       });
     },

@@ -1,5 +1,13 @@
 import type { ScenarioResult } from './report';
-import { markdownTable, processTable, resultsTable, scenarioResult, skippedResult, tierText } from './report';
+import {
+  memoryTable,
+  markdownTable,
+  processTable,
+  resultsTable,
+  scenarioResult,
+  skippedResult,
+  tierText,
+} from './report';
 import { escapeXml, niceCeiling, renderChart } from './svg';
 import { summarize } from './stats';
 import type { Measurement } from './tracker';
@@ -76,6 +84,33 @@ describe('results', () => {
     const json = JSON.parse(JSON.stringify(steady)) as ScenarioResult;
     expect(json.processes[0]).toMatchObject({ rssStartMb: 180, rssEndMb: 210 });
     expect(markdownTable(['a', 'b'], [['x', '1']])).toBe('| a | b |\n|:--|--:|\n| x | 1 |');
+    // A five-second scenario is too short for a memory trend: no table.
+    expect(memoryTable([steady, browse])).toBeNull();
+  });
+
+  it('shows the course of resident memory for long scenarios', () => {
+    const long = scenarioResult('steady', measurement(), {
+      agents: 120,
+      offeredPerS: 100,
+      durationS: 600,
+      processes: [
+        {
+          name: 'orchestration',
+          pid: 1,
+          cpuPercent: 40,
+          rssMaxMb: 262,
+          rssStartMb: 167,
+          rssEndMb: 203,
+          rssTimelineMb: [170, 190, 195, 196, 194, 197, 195, 196, 195, 196],
+          rssLateTrendMbPerMin: 0.12,
+        },
+      ],
+    });
+    const table = memoryTable([long])!;
+    expect(table.split('\n')[0]).toMatch(
+      /^\| scenario \/ process +\| 1\/10 \|.*\| 10\/10 \| MB\/min, 2nd half \|$/,
+    );
+    expect(table).toMatch(/\| steady \/ orchestration \| +170 \| +190 \|.*\| +196 \| +0\.12 \|$/);
   });
 
   it('draws a chart a browser opens: throughput bars, latency percentiles, the target line', () => {

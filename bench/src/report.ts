@@ -13,6 +13,10 @@ export interface ProcessFigure {
   rssStartMb: number | null;
   /** Resident set at the end of the scenario (or when last seen), MB: against the start, the growth. */
   rssEndMb: number | null;
+  /** Median resident set of each tenth of the scenario, MB (null: not running then). */
+  rssTimelineMb?: (number | null)[];
+  /** Trend of the resident set's floor over the scenario's second half, MB per minute (memory.ts). */
+  rssLateTrendMbPerMin?: number | null;
 }
 
 /** One scenario in results JSON (the fields the issue names first, then the detail). */
@@ -227,4 +231,32 @@ export function processTable(results: readonly ScenarioResult[]): string {
     }),
   ]);
   return markdownTable(header, rows);
+}
+
+/** Scenarios long enough for a memory trend to mean something (a minute has one or two GC cycles). */
+const MEMORY_MIN_S = 120;
+
+/**
+ * The course of each process's resident set over the long scenarios: its median per tenth of the
+ * run (MB) and its trend over the second half (MB/min). A plateau reads as flat tenths and a trend
+ * near zero; a leak as rising tenths and a steady positive trend.
+ */
+export function memoryTable(results: readonly ScenarioResult[]): string | null {
+  const long = results.filter((r) => !r.skipped && r.durationS >= MEMORY_MIN_S);
+  if (long.length === 0) return null;
+  const header = [
+    'scenario / process',
+    ...Array.from({ length: 10 }, (_, i) => `${i + 1}/10`),
+    'MB/min, 2nd half',
+  ];
+  const rows = long.flatMap((r) =>
+    r.processes
+      .filter((p) => p.rssTimelineMb)
+      .map((p) => [
+        `${r.name} / ${p.name}`,
+        ...p.rssTimelineMb!.map((mb) => fmt(mb)),
+        fmt(p.rssLateTrendMbPerMin, 2),
+      ]),
+  );
+  return rows.length > 0 ? markdownTable(header, rows) : null;
 }

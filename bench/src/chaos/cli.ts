@@ -18,7 +18,6 @@ import {
   countByWindow,
   countEffectDuplicates,
   countTasks,
-  endOf,
   faultWindows,
   recoveredAt,
   TaskLedger,
@@ -353,22 +352,32 @@ async function main(argv: string[]): Promise<number> {
       pending = accepted.filter(([id]) => live.ledger.finalStatus(id) === null).length;
     }
     progress.done();
-    // Subscribers: until each has caught up with the feed's topic (or 30 s).
+    // Subscribers: until each has caught up with the feed's topic (or 30 s). The topic's end is read
+    // again on every check: the platform may still publish (an activity for a task finished in the
+    // drain, a trial's late event), and a subscriber stopped before such an event owes it nothing.
+    // What each owes is fixed at the end it was last checked against (`owed`), so an event published
+    // after the check is neither missed nor expected.
     const activityTopic = marketplaceEvents.activityCreated.topic;
     const admin = kafka.bus.kafka.admin();
     await admin.connect();
-    const high = (await admin.fetchTopicOffsets(activityTopic)).map((o) => ({
-      p: o.partition,
-      high: Number(o.high),
-    }));
-    await admin.disconnect();
-    const caughtUp = (s: FeedSubscriber) => {
+    const topicEnd = async () => {
+      const end: number[] = [];
+      for (const o of await admin.fetchTopicOffsets(activityTopic)) end[o.partition] = Number(o.high);
+      for (let p = 0; p < end.length; p++) end[p] ??= 0;
+      return end;
+    };
+    const caughtUp = (s: FeedSubscriber, end: readonly number[]) => {
       const pos = s.position();
-      return pos === null || high.every((h) => (pos[h.p] ?? 0) >= h.high);
+      return pos === null || end.every((high, p) => (pos[p] ?? 0) >= high);
     };
     const subDeadline = Date.now() + 30_000;
-    while (!subscribers.every(caughtUp) && Date.now() < subDeadline) await sleep(500);
+    let owed = await topicEnd();
+    while (!subscribers.every((s) => caughtUp(s, owed)) && Date.now() < subDeadline) {
+      await sleep(500);
+      owed = await topicEnd();
+    }
     await Promise.all(subscribers.map((s) => s.stop()));
+    await admin.disconnect();
     log(`[chaos] drained (${pending} tasks without a final status); reading the topics`);
 
     // The ground truth, read once more from the topics.
@@ -421,14 +430,27 @@ async function main(argv: string[]): Promise<number> {
       const w = deadByTopic[windowIndex(windows, m.timestamp)]!;
       w[m.topic] = (w[m.topic] ?? 0) + 1;
     }
-    const end = endOf(truth);
+    // Published after the subscribers' last check: not owed (see `owed` above), reported apart.
+    const publishedAfter = truth.filter((m) => m.offset >= (owed[m.partition] ?? 0)).length;
     const missed = windows.map(() => 0);
+    const missedSample: { partition: number; offset: number; publishedAt: string; id: string }[][] =
+      windows.map(() => []);
     const dupEvents = windows.map(() => 0);
     let unmatched = 0;
     const subErrors: Record<string, number> = {};
     for (const s of subscribers) {
-      const c = compareStream(truth, s.received, end);
-      for (const m of c.missed) missed[windowIndex(windows, m.timestamp)]! += 1;
+      const c = compareStream(truth, s.received, owed);
+      for (const m of c.missed) {
+        const w = windowIndex(windows, m.timestamp);
+        missed[w]! += 1;
+        if (missedSample[w]!.length < 5)
+          missedSample[w]!.push({
+            partition: m.partition,
+            offset: m.offset,
+            publishedAt: new Date(m.timestamp).toISOString(),
+            id: m.id,
+          });
+      }
       for (const r of c.duplicated) dupEvents[windowIndex(windows, r.at)]! += 1;
       unmatched += c.unmatched.length;
       for (const [k, v] of s.errors) subErrors[k] = (subErrors[k] ?? 0) + v;
@@ -459,6 +481,7 @@ async function main(argv: string[]): Promise<number> {
           deadLetteredByTopic: deadByTopic[i]!,
           lostSample: t.lostSample,
           duplicateSample: t.duplicateSample,
+          missedEventSample: missedSample[i]!,
         },
       };
     });
@@ -500,12 +523,13 @@ async function main(argv: string[]): Promise<number> {
         unmatched,
         errors: subErrors,
         neverStarted: subscribers.filter((s) => s.received.length === 0).length,
+        publishedAfterLastCheck: publishedAfter,
       },
       business: business.counts,
       notes: [
         'A task counts in the window it was accepted in (produce acknowledged or mutation answered); refused submissions are not lost.',
         'Lost: accepted, no final status in orchestration.task.updated after the drain. Duplicate: two distinct final-status events or two SUCCEEDED attempts of one task; a second trial for one customer, a second SUBSCRIPTION_STARTED for one trial, a second ticket for one customer (each requested once, never retried).',
-        'Missed/duplicated events: each subscriber against marketplace.activity.created from its first event to the end; a missed event counts in the window it was published in, a duplicate in the window it was received in.',
+        'Missed/duplicated events: each subscriber against marketplace.activity.created from its first event to the end of the topic when it was last seen caught up (events published after that are not owed: publishedAfterLastCheck); a missed event counts in the window it was published in, a duplicate in the window it was received in.',
         'deadLettered: messages on every *.dlq topic, by their timestamp.',
       ],
     };

@@ -181,7 +181,8 @@ const key = (partition: number, offset: number) => `${partition}:${offset}`;
  * next offset after the event, so an event is the message at `position[p] - 1` of the partition p
  * whose message there has the event's id: each receipt names exactly one message. The subscriber
  * owes every message from just after its first event (`received[0]`, which defines its start; it
- * is left out of both sides) up to `end` (next offset per partition, exclusive).
+ * is left out of both sides) up to `end` (next offset per partition, exclusive): the topic's end
+ * when the subscriber was last seen caught up, as later events were never owed to it.
  */
 export function compareStream(
   truth: readonly TopicMessage[],
@@ -214,14 +215,6 @@ export function compareStream(
   }
   const missed = truth.filter((m) => inRange(m) && !seen.has(key(m.partition, m.offset)));
   return { missed, duplicated, unmatched };
-}
-
-/** Next offset per partition after every message of `truth` (the topic's end as read). */
-export function endOf(truth: readonly TopicMessage[]): number[] {
-  const end: number[] = [];
-  for (const m of truth) end[m.partition] = Math.max(end[m.partition] ?? 0, m.offset + 1);
-  for (let p = 0; p < end.length; p++) end[p] ??= 0;
-  return end;
 }
 
 /** The position a feed cursor carries (its body is base64url JSON `{ v, i, o }`; the signature is not checked). */

@@ -29,6 +29,8 @@ export interface ChaosFaultResult {
     deadLetteredByTopic: Record<string, number>;
     lostSample: string[];
     duplicateSample: string[];
+    /** A few of the feed events missed in this window, to look up on the topic. */
+    missedEventSample: { partition: number; offset: number; publishedAt: string; id: string }[];
   };
 }
 
@@ -55,6 +57,8 @@ export interface ChaosReport {
     unmatched: number;
     errors: Record<string, number>;
     neverStarted: number;
+    /** Feed events published after the subscribers were last seen caught up: owed to nobody. */
+    publishedAfterLastCheck: number;
   };
   business: { trialsStarted: number; conversions: number; tickets: number; refused: number };
   notes: string[];
