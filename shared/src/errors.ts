@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import mongoose from 'mongoose';
+import { isTransientError } from './faults';
 
 /**
  * The stable `extensions.code` values clients can rely on. Domain codes are added here as the
@@ -12,6 +13,11 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   CONFLICT: 'CONFLICT',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  /**
+   * any service: a dependency the request needs (the database, the message broker) did not answer
+   * in time; nothing is wrong with the request. Retry it after `extensions.retryAfterSeconds`.
+   */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** http: the request body is larger than the server accepts (HTTP 413); `extensions.maxBytes` is the limit. */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   /** identity: a lifecycle move the state machine does not allow; `extensions.allowed` lists the targets. */
@@ -110,10 +116,15 @@ function duplicateKeyFields(err: MongoDuplicateKeyError): Record<string, unknown
   return fields;
 }
 
+/** Seconds a client is told to wait before retrying after SERVICE_UNAVAILABLE (a restart's order). */
+const RETRY_AFTER_UNAVAILABLE_S = 5;
+
 /**
  * Turns what a resolver threw into the error the client sees: platform errors pass through,
- * known database failures get their user-facing code, and anything else becomes an opaque
- * INTERNAL_SERVER_ERROR (the caller logs the original).
+ * known database failures get their user-facing code, a dependency that did not answer becomes
+ * SERVICE_UNAVAILABLE (the client's cue to retry: an INTERNAL_SERVER_ERROR would read as a bug that
+ * retrying cannot fix), and anything else becomes an opaque INTERNAL_SERVER_ERROR (the caller logs
+ * the original).
  */
 export function toPlatformError(err: unknown): GraphQLError {
   if (err instanceof GraphQLError && typeof err.extensions.code === 'string') return err;
@@ -135,6 +146,13 @@ export function toPlatformError(err: unknown): GraphQLError {
   }
   if (err instanceof mongoose.Error.CastError) {
     return badUserInput(`Invalid value for ${err.path}: ${JSON.stringify(err.value)}`, { field: err.path });
+  }
+  if (isTransientError(err)) {
+    return new PlatformError(
+      ErrorCode.SERVICE_UNAVAILABLE,
+      `A service this request needs (the database or the message broker) did not answer; the request itself is fine: retry it in ${RETRY_AFTER_UNAVAILABLE_S} seconds`,
+      { retryAfterSeconds: RETRY_AFTER_UNAVAILABLE_S },
+    );
   }
   return new PlatformError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error; it has been logged');
 }

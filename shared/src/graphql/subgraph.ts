@@ -79,6 +79,9 @@ export function createSubgraphServer<TContext extends BaseContext>(
       const mapped = toPlatformError(original);
       if (mapped.extensions.code === ErrorCode.INTERNAL_SERVER_ERROR) {
         logger.error({ err: original, path: formatted.path }, 'unexpected resolver error');
+      } else if (mapped.extensions.code === ErrorCode.SERVICE_UNAVAILABLE) {
+        // Expected while a dependency restarts; worth seeing in the log, not worth an alert.
+        logger.warn({ err: original, path: formatted.path }, 'request failed: a dependency did not answer');
       }
       return {
         message: mapped.message,
