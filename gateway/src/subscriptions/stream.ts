@@ -2,7 +2,7 @@ import type { ExecutionArgs, ExecutionResult, FieldNode } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values';
 import type { Logger } from '@waooaw/shared';
-import { ErrorCode, subscriptionFeeds } from '@waooaw/shared';
+import { ErrorCode, subscriptionFeeds, toPlatformError } from '@waooaw/shared';
 import type { Context } from '../context';
 import { eventFilter, feedAccess } from './access';
 import type { FeedEvent, KafkaFeeds, Replay } from './feed';
@@ -134,17 +134,16 @@ export function feedStream(
     }
   })();
   started.catch((err: unknown) => {
-    if (!(err instanceof GraphQLError))
+    // The broker gone at the start is SERVICE_UNAVAILABLE (the client resubscribes later); anything
+    // else not already a GraphQL error is a defect, logged.
+    let error = err instanceof GraphQLError ? err : toPlatformError(err);
+    if (!(err instanceof GraphQLError) && error.extensions.code === ErrorCode.INTERNAL_SERVER_ERROR) {
       logger.error({ err, subscription: name }, 'subscription failed to start');
-    queue.fail({
-      errors: [
-        err instanceof GraphQLError
-          ? err
-          : new GraphQLError('The subscription could not start', {
-              extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
-            }),
-      ],
-    });
+      error = new GraphQLError('The subscription could not start', {
+        extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+      });
+    }
+    queue.fail({ errors: [error] });
   });
   return queue;
 }
