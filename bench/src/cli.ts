@@ -1,6 +1,7 @@
 import { copyFileSync, createWriteStream, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { BENCH_RUNTIME_FIRST_PORT } from '@waooaw/shared';
 import { parseBenchArgs, USAGE } from './args';
 import { measureCeiling } from './ceiling';
 import type { BenchContext } from './context';
@@ -78,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
         fleetProcess(p, {
           brokers: platform.brokers,
           namespace: platform.namespace,
-          port: 4011 + i + options.portOffset,
+          port: BENCH_RUNTIME_FIRST_PORT + i + options.portOffset,
           handles,
           env: process.env,
           log: fleetLog,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEV_SECRETS, serviceEnvSchema } from '@waooaw/shared';
+import { DEV_SECRETS, PORTS, serviceEnvSchema } from '@waooaw/shared';
 import { isAddressOrCidr } from './client-address';
 
 const flag = (fallback: 'true' | 'false') =>
@@ -8,7 +8,7 @@ const flag = (fallback: 'true' | 'false') =>
     .default(fallback)
     .transform((v) => v === 'true');
 
-export const environmentSchema = serviceEnvSchema(4000).extend({
+export const environmentSchema = serviceEnvSchema(PORTS.gateway).extend({
   /** The gateway's own database: the audit log. */
   GATEWAY_DB: z.string().min(1).default('waooaw-gateway'),
   /** HS256 secret of client tokens (development); production uses JWT_JWKS_URL (RS256). */

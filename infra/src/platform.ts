@@ -23,7 +23,11 @@ export interface PlatformService {
   graphql: boolean;
 }
 
-/** The services of the repository, in the order their ports give (identity 4001, factory 4002 ...). */
+/**
+ * The services of the repository, in the order of their ports (gateway, the subgraphs, the agents
+ * runtime). The ports are package.json's `waooaw.port`: @waooaw/shared depends on this package, so
+ * it cannot import shared's PORTS; shared/src/__tests__/ports.test.ts holds the two equal.
+ */
 export function discoverServices(root = REPO_ROOT): PlatformService[] {
   const candidates = [
     'gateway',

@@ -80,7 +80,7 @@ export const baseEnvSchema = z.object({
     .default(DEV_SECRETS.CALLER_TOKEN_SECRET),
 });
 
-/** The base variables plus an HTTP port with the service's default (ports of docs/architecture.md). */
+/** The base variables plus an HTTP port with the service's default (one of PORTS, ports.ts). */
 export function serviceEnvSchema(defaultPort: number) {
   return baseEnvSchema.extend({
     HOST: z.string().default('0.0.0.0'),

@@ -12,6 +12,7 @@ export * from './http/server';
 export * from './kafka/bus';
 export * from './kafka/publish-errors';
 export * from './limits';
+export * from './ports';
 export * from './kafka/consumer';
 export * from './kafka/dlq';
 export * from './kafka/groups';

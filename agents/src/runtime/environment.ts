@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { serviceEnvSchema } from '@waooaw/shared';
+import { defaultSubgraphUrl, PORTS, serviceEnvSchema } from '@waooaw/shared';
 import type { LlmProvider } from '../llm';
 import { createOpenAiCompatibleProvider } from '../llm';
 
 /** An unset variable; `VAR=` in a .env file or compose file means unset too. */
 const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
 
-export const environmentSchema = serviceEnvSchema(4010).extend({
+export const environmentSchema = serviceEnvSchema(PORTS['agents-runtime']).extend({
   /** Names the runtime's inbox topic and prefixes its instance ids; keep it stable across restarts. */
   RUNTIME_ID: z
     .string()
@@ -24,9 +24,9 @@ export const environmentSchema = serviceEnvSchema(4010).extend({
   /** Silence after which discovery considers an instance UNKNOWN: a few missed heartbeats. */
   INSTANCE_TTL_SECONDS: z.coerce.number().positive().default(10),
   /** Orchestration's subgraph, where WowAnalytics reads task figures. */
-  ORCHESTRATION_URL: z.string().url().default('http://localhost:4004/graphql'),
+  ORCHESTRATION_URL: z.string().url().default(defaultSubgraphUrl('orchestration')),
   /** The factory's subgraph, where WowAgentFactory validates definitions. */
-  FACTORY_URL: z.string().url().default('http://localhost:4002/graphql'),
+  FACTORY_URL: z.string().url().default(defaultSubgraphUrl('factory')),
   /**
    * An OpenAI-compatible API root (e.g. https://api.openai.com/v1) whose model adds notes to Markdown
    * deliverables. Unset: no LLM, skills' deterministic output only.

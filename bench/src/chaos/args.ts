@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { SUBGRAPH_PROCESSES } from '@waooaw/shared';
 
 /** One fault the run injects, in order. */
 export type Fault =
@@ -55,16 +56,7 @@ export const USAGE = `usage: npm run chaos -- [options]
 The run starts its own Kafka, MongoDB and services on these ports and stops them at the end.`;
 
 /** The services killed one after another (each restarted at once), then the runtime. */
-export const KILLED_SERVICES = [
-  'identity',
-  'factory',
-  'discovery',
-  'orchestration',
-  'marketplace',
-  'support',
-  'gateway',
-  'agents-runtime',
-];
+export const KILLED_SERVICES: string[] = [...SUBGRAPH_PROCESSES, 'gateway', 'agents-runtime'];
 
 /** The fault sequence: the full one, or the quick one (one of each kind, on the task path). */
 export function faultPlan(quick: boolean, freezeS: number): Fault[] {

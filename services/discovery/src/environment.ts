@@ -3,6 +3,7 @@ import type { HealthThresholds } from '@waooaw/shared';
 import {
   DEFAULT_HEALTH_THRESHOLDS,
   LOAD_BALANCING_STRATEGIES,
+  PORTS,
   serviceEnvSchema,
   validateHealthThresholds,
 } from '@waooaw/shared';
@@ -12,7 +13,7 @@ const count = (fallback: number) => z.coerce.number().int().positive().default(f
 const rate = (fallback: number) => z.coerce.number().gt(0).max(1).default(fallback);
 const t = DEFAULT_HEALTH_THRESHOLDS;
 
-export const environmentSchema = serviceEnvSchema(4003)
+export const environmentSchema = serviceEnvSchema(PORTS.discovery)
   .extend({
     DISCOVERY_DB: z.string().min(1).default('waooaw-discovery'),
     /** How often silent instances, due breakers and old records are looked for. */

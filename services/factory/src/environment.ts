@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { serviceEnvSchema } from '@waooaw/shared';
+import { PORTS, serviceEnvSchema } from '@waooaw/shared';
 
-export const environmentSchema = serviceEnvSchema(4002).extend({
+export const environmentSchema = serviceEnvSchema(PORTS.factory).extend({
   FACTORY_DB: z.string().min(1).default('waooaw-factory'),
   /** Load agents/definitions at start (the platform's catalogue); off to start empty. */
   FACTORY_LOAD_CATALOGUE: z

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { serviceEnvSchema } from '@waooaw/shared';
+import { DEFAULT_GATEWAY_URL, PORTS, serviceEnvSchema } from '@waooaw/shared';
 
-export const environmentSchema = serviceEnvSchema(4001).extend({
+export const environmentSchema = serviceEnvSchema(PORTS.identity).extend({
   IDENTITY_DB: z.string().min(1).default('waooaw-identity'),
   /** Where agents are reachable for A2A discovery (the gateway). */
-  A2A_BASE_URL: z.string().url().default('http://localhost:4000'),
+  A2A_BASE_URL: z.string().url().default(DEFAULT_GATEWAY_URL),
 });
 
 export type Environment = z.output<typeof environmentSchema>;

@@ -4,11 +4,10 @@ import {
   badUserInput,
   ErrorCode,
   InputLimits,
-  notFound,
+  loadOwnedForChange,
   PlatformError,
   requireRole,
 } from '@waooaw/shared';
-import { assertOwnerOrStaff } from './access';
 import type { ActivityLog } from './activity';
 import type { Listings } from './listings';
 import type { ListingModel, ListingRecord } from './models/listing';
@@ -34,11 +33,11 @@ export function createCommerce(deps: {
     id: string,
     reason: string | null | undefined,
   ): Promise<SubscriptionRecord> {
-    const who = requireRole(caller, 'customer', 'operator', 'admin');
-    assertMaxLength('reason', reason, InputLimits.reasonChars);
-    const subscription = await subscriptions.findById(id).lean<SubscriptionRecord>();
-    if (!subscription) throw notFound('Subscription', id);
-    assertOwnerOrStaff(who, subscription.customerId, 'subscription');
+    const { who, record: subscription } = await loadOwnedForChange(
+      caller,
+      { entity: 'Subscription', id, what: 'subscription', reason },
+      () => subscriptions.findById(id).lean<SubscriptionRecord>(),
+    );
     if (subscription.status !== 'ACTIVE') return subscription;
     const now = clock();
     const cancelled = await subscriptions

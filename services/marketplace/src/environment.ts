@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { serviceEnvSchema } from '@waooaw/shared';
+import { PORTS, serviceEnvSchema } from '@waooaw/shared';
 
 const count = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-export const environmentSchema = serviceEnvSchema(4005).extend({
+export const environmentSchema = serviceEnvSchema(PORTS.marketplace).extend({
   MARKETPLACE_DB: z.string().min(1).default('waooaw-marketplace'),
   /** Days before a customer may trial the same agent again after a trial ended. */
   MARKETPLACE_TRIAL_COOLDOWN_DAYS: z.coerce.number().min(0).default(30),

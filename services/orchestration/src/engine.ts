@@ -10,7 +10,6 @@ import type {
   TaskStatus,
 } from '@waooaw/shared';
 import {
-  backoffDelay,
   createBalancerPool,
   eligibleCandidates,
   FINAL_TASK_STATUSES,
@@ -25,7 +24,7 @@ import {
 } from '@waooaw/shared';
 import type { mongo } from 'mongoose';
 import type { AgingPolicy } from './domain';
-import { DispatchQueue } from './domain';
+import { Backlog, decideAttemptEnd, poolKey } from './domain';
 import type { AttemptRecord, TaskModel, TaskRecord } from './models/task';
 import { taskCollection } from './models/task';
 import type { InstanceReplica } from './replica';
@@ -144,11 +143,10 @@ export function createTaskEngine(options: EngineOptions) {
   const raw = taskCollection(tasks);
   const read = (id: string) => raw.findOne({ _id: id });
   const clock = options.now ?? Date.now;
-  const queue = new DispatchQueue(options.aging);
+  /** What the dispatcher needs of each queued task (not its input). */
+  const backlog = new Backlog<QueuedEntry>(options.aging);
   /** Attempts running per instance: dispatch only while an instance has free concurrency. */
   const inFlight = new Map<string, number>();
-  /** What the dispatcher needs of a queued task (not its input). */
-  const queued = new Map<string, QueuedEntry>();
   /**
    * Tasks with an attempt running, as last written (or, after a restart, read): results are applied
    * to them without reading the task again, and the timeout sweep looks here rather than querying.
@@ -156,8 +154,6 @@ export function createTaskEngine(options: EngineOptions) {
    */
   const working = new Map<string, TaskRecord>();
   const balancers = createBalancerPool();
-  const poolKey = (task: QueuedEntry) =>
-    `${task.strategy}|${task.capability}|${task.versionRange ?? '*'}|${task.agentHandle ?? '*'}`;
   const finalListeners: FinalListener[] = [];
   let timer: NodeJS.Timeout | undefined;
   let dispatching: Promise<void> | undefined;
@@ -277,45 +273,8 @@ export function createTaskEngine(options: EngineOptions) {
     }
   }
 
-  /**
-   * Queued tasks by pool (tasks a given set of instances can run: same capability, range, agent and
-   * strategy), with one of each pool's tasks to test it with. A dispatch pass first asks which pools
-   * have a free instance and stops as soon as none has: under a backlog of thousands of tasks for a
-   * full fleet, each result then costs a few map look-ups rather than sorting the whole queue.
-   */
-  const pools = new Map<string, { count: number; sample: QueuedEntry }>();
-  const poolOf = new Map<string, string>();
-  /** Queued tasks with a deadline, failed by the dispatcher once it passes (whether or not a pool is free). */
-  const deadlines = new Map<string, QueuedEntry>();
-
-  function dequeue(id: string) {
-    queue.remove(id);
-    queued.delete(id);
-    deadlines.delete(id);
-    const key = poolOf.get(id);
-    if (key === undefined) return;
-    poolOf.delete(id);
-    // The sample may have left: it still names the pool's capability, range, agent and strategy.
-    const pool = pools.get(key)!;
-    if (--pool.count === 0) pools.delete(key);
-  }
-
   function enqueue(full: QueuedEntry) {
-    const task = toQueued(full);
-    if (queued.has(task._id)) dequeue(task._id);
-    queued.set(task._id, task);
-    const key = poolKey(task);
-    poolOf.set(task._id, key);
-    const pool = pools.get(key);
-    if (pool) pool.count++;
-    else pools.set(key, { count: 1, sample: task });
-    if (task.deadline) deadlines.set(task._id, task);
-    queue.push({
-      id: task._id,
-      priority: task.priority,
-      enqueuedAt: task.createdAt.getTime(),
-      readyAt: task.nextAttemptAt.getTime(),
-    });
+    backlog.add(toQueued(full));
     wake();
   }
 
@@ -336,51 +295,40 @@ export function createTaskEngine(options: EngineOptions) {
     };
     const attempts = [...current.attempts.slice(0, -1), attempt];
     const base: TaskRecord = { ...current, attempts, updatedAt: new Date(now) };
+    const decision = decideAttemptEnd(
+      {
+        outcome,
+        error: details.error,
+        attempts: attempts.length,
+        instanceId: last.instanceId,
+        task: current,
+      },
+      now,
+    );
     let next: TaskRecord;
-    if (outcome === 'SUCCEEDED') {
-      next = {
-        ...base,
-        status: 'COMPLETED',
-        output: details.output ?? null,
-        error: null,
-        completedAt: new Date(now),
-      };
-    } else if (outcome === 'REJECTED') {
-      next = {
-        ...base,
-        status: 'REJECTED',
-        error: details.error ?? 'the agent refused the input',
-        completedAt: new Date(now),
-      };
-    } else if (attempts.length < current.retryPolicy.maxAttempts && !pastDeadline(current, now)) {
-      const policy = current.retryPolicy;
-      const delayMs = backoffDelay(
-        attempts.length,
-        {
-          initialMs: policy.initialDelayMs,
-          maxMs: policy.maxDelayMs,
-          multiplier: policy.multiplier,
-          jitter: policy.jitter,
-        },
-        current.lastDelayMs || policy.initialDelayMs,
-      );
-      next = {
-        ...base,
-        status: 'SUBMITTED',
-        error: details.error ?? null,
-        nextAttemptAt: new Date(now + delayMs),
-        lastDelayMs: delayMs,
-        avoidInstanceIds: [...new Set([...current.avoidInstanceIds, last.instanceId])],
-      };
-    } else {
-      const why =
-        outcome === 'TIMED_OUT' ? `no answer within ${current.timeoutMs} ms` : (details.error ?? 'failed');
-      next = {
-        ...base,
-        status: 'FAILED',
-        error: `attempt ${attempts.length} of ${current.retryPolicy.maxAttempts}: ${why}`,
-        completedAt: new Date(now),
-      };
+    switch (decision.status) {
+      case 'COMPLETED':
+        next = {
+          ...base,
+          status: 'COMPLETED',
+          output: details.output ?? null,
+          error: null,
+          completedAt: new Date(now),
+        };
+        break;
+      case 'SUBMITTED':
+        next = {
+          ...base,
+          status: 'SUBMITTED',
+          error: details.error ?? null,
+          nextAttemptAt: new Date(now + decision.delayMs),
+          lastDelayMs: decision.delayMs,
+          avoidInstanceIds: decision.avoidInstanceIds,
+        };
+        break;
+      case 'REJECTED':
+      case 'FAILED':
+        next = { ...base, status: decision.status, error: decision.error, completedAt: new Date(now) };
     }
     return { next, events: [attemptEvent(next, attempt), updatedEvent(next, now)] };
   }
@@ -403,9 +351,6 @@ export function createTaskEngine(options: EngineOptions) {
     const written = await write(current, next, events);
     if (written) await attemptEnded(written);
   }
-
-  const pastDeadline = (t: Pick<TaskRecord, 'deadline'>, now: number) =>
-    t.deadline !== null && t.deadline.getTime() <= now;
 
   /** Picks an instance for a task among those with free concurrency, or null to keep it queued. */
   function candidatesOf(task: QueuedEntry) {
@@ -482,27 +427,25 @@ export function createTaskEngine(options: EngineOptions) {
    */
   async function dispatchOnce(): Promise<void> {
     const now = clock();
-    for (const task of [...deadlines.values()]) {
-      if (!pastDeadline(task, now)) continue;
-      dequeue(task._id);
+    for (const task of backlog.overdue(now)) {
+      backlog.remove(task._id);
       await failQueued(
         task._id,
         `the deadline ${task.deadline!.toISOString()} passed before an agent could run it`,
       );
     }
-    const roomy = new Set([...pools].filter(([, p]) => poolHasRoom(p.sample)).map(([key]) => key));
+    const roomy = new Set(
+      backlog
+        .samples()
+        .filter(([, sample]) => poolHasRoom(sample))
+        .map(([key]) => key),
+    );
     if (roomy.size === 0) return;
     // Every ready task of a pool with room is looked at, so work an instance can take never starves
     // behind older tasks nobody can run; a pass starts at most 1000.
     const picks: { task: QueuedEntry; instance: InstanceView }[] = [];
-    for (const item of queue.ready(now)) {
+    for (const { task, pool } of backlog.ready(now)) {
       if (picks.length >= 1000 || roomy.size === 0) break;
-      const task = queued.get(item.id);
-      if (!task) {
-        queue.remove(item.id);
-        continue;
-      }
-      const pool = poolOf.get(task._id)!;
       if (!roomy.has(pool)) continue;
       const instance = choose(task);
       if (!instance) {
@@ -510,7 +453,7 @@ export function createTaskEngine(options: EngineOptions) {
         roomy.delete(pool);
         continue;
       }
-      dequeue(task._id);
+      backlog.remove(task._id);
       busy(instance.instanceId, 1);
       picks.push({ task, instance });
     }
@@ -611,7 +554,7 @@ export function createTaskEngine(options: EngineOptions) {
   async function adoptOrphans() {
     const before = new Date(clock() - ORPHAN_SWEEP_MS);
     const stale = { updatedAt: { $lt: before } };
-    for await (const t of submittedTasks(stale, ORPHAN_BATCH)) if (!queued.has(t._id)) enqueue(t);
+    for await (const t of submittedTasks(stale, ORPHAN_BATCH)) if (!backlog.has(t._id)) enqueue(t);
     for (const t of await workingTasks(stale, ORPHAN_BATCH)) if (!working.has(t._id)) working.set(t._id, t);
   }
 
@@ -649,7 +592,7 @@ export function createTaskEngine(options: EngineOptions) {
     const submitted = updatedEvent(task, now);
     let stored: TaskRecord = { ...task, outbox: [submitted] };
     const instance =
-      options_.dispatchNow && running && task.status === 'SUBMITTED' && queue.size === 0
+      options_.dispatchNow && running && task.status === 'SUBMITTED' && backlog.size === 0
         ? choose(task)
         : null;
     if (instance) {
@@ -734,7 +677,7 @@ export function createTaskEngine(options: EngineOptions) {
       if (!outcome.written) return outcome.current;
       const { current } = outcome;
       const written = afterWrite(current, outcome.value.next, outcome.value.events);
-      dequeue(id);
+      backlog.remove(id);
       working.delete(id);
       // The runtime may still run a WORKING attempt; its result is ignored, and its slot frees then.
       if (current.status === 'WORKING') busy(current.attempts.at(-1)!.instanceId, -1);
@@ -766,7 +709,7 @@ export function createTaskEngine(options: EngineOptions) {
           .catch((err: unknown) => logger.error({ err }, 'timeout sweep failed'))
           .finally(() => (sweeping = false));
       }, options.tickMs);
-      logger.info({ queued: queue.size, working: inProgress.length }, 'task engine started');
+      logger.info({ queued: backlog.size, working: inProgress.length }, 'task engine started');
       wake();
     },
 
@@ -776,16 +719,16 @@ export function createTaskEngine(options: EngineOptions) {
       await dispatching;
     },
 
-    queued: () => queue.size,
+    queued: () => backlog.size,
     /** What the queue holds of each queued task (tests check it holds no inputs). */
-    queuedEntries: (): readonly QueuedEntry[] => [...queued.values()],
+    queuedEntries: (): readonly QueuedEntry[] => backlog.all(),
     /** Sizes of the engine's in-memory maps, to see that none grows without bound. */
     memory: () => ({
-      queued: queued.size,
+      queued: backlog.size,
       working: working.size,
       instances: inFlight.size,
       balancers: balancers.size,
-      pools: pools.size,
+      pools: backlog.poolCount,
     }),
     isRunning: () => running,
   };

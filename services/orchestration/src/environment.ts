@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { LOAD_BALANCING_STRATEGIES, serviceEnvSchema } from '@waooaw/shared';
+import { LOAD_BALANCING_STRATEGIES, PORTS, serviceEnvSchema } from '@waooaw/shared';
 
-export const environmentSchema = serviceEnvSchema(4004).extend({
+export const environmentSchema = serviceEnvSchema(PORTS.orchestration).extend({
   ORCHESTRATION_DB: z.string().min(1).default('waooaw-orchestration'),
   /** Waiting this long raises a queued task by one priority level, so low priorities never starve. */
   TASK_AGING_STEP_MS: z.coerce.number().int().positive().default(30_000),

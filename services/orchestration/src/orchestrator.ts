@@ -1,13 +1,5 @@
 import type { Caller } from '@waooaw/shared';
-import {
-  assertMaxLength,
-  assertOwnerOrStaff,
-  InputLimits,
-  isDuplicateKey,
-  notFound,
-  requireRole,
-} from '@waooaw/shared';
-import { READERS } from './access';
+import { isDuplicateKey, loadOwnedForChange, OWNER_OR_STAFF_ROLES, requireRole } from '@waooaw/shared';
 import type { TaskEngine } from './engine';
 import type { TaskModel, TaskRecord } from './models/task';
 import type { WorkflowModel, WorkflowRecord } from './models/workflow';
@@ -34,7 +26,7 @@ export function createOrchestrator(deps: {
   const clock = deps.now ?? Date.now;
   return {
     async submitTask(input: unknown, caller: Caller | null): Promise<TaskRecord> {
-      const who = requireRole(caller, ...READERS);
+      const who = requireRole(caller, ...OWNER_OR_STAFF_ROLES);
       assertTaskInputs([{ field: 'input.input', input: (input as { input?: unknown } | null)?.input }]);
       const task = buildTask(input, who, { replica: deps.replica, defaults: deps.defaults, now: clock() });
       if (task.idempotencyKey) {
@@ -59,26 +51,26 @@ export function createOrchestrator(deps: {
       reason: string | null | undefined,
       caller: Caller | null,
     ): Promise<TaskRecord> {
-      const who = requireRole(caller, ...READERS);
-      assertMaxLength('reason', reason, InputLimits.reasonChars);
-      const task = await deps.tasks.findById(id).lean<TaskRecord>();
-      if (!task) throw notFound('Task', id);
-      assertOwnerOrStaff(who, task.customerId, 'task');
+      const { who, record: task } = await loadOwnedForChange(
+        caller,
+        { entity: 'Task', id, what: 'task', reason },
+        () => deps.tasks.findById(id).lean<TaskRecord>(),
+      );
       return (await deps.engine.cancel(id, reason?.trim() || `canceled by ${who.sub}`)) ?? task;
     },
     async submitWorkflow(input: unknown, caller: Caller | null) {
-      const who = requireRole(caller, ...READERS);
+      const who = requireRole(caller, ...OWNER_OR_STAFF_ROLES);
       // Its nodes become the customer's tasks: it needs room for workflows and for tasks.
       await deps.quotas.assertWorkflowRoom(quotaHolder(who));
       await deps.quotas.assertTaskRoom(quotaHolder(who));
       return deps.workflows.submit(input, who);
     },
     async cancelWorkflow(id: string, reason: string | null | undefined, caller: Caller | null) {
-      const who = requireRole(caller, ...READERS);
-      assertMaxLength('reason', reason, InputLimits.reasonChars);
-      const existing = await deps.workflowRecords.findById(id).lean<WorkflowRecord>();
-      if (!existing) throw notFound('Workflow', id);
-      assertOwnerOrStaff(who, existing.customerId, 'workflow');
+      const { who, record: existing } = await loadOwnedForChange(
+        caller,
+        { entity: 'Workflow', id, what: 'workflow', reason },
+        () => deps.workflowRecords.findById(id).lean<WorkflowRecord>(),
+      );
       return (await deps.workflows.cancel(id, reason?.trim() || `canceled by ${who.sub}`)) ?? existing;
     },
     submitSaga: (input: unknown, caller: Caller | null) =>

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { serviceEnvSchema } from '@waooaw/shared';
+import { PORTS, serviceEnvSchema } from '@waooaw/shared';
 
 /** Seconds, fractions allowed (a test can run an SLA of 0.5 s), up to 30 days. */
 const seconds = (fallback: number) =>
@@ -9,7 +9,7 @@ const seconds = (fallback: number) =>
     .max(30 * 86_400, 'must be at most 30 days')
     .default(fallback);
 
-export const environmentSchema = serviceEnvSchema(4006).extend({
+export const environmentSchema = serviceEnvSchema(PORTS.support).extend({
   SUPPORT_DB: z.string().min(1).default('waooaw-support'),
   /** Each tier's SLA: it resolves the ticket or hands it on within this; a breach escalates (SLA_BREACH). */
   SUPPORT_SLA_L1_SECONDS: seconds(60),

@@ -21,6 +21,7 @@ import {
   notFound,
   orchestrationCommands,
   outboxEntry,
+  OWNER_OR_STAFF_ROLES,
   parseInput,
   PlatformError,
   requireRole,
@@ -364,7 +365,7 @@ export function createTickets(deps: {
   }
 
   async function open(caller: Caller | null, input: z.input<typeof openInput>): Promise<TicketRecord> {
-    const who = requireRole(caller, 'customer', 'operator', 'admin');
+    const who = requireRole(caller, ...OWNER_OR_STAFF_ROLES);
     const parsed = parseInput(openInput, input, 'input');
     const staff = isStaff(who);
     if (!staff && parsed.customerId && parsed.customerId !== who.sub)
@@ -486,7 +487,7 @@ export function createTickets(deps: {
     id: string,
     reason: string | null | undefined,
   ): Promise<TicketRecord> {
-    const who = requireRole(caller, 'customer', 'operator', 'admin');
+    const who = requireRole(caller, ...OWNER_OR_STAFF_ROLES);
     const ticket = await load(who, id);
     if (!isStaff(who) && ticket.customerId !== who.sub)
       throw forbidden("Only the ticket's customer (or an operator) can reopen it");

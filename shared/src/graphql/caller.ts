@@ -1,6 +1,7 @@
 import { jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
-import { forbidden, unauthenticated } from '../errors';
+import { forbidden, notFound, unauthenticated } from '../errors';
+import { assertMaxLength, InputLimits } from '../limits';
 
 export const ROLES = ['customer', 'operator', 'support-l1', 'support-l2', 'support-l3', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -102,6 +103,44 @@ export const isStaff = (caller: Caller): boolean =>
 export function assertOwnerOrStaff(caller: Caller, ownerId: string | null, what: string): void {
   if (isStaff(caller) || (ownerId !== null && ownerId === caller.sub)) return;
   throw forbidden(`This ${what} belongs to someone else; you can only see and act on your own`);
+}
+
+/** The roles that reach owned records: their customer, and staff (support roles are not among them). */
+export const OWNER_OR_STAFF_ROLES = ['customer', ...STAFF_ROLES] as const satisfies readonly Role[];
+
+/**
+ * Loads a record as `caller` may read it: UNAUTHENTICATED for an anonymous caller, FORBIDDEN for
+ * someone else's, null for an unknown id. Root fields (`trial(id:)`, `task(id:)`...) and entity
+ * references (`_entities`, what other subgraphs' fields resolve through) both go through here: a
+ * reference is just another way in, so it must not skip the owner check.
+ */
+export async function readOwned<T extends { customerId: string | null }>(
+  caller: Caller | null,
+  what: string,
+  load: () => Promise<T | null | undefined>,
+): Promise<T | null> {
+  const who = requireRole(caller, ...OWNER_OR_STAFF_ROLES);
+  const record = (await load()) ?? null;
+  if (record) assertOwnerOrStaff(who, record.customerId, what);
+  return record;
+}
+
+/**
+ * Loads a record its owner or staff is about to change (cancel it, say), in the order every such
+ * mutation checks: the caller's role, the length of the reason given, that the record exists
+ * (NOT_FOUND names `entity` and `id`), that it is the caller's or the caller is staff.
+ */
+export async function loadOwnedForChange<T extends { customerId: string | null }>(
+  caller: Caller | null,
+  target: { entity: string; id: string; what: string; reason: string | null | undefined },
+  load: () => Promise<T | null | undefined>,
+): Promise<{ who: Caller; record: T }> {
+  const who = requireRole(caller, ...OWNER_OR_STAFF_ROLES);
+  assertMaxLength('reason', target.reason, InputLimits.reasonChars);
+  const record = await load();
+  if (!record) throw notFound(target.entity, target.id);
+  assertOwnerOrStaff(who, record.customerId, target.what);
+  return { who, record };
 }
 
 /** Throws UNAUTHENTICATED without a caller and FORBIDDEN without one of the roles. */

@@ -16,12 +16,13 @@ describe('docs/configuration.md', () => {
   });
 
   it('covers every process whose environment is a service schema', () => {
-    // A new process declares its schema with serviceEnvSchema(<port>): it must be listed in PROCESSES.
+    // A new process declares its schema with serviceEnvSchema(<its port>), its port one of PORTS
+    // (shared/src/ports.ts) or a number: it must be listed in PROCESSES.
     const declaring = repoFiles('*.ts').filter(
       (file) =>
         file !== BASE_SCHEMA_FILE &&
         !/(\.test\.ts|__tests__\/)/.test(file) &&
-        /serviceEnvSchema\(\d+\)/.test(readFileSync(path.join(REPO_ROOT, file), 'utf8')),
+        /serviceEnvSchema\([^)]+\)/.test(readFileSync(path.join(REPO_ROOT, file), 'utf8')),
     );
     expect(PROCESSES.map((p) => p.schemaFile).sort()).toEqual(declaring);
   });

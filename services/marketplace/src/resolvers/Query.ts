@@ -2,7 +2,9 @@ import type { FilterQuery } from 'mongoose';
 import {
   badUserInput,
   olderThanCursor,
+  OWNER_OR_STAFF_ROLES,
   pageSize,
+  readOwned,
   requireRole,
   timeCursorKey,
   toConnection,
@@ -50,15 +52,10 @@ export function queryResolvers(models: QueryModels): QueryResolvers {
       };
     },
 
-    trial: async (_parent, { id }, ctx) => {
-      const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
-      const trial = await ctx.loaders.trialById.load(id);
-      if (trial) assertOwnerOrStaff(who, trial.customerId, 'trial');
-      return trial;
-    },
+    trial: (_parent, { id }, ctx) => readOwned(ctx.caller, 'trial', () => ctx.loaders.trialById.load(id)),
 
     myTrials: async (_parent, { status, customerId, first }, ctx) => {
-      const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
+      const who = requireRole(ctx.caller, ...OWNER_OR_STAFF_ROLES);
       const owner = ownerScope(who, customerId);
       const query: FilterQuery<TrialRecord> = {};
       if (owner) query.customerId = owner;
@@ -70,15 +67,11 @@ export function queryResolvers(models: QueryModels): QueryResolvers {
         .lean<TrialRecord[]>();
     },
 
-    deliverable: async (_parent, { id }, ctx) => {
-      const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
-      const deliverable = await ctx.loaders.deliverableById.load(id);
-      if (deliverable) assertOwnerOrStaff(who, deliverable.customerId, 'deliverable');
-      return deliverable;
-    },
+    deliverable: (_parent, { id }, ctx) =>
+      readOwned(ctx.caller, 'deliverable', () => ctx.loaders.deliverableById.load(id)),
 
     myDeliverables: async (_parent, { trialId, customerId, first, after }, ctx) => {
-      const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
+      const who = requireRole(ctx.caller, ...OWNER_OR_STAFF_ROLES);
       const owner = ownerScope(who, customerId);
       const limit = pageSize(first);
       const query: FilterQuery<DeliverableRecord> = {};
@@ -100,15 +93,11 @@ export function queryResolvers(models: QueryModels): QueryResolvers {
       return toConnection(rows, limit, totalCount, (d) => timeCursorKey(d.createdAt, d._id));
     },
 
-    subscription: async (_parent, { id }, ctx) => {
-      const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
-      const subscription = await ctx.loaders.subscriptionById.load(id);
-      if (subscription) assertOwnerOrStaff(who, subscription.customerId, 'subscription');
-      return subscription;
-    },
+    subscription: (_parent, { id }, ctx) =>
+      readOwned(ctx.caller, 'subscription', () => ctx.loaders.subscriptionById.load(id)),
 
     mySubscriptions: async (_parent, { status, customerId, first }, ctx) => {
-      const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
+      const who = requireRole(ctx.caller, ...OWNER_OR_STAFF_ROLES);
       const owner = ownerScope(who, customerId);
       const query: FilterQuery<SubscriptionRecord> = {};
       if (owner) query.customerId = owner;

@@ -1,4 +1,4 @@
-import { requireRole } from '@waooaw/shared';
+import { readOwned } from '@waooaw/shared';
 import type {
   ActivityResolvers,
   AgentSubscriptionResolvers,
@@ -6,16 +6,11 @@ import type {
   TrialResolvers,
   TrialTaskResolvers,
 } from '../__generated__/resolvers-types';
-import { assertOwnerOrStaff } from '../access';
 
 export const trialResolvers: TrialResolvers = {
   // Entities are private like the root fields: only their customer and staff resolve them.
-  __resolveReference: async (reference, ctx) => {
-    const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
-    const trial = await ctx.loaders.trialById.load(reference.id);
-    if (trial) assertOwnerOrStaff(who, trial.customerId, 'trial');
-    return trial;
-  },
+  __resolveReference: (reference, ctx) =>
+    readOwned(ctx.caller, 'trial', () => ctx.loaders.trialById.load(reference.id)),
   id: (t) => t._id,
   agent: (t) => ({ id: t.agentId }),
   listing: (t, _args, ctx) => ctx.loaders.listingById.load(t.agentId),
@@ -33,12 +28,8 @@ export const trialTaskResolvers: TrialTaskResolvers = {
 };
 
 export const deliverableResolvers: DeliverableResolvers = {
-  __resolveReference: async (reference, ctx) => {
-    const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
-    const deliverable = await ctx.loaders.deliverableById.load(reference.id);
-    if (deliverable) assertOwnerOrStaff(who, deliverable.customerId, 'deliverable');
-    return deliverable;
-  },
+  __resolveReference: (reference, ctx) =>
+    readOwned(ctx.caller, 'deliverable', () => ctx.loaders.deliverableById.load(reference.id)),
   id: (d) => d._id,
   trial: async (d, _args, ctx) => (await ctx.loaders.trialById.load(d.trialId))!,
   agent: (d) => ({ id: d.agentId }),
@@ -46,12 +37,8 @@ export const deliverableResolvers: DeliverableResolvers = {
 };
 
 export const subscriptionResolvers: AgentSubscriptionResolvers = {
-  __resolveReference: async (reference, ctx) => {
-    const who = requireRole(ctx.caller, 'customer', 'operator', 'admin');
-    const subscription = await ctx.loaders.subscriptionById.load(reference.id);
-    if (subscription) assertOwnerOrStaff(who, subscription.customerId, 'subscription');
-    return subscription;
-  },
+  __resolveReference: (reference, ctx) =>
+    readOwned(ctx.caller, 'subscription', () => ctx.loaders.subscriptionById.load(reference.id)),
   id: (s) => s._id,
   trial: async (s, _args, ctx) => (await ctx.loaders.trialById.load(s.trialId))!,
   agent: (s) => ({ id: s.agentId }),

@@ -1,13 +1,5 @@
 import type { Caller } from '@waooaw/shared';
-import {
-  assertMaxLength,
-  ErrorCode,
-  InputLimits,
-  notFound,
-  PlatformError,
-  requireRole,
-} from '@waooaw/shared';
-import { assertOwnerOrStaff } from '../access';
+import { ErrorCode, loadOwnedForChange, PlatformError } from '@waooaw/shared';
 import { dueReminders, isRunning, TRIAL_REMINDERS } from '../domain/trial-rules';
 import type { TrialRecord } from '../models/trial';
 import type { TrialDeps } from './deps';
@@ -38,11 +30,11 @@ export function createLifecycle(deps: TrialDeps, status: TrialStatusMoves) {
     id: string,
     reason: string | null | undefined,
   ): Promise<TrialRecord> {
-    const who = requireRole(caller, 'customer', 'operator', 'admin');
-    assertMaxLength('reason', reason, InputLimits.reasonChars);
-    const trial = await load(id);
-    if (!trial) throw notFound('Trial', id);
-    assertOwnerOrStaff(who, trial.customerId, 'trial');
+    const { who, record: trial } = await loadOwnedForChange(
+      caller,
+      { entity: 'Trial', id, what: 'trial', reason },
+      () => load(id),
+    );
     if (!isRunning(trial.status)) return trial;
     if (trial.conversion) throw beingConverted(trial);
     const why = reason?.trim()

@@ -2,7 +2,6 @@ import type { Connection, Model, mongo } from 'mongoose';
 import { Schema } from 'mongoose';
 import type {
   AttemptOutcome,
-  JitterStrategy,
   LoadBalancingStrategy,
   OutboxDocument,
   TaskOutput,
@@ -15,16 +14,11 @@ import {
   revisionIndex,
   TASK_STATUSES,
 } from '@waooaw/shared';
-import type { TaskPriority } from '../domain';
+import type { RetryPolicy, TaskPriority } from '../domain';
 import { TASK_PRIORITIES } from '../domain';
 
-export interface RetryPolicyRecord {
-  maxAttempts: number;
-  initialDelayMs: number;
-  maxDelayMs: number;
-  multiplier: number;
-  jitter: JitterStrategy;
-}
+/** A task's retry policy as stored (the retry rules that read it are domain/attempt-outcome.ts). */
+export type RetryPolicyRecord = RetryPolicy;
 
 export interface AttemptRecord {
   number: number;

@@ -1,8 +1,16 @@
 import type { FilterQuery } from 'mongoose';
-import { isStaff, olderThanCursor, pageSize, requireRole, timeCursorKey, toConnection } from '@waooaw/shared';
+import {
+  isStaff,
+  olderThanCursor,
+  OWNER_OR_STAFF_ROLES,
+  pageSize,
+  readOwned,
+  requireRole,
+  timeCursorKey,
+  toConnection,
+} from '@waooaw/shared';
 import type { QueryResolvers } from '../__generated__/resolvers-types';
 import type { TaskModel, TaskRecord } from '../models/task';
-import { readOwned, READERS } from '../access';
 import type { InstanceReplica } from '../replica';
 import { taskStats } from '../stats';
 
@@ -11,7 +19,7 @@ export function queryResolvers(tasks: TaskModel, replica: InstanceReplica): Quer
     task: (_parent, { id }, ctx) => readOwned(ctx.caller, 'task', () => ctx.loaders.taskById.load(id)),
 
     tasks: async (_parent, { filter, first, after }, ctx) => {
-      const who = requireRole(ctx.caller, ...READERS);
+      const who = requireRole(ctx.caller, ...OWNER_OR_STAFF_ROLES);
       const limit = pageSize(first);
       const query: FilterQuery<TaskRecord> = {};
       if (!isStaff(who)) query.customerId = who.sub;

@@ -1,3 +1,4 @@
+import { readOwned } from '@waooaw/shared';
 import type {
   SagaResolvers,
   TaskAttemptResolvers,
@@ -5,7 +6,6 @@ import type {
   WorkflowNodeResolvers,
   WorkflowResolvers,
 } from '../__generated__/resolvers-types';
-import { readOwned } from '../access';
 import { sagaTaskId } from '../models/saga';
 
 export const taskResolvers: TaskResolvers = {
