@@ -1,12 +1,5 @@
 import type { SubgraphDeps } from '@waooaw/shared';
-import {
-  createSubgraphService,
-  HEARTBEATS_TOPIC,
-  periodicComponent,
-  subgraphConsumer,
-  subgraphRelay,
-  subgraphSchema,
-} from '@waooaw/shared';
+import { HEARTBEATS_TOPIC, periodicComponent, subgraphSchema, subgraphWiring } from '@waooaw/shared';
 import type { Context } from './context';
 import { contextFactory } from './context';
 import type { Environment, HealthEnv } from './environment';
@@ -38,9 +31,10 @@ export type DiscoveryDeps = SubgraphDeps<
 /** Builds the discovery service from its dependencies; tests use it without a port. */
 export function createServer(deps: DiscoveryDeps) {
   const { logger, bus, config } = deps;
+  const subgraph = subgraphWiring(deps);
   const instances = instanceModel(deps.connection);
   const agents = agentReplicaModel(deps.connection);
-  const relay = subgraphRelay(deps, [instances]);
+  const relay = subgraph.relay([instances]);
   const registry = createInstanceRegistry({
     instances,
     agents,
@@ -62,7 +56,7 @@ export function createServer(deps: DiscoveryDeps) {
   // registration, outcome and agent change is applied once, by whichever process holds its partition,
   // and the registry's per-process cache is checked against each document's revision on every write.
   // Heartbeats have a consumer of their own so a burst of them never waits behind other events.
-  const heartbeats = subgraphConsumer(deps, {
+  const heartbeats = subgraph.consumer({
     group: 'discovery.heartbeats',
     handlers: heartbeatHandlers(registry),
     partitionsConsumedConcurrently: 3,
@@ -73,7 +67,7 @@ export function createServer(deps: DiscoveryDeps) {
     batchWindowMs: 100,
     projection: true,
   });
-  const events = subgraphConsumer(deps, {
+  const events = subgraph.consumer({
     group: 'discovery.events',
     handlers: [...identityHandlers(agents, registry), ...outcomeHandlers(registry)],
     partitionsConsumedConcurrently: 3,
@@ -94,7 +88,7 @@ export function createServer(deps: DiscoveryDeps) {
       }),
     logger,
   });
-  const { service, graphql } = createSubgraphService<Context>(deps, {
+  const { service, graphql } = subgraph.service<Context>({
     name: 'discovery',
     typeDefs,
     resolvers: createResolvers(instances),

@@ -1,5 +1,5 @@
 import type { Component, SubgraphDeps } from '@waooaw/shared';
-import { createSubgraphService, subgraphConsumer, subgraphRelay, subgraphSchema } from '@waooaw/shared';
+import { subgraphSchema, subgraphWiring } from '@waooaw/shared';
 import { loadCatalogue } from './catalogue';
 import type { Context } from './context';
 import { contextFactory } from './context';
@@ -18,18 +18,19 @@ export type FactoryDeps = SubgraphDeps<
 
 export function createServer(deps: FactoryDeps) {
   const { logger, bus, config } = deps;
+  const subgraph = subgraphWiring(deps);
   const definitions = definitionModel(deps.connection);
   const builds = buildModel(deps.connection);
-  const relay = subgraphRelay(deps, [builds]);
+  const relay = subgraph.relay([builds]);
   const factory = createFactory({ definitions, builds, bus, relay, logger });
   const context = contextFactory({ definitions, factory, logger, callerSecret: config.CALLER_TOKEN_SECRET });
   // Work (see shared/src/kafka/groups.ts), both groups: each outcome and command is applied once, by
   // one process, to the builds in the database.
-  const outcomes = subgraphConsumer(deps, {
+  const outcomes = subgraph.consumer({
     group: 'factory.identity-outcomes',
     handlers: identityOutcomeHandlers(factory),
   });
-  const commands = subgraphConsumer(deps, {
+  const commands = subgraph.consumer({
     group: 'factory.commands',
     handlers: commandHandlers(factory, bus),
   });
@@ -40,7 +41,7 @@ export function createServer(deps: FactoryDeps) {
     stop: async () => undefined,
     ready: () => true,
   };
-  const { service, graphql } = createSubgraphService<Context>(deps, {
+  const { service, graphql } = subgraph.service<Context>({
     name: 'factory',
     typeDefs,
     resolvers: createResolvers({ definitions, builds }),

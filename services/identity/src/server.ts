@@ -1,5 +1,5 @@
 import type { SubgraphDeps } from '@waooaw/shared';
-import { createSubgraphService, subgraphConsumer, subgraphRelay, subgraphSchema } from '@waooaw/shared';
+import { subgraphSchema, subgraphWiring } from '@waooaw/shared';
 import { createAgentRegistry } from './agent-registry';
 import type { Context } from './context';
 import { contextFactory } from './context';
@@ -17,8 +17,9 @@ export type IdentityDeps = SubgraphDeps<
 /** Builds the identity service from its dependencies; tests use it without a port. */
 export function createServer(deps: IdentityDeps) {
   const { logger, bus } = deps;
+  const subgraph = subgraphWiring(deps);
   const agents = agentModel(deps.connection);
-  const relay = subgraphRelay(deps, [agents]);
+  const relay = subgraph.relay([agents]);
   const registry = createAgentRegistry({ agents, bus, relay, logger });
   const context = contextFactory({
     agents,
@@ -28,11 +29,11 @@ export function createServer(deps: IdentityDeps) {
     a2aBaseUrl: deps.config.A2A_BASE_URL,
   });
   // Work (see shared/src/kafka/groups.ts): each command is applied once, by one process, to the database.
-  const commands = subgraphConsumer(deps, {
+  const commands = subgraph.consumer({
     group: 'identity.commands',
     handlers: commandHandlers(registry, bus),
   });
-  const { service, graphql } = createSubgraphService<Context>(deps, {
+  const { service, graphql } = subgraph.service<Context>({
     name: 'identity',
     typeDefs,
     resolvers: createResolvers(agents),

@@ -1,12 +1,10 @@
 import type { SubgraphDeps } from '@waooaw/shared';
 import {
-  createSubgraphService,
   marketplaceEvents,
   ORCHESTRATION_COMMANDS_TOPIC,
   periodicComponent,
-  subgraphConsumer,
-  subgraphRelay,
   subgraphSchema,
+  subgraphWiring,
 } from '@waooaw/shared';
 import { createActivityLog } from './activity';
 import { createCommerce } from './commerce';
@@ -64,6 +62,7 @@ export interface MarketplaceDeps extends SubgraphDeps<
 /** Builds the marketplace service from its dependencies; tests use it without a port. */
 export function createServer(deps: MarketplaceDeps) {
   const { logger, bus, config } = deps;
+  const subgraph = subgraphWiring(deps);
   const clock = deps.clock ?? (() => new Date());
   const listings = listingModel(deps.connection);
   const trials = trialModel(deps.connection);
@@ -75,7 +74,18 @@ export function createServer(deps: MarketplaceDeps) {
   const handleHealth = handleHealthModel(deps.connection);
   const payments = paymentModel(deps.connection);
   const counters = createCounters(counterRecords);
-  const relay = subgraphRelay(deps, [listings, trials, activities]);
+  const models = {
+    listings,
+    trials,
+    deliverables,
+    subscriptions,
+    reviews,
+    activities,
+    counters: counterRecords,
+    handleHealth,
+    payments,
+  };
+  const relay = subgraph.relay([listings, trials, activities]);
   const activity = createActivityLog({ activities, bus, relay, logger, clock });
   const listingOps = createListings({
     listings,
@@ -152,14 +162,14 @@ export function createServer(deps: MarketplaceDeps) {
   });
   // Work (see shared/src/kafka/groups.ts), both groups: each event is projected once, by one process,
   // into listings and trials in the database; no process keeps a view of them in memory.
-  const agents = subgraphConsumer(deps, {
+  const agents = subgraph.consumer({
     group: 'marketplace.agents',
     handlers: agentHandlers(listingOps),
     partitionsConsumedConcurrently: 3,
     projection: true,
   });
   // Task updates are the busiest topic: a consumer of their own, so listings never wait behind them.
-  const tasks = subgraphConsumer(deps, {
+  const tasks = subgraph.consumer({
     group: 'marketplace.tasks',
     handlers: taskHandlers(listingOps, trialOps),
     partitionsConsumedConcurrently: 3,
@@ -170,22 +180,12 @@ export function createServer(deps: MarketplaceDeps) {
     batchWindowMs: 200,
     projection: true,
   });
-  const { service, graphql } = createSubgraphService<Context>(deps, {
+  const { service, graphql } = subgraph.service<Context>({
     name: 'marketplace',
     typeDefs,
     resolvers: createResolvers({ listings, trials, deliverables, subscriptions, activities }),
     context,
-    models: [
-      listings,
-      trials,
-      deliverables,
-      subscriptions,
-      reviews,
-      activities,
-      counterRecords,
-      payments,
-      handleHealth,
-    ],
+    models: Object.values(models),
     relay,
     topics: [
       ORCHESTRATION_COMMANDS_TOPIC,
@@ -208,17 +208,7 @@ export function createServer(deps: MarketplaceDeps) {
     service,
     graphql,
     context,
-    models: {
-      listings,
-      trials,
-      deliverables,
-      subscriptions,
-      reviews,
-      activities,
-      counters: counterRecords,
-      handleHealth,
-      payments,
-    },
+    models,
     listings: listingOps,
     trials: trialOps,
     commerce,

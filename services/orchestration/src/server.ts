@@ -1,14 +1,10 @@
 import type { Component, SubgraphDeps } from '@waooaw/shared';
 import {
-  consumerGroup,
-  createSubgraphService,
   deleteIdleGroups,
   periodic,
   processGroupId,
-  projectsFromBeginning,
-  subgraphConsumer,
-  subgraphRelay,
   subgraphSchema,
+  subgraphWiring,
   TASK_RESULTS_TOPIC,
 } from '@waooaw/shared';
 import type { Context } from './context';
@@ -54,6 +50,7 @@ export type OrchestrationDeps = SubgraphDeps<
 /** Builds the orchestration service from its dependencies; tests use it without a port. */
 export function createServer(deps: OrchestrationDeps) {
   const { logger, bus, config } = deps;
+  const subgraph = subgraphWiring(deps);
   const tasks = taskModel(deps.connection);
   const workflowRecords = workflowModel(deps.connection);
   const sagaRecords = sagaModel(deps.connection);
@@ -62,7 +59,7 @@ export function createServer(deps: OrchestrationDeps) {
   // Writers hand their events to the relay as they write (publishWritten); the scan only picks up
   // what a crashed process left behind (at start, once its claims expire, then as a safety net),
   // and on mongo-java-server every scan reads the whole task collection.
-  const relay = subgraphRelay(deps, [tasks, workflowRecords], 60_000);
+  const relay = subgraph.relay([tasks, workflowRecords], 60_000);
   const defaults: SubmissionDefaults = {
     timeoutMs: config.TASK_DEFAULT_TIMEOUT_MS,
     strategy: config.TASK_DEFAULT_STRATEGY,
@@ -128,7 +125,7 @@ export function createServer(deps: OrchestrationDeps) {
   // so the group is this process's own, starts where the persisted replica is applied up to, and is
   // deleted when the process stops (groups left by crashed processes are deleted at the next start).
   const registryGroupBase = 'orchestration.registry';
-  const registry = subgraphConsumer(deps, {
+  const registry = subgraph.consumer({
     group: processGroupId(registryGroupBase),
     handlers: replica.handlers(),
     partitionsConsumedConcurrently: 3,
@@ -140,14 +137,14 @@ export function createServer(deps: OrchestrationDeps) {
   });
   // Work: each result and command is handled once, by whichever process holds its partition (the
   // task's state is in the database, and every write of it is guarded by its revision).
-  const results = subgraphConsumer(deps, {
+  const results = subgraph.consumer({
     group: 'orchestration.results',
     handlers: resultHandlers(engine),
     partitionsConsumedConcurrently: 3,
     // Results and commands of different tasks are independent: their database writes overlap.
     keyConcurrency: 64,
   });
-  const commands = subgraphConsumer(deps, {
+  const commands = subgraph.consumer({
     group: 'orchestration.commands',
     handlers: commandHandlers({ engine, replica, defaults, clock: Date.now }),
     partitionsConsumedConcurrently: 3,
@@ -178,7 +175,7 @@ export function createServer(deps: OrchestrationDeps) {
   const groupCleaner = periodic({
     what: 'deleting idle consumer groups',
     intervalMs: 60_000,
-    run: () => deleteIdleGroups(bus.kafka, bus.groupId(consumerGroup(deps, registryGroupBase)), logger),
+    run: () => deleteIdleGroups(bus.kafka, bus.groupId(subgraph.group(registryGroupBase)), logger),
     logger,
     runAtStart: true,
   });
@@ -189,7 +186,7 @@ export function createServer(deps: OrchestrationDeps) {
     name: 'replica',
     stage: 'storage',
     async start() {
-      await replica.load(projectsFromBeginning(deps) ? undefined : replicaTopicEnds);
+      await replica.load(subgraph.fromBeginning ? undefined : replicaTopicEnds);
       groupCleaner.start();
     },
     stop: () => groupCleaner.stop(),
@@ -209,7 +206,7 @@ export function createServer(deps: OrchestrationDeps) {
     },
     ready: () => engine.isRunning(),
   };
-  const { service, graphql } = createSubgraphService<Context>(deps, {
+  const { service, graphql } = subgraph.service<Context>({
     name: 'orchestration',
     typeDefs,
     resolvers: createResolvers(tasks, replica),

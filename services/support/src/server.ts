@@ -1,11 +1,9 @@
 import type { Component, SubgraphDeps, SupportTier } from '@waooaw/shared';
 import {
-  createSubgraphService,
   ORCHESTRATION_COMMANDS_TOPIC,
   periodicComponent,
-  subgraphConsumer,
-  subgraphRelay,
   subgraphSchema,
+  subgraphWiring,
   supportEvents,
 } from '@waooaw/shared';
 import { createArticles } from './articles';
@@ -52,10 +50,11 @@ export interface SupportDeps extends SubgraphDeps<
 /** Builds the support service from its dependencies; tests use it without a port. */
 export function createServer(deps: SupportDeps) {
   const { logger, bus, config } = deps;
+  const subgraph = subgraphWiring(deps);
   const clock = deps.clock ?? (() => new Date());
   const tickets = ticketModel(deps.connection);
   const articles = articleModel(deps.connection);
-  const relay = subgraphRelay(deps, [tickets]);
+  const relay = subgraph.relay([tickets]);
   const slaSeconds: Record<SupportTier, number> = {
     L1: config.SUPPORT_SLA_L1_SECONDS,
     L2: config.SUPPORT_SLA_L2_SECONDS,
@@ -92,7 +91,7 @@ export function createServer(deps: SupportDeps) {
     callerSecret: config.CALLER_TOKEN_SECRET,
   });
   // Work (see shared/src/kafka/groups.ts): each task update is applied once, by one process, to its ticket.
-  const tasks = subgraphConsumer(deps, {
+  const tasks = subgraph.consumer({
     group: 'support.tasks',
     handlers: taskHandlers(ticketOps),
     // Task updates are keyed by task id: only support's own tasks are read (the busiest topic).
@@ -124,7 +123,7 @@ export function createServer(deps: SupportDeps) {
     logger,
     runAtStart: true,
   });
-  const { service, graphql } = createSubgraphService<Context>(deps, {
+  const { service, graphql } = subgraph.service<Context>({
     name: 'support',
     typeDefs,
     resolvers: createResolvers({ tickets }),

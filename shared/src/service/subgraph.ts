@@ -28,7 +28,7 @@ import {
  * The wiring every subgraph service (identity, factory, discovery, orchestration, marketplace,
  * support) shares: its SDL, its outbox relay, its consumer groups and the components around its own
  * parts. A service's server.ts builds its models and domain objects itself and hands them to
- * createSubgraphService; what is here is only what would otherwise be written six times alike.
+ * subgraphWiring's service(); what is here is only what would otherwise be written six times alike.
  */
 
 /** The configuration the shared wiring reads; each service's config has it among its own. */
@@ -66,32 +66,8 @@ export function subgraphSchema(name: string): DocumentNode {
   return parse(readFileSync(path.resolve(__dirname, '../../../schemas', `${name}.graphql`), 'utf8'));
 }
 
-/**
- * The relay that publishes what the service's writes put in the outbox of `models`. `intervalMs` is
- * the service's own scan interval (default: the relay's); deps.outboxIntervalMs overrides it (tests).
- */
-export function subgraphRelay(
-  deps: SubgraphDeps,
-  models: OutboxRelayOptions['models'],
-  intervalMs?: number,
-): OutboxRelay {
-  return createOutboxRelay({
-    models,
-    bus: deps.bus,
-    logger: deps.logger,
-    metrics: deps.metrics,
-    intervalMs: deps.outboxIntervalMs ?? intervalMs,
-  });
-}
-
-/** A consumer group's id: the deps' prefix (several instances side by side in tests) before `name`. */
-export const consumerGroup = (deps: SubgraphDeps, name: string) => `${deps.consumerGroupPrefix ?? ''}${name}`;
-
-/** Whether a new group of a projection starts at the beginning of its topics (see SubgraphDeps). */
-export const projectsFromBeginning = (deps: SubgraphDeps) => deps.fromBeginning ?? true;
-
 export interface SubgraphConsumerOptions extends Omit<ConsumerOptions, 'groupId' | 'fromBeginning'> {
-  /** The group's name, without the prefix (see consumerGroup). */
+  /** The group's name, without the prefix (see SubgraphWiring.group). */
   group: string;
   /**
    * The consumer projects other services' events: its new group starts where deps.fromBeginning
@@ -99,16 +75,6 @@ export interface SubgraphConsumerOptions extends Omit<ConsumerOptions, 'groupId'
    * none of them may be skipped.
    */
   projection?: boolean;
-}
-
-/** One of the service's consumers, on its bus, in its prefixed group (see SubgraphConsumerOptions). */
-export function subgraphConsumer(deps: SubgraphDeps, options: SubgraphConsumerOptions): EventConsumer {
-  const { group, projection, ...consumer } = options;
-  return deps.bus.consumer({
-    ...consumer,
-    groupId: consumerGroup(deps, group),
-    ...(projection ? { fromBeginning: projectsFromBeginning(deps) } : {}),
-  });
 }
 
 export interface SubgraphServiceOptions<TContext extends BaseContext> {
@@ -135,50 +101,90 @@ export interface SubgraphServiceOptions<TContext extends BaseContext> {
 }
 
 /**
- * The service around a subgraph's own parts: its GraphQL server, and its components in start order:
- * storage (MongoDB, indexes, its own), messaging (Kafka, its topics, its own), work (outbox relay,
- * consumers, its own). createService stops them by stage, in the reverse order.
+ * The shared wiring of one subgraph, bound to its deps. A server.ts builds its models and domain
+ * objects with `relay()` and `consumer()`, then hands them to `service()`.
  */
-export function createSubgraphService<TContext extends BaseContext>(
-  deps: SubgraphDeps,
-  options: SubgraphServiceOptions<TContext>,
-): { service: Service; graphql: ApolloServer<TContext> } {
+export function subgraphWiring(deps: SubgraphDeps) {
   const { logger, bus } = deps;
-  const graphql = createSubgraphServer<TContext>({
-    typeDefs: options.typeDefs,
-    resolvers: options.resolvers,
-    logger,
-    production: deps.config.NODE_ENV === 'production',
-  });
-  const { topics } = options;
-  const topicsComponent: Component[] = topics
-    ? [
-        {
-          name: 'topics',
-          stage: 'messaging',
-          start: () => bus.ensureTopics(topics),
-          stop: async () => undefined,
-          ready: () => true,
-        },
-      ]
-    : [];
-  const own = (stage: Component['stage']) => (options.components ?? []).filter((c) => c.stage === stage);
-  const service = createService<TContext>({
-    name: options.name,
-    logger,
-    metrics: deps.metrics,
-    graphql: { server: graphql, context: options.context },
-    components: [
-      mongoComponent(deps.connection),
-      indexesComponent(...options.models),
-      ...own('storage'),
-      busComponent(bus),
-      ...topicsComponent,
-      ...own('messaging'),
-      relayComponent(options.relay),
-      ...options.consumers.map(consumerComponent),
-      ...own('work'),
-    ],
-  });
-  return { service, graphql };
+  /** A consumer group's id: the deps' prefix (several instances side by side in tests) before `name`. */
+  const group = (name: string) => `${deps.consumerGroupPrefix ?? ''}${name}`;
+  /** Whether a new group of a projection starts at the beginning of its topics (see SubgraphDeps). */
+  const fromBeginning = deps.fromBeginning ?? true;
+  return {
+    group,
+    fromBeginning,
+
+    /**
+     * The relay that publishes what the service's writes put in the outbox of `models`. `intervalMs`
+     * is the service's own scan interval (default: the relay's); deps.outboxIntervalMs overrides it.
+     */
+    relay(models: OutboxRelayOptions['models'], intervalMs?: number): OutboxRelay {
+      return createOutboxRelay({
+        models,
+        bus,
+        logger,
+        metrics: deps.metrics,
+        intervalMs: deps.outboxIntervalMs ?? intervalMs,
+      });
+    },
+
+    /** One of the service's consumers, on its bus, in its prefixed group (see SubgraphConsumerOptions). */
+    consumer(options: SubgraphConsumerOptions): EventConsumer {
+      const { group: name, projection, ...consumer } = options;
+      return bus.consumer({
+        ...consumer,
+        groupId: group(name),
+        ...(projection ? { fromBeginning } : {}),
+      });
+    },
+
+    /**
+     * The service around the subgraph's own parts: its GraphQL server, and its components in start
+     * order: storage (MongoDB, indexes, its own), messaging (Kafka, its topics, its own), work (outbox
+     * relay, consumers, its own). createService stops them by stage, in the reverse order.
+     */
+    service<TContext extends BaseContext>(
+      options: SubgraphServiceOptions<TContext>,
+    ): { service: Service; graphql: ApolloServer<TContext> } {
+      const graphql = createSubgraphServer<TContext>({
+        typeDefs: options.typeDefs,
+        resolvers: options.resolvers,
+        logger,
+        production: deps.config.NODE_ENV === 'production',
+      });
+      const { topics } = options;
+      const topicsComponent: Component[] = topics
+        ? [
+            {
+              name: 'topics',
+              stage: 'messaging',
+              start: () => bus.ensureTopics(topics),
+              stop: async () => undefined,
+              ready: () => true,
+            },
+          ]
+        : [];
+      const own = (stage: Component['stage']) => (options.components ?? []).filter((c) => c.stage === stage);
+      const service = createService<TContext>({
+        name: options.name,
+        logger,
+        metrics: deps.metrics,
+        graphql: { server: graphql, context: options.context },
+        components: [
+          mongoComponent(deps.connection),
+          indexesComponent(...options.models),
+          ...own('storage'),
+          busComponent(bus),
+          ...topicsComponent,
+          ...own('messaging'),
+          relayComponent(options.relay),
+          ...options.consumers.map(consumerComponent),
+          ...own('work'),
+        ],
+      });
+      return { service, graphql };
+    },
+  };
 }
+
+export type SubgraphWiring = ReturnType<typeof subgraphWiring>;
