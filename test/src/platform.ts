@@ -18,6 +18,7 @@ import {
   testLogger,
   uniqueName,
 } from '@waooaw/shared/testing';
+import type { TestableServer, TestServiceOptions } from '@waooaw/shared/testing';
 import type { DiscoveryDeps } from '@waooaw/discovery/server';
 import {
   createServer as createDiscovery,
@@ -108,12 +109,18 @@ export interface ServiceSetup {
   namespace?: string;
 }
 
+/** One service of the platform in process, with its GraphQL URL. */
+async function startFlowService<S extends TestableServer>(options: TestServiceOptions<S>) {
+  const started = await startTestService(options);
+  return { ...started.server, url: `${started.url}/graphql`, stop: () => started.stop() };
+}
+
 /** The discovery service beside them, with short sweeps so TTL expiry shows within a test. */
 export async function startDiscovery(
   config: Partial<DiscoveryDeps['config']> = {},
   setup: ServiceSetup = {},
 ) {
-  const discovery = await startTestService({
+  return startFlowService({
     name: 'discovery',
     ...setup,
     // Other test files' runtimes and agents are on the same broker: hear only what comes from now on
@@ -122,15 +129,9 @@ export async function startDiscovery(
     create: (deps) =>
       createDiscovery({
         ...deps,
-        config: {
-          ...testConfig(discoveryEnvironment, {
-            DISCOVERY_SWEEP_INTERVAL_MS: '200',
-          }),
-          ...config,
-        },
+        config: { ...testConfig(discoveryEnvironment, { DISCOVERY_SWEEP_INTERVAL_MS: '200' }), ...config },
       }),
   });
-  return { ...discovery.server, url: `${discovery.url}/graphql`, stop: () => discovery.stop() };
 }
 
 /** The orchestration service, dispatching to whatever runtimes discovery knows. */
@@ -138,7 +139,7 @@ export async function startOrchestration(
   config: Partial<OrchestrationDeps['config']> = {},
   setup: ServiceSetup = {},
 ) {
-  const orchestration = await startTestService({
+  return startFlowService({
     name: 'orchestration',
     ...setup,
     // Other test files' instances are on the same broker: know only those announced from now on.
@@ -155,7 +156,6 @@ export async function startOrchestration(
         },
       }),
   });
-  return { ...orchestration.server, url: `${orchestration.url}/graphql`, stop: () => orchestration.stop() };
 }
 
 /** The marketplace service, projecting listings from the other services' events. */
@@ -163,7 +163,7 @@ export async function startMarketplace(
   config: Partial<MarketplaceDeps['config']> = {},
   namespace = testInfra().namespace,
 ) {
-  const marketplace = await startTestService({
+  return startFlowService({
     name: 'marketplace',
     namespace,
     // Like discovery: hear the catalogue's agents as they register (start it before identity).
@@ -172,14 +172,11 @@ export async function startMarketplace(
       createMarketplace({
         ...deps,
         config: {
-          ...testConfig(marketplaceEnvironment, {
-            MARKETPLACE_SWEEP_INTERVAL_MS: '500',
-          }),
+          ...testConfig(marketplaceEnvironment, { MARKETPLACE_SWEEP_INTERVAL_MS: '500' }),
           ...config,
         },
       }),
   });
-  return { ...marketplace.server, url: `${marketplace.url}/graphql`, stop: () => marketplace.stop() };
 }
 
 /** The support service: tickets escalated L1 (WowSupport) -> L2 (CoE agents) -> L3 (humans). */
@@ -187,22 +184,16 @@ export async function startSupport(
   config: Partial<SupportDeps['config']> = {},
   namespace = testInfra().namespace,
 ) {
-  const support = await startTestService({
+  return startFlowService({
     name: 'support',
     namespace,
     fromBeginning: false,
     create: (deps) =>
       createSupport({
         ...deps,
-        config: {
-          ...testConfig(supportEnvironment, {
-            SUPPORT_SWEEP_INTERVAL_MS: '100',
-          }),
-          ...config,
-        },
+        config: { ...testConfig(supportEnvironment, { SUPPORT_SWEEP_INTERVAL_MS: '100' }), ...config },
       }),
   });
-  return { ...support.server, url: `${support.url}/graphql`, stop: () => support.stop() };
 }
 
 /**
