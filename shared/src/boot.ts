@@ -1,13 +1,10 @@
-import type { Connection } from 'mongoose';
-import type { EventBus } from './kafka/bus';
 import { createEventBus } from './kafka/bus';
-import type { Logger } from './logger';
 import { createLogger } from './logger';
-import type { PlatformMetrics } from './metrics';
 import { createMetrics } from './metrics';
 import { connectMongo } from './mongo/connection';
 import type { Service } from './service';
 import { runMain } from './service';
+import type { SubgraphDeps } from './service/subgraph';
 
 /** The configuration every service's boot needs (see serviceEnvSchema). */
 export interface BootConfig {
@@ -26,11 +23,8 @@ export interface BootConfig {
   METRICS_PORT?: number | undefined;
 }
 
-export interface ServiceDeps {
-  logger: Logger;
-  metrics: PlatformMetrics;
-  connection: Connection;
-  bus: EventBus;
+/** What bootService gives a service's createServer besides its config (see SubgraphDeps). */
+export interface ServiceDeps extends Omit<SubgraphDeps, 'config' | 'outboxIntervalMs'> {
   /** KAFKA_GROUP_PREFIX: prefixes the service's consumer groups. */
   consumerGroupPrefix: string;
   /**

@@ -26,6 +26,8 @@ export * from './mongo/idempotency';
 export * from './mongo/outbox';
 export * from './mongo/revision';
 export * from './service';
+export * from './service/periodic';
+export * from './service/subgraph';
 export * from './trace';
 export * from './contracts/common';
 export * from './contracts/identity';

@@ -5,16 +5,20 @@ import path from 'node:path';
 import { freePort } from '@waooaw/infra';
 import type { FleetOptions } from '@waooaw/agents/runtime';
 import { catalogue, createAgentRuntime, planFleet } from '@waooaw/agents/runtime';
-import { createEventBus, createMetrics, parseConfig } from '@waooaw/shared';
+import { createEventBus } from '@waooaw/shared';
 import {
   graphqlExecutor,
   pollFor,
+  startTestService,
+  TEST_CALLER_SECRET,
+  testConfig,
   testDatabase,
   testInfra,
   testKafka,
   testLogger,
   uniqueName,
 } from '@waooaw/shared/testing';
+import type { TestableServer, TestServiceOptions } from '@waooaw/shared/testing';
 import type { DiscoveryDeps } from '@waooaw/discovery/server';
 import {
   createServer as createDiscovery,
@@ -39,7 +43,8 @@ import {
 } from '@waooaw/orchestration/server';
 import { createServer as createIdentity } from '@waooaw/identity/server';
 
-export const SECRET = 'platform-test-caller-secret-at-least-32-chars';
+/** The caller-token secret of every service the helpers below start. */
+export const SECRET = TEST_CALLER_SECRET;
 
 export { freePort };
 
@@ -51,51 +56,43 @@ export { freePort };
 
 /** identity and factory together, each with its own database, talking over the real Kafka. */
 export async function startIdentityAndFactory(options: { loadCatalogue?: boolean; namespace?: string } = {}) {
-  const logger = testLogger();
   const namespace = options.namespace ?? testInfra().namespace;
-  const prefix = `${uniqueName('flow')}.`;
-  const [identityDb, factoryDb] = await Promise.all([
-    testDatabase('flow-identity', namespace),
-    testDatabase('flow-factory', namespace),
-  ]);
-  const bus = (service: string) => createEventBus({ ...testKafka(namespace), service, logger });
-  const identity = createIdentity({
-    config: { CALLER_TOKEN_SECRET: SECRET, A2A_BASE_URL: 'http://localhost:4000', NODE_ENV: 'test' },
-    logger,
-    metrics: createMetrics('identity'),
-    connection: identityDb.connection,
-    bus: bus('identity'),
-    outboxIntervalMs: 50,
-    consumerGroupPrefix: prefix,
-  });
-  const factory = createFactory({
-    config: {
-      CALLER_TOKEN_SECRET: SECRET,
-      NODE_ENV: 'test',
-      FACTORY_LOAD_CATALOGUE: options.loadCatalogue ?? false,
-      FACTORY_CATALOGUE_DIR: `${__dirname}/../../agents/definitions`,
-    },
-    logger,
-    metrics: createMetrics('factory'),
-    connection: factoryDb.connection,
-    bus: bus('factory'),
-    outboxIntervalMs: 50,
-    consumerGroupPrefix: prefix,
-  });
-  const identityUrl = await identity.service.start(0, '127.0.0.1');
-  const factoryUrl = await factory.service.start(0, '127.0.0.1');
-  return {
-    urls: { identity: `${identityUrl}/graphql`, factory: `${factoryUrl}/graphql` },
-    secret: SECRET,
-    factoryDbName: factoryDb.connection.name,
+  const consumerGroupPrefix = `${uniqueName('flow')}.`;
+  const identity = await startTestService({
+    name: 'identity',
     namespace,
-    logger,
-    identity: { ...identity, exec: graphqlExecutor(identity, SECRET, 'op-flow') },
-    factory: { ...factory, exec: graphqlExecutor(factory, SECRET, 'op-flow') },
+    consumerGroupPrefix,
+    create: (deps) =>
+      createIdentity({
+        ...deps,
+        config: { CALLER_TOKEN_SECRET: SECRET, A2A_BASE_URL: 'http://localhost:4000', NODE_ENV: 'test' },
+      }),
+  });
+  const factory = await startTestService({
+    name: 'factory',
+    namespace,
+    consumerGroupPrefix,
+    create: (deps) =>
+      createFactory({
+        ...deps,
+        config: {
+          CALLER_TOKEN_SECRET: SECRET,
+          NODE_ENV: 'test',
+          FACTORY_LOAD_CATALOGUE: options.loadCatalogue ?? false,
+          FACTORY_CATALOGUE_DIR: `${__dirname}/../../agents/definitions`,
+        },
+      }),
+  });
+  return {
+    urls: { identity: `${identity.url}/graphql`, factory: `${factory.url}/graphql` },
+    secret: SECRET,
+    factoryDbName: factory.db.connection.name,
+    namespace,
+    identity: { ...identity.server, exec: graphqlExecutor(identity.server, SECRET, 'op-flow') },
+    factory: { ...factory.server, exec: graphqlExecutor(factory.server, SECRET, 'op-flow') },
     async stop() {
-      await factory.service.stop();
-      await identity.service.stop();
-      await Promise.all([identityDb.drop(), factoryDb.drop()]);
+      await factory.stop();
+      await identity.stop();
     },
   };
 }
@@ -112,42 +109,29 @@ export interface ServiceSetup {
   namespace?: string;
 }
 
+/** One service of the platform in process, with its GraphQL URL. */
+async function startFlowService<S extends TestableServer>(options: TestServiceOptions<S>) {
+  const started = await startTestService(options);
+  return { ...started.server, url: `${started.url}/graphql`, stop: () => started.stop() };
+}
+
 /** The discovery service beside them, with short sweeps so TTL expiry shows within a test. */
 export async function startDiscovery(
   config: Partial<DiscoveryDeps['config']> = {},
   setup: ServiceSetup = {},
 ) {
-  const namespace = setup.namespace ?? testInfra().namespace;
-  const db = await testDatabase('flow-discovery', namespace, setup.mongoUrl);
-  const discovery = createDiscovery({
-    config: {
-      ...parseConfig(discoveryEnvironment, {
-        CALLER_TOKEN_SECRET: SECRET,
-        NODE_ENV: 'test',
-        DISCOVERY_SWEEP_INTERVAL_MS: '200',
-      }),
-      ...config,
-    },
-    logger: testLogger(),
-    metrics: createMetrics('discovery'),
-    connection: db.connection,
-    bus: createEventBus({ ...testKafka(namespace), service: 'discovery', logger: testLogger() }),
-    outboxIntervalMs: 50,
-    consumerGroupPrefix: setup.consumerGroupPrefix ?? `${uniqueName('flow')}.`,
+  return startFlowService({
+    name: 'discovery',
+    ...setup,
     // Other test files' runtimes and agents are on the same broker: hear only what comes from now on
     // (so start discovery before the services whose events it needs).
     fromBeginning: false,
+    create: (deps) =>
+      createDiscovery({
+        ...deps,
+        config: { ...testConfig(discoveryEnvironment, { DISCOVERY_SWEEP_INTERVAL_MS: '200' }), ...config },
+      }),
   });
-  const url = await discovery.service.start(0, '127.0.0.1');
-  await Promise.all(discovery.consumers.map((c) => c.joined()));
-  return {
-    ...discovery,
-    url: `${url}/graphql`,
-    async stop() {
-      await discovery.service.stop();
-      await db.drop();
-    },
-  };
 }
 
 /** The orchestration service, dispatching to whatever runtimes discovery knows. */
@@ -155,37 +139,23 @@ export async function startOrchestration(
   config: Partial<OrchestrationDeps['config']> = {},
   setup: ServiceSetup = {},
 ) {
-  const namespace = setup.namespace ?? testInfra().namespace;
-  const db = await testDatabase('flow-orchestration', namespace, setup.mongoUrl);
-  const orchestration = createOrchestration({
-    config: {
-      ...parseConfig(orchestrationEnvironment, {
-        CALLER_TOKEN_SECRET: SECRET,
-        NODE_ENV: 'test',
-        ORCHESTRATION_TICK_MS: '50',
-        TASK_RETRY_INITIAL_MS: '20',
-      }),
-      ...config,
-    },
-    logger: testLogger(),
-    metrics: createMetrics('orchestration'),
-    connection: db.connection,
-    bus: createEventBus({ ...testKafka(namespace), service: 'orchestration', logger: testLogger() }),
-    outboxIntervalMs: 50,
-    consumerGroupPrefix: setup.consumerGroupPrefix ?? `${uniqueName('flow')}.`,
+  return startFlowService({
+    name: 'orchestration',
+    ...setup,
     // Other test files' instances are on the same broker: know only those announced from now on.
     fromBeginning: false,
+    create: (deps) =>
+      createOrchestration({
+        ...deps,
+        config: {
+          ...testConfig(orchestrationEnvironment, {
+            ORCHESTRATION_TICK_MS: '50',
+            TASK_RETRY_INITIAL_MS: '20',
+          }),
+          ...config,
+        },
+      }),
   });
-  const url = await orchestration.service.start(0, '127.0.0.1');
-  await Promise.all(orchestration.consumers.map((c) => c.joined()));
-  return {
-    ...orchestration,
-    url: `${url}/graphql`,
-    async stop() {
-      await orchestration.service.stop();
-      await db.drop();
-    },
-  };
 }
 
 /** The marketplace service, projecting listings from the other services' events. */
@@ -193,35 +163,20 @@ export async function startMarketplace(
   config: Partial<MarketplaceDeps['config']> = {},
   namespace = testInfra().namespace,
 ) {
-  const db = await testDatabase('flow-marketplace', namespace);
-  const marketplace = createMarketplace({
-    config: {
-      ...parseConfig(marketplaceEnvironment, {
-        CALLER_TOKEN_SECRET: SECRET,
-        NODE_ENV: 'test',
-        MARKETPLACE_SWEEP_INTERVAL_MS: '500',
-      }),
-      ...config,
-    },
-    logger: testLogger(),
-    metrics: createMetrics('marketplace'),
-    connection: db.connection,
-    bus: createEventBus({ ...testKafka(namespace), service: 'marketplace', logger: testLogger() }),
-    outboxIntervalMs: 50,
-    consumerGroupPrefix: `${uniqueName('flow')}.`,
+  return startFlowService({
+    name: 'marketplace',
+    namespace,
     // Like discovery: hear the catalogue's agents as they register (start it before identity).
     fromBeginning: false,
+    create: (deps) =>
+      createMarketplace({
+        ...deps,
+        config: {
+          ...testConfig(marketplaceEnvironment, { MARKETPLACE_SWEEP_INTERVAL_MS: '500' }),
+          ...config,
+        },
+      }),
   });
-  const url = await marketplace.service.start(0, '127.0.0.1');
-  await Promise.all(marketplace.consumers.map((c) => c.joined()));
-  return {
-    ...marketplace,
-    url: `${url}/graphql`,
-    async stop() {
-      await marketplace.service.stop();
-      await db.drop();
-    },
-  };
 }
 
 /** The support service: tickets escalated L1 (WowSupport) -> L2 (CoE agents) -> L3 (humans). */
@@ -229,34 +184,16 @@ export async function startSupport(
   config: Partial<SupportDeps['config']> = {},
   namespace = testInfra().namespace,
 ) {
-  const db = await testDatabase('flow-support', namespace);
-  const support = createSupport({
-    config: {
-      ...parseConfig(supportEnvironment, {
-        CALLER_TOKEN_SECRET: SECRET,
-        NODE_ENV: 'test',
-        SUPPORT_SWEEP_INTERVAL_MS: '100',
-      }),
-      ...config,
-    },
-    logger: testLogger(),
-    metrics: createMetrics('support'),
-    connection: db.connection,
-    bus: createEventBus({ ...testKafka(namespace), service: 'support', logger: testLogger() }),
-    outboxIntervalMs: 50,
-    consumerGroupPrefix: `${uniqueName('flow')}.`,
+  return startFlowService({
+    name: 'support',
+    namespace,
     fromBeginning: false,
+    create: (deps) =>
+      createSupport({
+        ...deps,
+        config: { ...testConfig(supportEnvironment, { SUPPORT_SWEEP_INTERVAL_MS: '100' }), ...config },
+      }),
   });
-  const url = await support.service.start(0, '127.0.0.1');
-  await Promise.all(support.consumers.map((c) => c.joined()));
-  return {
-    ...support,
-    url: `${url}/graphql`,
-    async stop() {
-      await support.service.stop();
-      await db.drop();
-    },
-  };
 }
 
 /**

@@ -1,19 +1,5 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parse } from 'graphql';
-import type { Connection } from 'mongoose';
-import type { EventBus, Logger, PlatformMetrics, Service } from '@waooaw/shared';
-import {
-  busComponent,
-  consumerComponent,
-  createOutboxRelay,
-  createService,
-  createSubgraphServer,
-  HEARTBEATS_TOPIC,
-  indexesComponent,
-  mongoComponent,
-  relayComponent,
-} from '@waooaw/shared';
+import type { SubgraphDeps } from '@waooaw/shared';
+import { HEARTBEATS_TOPIC, periodicComponent, subgraphSchema, subgraphWiring } from '@waooaw/shared';
 import type { Context } from './context';
 import { contextFactory } from './context';
 import type { Environment, HealthEnv } from './environment';
@@ -26,14 +12,11 @@ import { instanceModel } from './models/instance';
 import { createInstanceRegistry } from './registry';
 import { createResolvers } from './resolvers';
 import { createSelector } from './selection';
-import { sweeperComponent } from './sweeper';
 
-export const typeDefs = parse(
-  readFileSync(path.resolve(__dirname, '../../../schemas/discovery.graphql'), 'utf8'),
-);
+export const typeDefs = subgraphSchema('discovery');
 
-export interface DiscoveryDeps {
-  config: Pick<
+export type DiscoveryDeps = SubgraphDeps<
+  Pick<
     Environment,
     | 'CALLER_TOKEN_SECRET'
     | 'NODE_ENV'
@@ -42,34 +25,16 @@ export interface DiscoveryDeps {
     | 'DISCOVERY_RETENTION_HOURS'
     | 'DISCOVERY_DEFAULT_STRATEGY'
   > &
-    HealthEnv;
-  logger: Logger;
-  metrics: PlatformMetrics;
-  connection: Connection;
-  bus: EventBus;
-  /** Outbox polling interval (tests shorten it). */
-  outboxIntervalMs?: number;
-  /** Prefix of the consumer group ids (tests run several instances side by side). */
-  consumerGroupPrefix?: string;
-  /**
-   * Where new consumer groups start: the beginning (default, nothing is missed) or the end. Tests
-   * that share one broker with other tests start at the end so others' history stays out.
-   */
-  fromBeginning?: boolean;
-}
+    HealthEnv
+>;
 
 /** Builds the discovery service from its dependencies; tests use it without a port. */
 export function createServer(deps: DiscoveryDeps) {
   const { logger, bus, config } = deps;
+  const subgraph = subgraphWiring(deps);
   const instances = instanceModel(deps.connection);
   const agents = agentReplicaModel(deps.connection);
-  const relay = createOutboxRelay({
-    models: [instances],
-    bus,
-    logger,
-    metrics: deps.metrics,
-    intervalMs: deps.outboxIntervalMs ?? 500,
-  });
+  const relay = subgraph.relay([instances]);
   const registry = createInstanceRegistry({
     instances,
     agents,
@@ -79,12 +44,6 @@ export function createServer(deps: DiscoveryDeps) {
     thresholds: healthThresholds(config),
   });
   const select = createSelector({ instances, agents, defaultStrategy: config.DISCOVERY_DEFAULT_STRATEGY });
-  const graphql = createSubgraphServer<Context>({
-    typeDefs,
-    resolvers: createResolvers(instances),
-    logger,
-    production: config.NODE_ENV === 'production',
-  });
   const context = contextFactory({
     instances,
     agents,
@@ -93,13 +52,12 @@ export function createServer(deps: DiscoveryDeps) {
     logger,
     callerSecret: config.CALLER_TOKEN_SECRET,
   });
-  const prefix = deps.consumerGroupPrefix ?? '';
   // Both groups are work (see shared/src/kafka/groups.ts): the registry is the database, each heartbeat,
   // registration, outcome and agent change is applied once, by whichever process holds its partition,
   // and the registry's per-process cache is checked against each document's revision on every write.
   // Heartbeats have a consumer of their own so a burst of them never waits behind other events.
-  const heartbeats = bus.consumer({
-    groupId: `${prefix}discovery.heartbeats`,
+  const heartbeats = subgraph.consumer({
+    group: 'discovery.heartbeats',
     handlers: heartbeatHandlers(registry),
     partitionsConsumedConcurrently: 3,
     // Different instances' heartbeats (and outcomes, below) are independent: their writes overlap, so
@@ -107,44 +65,39 @@ export function createServer(deps: DiscoveryDeps) {
     keyConcurrency: 32,
     // A heartbeat a tenth of a second late changes nothing (TTLs are seconds long).
     batchWindowMs: 100,
-    fromBeginning: deps.fromBeginning ?? true,
+    projection: true,
   });
-  const events = bus.consumer({
-    groupId: `${prefix}discovery.events`,
+  const events = subgraph.consumer({
+    group: 'discovery.events',
     handlers: [...identityHandlers(agents, registry), ...outcomeHandlers(registry)],
     partitionsConsumedConcurrently: 3,
     keyConcurrency: 32,
     // One attempt outcome per task: gathered for a tenth of a second, breakers still trip within it.
     batchWindowMs: 100,
-    fromBeginning: deps.fromBeginning ?? true,
+    projection: true,
   });
-  const service: Service = createService<Context>({
-    name: 'discovery',
-    logger,
-    metrics: deps.metrics,
-    graphql: { server: graphql, context },
-    components: [
-      mongoComponent(deps.connection),
-      indexesComponent(instances, agents),
-      busComponent(bus),
-      {
-        name: 'topics',
-        stage: 'messaging',
-        start: () => bus.ensureTopics([HEARTBEATS_TOPIC]),
-        stop: async () => undefined,
-        ready: () => true,
-      },
-      relayComponent(relay),
-      consumerComponent(heartbeats),
-      consumerComponent(events),
-      sweeperComponent({
-        registry,
-        logger,
-        intervalMs: config.DISCOVERY_SWEEP_INTERVAL_MS,
+  // TTL expiry is enforced here, in code, rather than by a MongoDB TTL index (docs/architecture.md:
+  // expiry must not be relied on).
+  const sweeper = periodicComponent('sweeper', {
+    what: 'registry sweep',
+    intervalMs: config.DISCOVERY_SWEEP_INTERVAL_MS,
+    run: () =>
+      registry.sweep({
         removeAfterMs: config.DISCOVERY_REMOVE_AFTER_SECONDS * 1000,
         retentionMs: config.DISCOVERY_RETENTION_HOURS * 3_600_000,
       }),
-    ],
+    logger,
+  });
+  const { service, graphql } = subgraph.service<Context>({
+    name: 'discovery',
+    typeDefs,
+    resolvers: createResolvers(instances),
+    context,
+    models: [instances, agents],
+    relay,
+    topics: [HEARTBEATS_TOPIC],
+    consumers: [heartbeats, events],
+    components: [sweeper],
   });
   return {
     service,

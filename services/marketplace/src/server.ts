@@ -1,19 +1,10 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parse } from 'graphql';
-import type { Connection } from 'mongoose';
-import type { EventBus, Logger, PlatformMetrics, Service } from '@waooaw/shared';
+import type { SubgraphDeps } from '@waooaw/shared';
 import {
-  busComponent,
-  consumerComponent,
-  createOutboxRelay,
-  createService,
-  createSubgraphServer,
-  indexesComponent,
   marketplaceEvents,
-  mongoComponent,
   ORCHESTRATION_COMMANDS_TOPIC,
-  relayComponent,
+  periodicComponent,
+  subgraphSchema,
+  subgraphWiring,
 } from '@waooaw/shared';
 import { createActivityLog } from './activity';
 import { createCommerce } from './commerce';
@@ -36,19 +27,17 @@ import { trialModel } from './models/trial';
 import type { PaymentProvider } from './payments';
 import { createInProcessPayments } from './payments';
 import { createResolvers } from './resolvers';
-import { createSweeper, sweeperComponent } from './sweeper';
+import { createSweeper } from './sweeper';
 import type { StepHook } from './trials';
 import { createTrials } from './trials';
 
 export { environmentSchema } from './environment';
 export type { PaymentProvider, ChargeRequest, ChargeResult } from './payments';
 
-export const typeDefs = parse(
-  readFileSync(path.resolve(__dirname, '../../../schemas/marketplace.graphql'), 'utf8'),
-);
+export const typeDefs = subgraphSchema('marketplace');
 
-export interface MarketplaceDeps {
-  config: Pick<
+export interface MarketplaceDeps extends SubgraphDeps<
+  Pick<
     Environment,
     | 'CALLER_TOKEN_SECRET'
     | 'NODE_ENV'
@@ -58,11 +47,8 @@ export interface MarketplaceDeps {
     | 'MARKETPLACE_MAX_TASKS_PER_TRIAL'
     | 'MARKETPLACE_SWEEP_INTERVAL_MS'
     | 'MARKETPLACE_DECLINE_CUSTOMERS'
-  >;
-  logger: Logger;
-  metrics: PlatformMetrics;
-  connection: Connection;
-  bus: EventBus;
+  >
+> {
   /** The domain's clock (trial periods, reminders, cooldowns); tests move it. Default: now. */
   clock?: () => Date;
   /** Who takes payments; default: the in-process provider that records them in this database. */
@@ -71,20 +57,12 @@ export interface MarketplaceDeps {
   beforeActivationStep?: StepHook;
   /** Test seam: runs before each step of a trial's conversion (throw to stand in for a crash). */
   beforeConversionStep?: ConversionHook;
-  /** Outbox polling interval (tests shorten it). */
-  outboxIntervalMs?: number;
-  /** Prefix of the consumer group ids (tests run several instances side by side). */
-  consumerGroupPrefix?: string;
-  /**
-   * Where new consumer groups start: the beginning (default, nothing is missed) or the end. Tests
-   * that share one broker with other tests start at the end so others' history stays out.
-   */
-  fromBeginning?: boolean;
 }
 
 /** Builds the marketplace service from its dependencies; tests use it without a port. */
 export function createServer(deps: MarketplaceDeps) {
   const { logger, bus, config } = deps;
+  const subgraph = subgraphWiring(deps);
   const clock = deps.clock ?? (() => new Date());
   const listings = listingModel(deps.connection);
   const trials = trialModel(deps.connection);
@@ -96,13 +74,18 @@ export function createServer(deps: MarketplaceDeps) {
   const handleHealth = handleHealthModel(deps.connection);
   const payments = paymentModel(deps.connection);
   const counters = createCounters(counterRecords);
-  const relay = createOutboxRelay({
-    models: [listings, trials, activities],
-    bus,
-    logger,
-    metrics: deps.metrics,
-    intervalMs: deps.outboxIntervalMs ?? 500,
-  });
+  const models = {
+    listings,
+    trials,
+    deliverables,
+    subscriptions,
+    reviews,
+    activities,
+    counters: counterRecords,
+    handleHealth,
+    payments,
+  };
+  const relay = subgraph.relay([listings, trials, activities]);
   const activity = createActivityLog({ activities, bus, relay, logger, clock });
   const listingOps = createListings({
     listings,
@@ -165,12 +148,6 @@ export function createServer(deps: MarketplaceDeps) {
     ...(deps.beforeConversionStep ? { beforeStep: deps.beforeConversionStep } : {}),
   });
   const sweep = createSweeper({ trials: trialOps, conversions, counters: counterRecords, logger });
-  const graphql = createSubgraphServer<Context>({
-    typeDefs,
-    resolvers: createResolvers({ listings, trials, deliverables, subscriptions, activities }),
-    logger,
-    production: config.NODE_ENV === 'production',
-  });
   const context = contextFactory({
     listings,
     trials,
@@ -183,18 +160,17 @@ export function createServer(deps: MarketplaceDeps) {
     logger,
     callerSecret: config.CALLER_TOKEN_SECRET,
   });
-  const prefix = deps.consumerGroupPrefix ?? '';
   // Work (see shared/src/kafka/groups.ts), both groups: each event is projected once, by one process,
   // into listings and trials in the database; no process keeps a view of them in memory.
-  const agents = bus.consumer({
-    groupId: `${prefix}marketplace.agents`,
+  const agents = subgraph.consumer({
+    group: 'marketplace.agents',
     handlers: agentHandlers(listingOps),
     partitionsConsumedConcurrently: 3,
-    fromBeginning: deps.fromBeginning ?? true,
+    projection: true,
   });
   // Task updates are the busiest topic: a consumer of their own, so listings never wait behind them.
-  const tasks = bus.consumer({
-    groupId: `${prefix}marketplace.tasks`,
+  const tasks = subgraph.consumer({
+    group: 'marketplace.tasks',
     handlers: taskHandlers(listingOps, trialOps),
     partitionsConsumedConcurrently: 3,
     // Different tasks' updates are independent, and their listing figures are written together (see
@@ -202,61 +178,37 @@ export function createServer(deps: MarketplaceDeps) {
     keyConcurrency: 64,
     // Listing figures and trial deliverables may trail a task by a fraction of a second.
     batchWindowMs: 200,
-    fromBeginning: deps.fromBeginning ?? true,
+    projection: true,
   });
-  const service: Service = createService<Context>({
+  const { service, graphql } = subgraph.service<Context>({
     name: 'marketplace',
-    logger,
-    metrics: deps.metrics,
-    graphql: { server: graphql, context },
+    typeDefs,
+    resolvers: createResolvers({ listings, trials, deliverables, subscriptions, activities }),
+    context,
+    models: Object.values(models),
+    relay,
+    topics: [
+      ORCHESTRATION_COMMANDS_TOPIC,
+      marketplaceEvents.activityCreated.topic,
+      marketplaceEvents.trialUpdated.topic,
+    ],
+    consumers: [agents, tasks],
     components: [
-      mongoComponent(deps.connection),
-      indexesComponent(
-        listings,
-        trials,
-        deliverables,
-        subscriptions,
-        reviews,
-        activities,
-        counterRecords,
-        payments,
-        handleHealth,
-      ),
-      busComponent(bus),
-      {
-        name: 'topics',
-        stage: 'messaging',
-        // The topics this service produces to, so the relay never publishes to a missing one.
-        start: () =>
-          bus.ensureTopics([
-            ORCHESTRATION_COMMANDS_TOPIC,
-            marketplaceEvents.activityCreated.topic,
-            marketplaceEvents.trialUpdated.topic,
-          ]),
-        stop: async () => undefined,
-        ready: () => true,
-      },
-      relayComponent(relay),
-      consumerComponent(agents),
-      consumerComponent(tasks),
-      sweeperComponent({ sweep, logger, intervalMs: config.MARKETPLACE_SWEEP_INTERVAL_MS }),
+      periodicComponent('sweeper', {
+        what: 'trial sweep',
+        intervalMs: config.MARKETPLACE_SWEEP_INTERVAL_MS,
+        run: sweep,
+        logger,
+        // Trials that ended and conversions a crash interrupted while the service was down.
+        runAtStart: true,
+      }),
     ],
   });
   return {
     service,
     graphql,
     context,
-    models: {
-      listings,
-      trials,
-      deliverables,
-      subscriptions,
-      reviews,
-      activities,
-      counters: counterRecords,
-      handleHealth,
-      payments,
-    },
+    models,
     listings: listingOps,
     trials: trialOps,
     commerce,

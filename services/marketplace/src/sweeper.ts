@@ -1,4 +1,4 @@
-import type { Component, Logger } from '@waooaw/shared';
+import type { Logger } from '@waooaw/shared';
 import type { Conversions } from './conversion';
 import type { CounterModel, CounterRecord } from './models/counter';
 import type { Trials } from './trials';
@@ -35,37 +35,5 @@ export function createSweeper(deps: {
     if (expired + reminded + resumed + released + converted > 0)
       deps.logger.info({ expired, reminded, resumed, released, converted }, 'trial sweep');
     return { expired, reminded, resumed, released, converted };
-  };
-}
-
-/** Runs the sweep on a timer, one pass at a time. */
-export function sweeperComponent(deps: {
-  sweep: () => Promise<SweepResult>;
-  logger: Logger;
-  intervalMs: number;
-}): Component {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  const pass = () => {
-    running ??= deps
-      .sweep()
-      .then(() => undefined)
-      .catch((err: unknown) => deps.logger.error({ err }, 'trial sweep failed; retrying next tick'))
-      .finally(() => {
-        running = undefined;
-      });
-  };
-  return {
-    name: 'sweeper',
-    stage: 'work',
-    start() {
-      pass();
-      timer = setInterval(pass, deps.intervalMs);
-    },
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-    ready: () => timer !== undefined,
   };
 }

@@ -1,19 +1,10 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parse } from 'graphql';
-import type { Connection } from 'mongoose';
-import type { Component, EventBus, Logger, PlatformMetrics, Service } from '@waooaw/shared';
+import type { Component, SubgraphDeps } from '@waooaw/shared';
 import {
-  busComponent,
-  consumerComponent,
-  createOutboxRelay,
-  createService,
-  createSubgraphServer,
   deleteIdleGroups,
-  indexesComponent,
-  mongoComponent,
+  periodic,
   processGroupId,
-  relayComponent,
+  subgraphSchema,
+  subgraphWiring,
   TASK_RESULTS_TOPIC,
 } from '@waooaw/shared';
 import type { Context } from './context';
@@ -35,12 +26,10 @@ import { createWorkflowEngine } from './workflows';
 
 export { environmentSchema } from './environment';
 
-export const typeDefs = parse(
-  readFileSync(path.resolve(__dirname, '../../../schemas/orchestration.graphql'), 'utf8'),
-);
+export const typeDefs = subgraphSchema('orchestration');
 
-export interface OrchestrationDeps {
-  config: Pick<
+export type OrchestrationDeps = SubgraphDeps<
+  Pick<
     Environment,
     | 'CALLER_TOKEN_SECRET'
     | 'NODE_ENV'
@@ -55,38 +44,22 @@ export interface OrchestrationDeps {
     | 'TASK_DEFAULT_STRATEGY'
     | 'MAX_QUEUED_TASKS_PER_CUSTOMER'
     | 'MAX_RUNNING_WORKFLOWS_PER_CUSTOMER'
-  >;
-  logger: Logger;
-  metrics: PlatformMetrics;
-  connection: Connection;
-  bus: EventBus;
-  outboxIntervalMs?: number;
-  consumerGroupPrefix?: string;
-  /**
-   * Where new consumer groups start: the beginning (default, nothing is missed) or the end. Tests
-   * that share one broker with other tests start at the end so others' instances stay out.
-   */
-  fromBeginning?: boolean;
-}
+  >
+>;
 
 /** Builds the orchestration service from its dependencies; tests use it without a port. */
 export function createServer(deps: OrchestrationDeps) {
   const { logger, bus, config } = deps;
+  const subgraph = subgraphWiring(deps);
   const tasks = taskModel(deps.connection);
   const workflowRecords = workflowModel(deps.connection);
   const sagaRecords = sagaModel(deps.connection);
   const replicaRecords = instanceReplicaModel(deps.connection);
   const replicaPositions = replicaPositionModel(deps.connection);
-  const relay = createOutboxRelay({
-    models: [tasks, workflowRecords],
-    bus,
-    logger,
-    metrics: deps.metrics,
-    // Writers hand their events to the relay as they write (publishWritten); the scan only picks up
-    // what a crashed process left behind (at start, once its claims expire, then as a safety net),
-    // and on mongo-java-server every scan reads the whole task collection.
-    intervalMs: deps.outboxIntervalMs ?? 60_000,
-  });
+  // Writers hand their events to the relay as they write (publishWritten); the scan only picks up
+  // what a crashed process left behind (at start, once its claims expire, then as a safety net),
+  // and on mongo-java-server every scan reads the whole task collection.
+  const relay = subgraph.relay([tasks, workflowRecords], 60_000);
   const defaults: SubmissionDefaults = {
     timeoutMs: config.TASK_DEFAULT_TIMEOUT_MS,
     strategy: config.TASK_DEFAULT_STRATEGY,
@@ -140,12 +113,6 @@ export function createServer(deps: OrchestrationDeps) {
       },
     }),
   });
-  const graphql = createSubgraphServer<Context>({
-    typeDefs,
-    resolvers: createResolvers(tasks, replica),
-    logger,
-    production: config.NODE_ENV === 'production',
-  });
   const context = contextFactory({
     tasks,
     workflows: workflowRecords,
@@ -154,45 +121,42 @@ export function createServer(deps: OrchestrationDeps) {
     logger,
     callerSecret: config.CALLER_TOKEN_SECRET,
   });
-  const prefix = deps.consumerGroupPrefix ?? '';
-  const fromBeginning = deps.fromBeginning ?? true;
   // A view: every process reads every instance event into its own replica (see createInstanceReplica),
   // so the group is this process's own, starts where the persisted replica is applied up to, and is
   // deleted when the process stops (groups left by crashed processes are deleted at the next start).
-  const registryGroupBase = `${prefix}orchestration.registry`;
-  const registry = bus.consumer({
-    groupId: processGroupId(registryGroupBase),
+  const registryGroupBase = 'orchestration.registry';
+  const registry = subgraph.consumer({
+    group: processGroupId(registryGroupBase),
     handlers: replica.handlers(),
     partitionsConsumedConcurrently: 3,
     keyConcurrency: 8,
-    fromBeginning,
+    projection: true,
     startAt: replica.startAt,
     onCommit: (positions) => replica.savePositions(positions),
     deleteGroupOnStop: true,
   });
   // Work: each result and command is handled once, by whichever process holds its partition (the
   // task's state is in the database, and every write of it is guarded by its revision).
-  const results = bus.consumer({
-    groupId: `${prefix}orchestration.results`,
+  const results = subgraph.consumer({
+    group: 'orchestration.results',
     handlers: resultHandlers(engine),
     partitionsConsumedConcurrently: 3,
     // Results and commands of different tasks are independent: their database writes overlap.
     keyConcurrency: 64,
   });
-  const commands = bus.consumer({
-    groupId: `${prefix}orchestration.commands`,
+  const commands = subgraph.consumer({
+    group: 'orchestration.commands',
     handlers: commandHandlers({ engine, replica, defaults, clock: Date.now }),
     partitionsConsumedConcurrently: 3,
     keyConcurrency: 64,
   });
-  let reconciler: NodeJS.Timeout | undefined;
-  let reconciling: Promise<void> | undefined;
-  const reconcile = () => {
-    reconciling ??= Promise.all([workflows.reconcile(), sagas.reconcile()])
-      .then(() => undefined)
-      .catch((err: unknown) => logger.error({ err }, 'reconciling workflows and sagas failed'))
-      .finally(() => (reconciling = undefined));
-  };
+  const reconciler = periodic({
+    what: 'reconciling workflows and sagas',
+    intervalMs: config.ORCHESTRATION_RECONCILE_MS,
+    run: () => Promise.all([workflows.reconcile(), sagas.reconcile()]),
+    logger,
+    runAtStart: true,
+  });
   /** The end of each partition of the replica's topic: where a group that skips history starts. */
   const replicaTopicEnds = async () => {
     await bus.ensureTopics([REPLICA_TOPIC]);
@@ -208,13 +172,13 @@ export function createServer(deps: OrchestrationDeps) {
   // Housekeeping, off the start-up path: the groups of processes that died without deleting theirs.
   // At start, and again every minute: a process killed just before this one started is still a
   // member of its group until its session times out (10 s), and only an empty group can be deleted.
-  let groupCleanup: Promise<unknown> | undefined;
-  let groupCleaner: NodeJS.Timeout | undefined;
-  const cleanGroups = () => {
-    groupCleanup ??= deleteIdleGroups(bus.kafka, bus.groupId(registryGroupBase), logger).finally(
-      () => (groupCleanup = undefined),
-    );
-  };
+  const groupCleaner = periodic({
+    what: 'deleting idle consumer groups',
+    intervalMs: 60_000,
+    run: () => deleteIdleGroups(bus.kafka, bus.groupId(subgraph.group(registryGroupBase)), logger),
+    logger,
+    runAtStart: true,
+  });
   // The replica is loaded before any consumer starts: a result redelivered at start-up advances a
   // workflow, and its next node must see the instances orchestration knew before it stopped
   // (else the node is REJECTED as if no agent offered the capability).
@@ -222,15 +186,10 @@ export function createServer(deps: OrchestrationDeps) {
     name: 'replica',
     stage: 'storage',
     async start() {
-      await replica.load(fromBeginning ? undefined : replicaTopicEnds);
-      cleanGroups();
-      groupCleaner = setInterval(cleanGroups, 60_000);
-      groupCleaner.unref();
+      await replica.load(subgraph.fromBeginning ? undefined : replicaTopicEnds);
+      groupCleaner.start();
     },
-    async stop() {
-      clearInterval(groupCleaner);
-      await groupCleanup;
-    },
+    stop: () => groupCleaner.stop(),
     ready: () => true,
   };
   const scheduler: Component = {
@@ -239,32 +198,23 @@ export function createServer(deps: OrchestrationDeps) {
     async start() {
       await bus.ensureTopics([TASK_RESULTS_TOPIC]);
       await engine.start();
-      reconcile();
-      reconciler = setInterval(reconcile, config.ORCHESTRATION_RECONCILE_MS);
+      reconciler.start();
     },
     async stop() {
-      clearInterval(reconciler);
-      await reconciling;
+      await reconciler.stop();
       await engine.stop();
     },
     ready: () => engine.isRunning(),
   };
-  const service: Service = createService<Context>({
+  const { service, graphql } = subgraph.service<Context>({
     name: 'orchestration',
-    logger,
-    metrics: deps.metrics,
-    graphql: { server: graphql, context },
-    components: [
-      mongoComponent(deps.connection),
-      indexesComponent(tasks, workflowRecords, sagaRecords, replicaRecords, replicaPositions),
-      replicaLoader,
-      busComponent(bus),
-      relayComponent(relay),
-      consumerComponent(registry),
-      consumerComponent(results),
-      consumerComponent(commands),
-      scheduler,
-    ],
+    typeDefs,
+    resolvers: createResolvers(tasks, replica),
+    context,
+    models: [tasks, workflowRecords, sagaRecords, replicaRecords, replicaPositions],
+    relay,
+    consumers: [registry, results, commands],
+    components: [replicaLoader, scheduler],
   });
   return {
     service,

@@ -1,18 +1,9 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parse } from 'graphql';
-import type { Connection } from 'mongoose';
-import type { EventBus, Logger, PlatformMetrics, Service, SupportTier } from '@waooaw/shared';
+import type { Component, SubgraphDeps, SupportTier } from '@waooaw/shared';
 import {
-  busComponent,
-  consumerComponent,
-  createOutboxRelay,
-  createService,
-  createSubgraphServer,
-  indexesComponent,
-  mongoComponent,
   ORCHESTRATION_COMMANDS_TOPIC,
-  relayComponent,
+  periodicComponent,
+  subgraphSchema,
+  subgraphWiring,
   supportEvents,
 } from '@waooaw/shared';
 import { createArticles } from './articles';
@@ -27,17 +18,14 @@ import { SEED_ARTICLES } from './knowledge-seed';
 import { articleModel } from './models/article';
 import { ticketModel } from './models/ticket';
 import { createResolvers } from './resolvers';
-import { sweeperComponent } from './sweeper';
 import { createTickets } from './tickets';
 
 export { environmentSchema } from './environment';
 
-export const typeDefs = parse(
-  readFileSync(path.resolve(__dirname, '../../../schemas/support.graphql'), 'utf8'),
-);
+export const typeDefs = subgraphSchema('support');
 
-export interface SupportDeps {
-  config: Pick<
+export interface SupportDeps extends SubgraphDeps<
+  Pick<
     Environment,
     | 'CALLER_TOKEN_SECRET'
     | 'NODE_ENV'
@@ -51,39 +39,22 @@ export interface SupportDeps {
     | 'SUPPORT_L1_TIMEOUT_MS'
     | 'SUPPORT_L2_TIMEOUT_MS'
     | 'SUPPORT_MAX_OPEN_TICKETS_PER_CUSTOMER'
-  >;
-  logger: Logger;
-  metrics: PlatformMetrics;
-  connection: Connection;
-  bus: EventBus;
+  >
+> {
   /** The domain's clock (SLA deadlines, reopen window, metrics' default window); tests move it. Default: now. */
   clock?: () => Date;
   /** The articles seeded at first start (default: the platform help articles). */
   seedArticles?: readonly SeedArticle[];
-  /** Outbox polling interval (tests shorten it). */
-  outboxIntervalMs?: number;
-  /** Prefix of the consumer group ids (tests run several instances side by side). */
-  consumerGroupPrefix?: string;
-  /**
-   * Where new consumer groups start: the beginning (default, nothing is missed) or the end. Tests
-   * that share one broker with other tests start at the end so others' history stays out.
-   */
-  fromBeginning?: boolean;
 }
 
 /** Builds the support service from its dependencies; tests use it without a port. */
 export function createServer(deps: SupportDeps) {
   const { logger, bus, config } = deps;
+  const subgraph = subgraphWiring(deps);
   const clock = deps.clock ?? (() => new Date());
   const tickets = ticketModel(deps.connection);
   const articles = articleModel(deps.connection);
-  const relay = createOutboxRelay({
-    models: [tickets],
-    bus,
-    logger,
-    metrics: deps.metrics,
-    intervalMs: deps.outboxIntervalMs ?? 500,
-  });
+  const relay = subgraph.relay([tickets]);
   const slaSeconds: Record<SupportTier, number> = {
     L1: config.SUPPORT_SLA_L1_SECONDS,
     L2: config.SUPPORT_SLA_L2_SECONDS,
@@ -109,12 +80,6 @@ export function createServer(deps: SupportDeps) {
       maxOpenPerCustomer: config.SUPPORT_MAX_OPEN_TICKETS_PER_CUSTOMER,
     },
   });
-  const graphql = createSubgraphServer<Context>({
-    typeDefs,
-    resolvers: createResolvers({ tickets }),
-    logger,
-    production: config.NODE_ENV === 'production',
-  });
   const context = contextFactory({
     tickets,
     articles,
@@ -125,58 +90,49 @@ export function createServer(deps: SupportDeps) {
     logger,
     callerSecret: config.CALLER_TOKEN_SECRET,
   });
-  const prefix = deps.consumerGroupPrefix ?? '';
   // Work (see shared/src/kafka/groups.ts): each task update is applied once, by one process, to its ticket.
-  const tasks = bus.consumer({
-    groupId: `${prefix}support.tasks`,
+  const tasks = subgraph.consumer({
+    group: 'support.tasks',
     handlers: taskHandlers(ticketOps),
     // Task updates are keyed by task id: only support's own tasks are read (the busiest topic).
     acceptKey: (key) => key.startsWith(SUPPORT_TASK_PREFIX),
     partitionsConsumedConcurrently: 3,
     // A ticket's L1 answer may trail its task by a fraction of a second (the SLA is in seconds).
     batchWindowMs: 200,
-    fromBeginning: deps.fromBeginning ?? true,
+    projection: true,
   });
   const seed = deps.seedArticles ?? SEED_ARTICLES;
-  const service: Service = createService<Context>({
-    name: 'support',
+  const knowledgeSeed: Component = {
+    name: 'knowledge-seed',
+    stage: 'storage',
+    start: async () => {
+      const added = await articleOps.seed(seed);
+      if (added > 0) logger.info({ added }, 'knowledge base seeded');
+    },
+    stop: async () => undefined,
+    ready: () => true,
+  };
+  // Once at start too, so deadlines that passed while the service was down are acted on at once.
+  const slaSweeper = periodicComponent('sla-sweeper', {
+    what: 'support sweep',
+    intervalMs: config.SUPPORT_SWEEP_INTERVAL_MS,
+    run: async () => {
+      const result = await ticketOps.sweep();
+      if (result.breached + result.closed > 0) logger.info(result, 'support sweep');
+    },
     logger,
-    metrics: deps.metrics,
-    graphql: { server: graphql, context },
-    components: [
-      mongoComponent(deps.connection),
-      indexesComponent(tickets, articles),
-      {
-        name: 'knowledge-seed',
-        stage: 'storage',
-        start: async () => {
-          const added = await articleOps.seed(seed);
-          if (added > 0) logger.info({ added }, 'knowledge base seeded');
-        },
-        stop: async () => undefined,
-        ready: () => true,
-      },
-      busComponent(bus),
-      {
-        name: 'topics',
-        stage: 'messaging',
-        // The topics this service produces to, so the relay never publishes to a missing one.
-        start: () =>
-          bus.ensureTopics([
-            ORCHESTRATION_COMMANDS_TOPIC,
-            ...Object.values(supportEvents).map((e) => e.topic),
-          ]),
-        stop: async () => undefined,
-        ready: () => true,
-      },
-      relayComponent(relay),
-      consumerComponent(tasks),
-      sweeperComponent({
-        sweep: () => ticketOps.sweep(),
-        logger,
-        intervalMs: config.SUPPORT_SWEEP_INTERVAL_MS,
-      }),
-    ],
+    runAtStart: true,
+  });
+  const { service, graphql } = subgraph.service<Context>({
+    name: 'support',
+    typeDefs,
+    resolvers: createResolvers({ tickets }),
+    context,
+    models: [tickets, articles],
+    relay,
+    topics: [ORCHESTRATION_COMMANDS_TOPIC, ...Object.values(supportEvents).map((e) => e.topic)],
+    consumers: [tasks],
+    components: [knowledgeSeed, slaSweeper],
   });
   return {
     service,

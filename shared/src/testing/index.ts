@@ -3,6 +3,8 @@ import type { KafkaMessage } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import mongoose from 'mongoose';
+import type { z } from 'zod';
+import { parseConfig } from '../config';
 import { connectMongo } from '../mongo/connection';
 import { createLogger } from '../logger';
 import type { Role } from '../graphql/caller';
@@ -47,6 +49,16 @@ export const uniqueName = (prefix: string) =>
 /** A topic of a test's own, `test.<unique name>.<action>`, in the characters topic names take here. */
 export const uniqueTopic = (prefix: string, action: string) =>
   `test.${uniqueName(prefix).replace(/[^a-z0-9-]/g, '')}.${action}`;
+
+/** The caller-token secret of the services tests start (the config wants 32 characters or more). */
+export const TEST_CALLER_SECRET = 'test-caller-secret-at-least-32-characters';
+
+/**
+ * A service's configuration in a test: its environment's defaults, NODE_ENV=test, the tests' caller
+ * secret, and `values` (strings, as the environment would give them).
+ */
+export const testConfig = <S extends z.ZodType>(schema: S, values: Record<string, string> = {}) =>
+  parseConfig(schema, { CALLER_TOKEN_SECRET: TEST_CALLER_SECRET, NODE_ENV: 'test', ...values });
 
 export const testLogger = () => createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
 
@@ -99,6 +111,14 @@ export async function pollFor<T>(
   }
 }
 
+/** A test's database and how to drop it (see testDatabase). */
+export interface TestDatabase {
+  connection: Connection;
+  /** Its name before the namespace (see testDatabase). */
+  name: string;
+  drop: () => Promise<void>;
+}
+
 /**
  * A fresh database in the run's namespace (or the one given), on the test server or on `mongoUrl` (a
  * server the test started itself); dropped by the returned cleanup. `name` is its name before the
@@ -109,8 +129,19 @@ export async function testDatabase(
   prefix = 'test',
   namespace = testInfra().namespace,
   mongoUrl = testInfra().mongoUrl,
-): Promise<{ connection: Connection; name: string; drop: () => Promise<void> }> {
-  const name = uniqueName(prefix);
+): Promise<TestDatabase> {
+  return openTestDatabase(uniqueName(prefix), namespace, mongoUrl);
+}
+
+/**
+ * The database `name` (before the namespace) as testDatabase opens it: a new one, or the one a
+ * stopped service left (its `db.name`), to start the service again on its data.
+ */
+export async function openTestDatabase(
+  name: string,
+  namespace = testInfra().namespace,
+  mongoUrl = testInfra().mongoUrl,
+): Promise<TestDatabase> {
   const connection = await connectMongo({ url: mongoUrl, dbName: name, namespace, logger: testLogger() });
   const dbName = connection.name;
   return {
@@ -259,3 +290,5 @@ export function testClock(start = new Date()) {
   };
 }
 export type TestClock = ReturnType<typeof testClock>;
+
+export * from './service';

@@ -1,34 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentRegistration, InstanceLoad } from '@waooaw/shared';
+import { discoveryEvents, discoveryMessages, identityEvents } from '@waooaw/shared';
 import {
-  connectMongo,
-  createEventBus,
-  createMetrics,
-  discoveryEvents,
-  discoveryMessages,
-  identityEvents,
-  parseConfig,
-} from '@waooaw/shared';
-import {
-  collectEvents,
   graphqlExecutor,
   pollFor,
-  testDatabase,
-  testInfra,
-  testKafka,
-  testLogger,
+  startTestService,
+  TEST_CALLER_SECRET,
+  testConfig,
   testNamespace,
   uniqueName,
 } from '@waooaw/shared/testing';
 import type { DiscoveryDeps } from '../server';
 import { createServer, environmentSchema } from '../server';
 
-const SECRET = 'discovery-test-caller-secret-at-least-32-chars';
-
 /** The defaults of the environment, with a fast sweep and a short grace period. */
-export const TEST_CONFIG: DiscoveryDeps['config'] = parseConfig(environmentSchema, {
-  CALLER_TOKEN_SECRET: SECRET,
-  NODE_ENV: 'test',
+export const TEST_CONFIG: DiscoveryDeps['config'] = testConfig(environmentSchema, {
   DISCOVERY_SWEEP_INTERVAL_MS: '100',
   DISCOVERY_REMOVE_AFTER_SECONDS: '2',
 });
@@ -47,27 +33,15 @@ export const IDLE: InstanceLoad = { inFlight: 0, latencyMs: 40, errorRate: 0, co
  * another process), so an event published in between would be skipped.
  */
 export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = {}) {
-  const namespace = testNamespace();
-  const db = await testDatabase('discovery', namespace);
-  const prefix = `${uniqueName('t')}.`;
-  const build = (connection: typeof db.connection) =>
-    createServer({
-      config: { ...TEST_CONFIG, ...config },
-      logger: testLogger(),
-      metrics: createMetrics('discovery-test'),
-      connection,
-      bus: createEventBus({ ...testKafka(namespace), service: 'discovery', logger: testLogger() }),
-      outboxIntervalMs: 50,
-      consumerGroupPrefix: prefix,
-    });
-  const server = build(db.connection);
-  await server.service.start(0, '127.0.0.1');
-  const collected = await collectEvents(
-    Object.values(discoveryEvents).map((e) => e.topic),
-    namespace,
-  );
-  // Another bus stands in for identity and a runtime: they only talk to discovery through Kafka.
-  const outside = createEventBus({ ...testKafka(namespace), service: 'test', logger: testLogger() });
+  const t = await startTestService({
+    name: 'discovery',
+    namespace: testNamespace(),
+    collect: Object.values(discoveryEvents).map((e) => e.topic),
+    create: (deps) => createServer({ ...deps, config: { ...TEST_CONFIG, ...config } }),
+  });
+  const server = t.server;
+  // The outside bus stands in for identity and a runtime: they only talk to discovery through Kafka.
+  const { outside } = t;
 
   /** Publishes identity's registration of an ACTIVE agent and waits until discovery knows it. */
   async function knownAgent(
@@ -124,12 +98,12 @@ export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = 
 
   return {
     ...server,
-    db,
+    db: t.db,
     outside,
     knownAgent,
     runtimeRegistration,
-    exec: graphqlExecutor(server, SECRET),
-    eventsOf: collected.events,
+    exec: graphqlExecutor(server, TEST_CALLER_SECRET),
+    eventsOf: t.events,
     publishRegister: (data: ReturnType<typeof runtimeRegistration>) =>
       outside.publish(discoveryMessages.instanceRegister, data, { subject: data.instanceId }),
     /**
@@ -137,19 +111,10 @@ export async function startDiscovery(config: Partial<DiscoveryDeps['config']> = 
      * rolling restart's new process), with its consumers joined; the test stops it.
      */
     async startAnother() {
-      const started = build(
-        await connectMongo({ url: testInfra().mongoUrl, dbName: db.connection.name, logger: testLogger() }),
-      );
-      await started.service.start(0, '127.0.0.1');
-      await Promise.all(started.consumers.map((c) => c.joined()));
-      return { ...started, exec: graphqlExecutor(started, SECRET) };
+      const started = await t.another();
+      return { ...started, exec: graphqlExecutor(started, TEST_CALLER_SECRET) };
     },
-    async stop() {
-      await server.service.stop();
-      await outside.disconnect();
-      await collected.stop();
-      await db.drop();
-    },
+    stop: () => t.stop(),
   };
 }
 

@@ -1,42 +1,29 @@
-import { createEventBus, createMetrics, identityEvents } from '@waooaw/shared';
-import {
-  collectEvents,
-  graphqlExecutor,
-  testDatabase,
-  testKafka,
-  testLogger,
-  uniqueName,
-} from '@waooaw/shared/testing';
+import { identityEvents } from '@waooaw/shared';
+import { graphqlExecutor, startTestService, TEST_CALLER_SECRET, uniqueName } from '@waooaw/shared/testing';
 import { createServer } from '../server';
-
-const SECRET = 'identity-test-caller-secret-at-least-32-chars';
 
 /** The identity service on the real servers, driven in process with executeOperation. */
 export async function startIdentity() {
-  const db = await testDatabase('identity');
-  const bus = createEventBus({ ...testKafka(), service: 'identity', logger: testLogger() });
-  const server = createServer({
-    config: { CALLER_TOKEN_SECRET: SECRET, A2A_BASE_URL: 'http://localhost:4000', NODE_ENV: 'test' },
-    logger: testLogger(),
-    metrics: createMetrics('identity-test'),
-    connection: db.connection,
-    bus,
-    outboxIntervalMs: 50,
-    consumerGroupPrefix: `${uniqueName('t')}.`,
+  const t = await startTestService({
+    name: 'identity',
+    collect: Object.values(identityEvents).map((e) => e.topic),
+    create: (deps) =>
+      createServer({
+        ...deps,
+        config: {
+          CALLER_TOKEN_SECRET: TEST_CALLER_SECRET,
+          A2A_BASE_URL: 'http://localhost:4000',
+          NODE_ENV: 'test',
+        },
+      }),
   });
-  await server.service.start(0, '127.0.0.1');
-  const collected = await collectEvents(Object.values(identityEvents).map((e) => e.topic));
   return {
-    ...server,
-    db,
-    exec: graphqlExecutor(server, SECRET),
+    ...t.server,
+    db: t.db,
+    exec: graphqlExecutor(t.server, TEST_CALLER_SECRET),
     /** Every event of a type published so far (about one agent id, when given). */
-    eventsOf: collected.events,
-    async stop() {
-      await server.service.stop();
-      await collected.stop();
-      await db.drop();
-    },
+    eventsOf: t.events,
+    stop: () => t.stop(),
   };
 }
 

@@ -1,27 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { EventData, Role, TaskOutput } from '@waooaw/shared';
 import {
-  connectMongo,
-  createEventBus,
-  createMetrics,
   discoveryEvents,
   identityEvents,
   marketplaceEvents,
   ORCHESTRATION_COMMANDS_TOPIC,
   orchestrationEvents,
-  parseConfig,
 } from '@waooaw/shared';
 import {
-  collectEvents,
   graphqlExecutor,
   pollFor,
-  testDatabase,
-  testInfra,
-  testKafka,
-  testLogger,
+  startTestService,
+  TEST_CALLER_SECRET,
+  testConfig,
   uniqueName,
 } from '@waooaw/shared/testing';
-import mongoose from 'mongoose';
+import type { Connection } from 'mongoose';
 import type { ConversionHook } from '../conversion';
 import type { PaymentProvider } from '../payments';
 import { paymentModel } from '../models/payment';
@@ -30,12 +24,8 @@ import type { MarketplaceDeps } from '../server';
 import { createServer, environmentSchema } from '../server';
 import type { TrialStepName } from '../models/trial';
 
-const SECRET = 'marketplace-test-caller-secret-at-least-32';
-
 /** The defaults of the environment, with a small agent capacity and a sweep the tests run by hand. */
-export const TEST_CONFIG: MarketplaceDeps['config'] = parseConfig(environmentSchema, {
-  CALLER_TOKEN_SECRET: SECRET,
-  NODE_ENV: 'test',
+export const TEST_CONFIG: MarketplaceDeps['config'] = testConfig(environmentSchema, {
   MARKETPLACE_MAX_TRIALS_PER_AGENT: '2',
   MARKETPLACE_SWEEP_INTERVAL_MS: '3600000',
   MARKETPLACE_DECLINE_CUSTOMERS: 'declined-customer',
@@ -110,50 +100,49 @@ export async function startMarketplace(
   } = {},
 ) {
   const config = { ...TEST_CONFIG, ...options.config };
-  const db = options.restartOf
-    ? await reopenDatabase(options.restartOf.db.name)
-    : await testDatabase('marketplace');
   const clock = options.clock ?? wallClock();
   const failing = new Map<string, TrialStepName>();
   // The provider the server would build (same model, same declined customers), to be wrapped.
   const declined = new Set(config.MARKETPLACE_DECLINE_CUSTOMERS);
-  const payments = options.wrapPayments?.(
-    createInProcessPayments({
-      payments: paymentModel(db.connection),
-      clock: clock.now,
-      decline: (request) => (declined.has(request.customerId) ? 'the card was refused' : null),
-    }),
-  );
-  const server = createServer({
-    ...(payments ? { payments } : {}),
-    ...(options.beforeConversionStep ? { beforeConversionStep: options.beforeConversionStep } : {}),
-    config,
-    logger: testLogger(),
-    metrics: createMetrics('marketplace-test'),
-    connection: db.connection,
-    bus: createEventBus({ ...testKafka(), service: 'marketplace', logger: testLogger() }),
-    clock: clock.now,
-    beforeActivationStep: (step, trial) => {
-      if (failing.get(trial.agentId) === step) throw new Error(`simulated outage in ${step}`);
-    },
-    outboxIntervalMs: 50,
-    consumerGroupPrefix: `${uniqueName('t')}.`,
+  const payments = (connection: Connection) =>
+    options.wrapPayments?.(
+      createInProcessPayments({
+        payments: paymentModel(connection),
+        clock: clock.now,
+        decline: (request) => (declined.has(request.customerId) ? 'the card was refused' : null),
+      }),
+    );
+  const t = await startTestService({
+    name: 'marketplace',
+    ...(options.restartOf ? { database: options.restartOf.db.name } : {}),
+    collect: [
+      marketplaceEvents.activityCreated.topic,
+      marketplaceEvents.trialUpdated.topic,
+      ORCHESTRATION_COMMANDS_TOPIC,
+    ],
     // Other test files' agents and tasks are on the same broker: hear only what comes from now on.
     fromBeginning: false,
+    create: (deps) => {
+      const wrapped = payments(deps.connection);
+      return createServer({
+        ...deps,
+        ...(wrapped ? { payments: wrapped } : {}),
+        ...(options.beforeConversionStep ? { beforeConversionStep: options.beforeConversionStep } : {}),
+        config,
+        clock: clock.now,
+        beforeActivationStep: (step, trial) => {
+          if (failing.get(trial.agentId) === step) throw new Error(`simulated outage in ${step}`);
+        },
+      });
+    },
   });
-  await server.service.start(0, '127.0.0.1');
-  await Promise.all(server.consumers.map((c) => c.joined()));
-  const collected = await collectEvents([
-    marketplaceEvents.activityCreated.topic,
-    marketplaceEvents.trialUpdated.topic,
-    ORCHESTRATION_COMMANDS_TOPIC,
-  ]);
-  // Another bus stands in for identity, discovery and orchestration.
-  const outside = createEventBus({ ...testKafka(), service: 'test', logger: testLogger() });
+  const server = t.server;
+  // The outside bus stands in for identity, discovery and orchestration.
+  const { outside } = t;
 
   /** Runs operations as a caller: a customer by default, anonymous with `null`. */
   const as = (sub: string, roles: Role[] | null = ['customer']) => {
-    const exec = graphqlExecutor(server, SECRET, sub);
+    const exec = graphqlExecutor(server, TEST_CALLER_SECRET, sub);
     return <T>(query: string, variables: Record<string, unknown> = {}) => exec<T>(query, variables, roles);
   };
 
@@ -295,19 +284,17 @@ export async function startMarketplace(
   }
 
   /** The submit commands the marketplace sent orchestration for a task id. */
-  const commandsFor = (taskId: string) =>
-    collected.events('orchestration.task.submit', taskId).map((e) => e.data);
+  const commandsFor = (taskId: string) => t.events('orchestration.task.submit', taskId).map((e) => e.data);
   const activitiesOf = (agentId: string) =>
-    collected
+    t
       .events('marketplace.activity.created')
       .map((e) => e.data)
       .filter((d) => d.agentId === agentId);
-  const trialEvents = (trialId: string) =>
-    collected.events('marketplace.trial.updated', trialId).map((e) => e.data);
+  const trialEvents = (trialId: string) => t.events('marketplace.trial.updated', trialId).map((e) => e.data);
 
   return {
     ...server,
-    db: { ...db, name: db.connection.name },
+    db: t.db,
     clock,
     outside,
     as,
@@ -320,39 +307,18 @@ export async function startMarketplace(
     commandsFor,
     activitiesOf,
     trialEvents,
-    eventsOf: collected.events,
+    eventsOf: t.events,
     /** Makes the given activation step fail for this agent's next trials. */
     failStep(agentId: string, step: TrialStepName | null) {
       if (step) failing.set(agentId, step);
       else failing.delete(agentId);
     },
-    /** Stops the service; its data stays for a `restartOf` harness unless `keepData` is false. */
-    async stop({ keepData = false }: { keepData?: boolean } = {}) {
-      await server.service.stop();
-      await outside.disconnect();
-      await collected.stop();
-      if (!keepData) await db.drop();
-    },
+    /** Stops the service; its data stays for a `restartOf` harness with `keepData`. */
+    stop: (stopOptions: { keepData?: boolean } = {}) => t.stop(stopOptions),
   };
 }
 
 export type Harness = Awaited<ReturnType<typeof startMarketplace>>;
-
-/** A new connection to an existing test database (the stopped service closed its own). */
-async function reopenDatabase(dbName: string) {
-  const connection = await connectMongo({ url: testInfra().mongoUrl, dbName, logger: testLogger() });
-  return {
-    connection,
-    drop: async () => {
-      const target =
-        connection.readyState === mongoose.ConnectionStates.connected
-          ? connection
-          : await mongoose.createConnection(testInfra().mongoUrl, { dbName }).asPromise();
-      await target.dropDatabase();
-      await target.close();
-    },
-  };
-}
 
 export const TRIAL_FIELDS = `id customerId status trialDays handle agentName businessContext createdAt startedAt endsAt endedAt
   cancelReason activation { name status error } agent { id }

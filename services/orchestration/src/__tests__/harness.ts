@@ -1,29 +1,15 @@
 import type { EventData, InstanceView, TaskOutput } from '@waooaw/shared';
+import { agentsMessages, discoveryEvents, on, orchestrationEvents, taskAssignedTo } from '@waooaw/shared';
 import {
-  agentsMessages,
-  connectMongo,
-  createEventBus,
-  createMetrics,
-  discoveryEvents,
-  on,
-  orchestrationEvents,
-  parseConfig,
-  taskAssignedTo,
-} from '@waooaw/shared';
-import {
-  collectEvents,
   graphqlExecutor,
   pollFor,
-  testDatabase,
-  testInfra,
-  testKafka,
-  testLogger,
+  startTestService,
+  TEST_CALLER_SECRET,
+  testConfig,
   uniqueName,
 } from '@waooaw/shared/testing';
 import type { OrchestrationDeps } from '../server';
 import { createServer, environmentSchema } from '../server';
-
-const SECRET = 'orchestration-test-caller-secret-at-least-32';
 
 export type Assignment = EventData<ReturnType<typeof taskAssignedTo>>;
 /** What a scripted instance answers to an attempt: a result, or nothing (silence). */
@@ -44,9 +30,7 @@ export const succeeding: Script = (a) => ({
   output: deliverable(`${a.capability} for ${a.taskId}`),
 });
 
-export const TEST_CONFIG: OrchestrationDeps['config'] = parseConfig(environmentSchema, {
-  CALLER_TOKEN_SECRET: SECRET,
-  NODE_ENV: 'test',
+export const TEST_CONFIG: OrchestrationDeps['config'] = testConfig(environmentSchema, {
   ORCHESTRATION_TICK_MS: '50',
   ORCHESTRATION_RECONCILE_MS: '300',
   TASK_RETRY_INITIAL_MS: '20',
@@ -60,12 +44,19 @@ export const TEST_CONFIG: OrchestrationDeps['config'] = parseConfig(environmentS
  */
 export async function startOrchestration(options: { config?: Partial<OrchestrationDeps['config']> } = {}) {
   const config = { ...TEST_CONFIG, ...options.config };
-  const db = await testDatabase('orchestration');
-  const prefix = `${uniqueName('t')}.`;
+  const t = await startTestService({
+    name: 'orchestration',
+    collect: [orchestrationEvents.taskUpdated.topic, orchestrationEvents.attemptFinished.topic],
+    // The registry need not replay the broker's history of instances (other tests, the bench): the
+    // test announces its own once the consumers have joined.
+    fromBeginning: false,
+    create: (deps) => createServer({ ...deps, config }),
+  });
+  const { outside, prefix } = t;
   const runtimeId = uniqueName('rt-script');
-  const outside = createEventBus({ ...testKafka(), service: 'test', logger: testLogger() });
   const received: Assignment[] = [];
   let script: Script = succeeding;
+  // The scripted runtime's inbox, on the outside bus (which stops it when the harness stops).
   const inbox = outside.consumer({
     groupId: `${prefix}runtime`,
     handlers: [
@@ -90,37 +81,6 @@ export async function startOrchestration(options: { config?: Partial<Orchestrati
   });
   await inbox.start();
   await inbox.joined();
-
-  let server = build(db.connection);
-  function build(connection: typeof db.connection) {
-    return createServer({
-      config,
-      logger: testLogger(),
-      metrics: createMetrics('orchestration-test'),
-      connection,
-      bus: createEventBus({ ...testKafka(), service: 'orchestration', logger: testLogger() }),
-      outboxIntervalMs: 50,
-      consumerGroupPrefix: prefix,
-      // The registry need not replay the broker's history of instances (other tests, the bench): the
-      // test announces its own once the consumers have joined.
-      fromBeginning: false,
-    });
-  }
-  await server.service.start(0, '127.0.0.1');
-  await Promise.all(server.consumers.map((c) => c.joined()));
-  const collected = await collectEvents([
-    orchestrationEvents.taskUpdated.topic,
-    orchestrationEvents.attemptFinished.topic,
-  ]);
-
-  async function another() {
-    const started = build(
-      await connectMongo({ url: testInfra().mongoUrl, dbName: db.connection.name, logger: testLogger() }),
-    );
-    await started.service.start(0, '127.0.0.1');
-    await Promise.all(started.consumers.map((c) => c.joined()));
-    return started;
-  }
 
   /** An instance of the scripted runtime offering `capabilities` (not announced yet). */
   function instanceView(capabilities: string[], overrides: Partial<InstanceView> = {}): InstanceView {
@@ -158,19 +118,19 @@ export async function startOrchestration(options: { config?: Partial<Orchestrati
   async function instance(capabilities: string[], overrides: Partial<InstanceView> = {}) {
     const view = instanceView(capabilities, overrides);
     await announce(view);
-    await pollFor(() => server.replica.get(view.instanceId)?.health === view.health, {
+    await pollFor(() => t.server.replica.get(view.instanceId)?.health === view.health, {
       what: 'orchestration to learn the instance',
     });
     return view;
   }
 
   const h = {
-    db,
+    db: t.db,
     runtimeId,
     received,
     outside,
     get server() {
-      return server;
+      return t.server;
     },
     prefix,
     instance,
@@ -183,38 +143,26 @@ export async function startOrchestration(options: { config?: Partial<Orchestrati
       query: string,
       variables: Record<string, unknown> = {},
       roles: Parameters<ReturnType<typeof graphqlExecutor>>[2] = ['operator'],
-    ) => graphqlExecutor(server, SECRET, 'op-orch')(query, variables, roles),
-    execAs: (sub: string) => graphqlExecutor(server, SECRET, sub),
-    eventsOf: collected.events,
+    ) => graphqlExecutor(t.server, TEST_CALLER_SECRET, 'op-orch')(query, variables, roles),
+    execAs: (sub: string) => graphqlExecutor(t.server, TEST_CALLER_SECRET, sub),
+    eventsOf: t.events,
     /** Stops orchestration and starts a fresh one on the same database (a restart). */
-    async restart() {
-      await server.service.stop();
-      server = await another();
-    },
+    restart: () => t.restart(),
     /**
      * Starts one more orchestration process beside the current one (same database, same group
      * prefix: a rolling restart's new process); the test stops it (`server.service.stop()`).
      */
     async startAnother() {
-      const started = await another();
+      const started = await t.another();
       return {
         server: started,
         exec: (query: string, variables: Record<string, unknown> = {}) =>
-          graphqlExecutor(started, SECRET, 'op-orch')(query, variables, ['operator']),
+          graphqlExecutor(started, TEST_CALLER_SECRET, 'op-orch')(query, variables, ['operator']),
       };
     },
     /** Stops the current process; `next` (from startAnother) becomes the current one (`server`, `exec`). */
-    async handOver(next: Awaited<ReturnType<typeof another>>) {
-      await server.service.stop();
-      server = next;
-    },
-    async stop() {
-      await server.service.stop();
-      await inbox.stop();
-      await outside.disconnect();
-      await collected.stop();
-      await db.drop();
-    },
+    handOver: (next: (typeof t)['server']) => t.handOver(next),
+    stop: () => t.stop(),
   };
   return h;
 }

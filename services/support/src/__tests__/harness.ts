@@ -1,34 +1,19 @@
 import type { EventData, orchestrationCommands, Role, TaskOutput } from '@waooaw/shared';
+import { ORCHESTRATION_COMMANDS_TOPIC, orchestrationEvents, supportEvents } from '@waooaw/shared';
 import {
-  connectMongo,
-  createEventBus,
-  createMetrics,
-  ORCHESTRATION_COMMANDS_TOPIC,
-  orchestrationEvents,
-  parseConfig,
-  supportEvents,
-} from '@waooaw/shared';
-import {
-  collectEvents,
   graphqlExecutor,
   pollFor,
-  testDatabase,
-  testInfra,
-  testKafka,
-  testLogger,
-  uniqueName,
+  startTestService,
+  TEST_CALLER_SECRET,
+  testConfig,
 } from '@waooaw/shared/testing';
 import type { TestClock } from '@waooaw/shared/testing';
 import type { TicketRecord } from '../models/ticket';
 import type { SupportDeps } from '../server';
 import { createServer, environmentSchema } from '../server';
 
-const SECRET = 'support-test-caller-secret-at-least-32chars';
-
 /** The defaults of the environment, with a sweep the tests run by hand. */
-export const TEST_CONFIG: SupportDeps['config'] = parseConfig(environmentSchema, {
-  CALLER_TOKEN_SECRET: SECRET,
-  NODE_ENV: 'test',
+export const TEST_CONFIG: SupportDeps['config'] = testConfig(environmentSchema, {
   SUPPORT_SWEEP_INTERVAL_MS: '3600000',
 });
 
@@ -95,40 +80,26 @@ export function diagnosisOutput(area: string, causes: { cause: string; fix: stri
 export async function startSupport(
   options: { config?: Partial<SupportDeps['config']>; clock?: TestClock } = {},
 ) {
-  const db = await testDatabase('support');
-  const dbName = db.connection.name;
   const clock = options.clock;
-  const groupPrefix = `${uniqueName('t')}.`;
-  const build = (connection: typeof db.connection) =>
-    createServer({
-      config: { ...TEST_CONFIG, ...options.config },
-      logger: testLogger(),
-      metrics: createMetrics('support-test'),
-      connection,
-      bus: createEventBus({ ...testKafka(), service: 'support', logger: testLogger() }),
-      ...(clock ? { clock: clock.now } : {}),
-      outboxIntervalMs: 50,
-      consumerGroupPrefix: groupPrefix,
-      // Other test files' tasks are on the same broker: hear only what comes from now on.
-      fromBeginning: false,
-    });
-  const start = async (s: ReturnType<typeof build>) => {
-    await s.service.start(0, '127.0.0.1');
-    await Promise.all(s.consumers.map((c) => c.joined()));
-    return s;
-  };
-  let server = await start(build(db.connection));
-  const collected = await collectEvents([
-    ...Object.values(supportEvents).map((e) => e.topic),
-    ORCHESTRATION_COMMANDS_TOPIC,
-  ]);
-  // Another bus stands in for orchestration.
-  const outside = createEventBus({ ...testKafka(), service: 'test', logger: testLogger() });
+  const t = await startTestService({
+    name: 'support',
+    collect: [...Object.values(supportEvents).map((e) => e.topic), ORCHESTRATION_COMMANDS_TOPIC],
+    // Other test files' tasks are on the same broker: hear only what comes from now on.
+    fromBeginning: false,
+    create: (deps) =>
+      createServer({
+        ...deps,
+        config: { ...TEST_CONFIG, ...options.config },
+        ...(clock ? { clock: clock.now } : {}),
+      }),
+  });
+  // The outside bus stands in for orchestration.
+  const { outside } = t;
 
   /** Runs operations as a caller: a customer by default, anonymous with `null`. */
   const as = (sub: string, roles: Role[] | null = ['customer']) => {
     return async <T>(query: string, variables: Record<string, unknown> = {}) =>
-      graphqlExecutor(server, SECRET, sub)<T>(query, variables, roles);
+      graphqlExecutor(t.server, TEST_CALLER_SECRET, sub)<T>(query, variables, roles);
   };
 
   /** orchestration reports on a task. */
@@ -160,16 +131,16 @@ export async function startSupport(
 
   /** The submit commands the service sent orchestration for a task id. */
   const commandsFor = (taskId: string) =>
-    collected.events('orchestration.task.submit', taskId).map((e) => e.data as unknown as SubmitTask);
+    t.events('orchestration.task.submit', taskId).map((e) => e.data as unknown as SubmitTask);
   /** Every submit command of a ticket's tasks. */
   const commandsOfTicket = (ticketId: string) =>
-    collected
+    t
       .events('orchestration.task.submit')
       .map((e) => e.data as unknown as SubmitTask)
       .filter((c) => c.taskId.startsWith(`support.${ticketId}.`));
-  const eventsOf = (type: string, ticketId: string) => collected.events(type, ticketId).map((e) => e.data);
+  const eventsOf = (type: string, ticketId: string) => t.events(type, ticketId).map((e) => e.data);
   const queueEventsOf = (ticketId: string) =>
-    collected
+    t
       .events('support.queue.changed')
       .map((e) => e.data)
       .filter((d) => d.ticketId === ticketId);
@@ -183,17 +154,17 @@ export async function startSupport(
       },
       { what },
     );
-  const loadTicket = (id: string) => server.models.tickets.findById(id).lean<TicketRecord>();
+  const loadTicket = (id: string) => t.server.models.tickets.findById(id).lean<TicketRecord>();
 
   return {
     get server() {
-      return server;
+      return t.server;
     },
     get models() {
-      return server.models;
+      return t.server.models;
     },
-    sweep: () => server.sweep(),
-    db,
+    sweep: () => t.server.sweep(),
+    db: t.db,
     clock,
     outside,
     as,
@@ -205,17 +176,8 @@ export async function startSupport(
     ticketWhen,
     loadTicket,
     /** Stops the service (its connection closes) and starts a new one on the same database. */
-    async restart() {
-      await server.service.stop();
-      const connection = await connectMongo({ url: testInfra().mongoUrl, dbName, logger: testLogger() });
-      server = await start(build(connection));
-    },
-    async stop() {
-      await server.service.stop();
-      await outside.disconnect();
-      await collected.stop();
-      await db.drop();
-    },
+    restart: () => t.restart(),
+    stop: () => t.stop(),
   };
 }
 
