@@ -17,23 +17,15 @@ import { memoryTable, processTable, resultsTable } from './report';
 import { SCENARIO_RUNNERS, warmUp } from './scenarios';
 import { renderChart } from './svg';
 import { TaskTracker } from './tracker';
+import { runCli } from './run-cli';
 import { startRun } from './run';
 
 const log = (line: string) => console.log(line);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function main(argv: string[]): Promise<number> {
-  let options;
-  try {
-    options = parseBenchArgs(argv, process.env);
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
+const argv = process.argv.slice(2);
+
+async function main(options: ReturnType<typeof parseBenchArgs>): Promise<number> {
   const { startedAt, runId, outDir, cleanups, stopAll, interrupted } = startRun({
     outDir: options.outDir,
     tag: 'bench',
@@ -226,10 +218,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`[bench] ${(err as Error).stack ?? String(err)}`);
-    process.exit(1);
-  },
-);
+runCli('bench', USAGE, () => parseBenchArgs(argv, process.env), main);

@@ -30,6 +30,7 @@ import { chaosTable } from './report';
 import type { FeedSubscriber } from './subscribers';
 import { feedSubscriber } from './subscribers';
 import { dlqTopics, envelopeOf, feedLedger, liveLedger, readTopics } from './topics';
+import { runCli } from '../run-cli';
 import { startRun } from '../run';
 
 const log = (line: string) => console.log(line);
@@ -160,18 +161,9 @@ async function inject(platform: ChaosPlatform, fault: Fault): Promise<void> {
   }
 }
 
-async function main(argv: string[]): Promise<number> {
-  let options: ChaosOptions;
-  try {
-    options = parseChaosArgs(argv);
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
+const argv = process.argv.slice(2);
+
+async function main(options: ChaosOptions): Promise<number> {
   const { startedAt, runId, outDir, cleanups, stopAll, interrupted } = startRun({
     outDir: options.outDir,
     tag: 'chaos',
@@ -549,10 +541,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`[chaos] ${(err as Error).stack ?? String(err)}`);
-    process.exit(1);
-  },
-);
+runCli('chaos', USAGE, () => parseChaosArgs(argv), main);

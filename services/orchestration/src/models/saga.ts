@@ -2,6 +2,8 @@ import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
 import type { SagaSnapshot } from '@waooaw/shared';
 import { revisionIndex } from '@waooaw/shared';
+import type { SubmissionFields } from './submission';
+import { submissionSchemaFields } from './submission';
 
 export interface SagaStepRecord {
   name: string;
@@ -9,19 +11,12 @@ export interface SagaStepRecord {
   compensation: Record<string, unknown> | null;
 }
 
-export interface SagaRecord {
+export interface SagaRecord extends SubmissionFields {
   _id: string;
   name: string;
   steps: SagaStepRecord[];
   /** The saga log and state (the shared saga machine), saved on every transition to resume after restarts. */
   snapshot: SagaSnapshot;
-  customerId: string | null;
-  submittedBy: string;
-  roles: string[];
-  rev: number;
-  createdAt: Date;
-  updatedAt: Date;
-  completedAt: Date | null;
 }
 
 const sagaSchema = new Schema<SagaRecord>(
@@ -30,13 +25,7 @@ const sagaSchema = new Schema<SagaRecord>(
     name: { type: String, required: true },
     steps: { type: Schema.Types.Mixed, required: true },
     snapshot: { type: Schema.Types.Mixed, required: true },
-    customerId: { type: String, default: null },
-    submittedBy: { type: String, required: true },
-    roles: { type: [String], default: [] },
-    rev: { type: Number, default: 0 },
-    createdAt: { type: Date, required: true },
-    updatedAt: { type: Date, required: true },
-    completedAt: { type: Date, default: null },
+    ...submissionSchemaFields,
   },
   { collection: 'sagas', minimize: false },
 );

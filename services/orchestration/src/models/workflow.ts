@@ -3,6 +3,8 @@ import { Schema } from 'mongoose';
 import type { OutboxDocument } from '@waooaw/shared';
 import { outboxIndex, outboxSchemaFields, revisionIndex } from '@waooaw/shared';
 import type { FailurePolicy, NodeState } from '../domain';
+import type { SubmissionFields } from './submission';
+import { submissionSchemaFields } from './submission';
 
 export interface WorkflowNodeRecord {
   id: string;
@@ -16,19 +18,12 @@ export interface WorkflowNodeRecord {
 
 export type WorkflowStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED';
 
-export interface WorkflowRecord extends OutboxDocument {
+export interface WorkflowRecord extends OutboxDocument, SubmissionFields {
   _id: string;
   name: string;
   status: WorkflowStatus;
   failurePolicy: FailurePolicy;
   nodes: WorkflowNodeRecord[];
-  customerId: string | null;
-  submittedBy: string;
-  roles: string[];
-  rev: number;
-  createdAt: Date;
-  updatedAt: Date;
-  completedAt: Date | null;
 }
 
 const workflowSchema = new Schema<WorkflowRecord>(
@@ -38,13 +33,7 @@ const workflowSchema = new Schema<WorkflowRecord>(
     status: { type: String, required: true },
     failurePolicy: { type: String, required: true },
     nodes: { type: Schema.Types.Mixed, required: true },
-    customerId: { type: String, default: null },
-    submittedBy: { type: String, required: true },
-    roles: { type: [String], default: [] },
-    rev: { type: Number, default: 0 },
-    createdAt: { type: Date, required: true },
-    updatedAt: { type: Date, required: true },
-    completedAt: { type: Date, default: null },
+    ...submissionSchemaFields,
     ...outboxSchemaFields,
   },
   { collection: 'workflows', minimize: false },
