@@ -1,4 +1,4 @@
-import type { AgentManifest, ManifestCapability } from '../../manifest';
+import type { AgentManifest } from '../../manifest';
 import { runSkill, searchManifests } from '..';
 import type { SkillContext, TaskStats } from '../types';
 import { SkillInputError, SkillUnavailableError } from '../types';
@@ -6,37 +6,13 @@ import { workProblem } from './math';
 import { analysePage } from './seo';
 import { scoreBant } from './sales';
 import { HELP_CENTRE, rankArticles } from './platform';
+import { testCapability, testManifest } from './__tests__/fixtures';
 
-const cap = (name: string): ManifestCapability => ({
-  name,
-  version: '1.0.0',
-  description: `${name} capability`,
-  handler: 'h',
-  tags: [],
-  inputModes: ['application/json'],
-  outputModes: ['text/markdown'],
-  examples: [],
-});
-
-const manifest = (handle: string, names: string[], extra: Partial<AgentManifest> = {}): AgentManifest => ({
-  handle,
-  name: handle,
-  version: '1.0.0',
-  description: '',
-  kind: 'PLATFORM',
-  category: 'PLATFORM',
-  specialization: 'Testing',
-  industries: [],
-  tier: 'STANDARD',
-  tags: [],
-  template: 'platform-coe',
-  persona: { tagline: '', statusLine: '' },
-  pricing: null,
-  runtime: { concurrency: 1, timeoutMs: 1000, weight: 1 },
-  capabilities: names.map(cap),
-  sourceSha256: '',
-  ...extra,
-});
+const manifest = (handle: string, names: string[], extra: Partial<AgentManifest> = {}) =>
+  testManifest(
+    names.map((n) => testCapability(n)),
+    { handle, name: handle, ...extra },
+  );
 
 const context: SkillContext = { now: new Date('2026-01-01T00:00:00.000Z') };
 

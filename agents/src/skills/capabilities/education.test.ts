@@ -1,41 +1,21 @@
-import type { AgentManifest, ManifestCapability } from '../../manifest';
 import { runSkill } from '..';
 import type { SkillContext, SkillResult } from '../types';
 import { SkillInputError } from '../types';
 import { educationCapabilities } from './education';
+import { capabilityDescriber, testCapability, testManifest } from './__tests__/fixtures';
+
+const manifest = (name: string) =>
+  testManifest([testCapability(name)], {
+    handle: 'wow-tutor',
+    name: 'WowTutor',
+    kind: 'CUSTOMER',
+    category: 'EDUCATION',
+    specialization: 'Education',
+    template: 'education',
+  });
 
 const now = new Date('2026-01-05T09:00:00Z');
 const context: SkillContext = { now };
-
-const cap = (name: string): ManifestCapability => ({
-  name,
-  version: '1.0.0',
-  description: `${name} capability`,
-  handler: 'h',
-  tags: [],
-  inputModes: ['application/json'],
-  outputModes: ['text/markdown'],
-  examples: [],
-});
-
-const manifest = (name: string): AgentManifest => ({
-  handle: 'wow-tutor',
-  name: 'WowTutor',
-  version: '1.0.0',
-  description: '',
-  kind: 'CUSTOMER',
-  category: 'EDUCATION',
-  specialization: 'Education',
-  industries: [],
-  tier: 'STANDARD',
-  tags: [],
-  template: 'education',
-  persona: { tagline: '', statusLine: '' },
-  pricing: null,
-  runtime: { concurrency: 1, timeoutMs: 1000, weight: 1 },
-  capabilities: [cap(name)],
-  sourceSha256: '',
-});
 
 /** Runs a capability and checks the markdown deliverable's frame (title line and intro with the task date). */
 async function run(name: string, input: unknown): Promise<SkillResult> {
@@ -99,11 +79,7 @@ function expectQuantKey(content: string, heading: string, count: number) {
   qs.forEach((q, i) => expect(Number(answers[i])).toBeCloseTo(round2(solveQuant(q)), 2));
 }
 
-const tested = new Set<string>();
-const capability = (name: string, fn: () => void) => {
-  tested.add(name);
-  describe(name, fn);
-};
+const { capability, tested } = capabilityDescriber();
 
 describe('education registry', () => {
   it('has 15 capabilities, each tested below', () => {

@@ -1,43 +1,21 @@
 import { createHmac } from 'node:crypto';
-import type { AgentManifest, ManifestCapability } from '../../manifest';
 import { runSkill } from '..';
 import type { SkillContext, SkillResult } from '../types';
 import { SkillInputError } from '../types';
 import { platformOpsCapabilities } from './platform-ops';
 import { hash } from './shared';
+import { capabilityDescriber, testCapability, testManifest } from './__tests__/fixtures';
+
+const manifest = (name: string, concurrency = 1) =>
+  testManifest([testCapability(name, 'application/json')], {
+    handle: 'wow-ops',
+    name: 'WowOps',
+    specialization: 'Platform operations',
+    runtime: { concurrency, timeoutMs: 1000, weight: 1 },
+  });
 
 const now = new Date('2026-01-05T09:00:00Z');
 const context: SkillContext = { now };
-
-const cap = (name: string): ManifestCapability => ({
-  name,
-  version: '1.0.0',
-  description: `${name} capability`,
-  handler: 'h',
-  tags: [],
-  inputModes: ['application/json'],
-  outputModes: ['application/json'],
-  examples: [],
-});
-
-const manifest = (name: string, concurrency = 1): AgentManifest => ({
-  handle: 'wow-ops',
-  name: 'WowOps',
-  version: '1.0.0',
-  description: '',
-  kind: 'PLATFORM',
-  category: 'PLATFORM',
-  specialization: 'Platform operations',
-  industries: [],
-  tier: 'STANDARD',
-  tags: [],
-  template: 'platform-coe',
-  persona: { tagline: '', statusLine: '' },
-  pricing: null,
-  runtime: { concurrency, timeoutMs: 1000, weight: 1 },
-  capabilities: [cap(name)],
-  sourceSha256: '',
-});
 
 const run = (name: string, input: unknown, concurrency?: number): Promise<SkillResult> =>
   runSkill(manifest(name, concurrency), name, input, context);
@@ -53,11 +31,7 @@ async function runJson<T>(name: string, input: unknown, concurrency?: number) {
 
 const rejects = (name: string, input: unknown) => expect(run(name, input)).rejects.toThrow(SkillInputError);
 
-const tested = new Set<string>();
-const capability = (name: string, fn: () => void) => {
-  tested.add(name);
-  describe(name, fn);
-};
+const { capability, tested } = capabilityDescriber();
 
 describe('platform-ops registry', () => {
   it('has 22 capabilities, each tested below', () => {
