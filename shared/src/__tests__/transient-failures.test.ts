@@ -74,6 +74,13 @@ describe('consumers wait out transient failures against real Kafka and MongoDB',
   let metrics: PlatformMetrics;
   const dbName = uniqueName('transient');
 
+  /** A fresh one-partition topic of `{ key, seq }` events (one partition: the order is the topic's). */
+  const steppedTopic = async (label: string) => {
+    const stepped = defineEvent(uniqueTopic(label, 'stepped'), stepSchema);
+    await bus.ensureTopics([{ topic: stepped.topic, partitions: 1 }]);
+    return stepped;
+  };
+
   beforeAll(async () => {
     proxy = await mongoProxy();
     // As connectMongo connects, with a quick heartbeat so the driver notices the cut and the return
@@ -113,8 +120,7 @@ describe('consumers wait out transient failures against real Kafka and MongoDB',
     (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
 
   it('pauses the partition through an outage longer than maxAttempts × backoff, then handles every message in order; nothing is dead-lettered and readiness says why meanwhile', async () => {
-    const stepped = defineEvent(uniqueTopic('transient', 'stepped'), stepSchema);
-    await bus.ensureTopics([{ topic: stepped.topic, partitions: 1 }]);
+    const stepped = await steppedTopic('transient');
     const Steps = stepsModel();
     const handled: number[] = [];
     const errors: unknown[] = [];
@@ -214,8 +220,7 @@ describe('consumers wait out transient failures against real Kafka and MongoDB',
   });
 
   it('with keyConcurrency, every key keeps its order through the outage and nothing is dead-lettered', async () => {
-    const stepped = defineEvent(uniqueTopic('lanes', 'stepped'), stepSchema);
-    await bus.ensureTopics([{ topic: stepped.topic, partitions: 1 }]);
+    const stepped = await steppedTopic('lanes');
     const Steps = stepsModel();
     const handled = new Map<string, number[]>();
     let failures = 0;
@@ -273,8 +278,7 @@ describe('consumers wait out transient failures against real Kafka and MongoDB',
   });
 
   it('still dead-letters a permanent failure (a validation error) after maxAttempts, and moves on', async () => {
-    const stepped = defineEvent(uniqueTopic('permanent', 'stepped'), stepSchema);
-    await bus.ensureTopics([{ topic: stepped.topic, partitions: 1 }]);
+    const stepped = await steppedTopic('permanent');
     const Strict = connection.model(
       uniqueName('Strict'),
       new Schema({ _id: String, seq: { type: Number, min: 0 } }),
@@ -312,8 +316,7 @@ describe('consumers wait out transient failures against real Kafka and MongoDB',
   });
 
   it('stops promptly while a partition waits; the waiting message stays uncommitted and the next owner handles it', async () => {
-    const stepped = defineEvent(uniqueTopic('handover', 'stepped'), stepSchema);
-    await bus.ensureTopics([{ topic: stepped.topic, partitions: 1 }]);
+    const stepped = await steppedTopic('handover');
     const Steps = stepsModel();
     const groupId = uniqueName('g');
     const handled: string[] = [];
