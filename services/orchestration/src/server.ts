@@ -3,6 +3,7 @@ import {
   deleteIdleGroups,
   periodic,
   processGroupId,
+  retryTransient,
   subgraphSchema,
   subgraphWiring,
   TASK_RESULTS_TOPIC,
@@ -163,7 +164,9 @@ export function createServer(deps: OrchestrationDeps) {
     const admin = bus.kafka.admin();
     await admin.connect();
     try {
-      const offsets = await admin.fetchTopicOffsets(bus.topic(REPLICA_TOPIC));
+      // A topic created a moment ago (ensureTopics above, in a new namespace) may still be electing
+      // its leaders: kafkajs answers "not the leader" without retrying it here.
+      const offsets = await retryTransient(() => admin.fetchTopicOffsets(bus.topic(REPLICA_TOPIC)));
       return offsets.map((o) => ({ topic: REPLICA_TOPIC, partition: o.partition, offset: o.high }));
     } finally {
       await admin.disconnect();
