@@ -473,6 +473,7 @@ async function main(options: ChaosOptions): Promise<number> {
           deadLetteredByTopic: deadByTopic[i]!,
           lostSample: t.lostSample,
           duplicateSample: t.duplicateSample,
+          failedReasons: t.failedReasons,
           missedEventSample: missedSample[i]!,
         },
       };

@@ -37,7 +37,7 @@ describe('task counting', () => {
     ledger.onUpdate('e1', 'a', 'SUBMITTED');
     ledger.onUpdate('e2', 'a', 'COMPLETED');
     ledger.onUpdate('e3', 'b', 'WORKING'); // never finished: lost
-    ledger.onUpdate('e4', 'c', 'FAILED');
+    ledger.onUpdate('e4', 'c', 'FAILED', 'attempt 3 of 3: no answer within 30000 ms');
     const counts = countTasks(
       windows,
       [
@@ -54,6 +54,23 @@ describe('task counting', () => {
       [1, 0, 0, 1, 0],
     ]);
     expect(counts[1]!.lostSample).toEqual(['b']);
+  });
+
+  it('groups the failures of a window by their error, numbers left out, so one cause is one row', () => {
+    const ledger = new TaskLedger();
+    ledger.onUpdate('e1', 'a', 'FAILED', 'attempt 3 of 3: no answer within 30000 ms');
+    ledger.onUpdate('e2', 'b', 'FAILED', 'attempt 2 of 2: no answer within 5000 ms');
+    ledger.onUpdate('e3', 'c', 'REJECTED', 'the agent refused the input');
+    ledger.onUpdate('e4', 'd', 'FAILED');
+    ledger.onUpdate('e5', 'e', 'COMPLETED');
+    const accepted: [string, number][] = ['a', 'b', 'c', 'd', 'e'].map((id) => [id, 1500]);
+    const [first] = countTasks(windows, accepted, ledger);
+    expect(first!.failed).toBe(4);
+    expect(first!.failedReasons).toEqual({
+      'FAILED: attempt N of N: no answer within N ms': 2,
+      'REJECTED: the agent refused the input': 1,
+      'FAILED: no error given': 1,
+    });
   });
 
   it('counts a redelivered event once, and two distinct verdicts or two successful attempts as applied twice', () => {

@@ -48,12 +48,12 @@ const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELED', 'REJECTED']);
  * number, so it is counted once: only distinct effects count.
  */
 export class TaskLedger {
-  private readonly finals = new Map<string, { status: string; events: Set<string> }>();
+  private readonly finals = new Map<string, { status: string; error: string | null; events: Set<string> }>();
   private readonly succeeded = new Map<string, Set<number>>();
 
-  onUpdate(eventId: string, taskId: string, status: string): void {
+  onUpdate(eventId: string, taskId: string, status: string, error: string | null = null): void {
     if (!FINAL.has(status)) return;
-    const entry = this.finals.get(taskId) ?? { status, events: new Set<string>() };
+    const entry = this.finals.get(taskId) ?? { status, error, events: new Set<string>() };
     entry.events.add(eventId);
     this.finals.set(taskId, entry);
   }
@@ -68,6 +68,11 @@ export class TaskLedger {
   /** The first final status recorded, or null. */
   finalStatus(taskId: string): string | null {
     return this.finals.get(taskId)?.status ?? null;
+  }
+
+  /** The error its first final status carried (FAILED and REJECTED say why), or null. */
+  finalError(taskId: string): string | null {
+    return this.finals.get(taskId)?.error ?? null;
   }
 
   /**
@@ -90,6 +95,12 @@ export interface TaskCounts {
   /** A few ids of each, to look up in the logs. */
   lostSample: string[];
   duplicateSample: string[];
+  /**
+   * Why the tasks that did not complete failed: each distinct error, its numbers (a task number, an
+   * attempt count, a duration) replaced by N so that one cause makes one row, and how many tasks it
+   * ended. A fault should cost no task; this says which it did cost and how.
+   */
+  failedReasons: Record<string, number>;
 }
 
 const SAMPLE = 5;
@@ -111,6 +122,7 @@ export function countTasks(
     duplicates: 0,
     lostSample: [],
     duplicateSample: [],
+    failedReasons: {},
   }));
   for (const [taskId, at] of accepted) {
     const c = counts[windowIndex(windows, at)]!;
@@ -120,7 +132,11 @@ export function countTasks(
       c.lost++;
       if (c.lostSample.length < SAMPLE) c.lostSample.push(taskId);
     } else if (status === 'COMPLETED') c.completed++;
-    else c.failed++;
+    else {
+      c.failed++;
+      const reason = `${status}: ${(ledger.finalError(taskId) ?? 'no error given').replace(/\d+/g, 'N')}`;
+      c.failedReasons[reason] = (c.failedReasons[reason] ?? 0) + 1;
+    }
     if (ledger.appliedTwice(taskId)) {
       c.duplicates++;
       if (c.duplicateSample.length < SAMPLE) c.duplicateSample.push(taskId);

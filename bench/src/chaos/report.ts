@@ -29,6 +29,8 @@ export interface ChaosFaultResult {
     deadLetteredByTopic: Record<string, number>;
     lostSample: string[];
     duplicateSample: string[];
+    /** Why the window's tasks that did not complete ended so, error text with numbers as N: tasks. */
+    failedReasons: Record<string, number>;
     /** A few of the feed events missed in this window, to look up on the topic. */
     missedEventSample: { partition: number; offset: number; publishedAt: string; id: string }[];
   };
@@ -67,11 +69,12 @@ export interface ChaosReport {
 /** The table printed at the end and quoted in the READMEs. */
 export function chaosTable(faults: readonly ChaosFaultResult[]): string {
   return markdownTable(
-    ['fault', 'recovery s', 'accepted', 'lost', 'dup', 'missed ev', 'dup ev', 'DLQ'],
+    ['fault', 'recovery s', 'accepted', 'failed', 'lost', 'dup', 'missed ev', 'dup ev', 'DLQ'],
     faults.map((f) => [
       f.name,
       f.recoveryS === null ? (f.name === 'baseline' ? '-' : 'no') : f.recoveryS.toFixed(1),
       String(f.accepted),
+      String(f.failed),
       String(f.lost),
       String(f.duplicates),
       String(f.missedEvents),

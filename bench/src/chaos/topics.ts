@@ -128,7 +128,7 @@ export function feedLedger(ledger: TaskLedger, topic: string, value: Buffer | nu
   const taskId = e.data.taskId;
   if (typeof taskId !== 'string') return;
   if (topic === orchestrationEvents.taskUpdated.topic && typeof e.data.status === 'string')
-    ledger.onUpdate(e.id, taskId, e.data.status);
+    ledger.onUpdate(e.id, taskId, e.data.status, typeof e.data.error === 'string' ? e.data.error : null);
   else if (
     topic === orchestrationEvents.attemptFinished.topic &&
     typeof e.data.attempt === 'number' &&

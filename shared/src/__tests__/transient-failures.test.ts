@@ -66,6 +66,27 @@ async function mongoProxy() {
 
 const stepSchema = z.object({ key: z.string(), seq: z.number().int() });
 
+/**
+ * Counts the writes that failed while MongoDB was away. The failure still reaches the consumer (it is
+ * what makes the consumer wait), so the counter rethrows it.
+ */
+function failureCounter() {
+  let failures = 0;
+  return {
+    get failures() {
+      return failures;
+    },
+    async count<T>(write: () => Promise<T>): Promise<T> {
+      try {
+        return await write();
+      } catch (err) {
+        failures++;
+        throw err;
+      }
+    },
+  };
+}
+
 describe('consumers wait out transient failures against real Kafka and MongoDB', () => {
   let proxy: Awaited<ReturnType<typeof mongoProxy>>;
   let connection: mongoose.Connection;
@@ -223,7 +244,7 @@ describe('consumers wait out transient failures against real Kafka and MongoDB',
     const stepped = await steppedTopic('lanes');
     const Steps = stepsModel();
     const handled = new Map<string, number[]>();
-    let failures = 0;
+    const writes = failureCounter();
     const consumer = bus.consumer({
       groupId: uniqueName('g'),
       keyConcurrency: 4,
@@ -232,14 +253,11 @@ describe('consumers wait out transient failures against real Kafka and MongoDB',
       waitBackoff: quickWaits,
       handlers: [
         on(stepped, async (data) => {
-          try {
-            // $addToSet: a message handled in one lane after another lane's waiting message is
-            // delivered again after the outage (at-least-once); the document shows it once.
-            await Steps.updateOne({ _id: data.key }, { $addToSet: { seqs: data.seq } }, { upsert: true });
-          } catch (err) {
-            failures++;
-            throw err;
-          }
+          // $addToSet: a message handled in one lane after another lane's waiting message is
+          // delivered again after the outage (at-least-once); the document shows it once.
+          await writes.count(() =>
+            Steps.updateOne({ _id: data.key }, { $addToSet: { seqs: data.seq } }, { upsert: true }),
+          );
           handled.set(data.key, [...(handled.get(data.key) ?? []), data.seq]);
         }),
       ],
@@ -253,7 +271,7 @@ describe('consumers wait out transient failures against real Kafka and MongoDB',
       await pollFor(() => keys.every((k) => handled.get(k)?.length === 1), { what: 'round 0' });
       proxy.cut();
       for (const seq of [1, 2, 3]) await publishRound(seq);
-      await pollFor(() => failures >= 8 && consumer.waiting().length === 1, {
+      await pollFor(() => writes.failures >= 8 && consumer.waiting().length === 1, {
         what: 'the partition to wait',
         timeoutMs: 30_000,
       });
@@ -320,19 +338,16 @@ describe('consumers wait out transient failures against real Kafka and MongoDB',
     const Steps = stepsModel();
     const groupId = uniqueName('g');
     const handled: string[] = [];
-    let failures = 0;
+    const writes = failureCounter();
     const make = (name: string) =>
       bus.consumer({
         groupId,
         waitBackoff: { initialMs: 100, maxMs: 2_000, multiplier: 2, jitter: 'EQUAL' },
         handlers: [
           on(stepped, async (data) => {
-            try {
-              await Steps.updateOne({ _id: data.key }, { $push: { seqs: data.seq } }, { upsert: true });
-            } catch (err) {
-              failures++;
-              throw err;
-            }
+            await writes.count(() =>
+              Steps.updateOne({ _id: data.key }, { $push: { seqs: data.seq } }, { upsert: true }),
+            );
             handled.push(`${name}:${data.seq}`);
           }),
         ],
@@ -344,7 +359,9 @@ describe('consumers wait out transient failures against real Kafka and MongoDB',
     await pollFor(() => handled.length === 1, { what: 'the step before the outage' });
     proxy.cut();
     await bus.publish(stepped, { key: 'h', seq: 1 }, { subject: 'h' });
-    await pollFor(() => first.waiting().length === 1 && failures >= 2, { what: 'the partition to wait' });
+    await pollFor(() => first.waiting().length === 1 && writes.failures >= 2, {
+      what: 'the partition to wait',
+    });
     const began = Date.now();
     await first.stop();
     // The fetch in flight (1 s at most) and leaving the group; not the outage.

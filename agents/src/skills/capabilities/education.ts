@@ -1,27 +1,9 @@
 import { SkillInputError } from '../types';
-import type { CapabilityImpl } from './shared';
-import {
-  addDays,
-  askOf,
-  bullets,
-  contentWords,
-  countOf,
-  detailList,
-  detailNumber,
-  detailRecords,
-  detailString,
-  hash,
-  markdownResult,
-  num,
-  numbered,
-  overlap,
-  pct,
-  quoted,
-  round,
-  str,
-  table,
-  titleCase,
-} from './shared';
+import { addDays, countOf, pct, round } from './kit/numbers';
+import { bullets, markdownResult, numbered, table } from './kit/render';
+import type { CapabilityImpl } from './kit/request';
+import { askOf, detailList, detailNumber, detailRecords, detailString, num, str } from './kit/request';
+import { contentWords, hash, overlap, quoted, titleCase } from './kit/text';
 
 /** A deterministic pseudo-random sequence seeded from the request, so material varies by input, not by chance. */
 function seeded(seed: string): () => number {

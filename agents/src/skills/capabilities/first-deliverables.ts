@@ -1,8 +1,10 @@
 import type { BusinessContext } from '../common';
 import { describeBusiness, readBusinessContext } from '../common';
 import type { SkillRequest, SkillResult } from '../types';
-import type { Block } from './shared';
-import { addDays, bullets, isoDate, numbered, renderMarkdown, table, titleCase } from './shared';
+import { addDays, isoDate } from './kit/numbers';
+import type { Block } from './kit/render';
+import { bullets, numbered, renderMarkdown, table } from './kit/render';
+import { titleCase } from './kit/text';
 import { keywordIdeas } from './seo';
 import { buildOutline, emailSequence } from './marketing';
 import { practiceSet } from './math';

@@ -5,7 +5,7 @@ import { platformCapabilities } from './platform';
 import { platformOpsCapabilities } from './platform-ops';
 import { salesCapabilities } from './sales';
 import { seoCapabilities } from './seo';
-import type { CapabilityImpl } from './shared';
+import type { CapabilityImpl } from './kit/request';
 
 /** Capability name -> its specific implementation; capabilities not listed run their template's playbook. */
 export const capabilityRegistry: Readonly<Record<string, CapabilityImpl>> = {

@@ -1,27 +1,9 @@
 import type { BusinessContext } from '../common';
-import type { CapabilityImpl } from './shared';
-import {
-  addDays,
-  askOf,
-  bullets,
-  contentWords,
-  countOf,
-  detailList,
-  detailRecords,
-  detailString,
-  fit,
-  inr,
-  markdownResult,
-  num,
-  numbered,
-  parseAmount,
-  pct,
-  round,
-  str,
-  table,
-  titleCase,
-  topTerms,
-} from './shared';
+import { addDays, countOf, inr, parseAmount, pct, round } from './kit/numbers';
+import { bullets, markdownResult, numbered, table } from './kit/render';
+import type { CapabilityImpl } from './kit/request';
+import { askOf, detailList, detailRecords, detailString, num, str } from './kit/request';
+import { contentWords, fit, titleCase, topTerms } from './kit/text';
 
 /** The topic of a writing request, without the instruction words ("Write a 1,200-word article on X" -> X). */
 export function topicOf(text: string): string {

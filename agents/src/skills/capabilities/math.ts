@@ -2,19 +2,12 @@
 import { mulberry32 } from '@waooaw/shared';
 import type { SkillResult } from '../types';
 import { SkillInputError } from '../types';
-import type { Block, CapabilityImpl } from './shared';
-import {
-  askOf,
-  bullets,
-  countOf,
-  detailRecords,
-  detailString,
-  hash,
-  markdownResult,
-  numbered,
-  str,
-  table,
-} from './shared';
+import { countOf } from './kit/numbers';
+import type { Block } from './kit/render';
+import { bullets, markdownResult, numbered, table } from './kit/render';
+import type { CapabilityImpl } from './kit/request';
+import { askOf, detailRecords, detailString, str } from './kit/request';
+import { hash } from './kit/text';
 import { MathError, areaBetween, evaluate, parse, show, solveEquation } from './math-engine';
 
 /** Rewrites word forms ("add 3/4 and 2/3", "7 times 8") into symbols, so plain-English asks are solved too. */

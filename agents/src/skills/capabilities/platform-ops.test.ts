@@ -3,7 +3,7 @@ import { runSkill } from '..';
 import type { SkillContext, SkillResult } from '../types';
 import { SkillInputError } from '../types';
 import { platformOpsCapabilities } from './platform-ops';
-import { hash } from './shared';
+import { hash } from './kit/text';
 import { capabilityDescriber, testCapability, testManifest } from './__tests__/fixtures';
 
 const manifest = (name: string, concurrency = 1) =>

@@ -1,24 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { SkillInputError } from '../types';
-import type { CapabilityImpl } from './shared';
-import {
-  askOf,
-  contentWords,
-  detailList,
-  detailNumber,
-  detailRecords,
-  detailString,
-  hash,
-  jsonResult,
-  num,
-  overlap,
-  pct,
-  quoted,
-  round,
-  stem,
-  str,
-  titleCase,
-} from './shared';
+import { pct, round } from './kit/numbers';
+import { jsonResult } from './kit/render';
+import type { CapabilityImpl } from './kit/request';
+import { askOf, detailList, detailNumber, detailRecords, detailString, num, str } from './kit/request';
+import { contentWords, hash, overlap, quoted, stem, titleCase } from './kit/text';
 
 /** Requests per second from text like "2,000 tickets an hour" or "30 rps" (undefined when absent). */
 function ratePerSecond(text: string): number | undefined {

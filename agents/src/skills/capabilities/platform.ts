@@ -3,21 +3,11 @@ import { PLATFORM_HELP_ARTICLES } from '@waooaw/shared';
 import type { AgentManifest } from '../../manifest';
 import type { SkillRequest } from '../types';
 import { SkillInputError, SkillUnavailableError } from '../types';
-import type { CapabilityImpl } from './shared';
-import {
-  askOf,
-  contentWords,
-  detailRecords,
-  detailString,
-  jsonResult,
-  num,
-  overlap,
-  pct,
-  quoted,
-  round,
-  str,
-  tokenize,
-} from './shared';
+import { pct, round } from './kit/numbers';
+import { jsonResult } from './kit/render';
+import type { CapabilityImpl } from './kit/request';
+import { askOf, detailRecords, detailString, num, str } from './kit/request';
+import { contentWords, overlap, quoted, tokenize } from './kit/text';
 
 export interface Article {
   id: string;

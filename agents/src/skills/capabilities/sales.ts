@@ -1,22 +1,9 @@
 import { SkillInputError } from '../types';
-import type { CapabilityImpl } from './shared';
-import {
-  addDays,
-  askOf,
-  bullets,
-  countOf,
-  detailRecords,
-  inr,
-  markdownResult,
-  num,
-  numbered,
-  parseAmount,
-  pct,
-  round,
-  str,
-  table,
-  titleCase,
-} from './shared';
+import { addDays, countOf, inr, parseAmount, pct, round } from './kit/numbers';
+import { bullets, markdownResult, numbered, table } from './kit/render';
+import type { CapabilityImpl } from './kit/request';
+import { askOf, detailRecords, num, str } from './kit/request';
+import { titleCase } from './kit/text';
 
 export interface BantLead {
   budget?: string | number;

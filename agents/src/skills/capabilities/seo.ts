@@ -1,20 +1,9 @@
-import type { Block, CapabilityImpl } from './shared';
-import {
-  afterColon,
-  askOf,
-  bullets,
-  contentWords,
-  detailList,
-  detailString,
-  fit,
-  markdownResult,
-  parseAmount,
-  pct,
-  table,
-  titleCase,
-  tokenize,
-  topTerms,
-} from './shared';
+import { parseAmount, pct } from './kit/numbers';
+import type { Block } from './kit/render';
+import { bullets, markdownResult, table } from './kit/render';
+import type { CapabilityImpl } from './kit/request';
+import { askOf, detailList, detailString } from './kit/request';
+import { afterColon, contentWords, fit, titleCase, tokenize, topTerms } from './kit/text';
 
 export interface KeywordDensity {
   keyword: string;
