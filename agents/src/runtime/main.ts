@@ -94,6 +94,7 @@ runMain(logger, async () => {
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     ttlSeconds: config.INSTANCE_TTL_SECONDS,
     consumerGroupPrefix: config.KAFKA_GROUP_PREFIX,
+    metrics,
     ...(llm ? { llm } : {}),
   });
   if (faultSignal)

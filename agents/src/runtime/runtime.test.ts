@@ -2,6 +2,7 @@ import type { EventBus, InstanceLoad } from '@waooaw/shared';
 import {
   agentsMessages,
   createEventBus,
+  createMetrics,
   discoveryMessages,
   HEARTBEATS_TOPIC,
   runtimeInbox,
@@ -142,6 +143,68 @@ describe('the agents runtime on Kafka', () => {
       await assign(task, 2);
       await pollFor(() => results(task).length === 2, { what: 'the retry answered' });
       expect(results(task).map((e) => e.data.attempt)).toEqual([1, 2]);
+    } finally {
+      await runtime.stop();
+      await bus.disconnect();
+      await events.stop();
+    }
+  });
+
+  it('does not run an attempt orchestration has already timed out, and gives a late one only what is left', async () => {
+    const runtimeId = uniqueName('rt-expired');
+    const events = await collectEvents([TASK_RESULTS_TOPIC]);
+    const metrics = createMetrics('agents-runtime-test');
+    const bus = createEventBus({ ...testKafka(), service: 'agents-runtime', logger: testLogger() });
+    const runtime = createAgentRuntime({
+      bus,
+      logger: testLogger(),
+      runtimeId,
+      // Each attempt takes at least 1.5 s, so 1 s of time left is not enough.
+      fleet: planFleet(catalogue, {
+        runtimeId,
+        size: 1,
+        handles: ['wow-math-mentor'],
+        workMs: { min: 1500, max: 1500 },
+      }),
+      catalogue,
+      heartbeatIntervalMs: 1000,
+      ttlSeconds: 5,
+      metrics,
+    });
+    const instanceId = runtime.instances[0]!.spec.instanceId;
+    /** An assignment handed out `ageMs` ago (its envelope's time), with a 10 s attempt timeout. */
+    const assign = (taskId: string, ageMs: number) =>
+      bus.publish(
+        taskAssignedTo(runtimeId),
+        {
+          taskId,
+          attempt: 1,
+          instanceId,
+          capability: 'tutoring.solve-problem',
+          input: { request: 'Solve: 2x + 3 = 11' },
+          timeoutMs: 10_000,
+        },
+        { subject: instanceId, time: new Date(Date.now() - ageMs).toISOString() },
+      );
+    const results = (taskId: string) => events.events(agentsMessages.taskResult.type, taskId);
+    const expired = async () =>
+      (await metrics.registry.getSingleMetric('waooaw_runtime_attempts_expired_total')?.get())?.values[0]
+        ?.value ?? 0;
+    try {
+      await runtime.start();
+      // Handed out 11 s ago (timed out at 10 s), 9 s ago (1 s left), just now; one partition, in order.
+      await assign(`${runtimeId}-expired`, 11_000);
+      await assign(`${runtimeId}-late`, 9_000);
+      await assign(`${runtimeId}-fresh`, 0);
+      await pollFor(() => results(`${runtimeId}-fresh`)[0] && results(`${runtimeId}-late`)[0], {
+        what: 'the late and the fresh attempt answered',
+      });
+      expect(results(`${runtimeId}-fresh`)[0]!.data.outcome).toBe('SUCCEEDED');
+      const late = results(`${runtimeId}-late`)[0]!.data;
+      expect(late.outcome).toBe('FAILED');
+      expect(late.error).toMatch(/timed out after \d+ ms/);
+      expect(results(`${runtimeId}-expired`)).toEqual([]);
+      expect(await expired()).toBe(1);
     } finally {
       await runtime.stop();
       await bus.disconnect();

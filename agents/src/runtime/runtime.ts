@@ -1,4 +1,12 @@
-import type { Component, EventBus, EventData, InstanceRegistration, Logger } from '@waooaw/shared';
+import { Counter } from 'prom-client';
+import type {
+  Component,
+  EventBus,
+  EventData,
+  InstanceRegistration,
+  Logger,
+  PlatformMetrics,
+} from '@waooaw/shared';
 import {
   agentsMessages,
   CALLER_HEADER,
@@ -43,6 +51,8 @@ export interface AgentRuntimeOptions {
   factory?: SubgraphTarget;
   /** A model that appends notes to Markdown deliverables (optional; off when not given). */
   llm?: LlmProvider;
+  /** Where the runtime's own counters are registered (the service's /metrics). */
+  metrics?: PlatformMetrics;
 }
 
 /** A subgraph the runtime calls as an operator (subgraphs accept callers signed with the shared secret). */
@@ -226,8 +236,29 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
     return enrichOutput(options.llm, subject, logger.child({ taskId: a.taskId }));
   };
 
+  const expired = new Counter({
+    name: 'waooaw_runtime_attempts_expired_total',
+    help: 'Assignments not run because orchestration had already timed their attempt out (read late or queued too long)',
+    registers: options.metrics ? [options.metrics.registry] : [],
+  });
+  /**
+   * Whether an attempt's time is up before it starts. Orchestration times an attempt out `timeoutMs`
+   * after it handed it out (the assignment's envelope time) and retries it or fails the task; a
+   * result after that is ignored. Such assignments pile up while a runtime is down: a restarted
+   * runtime reads them all at once, and running them would only make the attempts that still count
+   * (the retries, behind them in the inbox) wait and time out in turn. Both clocks are the hosts'
+   * wall clocks; a skew between them moves the cut by as much.
+   */
+  const pastItsTime = (a: Assignment, deadline: number, where: 'read' | 'queued'): boolean => {
+    if (Date.now() < deadline) return false;
+    expired.inc();
+    logger.debug({ taskId: a.taskId, attempt: a.attempt, where }, 'attempt already timed out; not run');
+    return true;
+  };
+
   /** Runs one attempt on its instance and reports how it went; a handler's failure never escapes. */
-  async function execute(host: HostedInstance, a: Assignment): Promise<void> {
+  async function execute(host: HostedInstance, a: Assignment, deadline: number): Promise<void> {
+    if (pastItsTime(a, deadline, 'queued')) return;
     const started = Date.now();
     const finish = host.load.begin(started);
     const handler = host.handlers[a.capability];
@@ -235,9 +266,10 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
       if (fault === 'errors') throw new Error(`injected fault: ${host.spec.instanceId} fails every attempt`);
       if (!handler)
         throw new SkillUnavailableError(`${host.spec.manifest.handle} has no capability ${a.capability}`);
+      // Whatever is left of the attempt's time: after that orchestration no longer waits for it.
       const output = await withTimeout(
         padded(host.spec.workMs, started, deliver(host, handler, a)),
-        a.timeoutMs,
+        deadline - started,
       );
       finish(true);
       await publishResult(a, 'SUCCEEDED', Date.now() - started, { output });
@@ -277,9 +309,11 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
   const inbox = bus.consumer({
     groupId: `${options.consumerGroupPrefix ?? ''}agents-runtime.${runtimeId}`,
     handlers: [
-      on(taskAssignedTo(runtimeId), async (a) => {
+      on(taskAssignedTo(runtimeId), async (a, envelope) => {
         // A silent runtime answers nothing: orchestration times the attempt out and retries it elsewhere.
         if (fault === 'silent') return;
+        const deadline = Date.parse(envelope.time) + a.timeoutMs;
+        if (pastItsTime(a, deadline, 'read')) return;
         if (!takeOnce(a)) {
           logger.debug({ taskId: a.taskId, attempt: a.attempt }, 'assignment delivered again; already taken');
           return;
@@ -292,7 +326,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
           return;
         }
         // The pool runs it; the message is done once queued (a lost attempt times out and is retried).
-        host.pool.run(() => execute(host, a));
+        host.pool.run(() => execute(host, a, deadline));
       }),
     ],
   });
