@@ -1,9 +1,10 @@
 import type { DocumentNode, ExecutionResult, FieldNode, SelectionSetNode } from 'graphql';
 import { GraphQLError, Kind, print } from 'graphql';
 import type { SubscriptionFeed } from '@waooaw/shared';
+import type { EntityAnswer, EntityLookup } from './entities';
 
 /** The fields a selection asks for, fragments flattened. */
-function collectFields(set: SelectionSetNode, document: DocumentNode): FieldNode[] {
+export function collectFields(set: SelectionSetNode, document: DocumentNode): FieldNode[] {
   return set.selections.flatMap((s) => {
     if (s.kind === Kind.FIELD) return [s];
     if (s.kind === Kind.INLINE_FRAGMENT) return collectFields(s.selectionSet, document);
@@ -34,14 +35,12 @@ function fragmentsOf(set: SelectionSetNode, document: DocumentNode, seen = new S
   return out;
 }
 
-/** Runs a query through the gateway's own planning, as the subscriber. */
-export type RunQuery = (query: string, variables: Record<string, unknown>) => Promise<ExecutionResult>;
-
 /**
  * Builds the results of one subscription from its feed's events: the payload fields the subscriber
  * selected (fragments flattened), each taken from the event's data by name, or, for an entity
- * (`agent` -> `agent(id: <data.agentId>)`), resolved by a query the gateway plans across the
- * subgraphs with the subscriber's own context. `cursor` is asked for only when selected.
+ * (`agent` -> `agent(id: <data.agentId>)`), resolved through the gateway's own query planning by
+ * `entity` (entities.ts: shared with the subscription's audience and batched). `cursor` is asked for
+ * only when selected.
  */
 export function payloadBuilder(options: {
   feed: SubscriptionFeed;
@@ -50,36 +49,63 @@ export function payloadBuilder(options: {
   document: DocumentNode;
   /** The payload's GraphQL type name (for `__typename`). */
   payloadType: string;
-  runQuery: RunQuery;
+  /** Resolves one entity field of the event `eventId` (see entities.ts). */
+  entity: (eventId: string, lookup: EntityLookup) => Promise<EntityAnswer>;
 }) {
-  const { feed, field, document, payloadType, runQuery } = options;
+  const { feed, field, document, payloadType } = options;
   const rootKey = field.alias?.value ?? field.name.value;
-  const selected = field.selectionSet ? collectFields(field.selectionSet, document) : [];
+  // What each selected field needs, worked out once per subscription rather than per event.
+  const plan = (field.selectionSet ? collectFields(field.selectionSet, document) : []).map((f) => {
+    const entity = feed.entities[f.name.value];
+    return {
+      key: f.alias?.value ?? f.name.value,
+      name: f.name.value,
+      entity:
+        entity && f.selectionSet
+          ? {
+              idFrom: entity.idFrom,
+              rootField: entity.rootField,
+              selection: print(f.selectionSet),
+              fragments: fragmentsOf(f.selectionSet, document),
+            }
+          : undefined,
+    };
+  });
 
-  return async (data: Record<string, unknown>, cursor: () => string): Promise<ExecutionResult> => {
+  return async (
+    event: { id: string; data: Record<string, unknown> },
+    cursor: () => string,
+  ): Promise<ExecutionResult> => {
+    const { data } = event;
     const payload: Record<string, unknown> = {};
     const errors: GraphQLError[] = [];
-    for (const f of selected) {
-      const key = f.alias?.value ?? f.name.value;
-      const entity = feed.entities[f.name.value];
-      if (f.name.value === '__typename') payload[key] = payloadType;
-      else if (f.name.value === 'cursor') payload[key] = cursor();
-      else if (
-        entity &&
-        f.selectionSet &&
-        (data[entity.idFrom] === null || data[entity.idFrom] === undefined)
-      )
-        payload[key] = null; // e.g. an instance whose agent discovery does not know yet
-      else if (entity && f.selectionSet) {
-        const query = [
-          `query SubscriptionEntity($id: ID!) { value: ${entity.rootField}(id: $id) ${print(f.selectionSet)} }`,
-          ...fragmentsOf(f.selectionSet, document),
-        ].join('\n');
-        const result = await runQuery(query, { id: data[entity.idFrom] });
-        payload[key] = (result.data as { value?: unknown } | null | undefined)?.value ?? null;
-        for (const err of result.errors ?? [])
-          errors.push(new GraphQLError(err.message, { path: [rootKey, key], extensions: err.extensions }));
-      } else payload[key] = data[f.name.value] ?? null;
+    // Every entity of the payload is asked for at once, so they share a batch.
+    const answers = plan.map((p) => {
+      const id = p.entity ? data[p.entity.idFrom] : undefined;
+      // No id: e.g. an instance whose agent discovery does not know yet.
+      return p.entity && id !== null && id !== undefined
+        ? options.entity(event.id, {
+            rootField: p.entity.rootField,
+            selection: p.entity.selection,
+            fragments: p.entity.fragments,
+            id,
+          })
+        : undefined;
+    });
+    for (const [i, p] of plan.entries()) {
+      if (p.name === '__typename') payload[p.key] = payloadType;
+      else if (p.name === 'cursor') payload[p.key] = cursor();
+      else if (p.entity) {
+        const answer = await answers[i];
+        payload[p.key] = answer?.value ?? null;
+        for (const err of answer?.errors ?? [])
+          errors.push(
+            new GraphQLError(err.message, {
+              path: [rootKey, p.key, ...(err.path ?? [])],
+              ...(err.extensions ? { extensions: err.extensions } : {}),
+            }),
+          );
+      } else payload[p.key] = data[p.name] ?? null;
     }
     return { data: { [rootKey]: payload }, ...(errors.length ? { errors } : {}) };
   };

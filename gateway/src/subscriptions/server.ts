@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import type { ExecutionResult, GraphQLFormattedError, GraphQLSchema } from 'graphql';
-import { getOperationAST, GraphQLError, Kind, OperationTypeNode, print } from 'graphql';
+import { getOperationAST, GraphQLError, Kind, OperationTypeNode, parse, print } from 'graphql';
 import type { Context as WsContext } from 'graphql-ws';
 import type { Extra } from 'graphql-ws/use/ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -11,6 +12,9 @@ import { ErrorCode } from '@waooaw/shared';
 import type { Context } from '../context';
 import type { QueryLimits } from '../limits';
 import { refuseOverLimits } from '../limits';
+import { subgraphs } from '../subgraphs';
+import { publicFieldsOf } from './audience';
+import { createEntityResolver } from './entities';
 import type { KafkaFeeds } from './feed';
 import type { SubscriberSocket } from './stream';
 import { feedStream } from './stream';
@@ -119,6 +123,16 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     return { ...result, ...(errors ? { errors: errors.map((e) => new FormattedError(e)) } : {}) };
   };
 
+  // Entity fields of payloads: shared per audience and batched (entities.ts), at most as many
+  // entities per query as a client may alias, so the gateway's own limits accept the batch.
+  const entities = createEntityResolver({ runQuery, maxBatch: Math.max(1, deps.limits?.maxAliases ?? 20) });
+  const publicFields = publicFieldsOf(subgraphs().map((s) => parse(readFileSync(s.sdlFile, 'utf8'))));
+  let anonymous: Promise<Context> | undefined;
+  const publicContext = () => {
+    anonymous ??= deps.contextFor({ headers: {} });
+    return anonymous;
+  };
+
   type Ctx = WsContext<Record<string, unknown>, Extra>;
   const server = useServer<Record<string, unknown>>(
     {
@@ -217,7 +231,15 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         }
         const socket = (args.contextValue as Context & { socket?: SubscriberSocket }).socket;
         return feedStream(
-          { feeds, logger, maxBuffered, runQuery, onListening: deps.onListening },
+          {
+            feeds,
+            logger,
+            maxBuffered,
+            entities,
+            publicFields,
+            publicContext,
+            onListening: deps.onListening,
+          },
           args,
           field,
           socket ?? { bufferedAmount: 0, close: () => undefined },

@@ -6,7 +6,9 @@ import { ErrorCode, subscriptionFeeds, toPlatformError } from '@waooaw/shared';
 import type { Context } from '../context';
 import { eventFilter, feedAccess } from './access';
 import type { FeedEvent, KafkaFeeds, Replay } from './feed';
-import type { RunQuery } from './payload';
+import type { PublicFields } from './audience';
+import { payloadAudience } from './audience';
+import type { EntityResolver } from './entities';
 import { payloadBuilder } from './payload';
 import { createSubscriberQueue } from './queue';
 
@@ -46,11 +48,12 @@ export function feedStream(
     logger: Logger;
     /** Live events waiting for one subscriber before it is closed as too slow. */
     maxBuffered: number;
-    runQuery: (
-      query: string,
-      variables: Record<string, unknown>,
-      context: Context,
-    ) => Promise<ExecutionResult>;
+    /** Resolves payloads' entity fields, shared and batched across subscriptions (entities.ts). */
+    entities: EntityResolver;
+    /** The fields every caller sees alike (audience.ts). */
+    publicFields: PublicFields;
+    /** An anonymous caller's context: public entity fields are resolved as one, once for everybody. */
+    publicContext: () => Promise<Context>;
     /** Told once a subscription hears its feed: events published from then on reach it. */
     onListening?: (field: string) => void;
   },
@@ -70,13 +73,22 @@ export function feedStream(
   const access = feedAccess(name, feed.access, context.caller);
   if ('error' in access) return { errors: [access.error] };
   const matches = eventFilter(feed, values, access.admits);
-  const runAsSubscriber: RunQuery = (query, variables) => deps.runQuery(query, variables, context);
+  // Who may share this subscription's resolved entities: everybody, or only the caller (audience.ts).
+  const audience = payloadAudience(
+    args.schema,
+    feed,
+    field,
+    args.document,
+    context.caller,
+    deps.publicFields,
+  );
+  const resolveAs = audience === 'public' ? deps.publicContext : () => Promise.resolve(context);
   const payloadFor = payloadBuilder({
     feed,
     field,
     document: args.document,
     payloadType: definition.type.toString().replace(/!$/, ''),
-    runQuery: runAsSubscriber,
+    entity: async (eventId, lookup) => deps.entities.resolve(eventId, audience, await resolveAs(), lookup),
   });
 
   const topic = feed.event.topic;
@@ -103,7 +115,7 @@ export function feedStream(
     onPauseReplay: () => replay?.pause(),
     onResumeReplay: () => replay?.resume(),
     resolve: (event, replayed) =>
-      payloadFor(event.envelope.data, () =>
+      payloadFor(event.envelope, () =>
         feeds.cursor(topic, replayed ? event.position : atLeast(event.position, replayEnd)),
       ),
     onReturn: async () => {

@@ -1,0 +1,160 @@
+import DataLoader from 'dataloader';
+import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
+import type { Context } from '../context';
+
+/*
+ * The entity fields of subscription payloads (`agent { handle }` of an activity event), resolved for
+ * many subscribers at once:
+ * - shared: one resolution per event, entity, selection and audience (audience.ts), however many
+ *   subscribers of that audience hear the event; the answers are kept briefly for the subscribers
+ *   that pull the event later (a subscriber's queue runs at its own pace);
+ * - batched: the lookups of one audience and selection that come within a few milliseconds (other
+ *   events, other entities) go out as one gateway query with an aliased root field per entity, which
+ *   the query planner turns into one request per subgraph instead of one per event.
+ */
+
+/** One entity field of a payload: the root query that finds it, and what the subscriber selected on it. */
+export interface EntityLookup {
+  /** Root query field taking `id` (agent, listing, serviceInstance, task...). */
+  rootField: string;
+  /** The subscriber's selection set on the entity, printed. */
+  selection: string;
+  /** The fragment definitions that selection uses, printed. */
+  fragments: readonly string[];
+  id: unknown;
+}
+
+/** An entity's value, and the errors of its resolution with paths relative to the entity field. */
+export interface EntityAnswer {
+  value: unknown;
+  errors: readonly GraphQLFormattedError[];
+}
+
+export type RunQuery = (
+  query: string,
+  variables: Record<string, unknown>,
+  context: Context,
+) => Promise<ExecutionResult>;
+
+export interface EntityResolverOptions {
+  runQuery: RunQuery;
+  /** Entities in one batched query at most (each is an alias: keep it within the alias limit). */
+  maxBatch?: number;
+  /** How long a batch gathers lookups before it goes out. */
+  windowMs?: number;
+  /** How long an event's answers are kept for its slower subscribers. */
+  keepMs?: number;
+  /** Answers kept at most (the oldest go first beyond it). */
+  maxKept?: number;
+  now?: () => number;
+}
+
+/** Batches kept ready at most, one per audience and selection in use. */
+const MAX_LOADERS = 10_000;
+
+/**
+ * What a lookup asks for, apart from which entity: its root field, selection and fragments (two
+ * documents may name different fragments alike, so they are part of it).
+ */
+const shapeOf = (lookup: EntityLookup) =>
+  [lookup.rootField, lookup.selection, ...lookup.fragments].join('\n');
+
+interface Key {
+  id: unknown;
+  context: Context;
+}
+
+export function createEntityResolver(options: EntityResolverOptions) {
+  const maxBatch = options.maxBatch ?? 20;
+  const windowMs = options.windowMs ?? 2;
+  const keepMs = options.keepMs ?? 30_000;
+  const maxKept = options.maxKept ?? 50_000;
+  const now = options.now ?? Date.now;
+  let queries = 0;
+
+  /** One loader per audience, root field and selection: what can go out in one query together. */
+  const loaders = new Map<string, DataLoader<Key, EntityAnswer, string>>();
+  const loaderFor = (audience: string, lookup: EntityLookup) => {
+    const name = `${audience}\n${shapeOf(lookup)}`;
+    let loader = loaders.get(name);
+    if (!loader) {
+      loader = new DataLoader<Key, EntityAnswer, string>((keys) => runBatch(lookup, keys), {
+        // The shared answers below are the cache; the loader only batches.
+        cache: false,
+        maxBatchSize: maxBatch,
+        batchScheduleFn: (callback) => setTimeout(callback, windowMs),
+      });
+      loaders.set(name, loader);
+      // Selections and audiences come and go with subscribers: keep the most recent ones only.
+      if (loaders.size > MAX_LOADERS) loaders.delete(loaders.keys().next().value!);
+    }
+    return loader;
+  };
+
+  async function runBatch(lookup: EntityLookup, keys: readonly Key[]): Promise<EntityAnswer[]> {
+    // The same entity twice in a batch (two events of one agent) is asked for once.
+    const ids = [...new Set(keys.map((k) => JSON.stringify(k.id)))];
+    const alias = new Map(ids.map((id, i) => [id, `e${i}`]));
+    const query = [
+      `query SubscriptionEntities(${ids.map((_, i) => `$i${i}: ID!`).join(', ')}) {`,
+      ...ids.map((_, i) => `  e${i}: ${lookup.rootField}(id: $i${i}) ${lookup.selection}`),
+      '}',
+      ...lookup.fragments,
+    ].join('\n');
+    const variables = Object.fromEntries(ids.map((id, i) => [`i${i}`, JSON.parse(id) as unknown]));
+    queries++;
+    // Every key of a batch is of one audience: any of their contexts answers for all.
+    const result = await options.runQuery(query, variables, keys[0]!.context);
+    const data = (result.data ?? {}) as Record<string, unknown>;
+    const errors = (result.errors ?? []) as readonly GraphQLFormattedError[];
+    return keys.map((k) => {
+      const name = alias.get(JSON.stringify(k.id))!;
+      return {
+        value: data[name] ?? null,
+        // An error of this entity's alias, with its path from there on; one without a path is everyone's.
+        errors: errors
+          .filter((e) => e.path === undefined || e.path[0] === name)
+          .map((e) => ({ ...e, ...(e.path ? { path: e.path.slice(1) } : {}) })),
+      };
+    });
+  }
+
+  /** Answers by event, audience and lookup, in the order they were asked for (oldest first). */
+  const kept = new Map<string, { at: number; answer: Promise<EntityAnswer> }>();
+  const prune = (t: number) => {
+    for (const [key, entry] of kept) {
+      if (kept.size <= maxKept && t - entry.at < keepMs) break;
+      kept.delete(key);
+    }
+  };
+
+  return {
+    /**
+     * The entity of `lookup` for `eventId` as `audience` sees it; `context` is one of that
+     * audience's (the caller's own, or an anonymous one for the public audience).
+     */
+    resolve(
+      eventId: string,
+      audience: string,
+      context: Context,
+      lookup: EntityLookup,
+    ): Promise<EntityAnswer> {
+      const key = `${eventId}\n${audience}\n${shapeOf(lookup)}\n${JSON.stringify(lookup.id)}`;
+      const hit = kept.get(key);
+      if (hit) return hit.answer;
+      const t = now();
+      const answer = loaderFor(audience, lookup).load({ id: lookup.id, context });
+      kept.set(key, { at: t, answer });
+      // A failed resolution is not kept: the next subscriber tries again.
+      answer.catch(() => kept.delete(key));
+      prune(t);
+      return answer;
+    },
+    /** Gateway queries the resolver has run (for tests and metrics). */
+    get queries() {
+      return queries;
+    },
+  };
+}
+
+export type EntityResolver = ReturnType<typeof createEntityResolver>;
