@@ -366,4 +366,65 @@ describe('resuming a subscription from a cursor', () => {
       await client.dispose();
     }
   });
+  it('serves one stream from two gateway replicas: each reads the feed itself, and a cursor from one resumes on the other', async () => {
+    // A second gateway process as a load balancer would put beside the first: same secrets, same
+    // subgraphs, nothing shared with it but Kafka (each gateway's live consumer group is its own).
+    const unreachable = 'http://127.0.0.1:9/graphql';
+    // Its own database connection: a gateway that stops closes the one it was given.
+    const replicaDb = await testDatabase('gateway-replica');
+    const replica = await startTestGateway({
+      urls: {
+        identity: unreachable,
+        factory: unreachable,
+        discovery: unreachable,
+        orchestration: unreachable,
+        marketplace: unreachable,
+        support: unreachable,
+      },
+      callerSecret: CALLER_SECRET,
+      connection: replicaDb.connection,
+      config: { SUBSCRIPTION_MAX_BUFFERED: MAX_BUFFERED, KAFKA_GROUP_PREFIX: groupPrefix },
+    });
+    const one = connect();
+    const two = connect(replica.wsUrl);
+    const reasons = (results: Result[]) =>
+      lifecycleOf(results)
+        .filter((e) => e.reason.startsWith('replica '))
+        .map((e) => e.reason);
+    const send = (reason: string) =>
+      bus.bus.publish(identityEvents.agentLifecycleChanged, lifecycle(reason), { subject: agentId });
+    try {
+      const heardOne = await gateway.whenListening();
+      const heardTwo = await replica.whenListening();
+      const onOne = subscribe(one.client, LIFECYCLE, { id: agentId });
+      const onTwo = subscribe(two.client, LIFECYCLE, { id: agentId });
+      await heardOne();
+      await heardTwo();
+      for (const n of [1, 2, 3]) await send(`replica ${n}`);
+      const all = ['replica 1', 'replica 2', 'replica 3'];
+      await pollFor(() => reasons(onOne.results).length === 3 && reasons(onTwo.results).length === 3, {
+        what: 'both replicas to deliver the three events',
+      });
+      expect(reasons(onOne.results)).toEqual(all);
+      expect(reasons(onTwo.results)).toEqual(all);
+
+      // The first replica's subscriber goes away after the second event, and comes back on the other.
+      const second = lifecycleOf(onOne.results).find((e) => e.reason === 'replica 2')!;
+      await onOne.stop();
+      await onTwo.stop();
+      const heardResumed = await replica.whenListening();
+      const resumed = subscribe(two.client, LIFECYCLE, { id: agentId, after: second.cursor });
+      await heardResumed();
+      await send('replica 4');
+      await pollFor(() => reasons(resumed.results).includes('replica 4'), { what: 'the live event' });
+      // Exactly after the cursor: the one it missed, then the live one, each once.
+      expect(reasons(resumed.results)).toEqual(['replica 3', 'replica 4']);
+      await resumed.stop();
+    } finally {
+      await one.client.dispose();
+      await two.client.dispose();
+      await replica.service.stop();
+      await replicaDb.drop();
+    }
+  });
 });
