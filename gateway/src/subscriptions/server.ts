@@ -1,16 +1,19 @@
 import type { Server } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import type { ExecutionResult, GraphQLFormattedError, GraphQLSchema } from 'graphql';
-import { getOperationAST, GraphQLError, Kind, OperationTypeNode, print } from 'graphql';
-import type { Context as WsContext } from 'graphql-ws';
+import { getOperationAST, GraphQLError, Kind, OperationTypeNode, parse, print } from 'graphql';
+import type { SubscribePayload, Context as WsContext } from 'graphql-ws';
 import type { Extra } from 'graphql-ws/use/ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '@waooaw/shared';
 import { ErrorCode } from '@waooaw/shared';
 import type { Context } from '../context';
+import { PAYLOAD_RESOLUTION } from '../context';
 import type { QueryLimits } from '../limits';
 import { refuseOverLimits } from '../limits';
+import type { ResolutionBudget } from './budget';
+import { callerAllowance, resolutionBudget } from './budget';
 import type { KafkaFeeds } from './feed';
 import type { SubscriberSocket } from './stream';
 import { feedStream } from './stream';
@@ -37,6 +40,10 @@ export interface SubscriptionDeps {
   maxSubscriptionsPerSocket?: number;
   /** Sockets one caller may hold open; one more is closed with TOO_MANY_CONNECTIONS_CLOSE_CODE. */
   maxConnectionsPerCaller?: number;
+  /** Subscriptions one caller may hold across its sockets; one more is refused with TOO_MANY_SUBSCRIPTIONS. */
+  maxSubscriptionsPerCaller?: number;
+  /** What bounds the work of resolving payloads, over all subscribers (default: 64 at once). */
+  resolutions?: ResolutionBudget;
   /** The request limits, checked before graphql-ws parses and validates a subscribe message. */
   limits?: QueryLimits & { maxTokens: number };
   /** Told once a subscription hears its feed (see feedStream). */
@@ -62,6 +69,19 @@ function closeAtExpiry(socket: SubscriberSocket, expiresAt: number): () => void 
   };
   check();
   return () => clearTimeout(timer);
+}
+
+/** Whether a subscribe message asks for a subscription (not a query or mutation) that parses. */
+function asksForSubscription(payload: SubscribePayload, maxTokens: number | undefined): boolean {
+  try {
+    const document = parse(payload.query, maxTokens ? { maxTokens } : {});
+    return (
+      getOperationAST(document, payload.operationName ?? undefined)?.operation ===
+      OperationTypeNode.SUBSCRIPTION
+    );
+  } catch {
+    return false; // graphql-ws's own parsing answers it
+  }
 }
 
 /**
@@ -91,16 +111,24 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
   const { apollo, feeds, logger } = deps;
   const maxBuffered = deps.maxBuffered ?? 1000;
   const maxSubscriptions = deps.maxSubscriptionsPerSocket ?? 50;
-  const maxConnections = deps.maxConnectionsPerCaller ?? 20;
+  const connections = callerAllowance(deps.maxConnectionsPerCaller ?? 20);
+  const subscriptions = callerAllowance(deps.maxSubscriptionsPerCaller ?? 200);
+  const resolutions = deps.resolutions ?? resolutionBudget(64);
   const wss = new WebSocketServer({
     server: deps.httpServer,
     path: '/graphql',
     maxPayload: deps.maxPayloadBytes ?? 1024 * 1024,
   });
-  /** Per socket: its verified context, and what to undo when it closes. */
-  const sockets = new WeakMap<object, { context: Context; release: () => void }>();
-  /** Open sockets per caller key. */
-  const connections = new Map<string, number>();
+  /**
+   * Per socket: its verified context, its caller's key, the subscribe messages holding one of the
+   * caller's subscriptions (by the message's payload object, which graphql-ws hands to onComplete and
+   * onError too: an operation id may be reused before the operation it named has finished), and
+   * what to undo when it closes.
+   */
+  const sockets = new WeakMap<
+    object,
+    { context: Context; key: string; holding: Set<SubscribePayload>; release: () => void }
+  >();
   const callerKey = (context: Context) => (context.caller ? `sub:${context.caller.sub}` : `ip:${context.ip}`);
 
   const runQuery = async (
@@ -119,7 +147,19 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     return { ...result, ...(errors ? { errors: errors.map((e) => new FormattedError(e)) } : {}) };
   };
 
+  /**
+   * An event's payload fields, resolved as the subscriber within the resolution budget. Marked as the
+   * gateway's own work, so that the rate limiter does not charge it to the subscriber (rate-limit.ts).
+   */
+  const resolvePayload = (query: string, variables: Record<string, unknown>, context: Context) =>
+    resolutions.run(() => runQuery(query, variables, { ...context, [PAYLOAD_RESOLUTION]: true }));
+
   type Ctx = WsContext<Record<string, unknown>, Extra>;
+  /** Gives back the caller's subscription held by the subscribe message `payload`, if it holds one. */
+  const releaseSubscription = (ctx: Ctx, payload: SubscribePayload) => {
+    const socket = sockets.get(ctx);
+    if (socket?.holding.delete(payload)) subscriptions.release(socket.key);
+  };
   const server = useServer<Record<string, unknown>>(
     {
       schema: () => {
@@ -147,28 +187,34 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         // Closed while its token was checked: onClose has run already, so count nothing for it.
         if (socket.readyState !== socket.OPEN) return false;
         const key = callerKey(context);
-        const open = connections.get(key) ?? 0;
-        if (open >= maxConnections) {
+        if (!connections.take(key)) {
           // The first close wins: graphql-ws's own 4403 after `false` does not replace this one.
           socket.close(
             TOO_MANY_CONNECTIONS_CLOSE_CODE,
-            `Too many connections: at most ${maxConnections} open sockets per caller; close one first`,
+            `Too many connections: at most ${connections.max} open sockets per caller; close one first`,
           );
           return false;
         }
-        connections.set(key, open + 1);
         const cancelExpiry = context.expiresAt ? closeAtExpiry(socket, context.expiresAt) : () => undefined;
+        const holding = new Set<SubscribePayload>();
         sockets.set(ctx, {
           context,
+          key,
+          holding,
           release: () => {
             cancelExpiry();
-            const left = (connections.get(key) ?? 1) - 1;
-            if (left > 0) connections.set(key, left);
-            else connections.delete(key);
+            connections.release(key);
+            // Whatever its operations' own ends did not give back (a send that failed on the closed socket).
+            subscriptions.release(key, holding.size);
+            holding.clear();
           },
         });
         return true;
       },
+      // An operation's end: graphql-ws calls onComplete when it finishes, onError when it fails before
+      // it ran (validation) or while it ran (then onComplete too: releasing twice gives back one).
+      onComplete: (ctx: Ctx, _id, payload) => releaseSubscription(ctx, payload),
+      onError: (ctx: Ctx, _id, payload) => releaseSubscription(ctx, payload),
       onClose: (ctx: Ctx) => {
         sockets.get(ctx)?.release();
         sockets.delete(ctx);
@@ -192,7 +238,28 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
           ];
         // graphql-ws parses and validates with no limits of its own: refuse over-limit documents first.
         const schema = deps.schema();
-        if (schema && deps.limits) return refuseOverLimits(schema, payload, deps.limits);
+        const overLimits = schema && deps.limits ? refuseOverLimits(schema, payload, deps.limits) : undefined;
+        if (overLimits) return overLimits;
+        // Last, so that nothing after it refuses the operation without giving its place back (without
+        // a schema, graphql-ws fails the operation without telling onError: the place is not taken).
+        // An operation that fails in a way no hook hears closes its socket, which gives all back.
+        const socket = sockets.get(ctx);
+        if (socket && schema && asksForSubscription(payload, deps.limits?.maxTokens)) {
+          if (!subscriptions.take(socket.key))
+            return [
+              new GraphQLError(
+                `Too many subscriptions: at most ${subscriptions.max} at once per caller, over all its sockets; complete one before subscribing again`,
+                {
+                  extensions: {
+                    code: ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+                    limit: subscriptions.max,
+                    scope: 'caller',
+                  },
+                },
+              ),
+            ];
+          socket.holding.add(payload);
+        }
         return undefined; // graphql-ws parses and validates the operation as usual
       },
       // The subscriber's verified context, plus its socket (to close it when it falls behind).
@@ -217,7 +284,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         }
         const socket = (args.contextValue as Context & { socket?: SubscriberSocket }).socket;
         return feedStream(
-          { feeds, logger, maxBuffered, runQuery, onListening: deps.onListening },
+          { feeds, logger, maxBuffered, runQuery: resolvePayload, onListening: deps.onListening },
           args,
           field,
           socket ?? { bufferedAmount: 0, close: () => undefined },
