@@ -1,5 +1,12 @@
 import type { Caller } from '@waooaw/shared';
 
+/**
+ * Marks the context of a query the gateway runs itself to resolve a subscription event's payload
+ * (subscriptions/server.ts). A symbol, set only there: a client's request context is built by the
+ * gateway from headers and connection params, and nothing a client sends (JSON) can carry a symbol.
+ */
+export const PAYLOAD_RESOLUTION: unique symbol = Symbol('subscription payload resolution');
+
 /** The context of one gateway request (also what the in-process audit subgraph receives). */
 export interface Context {
   caller: Caller | null;
@@ -19,4 +26,6 @@ export interface Context {
   forwardedCaller(subgraph: string): Promise<string>;
   /** The operation's cost, set by the limits plugin before the rate limiter charges the request. */
   queryCost?: number;
+  /** Set on the gateway's own payload resolutions only (see PAYLOAD_RESOLUTION). */
+  [PAYLOAD_RESOLUTION]?: true;
 }

@@ -71,6 +71,16 @@ export const environmentSchema = serviceEnvSchema(PORTS.gateway).extend({
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).default(50),
   /** Open sockets per caller (signed-in callers by their id, anonymous ones by their address). */
   WS_MAX_CONNECTIONS_PER_CALLER: z.coerce.number().int().min(1).default(20),
+  /**
+   * Subscriptions one caller may hold at once across all its sockets (signed-in callers by their id,
+   * anonymous ones by their address); one more is refused with TOO_MANY_SUBSCRIPTIONS.
+   */
+  WS_MAX_SUBSCRIPTIONS_PER_CALLER: z.coerce.number().int().min(1).default(200),
+  /**
+   * Subscription payload resolutions (the gateway's own queries for events' entity fields) in flight
+   * at once, over all subscribers; the rest wait. Not charged to the callers' rate limits.
+   */
+  SUBSCRIPTION_RESOLVE_CONCURRENCY: z.coerce.number().int().min(1).default(64),
 });
 
 export type Environment = z.output<typeof environmentSchema>;

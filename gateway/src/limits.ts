@@ -30,6 +30,7 @@ import {
   valueFromAST,
 } from 'graphql';
 import { DEFAULT_PAGE_SIZE, ErrorCode } from '@waooaw/shared';
+import { PAYLOAD_RESOLUTION } from './context';
 
 /** What one operation asks of the gateway: every measure is linear in the document's size. */
 export interface OperationMeasures {
@@ -297,6 +298,8 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
 /** What the limits plugin leaves on the request context (the rate limiter charges by cost). */
 export interface CostedContext {
   queryCost?: number;
+  /** Set on the gateway's own payload resolutions (see context.ts). */
+  [PAYLOAD_RESOLUTION]?: true;
 }
 
 /**
@@ -350,6 +353,10 @@ export function limitsPlugin<C extends BaseContext & CostedContext>(
             );
           const measures = measureOperation(schema, document, operation, request.variables ?? {});
           contextValue.queryCost = measures.cost;
+          // The gateway's own batched payload queries (subscriptions/entities.ts) hold many entities,
+          // each a selection that passed these limits when its subscription was accepted; their
+          // size is bounded there (entities per batch, tokens), not by one client operation's limits.
+          if (contextValue[PAYLOAD_RESOLUTION]) return;
           const refusal = checkLimits(measures, limits);
           if (refusal) throw refusal;
         },

@@ -3,6 +3,7 @@ import { HeaderMap } from '@apollo/server';
 import { GraphQLError, OperationTypeNode } from 'graphql';
 import { ErrorCode } from '@waooaw/shared';
 import type { Context } from './context';
+import { PAYLOAD_RESOLUTION } from './context';
 import type { RootField } from './operation-fields';
 import { rootFields } from './operation-fields';
 import { refusal } from './refusal';
@@ -111,6 +112,11 @@ const rateLimited = (retryAfterSeconds: number, charge?: number) =>
 export function rateLimitPlugin(limiter: RateLimiter, costPerToken: number): ApolloServerPlugin<Context> {
   return {
     async requestDidStart({ contextValue }) {
+      // The gateway's own queries for subscription payloads are not the caller's requests: charged
+      // here, a caller with a hundred subscriptions would get RATE_LIMITED payloads, then none. Their
+      // work is bounded by its own limits instead (subscriptions per caller, the resolution budget:
+      // subscriptions/budget.ts). Only the subscription server sets this mark; a client cannot.
+      if (contextValue[PAYLOAD_RESOLUTION]) return {};
       const key = rateLimitKey(contextValue);
       const admission = limiter.take(key);
       return {

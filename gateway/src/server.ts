@@ -22,6 +22,7 @@ import {
 } from '@waooaw/shared';
 import { createAudit } from './audit';
 import { createKafkaFeeds } from './subscriptions/feed';
+import { resolutionBudget } from './subscriptions/budget';
 import { attachSubscriptions } from './subscriptions/server';
 import { auditModel } from './audit/model';
 import type { Context } from './context';
@@ -61,6 +62,8 @@ export interface GatewayDeps {
     | 'WS_MAX_PAYLOAD_BYTES'
     | 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET'
     | 'WS_MAX_CONNECTIONS_PER_CALLER'
+    | 'WS_MAX_SUBSCRIPTIONS_PER_CALLER'
+    | 'SUBSCRIPTION_RESOLVE_CONCURRENCY'
   >;
   /** Subgraph name -> GraphQL URL (defaults from subgraphUrls(process.env)). */
   urls?: Record<string, string>;
@@ -287,9 +290,12 @@ export function createGateway(deps: GatewayDeps) {
     maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
     maxSubscriptionsPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
     maxConnectionsPerCaller: config.WS_MAX_CONNECTIONS_PER_CALLER,
+    maxSubscriptionsPerCaller: config.WS_MAX_SUBSCRIPTIONS_PER_CALLER,
+    resolutions: resolutionBudget(config.SUBSCRIPTION_RESOLVE_CONCURRENCY, deps.metrics.registry),
     limits,
     onListening: (field) => subscriptionsListening.inc({ field }),
   });
   return { service, apollo, context, urls };
 }
 export { signDevToken } from './auth';
+export { RESOLUTION_BUDGET_METRIC, RESOLUTIONS_METRIC } from './subscriptions/budget';

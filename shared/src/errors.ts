@@ -30,7 +30,11 @@ export const ErrorCode = {
   CURSOR_EXPIRED: 'CURSOR_EXPIRED',
   /** gateway: too many requests from this caller; `extensions.retryAfterSeconds` says when to retry. */
   RATE_LIMITED: 'RATE_LIMITED',
-  /** gateway: the WebSocket already runs as many operations as one socket may; `extensions.limit`. */
+  /**
+   * gateway: the WebSocket already runs as many operations as one socket may, or (with
+   * `extensions.scope: 'caller'`) the caller already holds as many subscriptions over all its sockets
+   * as it may; `extensions.limit`. Complete one first.
+   */
   TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
   /** gateway: the audit log cannot be written, so no mutation runs (none runs unaudited); retry later. */
   AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Client, ExecutionResult } from 'graphql-ws';
 import type { Connection } from 'mongoose';
 import type { Role } from '@waooaw/shared';
 import { createMetrics } from '@waooaw/shared';
@@ -49,6 +50,8 @@ export async function startTestGateway(options: {
       WS_MAX_PAYLOAD_BYTES: 1024 * 1024,
       WS_MAX_SUBSCRIPTIONS_PER_SOCKET: 50,
       WS_MAX_CONNECTIONS_PER_CALLER: 20,
+      WS_MAX_SUBSCRIPTIONS_PER_CALLER: 200,
+      SUBSCRIPTION_RESOLVE_CONCURRENCY: 64,
       ...options.config,
     },
     urls: options.urls,
@@ -66,6 +69,9 @@ export async function startTestGateway(options: {
   };
   return {
     service,
+    /** The gateway's metrics (what its /metrics serves). */
+    registry: metrics.registry,
+    listening,
     httpUrl: `${base}/graphql`,
     wsUrl: `${base.replace('http://', 'ws://')}/graphql`,
     /**
@@ -89,6 +95,31 @@ export interface GraphQLResponse<T> {
     data?: T | null;
     errors?: { message: string; path?: (string | number)[]; extensions: Record<string, unknown> }[];
   };
+}
+
+/** An error as a graphql-ws client receives it. */
+export type GraphQLErrorJson = { message: string; extensions?: Record<string, unknown> };
+
+/**
+ * Subscribes on a graphql-ws client: `events` fills as they arrive, `failed` with the errors when the
+ * operation is refused or fails; `dispose` completes it.
+ */
+export function subscribeCollecting<T>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+) {
+  const events: ExecutionResult<T>[] = [];
+  const failed: GraphQLErrorJson[][] = [];
+  const dispose = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (value) => void events.push(value as ExecutionResult<T>),
+      error: (errors) => void failed.push(errors as GraphQLErrorJson[]),
+      complete: () => undefined,
+    },
+  );
+  return { events, failed, dispose };
 }
 
 /** A client's token, signed as the gateway's identity provider would. */

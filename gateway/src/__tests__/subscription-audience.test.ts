@@ -126,6 +126,22 @@ describe('resolving entities for many subscribers', () => {
     expect(gateway.queries.map((q) => Object.keys(q.variables).length)).toEqual([2, 1]);
   });
 
+  it("splits a batch whose query would pass the parser's token limit", async () => {
+    const gateway = recordingGateway();
+    // One entity's query is 23 tokens and each more adds 17: 40 tokens hold two of them, not four.
+    const entities = createEntityResolver({ runQuery: gateway.runQuery, windowMs: 5, maxTokens: 40 });
+    const answers = await Promise.all(
+      ['a1', 'a2', 'a3', 'a4'].map((id, i) => entities.resolve(`e${i}`, 'public', context(null), lookup(id))),
+    );
+    expect(answers.map((a) => a.value)).toEqual(
+      ['a1', 'a2', 'a3', 'a4'].map((id) => ({ handle: `h-${id}` })),
+    );
+    expect(gateway.queries.map((q) => Object.values(q.variables))).toEqual([
+      ['a1', 'a2'],
+      ['a3', 'a4'],
+    ]);
+  });
+
   it('keeps different selections apart: one query each', async () => {
     const gateway = recordingGateway();
     const entities = createEntityResolver({ runQuery: gateway.runQuery, windowMs: 5 });

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
+import { Lexer, Source, TokenKind } from 'graphql';
 import type { Context } from '../context';
 
 /*
@@ -38,8 +39,13 @@ export type RunQuery = (
 
 export interface EntityResolverOptions {
   runQuery: RunQuery;
-  /** Entities in one batched query at most (each is an alias: keep it within the alias limit). */
+  /** Entities in one batched query at most. */
   maxBatch?: number;
+  /**
+   * Tokens a query may have (the gateway parses every document with this limit, its own too): a
+   * batch whose query would be longer is split.
+   */
+  maxTokens?: number;
   /** How long a batch gathers lookups before it goes out. */
   windowMs?: number;
   /** How long an event's answers are kept for its slower subscribers. */
@@ -59,6 +65,14 @@ const MAX_LOADERS = 10_000;
 const shapeOf = (lookup: EntityLookup) =>
   [lookup.rootField, lookup.selection, ...lookup.fragments].join('\n');
 
+/** Tokens in a document, counted as graphql-js's parser counts them against its maxTokens. */
+function tokenCount(text: string): number {
+  const lexer = new Lexer(new Source(text));
+  let count = 0;
+  while (lexer.advance().kind !== TokenKind.EOF) count++;
+  return count;
+}
+
 interface Key {
   id: unknown;
   context: Context;
@@ -66,6 +80,7 @@ interface Key {
 
 export function createEntityResolver(options: EntityResolverOptions) {
   const maxBatch = options.maxBatch ?? 20;
+  const maxTokens = options.maxTokens ?? Number.POSITIVE_INFINITY;
   const windowMs = options.windowMs ?? 2;
   const keepMs = options.keepMs ?? 30_000;
   const maxKept = options.maxKept ?? 50_000;
@@ -91,10 +106,8 @@ export function createEntityResolver(options: EntityResolverOptions) {
     return loader;
   };
 
-  async function runBatch(lookup: EntityLookup, keys: readonly Key[]): Promise<EntityAnswer[]> {
-    // The same entity twice in a batch (two events of one agent) is asked for once.
-    const ids = [...new Set(keys.map((k) => JSON.stringify(k.id)))];
-    const alias = new Map(ids.map((id, i) => [id, `e${i}`]));
+  /** The query for `ids` (one aliased root field each), and the alias of each id. */
+  function batchQuery(lookup: EntityLookup, ids: readonly string[]) {
     const query = [
       `query SubscriptionEntities(${ids.map((_, i) => `$i${i}: ID!`).join(', ')}) {`,
       ...ids.map((_, i) => `  e${i}: ${lookup.rootField}(id: $i${i}) ${lookup.selection}`),
@@ -102,21 +115,49 @@ export function createEntityResolver(options: EntityResolverOptions) {
       ...lookup.fragments,
     ].join('\n');
     const variables = Object.fromEntries(ids.map((id, i) => [`i${i}`, JSON.parse(id) as unknown]));
+    return { query, variables, alias: new Map(ids.map((id, i) => [id, `e${i}`])) };
+  }
+
+  /** Answers by id (JSON), from as few queries as the token limit allows. */
+  async function answersFor(
+    lookup: EntityLookup,
+    ids: readonly string[],
+    context: Context,
+  ): Promise<Map<string, EntityAnswer>> {
+    const { query, variables, alias } = batchQuery(lookup, ids);
+    if (ids.length > 1 && tokenCount(query) > maxTokens) {
+      const half = Math.ceil(ids.length / 2);
+      const [a, b] = await Promise.all([
+        answersFor(lookup, ids.slice(0, half), context),
+        answersFor(lookup, ids.slice(half), context),
+      ]);
+      return new Map([...a, ...b]);
+    }
     queries++;
-    // Every key of a batch is of one audience: any of their contexts answers for all.
-    const result = await options.runQuery(query, variables, keys[0]!.context);
+    const result = await options.runQuery(query, variables, context);
     const data = (result.data ?? {}) as Record<string, unknown>;
     const errors = (result.errors ?? []) as readonly GraphQLFormattedError[];
-    return keys.map((k) => {
-      const name = alias.get(JSON.stringify(k.id))!;
-      return {
-        value: data[name] ?? null,
-        // An error of this entity's alias, with its path from there on; one without a path is everyone's.
-        errors: errors
-          .filter((e) => e.path === undefined || e.path[0] === name)
-          .map((e) => ({ ...e, ...(e.path ? { path: e.path.slice(1) } : {}) })),
-      };
-    });
+    return new Map(
+      ids.map((id) => {
+        const name = alias.get(id)!;
+        const answer: EntityAnswer = {
+          value: data[name] ?? null,
+          // An error of this entity's alias, with its path from there on; one without a path is everyone's.
+          errors: errors
+            .filter((e) => e.path === undefined || e.path[0] === name)
+            .map((e) => ({ ...e, ...(e.path ? { path: e.path.slice(1) } : {}) })),
+        };
+        return [id, answer];
+      }),
+    );
+  }
+
+  async function runBatch(lookup: EntityLookup, keys: readonly Key[]): Promise<EntityAnswer[]> {
+    // The same entity twice in a batch (two events of one agent) is asked for once. Every key of a
+    // batch is of one audience: any of their contexts answers for all.
+    const ids = [...new Set(keys.map((k) => JSON.stringify(k.id)))];
+    const answers = await answersFor(lookup, ids, keys[0]!.context);
+    return keys.map((k) => answers.get(JSON.stringify(k.id))!);
   }
 
   /** Answers by event, audience and lookup, in the order they were asked for (oldest first). */

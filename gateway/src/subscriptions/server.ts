@@ -3,17 +3,20 @@ import type { Server } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import type { ExecutionResult, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { getOperationAST, GraphQLError, Kind, OperationTypeNode, parse, print } from 'graphql';
-import type { Context as WsContext } from 'graphql-ws';
+import type { SubscribePayload, Context as WsContext } from 'graphql-ws';
 import type { Extra } from 'graphql-ws/use/ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '@waooaw/shared';
 import { ErrorCode } from '@waooaw/shared';
 import type { Context } from '../context';
+import { PAYLOAD_RESOLUTION } from '../context';
 import type { QueryLimits } from '../limits';
 import { refuseOverLimits } from '../limits';
 import { subgraphs } from '../subgraphs';
 import { publicFieldsOf } from './audience';
+import type { ResolutionBudget } from './budget';
+import { callerAllowance, resolutionBudget } from './budget';
 import { createEntityResolver } from './entities';
 import type { KafkaFeeds } from './feed';
 import type { SubscriberSocket } from './stream';
@@ -41,6 +44,10 @@ export interface SubscriptionDeps {
   maxSubscriptionsPerSocket?: number;
   /** Sockets one caller may hold open; one more is closed with TOO_MANY_CONNECTIONS_CLOSE_CODE. */
   maxConnectionsPerCaller?: number;
+  /** Subscriptions one caller may hold across its sockets; one more is refused with TOO_MANY_SUBSCRIPTIONS. */
+  maxSubscriptionsPerCaller?: number;
+  /** What bounds the work of resolving payloads, over all subscribers (default: 64 at once). */
+  resolutions?: ResolutionBudget;
   /** The request limits, checked before graphql-ws parses and validates a subscribe message. */
   limits?: QueryLimits & { maxTokens: number };
   /** Told once a subscription hears its feed (see feedStream). */
@@ -66,6 +73,19 @@ function closeAtExpiry(socket: SubscriberSocket, expiresAt: number): () => void 
   };
   check();
   return () => clearTimeout(timer);
+}
+
+/** Whether a subscribe message asks for a subscription (not a query or mutation) that parses. */
+function asksForSubscription(payload: SubscribePayload, maxTokens: number | undefined): boolean {
+  try {
+    const document = parse(payload.query, maxTokens ? { maxTokens } : {});
+    return (
+      getOperationAST(document, payload.operationName ?? undefined)?.operation ===
+      OperationTypeNode.SUBSCRIPTION
+    );
+  } catch {
+    return false; // graphql-ws's own parsing answers it
+  }
 }
 
 /**
@@ -95,16 +115,24 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
   const { apollo, feeds, logger } = deps;
   const maxBuffered = deps.maxBuffered ?? 1000;
   const maxSubscriptions = deps.maxSubscriptionsPerSocket ?? 50;
-  const maxConnections = deps.maxConnectionsPerCaller ?? 20;
+  const connections = callerAllowance(deps.maxConnectionsPerCaller ?? 20);
+  const subscriptions = callerAllowance(deps.maxSubscriptionsPerCaller ?? 200);
+  const resolutions = deps.resolutions ?? resolutionBudget(64);
   const wss = new WebSocketServer({
     server: deps.httpServer,
     path: '/graphql',
     maxPayload: deps.maxPayloadBytes ?? 1024 * 1024,
   });
-  /** Per socket: its verified context, and what to undo when it closes. */
-  const sockets = new WeakMap<object, { context: Context; release: () => void }>();
-  /** Open sockets per caller key. */
-  const connections = new Map<string, number>();
+  /**
+   * Per socket: its verified context, its caller's key, the subscribe messages holding one of the
+   * caller's subscriptions (by the message's payload object, which graphql-ws hands to onComplete and
+   * onError too: an operation id may be reused before the operation it named has finished), and
+   * what to undo when it closes.
+   */
+  const sockets = new WeakMap<
+    object,
+    { context: Context; key: string; holding: Set<SubscribePayload>; release: () => void }
+  >();
   const callerKey = (context: Context) => (context.caller ? `sub:${context.caller.sub}` : `ip:${context.ip}`);
 
   const runQuery = async (
@@ -123,17 +151,34 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     return { ...result, ...(errors ? { errors: errors.map((e) => new FormattedError(e)) } : {}) };
   };
 
-  // Entity fields of payloads: shared per audience and batched (entities.ts), at most as many
-  // entities per query as a client may alias, so the gateway's own limits accept the batch.
-  const entities = createEntityResolver({ runQuery, maxBatch: Math.max(1, deps.limits?.maxAliases ?? 20) });
+  /**
+   * An event's payload fields, resolved as the subscriber within the resolution budget. Marked as the
+   * gateway's own work, so that the rate limiter does not charge it to the subscriber (rate-limit.ts).
+   */
+  const resolvePayload = (query: string, variables: Record<string, unknown>, context: Context) =>
+    resolutions.run(() => runQuery(query, variables, { ...context, [PAYLOAD_RESOLUTION]: true }));
+  // Entity fields of payloads: shared per audience and batched (entities.ts), as many entities per
+  // query as a client may alias and within the parser's token limit (the limits plugin leaves the
+  // gateway's own payload queries alone otherwise).
+  const entities = createEntityResolver({
+    runQuery: resolvePayload,
+    maxBatch: Math.max(1, deps.limits?.maxAliases ?? 20),
+    ...(deps.limits ? { maxTokens: deps.limits.maxTokens } : {}),
+  });
   const publicFields = publicFieldsOf(subgraphs().map((s) => parse(readFileSync(s.sdlFile, 'utf8'))));
   let anonymous: Promise<Context> | undefined;
+  /** An anonymous caller's context, for the public audience's resolutions (audience.ts). */
   const publicContext = () => {
     anonymous ??= deps.contextFor({ headers: {} });
     return anonymous;
   };
 
   type Ctx = WsContext<Record<string, unknown>, Extra>;
+  /** Gives back the caller's subscription held by the subscribe message `payload`, if it holds one. */
+  const releaseSubscription = (ctx: Ctx, payload: SubscribePayload) => {
+    const socket = sockets.get(ctx);
+    if (socket?.holding.delete(payload)) subscriptions.release(socket.key);
+  };
   const server = useServer<Record<string, unknown>>(
     {
       schema: () => {
@@ -161,28 +206,34 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         // Closed while its token was checked: onClose has run already, so count nothing for it.
         if (socket.readyState !== socket.OPEN) return false;
         const key = callerKey(context);
-        const open = connections.get(key) ?? 0;
-        if (open >= maxConnections) {
+        if (!connections.take(key)) {
           // The first close wins: graphql-ws's own 4403 after `false` does not replace this one.
           socket.close(
             TOO_MANY_CONNECTIONS_CLOSE_CODE,
-            `Too many connections: at most ${maxConnections} open sockets per caller; close one first`,
+            `Too many connections: at most ${connections.max} open sockets per caller; close one first`,
           );
           return false;
         }
-        connections.set(key, open + 1);
         const cancelExpiry = context.expiresAt ? closeAtExpiry(socket, context.expiresAt) : () => undefined;
+        const holding = new Set<SubscribePayload>();
         sockets.set(ctx, {
           context,
+          key,
+          holding,
           release: () => {
             cancelExpiry();
-            const left = (connections.get(key) ?? 1) - 1;
-            if (left > 0) connections.set(key, left);
-            else connections.delete(key);
+            connections.release(key);
+            // Whatever its operations' own ends did not give back (a send that failed on the closed socket).
+            subscriptions.release(key, holding.size);
+            holding.clear();
           },
         });
         return true;
       },
+      // An operation's end: graphql-ws calls onComplete when it finishes, onError when it fails before
+      // it ran (validation) or while it ran (then onComplete too: releasing twice gives back one).
+      onComplete: (ctx: Ctx, _id, payload) => releaseSubscription(ctx, payload),
+      onError: (ctx: Ctx, _id, payload) => releaseSubscription(ctx, payload),
       onClose: (ctx: Ctx) => {
         sockets.get(ctx)?.release();
         sockets.delete(ctx);
@@ -206,7 +257,28 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
           ];
         // graphql-ws parses and validates with no limits of its own: refuse over-limit documents first.
         const schema = deps.schema();
-        if (schema && deps.limits) return refuseOverLimits(schema, payload, deps.limits);
+        const overLimits = schema && deps.limits ? refuseOverLimits(schema, payload, deps.limits) : undefined;
+        if (overLimits) return overLimits;
+        // Last, so that nothing after it refuses the operation without giving its place back (without
+        // a schema, graphql-ws fails the operation without telling onError: the place is not taken).
+        // An operation that fails in a way no hook hears closes its socket, which gives all back.
+        const socket = sockets.get(ctx);
+        if (socket && schema && asksForSubscription(payload, deps.limits?.maxTokens)) {
+          if (!subscriptions.take(socket.key))
+            return [
+              new GraphQLError(
+                `Too many subscriptions: at most ${subscriptions.max} at once per caller, over all its sockets; complete one before subscribing again`,
+                {
+                  extensions: {
+                    code: ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+                    limit: subscriptions.max,
+                    scope: 'caller',
+                  },
+                },
+              ),
+            ];
+          socket.holding.add(payload);
+        }
         return undefined; // graphql-ws parses and validates the operation as usual
       },
       // The subscriber's verified context, plus its socket (to close it when it falls behind).

@@ -4,7 +4,15 @@ import WebSocket from 'ws';
 import { CALLER_HEADER, signCallerToken } from '@waooaw/shared';
 import { pollFor, testDatabase, uniqueName } from '@waooaw/shared/testing';
 import { signDevToken } from '@waooaw/gateway/server';
-import { buildActiveAgent, postGraphQL, startTestGateway, TEST_JWT, tokenFor } from '../gateway';
+import type { GraphQLErrorJson } from '../gateway';
+import {
+  buildActiveAgent,
+  postGraphQL,
+  startTestGateway,
+  subscribeCollecting as subscribe,
+  TEST_JWT,
+  tokenFor,
+} from '../gateway';
 import { startIdentityAndFactory } from '../platform';
 
 /**
@@ -16,7 +24,6 @@ const MAX_SUBSCRIPTIONS = 2;
 const MAX_CONNECTIONS = 2;
 
 type Closed = { code: number; reason: string };
-type GraphQLErrorJson = { message: string; extensions?: Record<string, unknown> };
 
 describe('WebSockets stay healthy as long as the client token is valid, and no longer', () => {
   let platform: Awaited<ReturnType<typeof startIdentityAndFactory>>;
@@ -86,7 +93,6 @@ describe('WebSockets stay healthy as long as the client token is valid, and no l
     });
   }
 
-  /** Subscribes; `events` fills as they arrive, `failed` with the errors if the subscription fails. */
   /**
    * Suspends the agent and waits for the subscriber to hear it, its payload resolved through the other
    * subgraphs (the agent's own activation event may still be on its way, so it looks for SUSPENDED).
@@ -111,20 +117,6 @@ describe('WebSockets stay healthy as long as the client token is valid, and no l
         },
       },
     });
-  }
-
-  function subscribe<T>(client: Client, query: string, variables: Record<string, unknown>) {
-    const events: ExecutionResult<T>[] = [];
-    const failed: GraphQLErrorJson[][] = [];
-    const dispose = client.subscribe<T>(
-      { query, variables },
-      {
-        next: (value) => void events.push(value as ExecutionResult<T>),
-        error: (errors) => void failed.push(errors as GraphQLErrorJson[]),
-        complete: () => undefined,
-      },
-    );
-    return { events, failed, dispose };
   }
 
   const LIFECYCLE = `subscription($id: ID) { agentLifecycleChanged(agentId: $id) {
