@@ -61,8 +61,13 @@ export interface LiveFigures {
     clientRequests: number;
     /** Window events with at least one client owed them. */
     eventsWithAudience: number;
-    /** (sum of bySubgraph - clientRequests) / eventsWithAudience. */
+    /**
+     * (sum of bySubgraph - clientRequests) / eventsWithAudience. Requests are counted until the
+     * clients stopped catching up: with deliveries missing, the payloads never built are not in it.
+     */
     perEvent: number | null;
+    /** The same over deliveries made: near the entities per payload when each subscriber's payload is resolved alone. */
+    perDelivery: number | null;
   };
   gateway: {
     rssBeforeMb: number | null;

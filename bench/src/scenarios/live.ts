@@ -398,6 +398,10 @@ export async function live(ctx: BenchContext): Promise<ScenarioResult> {
         subgraphTotal !== null && clientRequests !== null && withAudience.size > 0
           ? round((subgraphTotal - clientRequests) / withAudience.size)
           : null,
+      perDelivery:
+        subgraphTotal !== null && clientRequests !== null && sum((c) => c.delivered) > 0
+          ? round((subgraphTotal - clientRequests) / sum((c) => c.delivered))
+          : null,
     },
     gateway: {
       rssBeforeMb: mb(gwBefore?.rssKb),
