@@ -15,6 +15,22 @@ describe('bench arguments', () => {
     });
   });
 
+  it('runs live only when named, with 10,000 clients at 100 tasks/s unless told otherwise', () => {
+    expect(parseBenchArgs([]).scenarios).not.toContain('live');
+    expect(parseBenchArgs(['--scenario', 'live'])).toMatchObject({
+      scenarios: ['live'],
+      liveClients: 10_000,
+      liveRate: 100,
+    });
+    expect(parseBenchArgs(['--scenario', 'live', '--quick']).liveClients).toBe(300);
+    expect(parseBenchArgs(['--scenario', 'live', '--clients', '1000', '--rate', '50'])).toMatchObject({
+      liveClients: 1000,
+      liveRate: 50,
+      rate: 50,
+    });
+    expect(() => parseBenchArgs(['--clients', '0'])).toThrow(/--clients must be a number from 1/);
+  });
+
   it('takes scenarios as a list or repeated, keeping the documented order', () => {
     expect(parseBenchArgs(['--scenario', 'ramp,steady']).scenarios).toEqual(['steady', 'ramp']);
     expect(parseBenchArgs(['--scenario', 'browse', '--scenario', 'burst']).scenarios).toEqual([

@@ -13,8 +13,9 @@ import type { BenchPlatform } from './platform';
 import { ensurePlatform } from './platform';
 import { createProgress } from './progress';
 import type { BenchReport, ScenarioResult } from './report';
-import { memoryTable, processTable, resultsTable } from './report';
+import { liveTable, memoryTable, processTable, resultsTable } from './report';
 import { SCENARIO_RUNNERS, warmUp } from './scenarios';
+import { openFilesShortage } from './scenarios/live';
 import { renderChart } from './svg';
 import { TaskTracker } from './tracker';
 import { runCli } from './run-cli';
@@ -26,6 +27,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const argv = process.argv.slice(2);
 
 async function main(options: ReturnType<typeof parseBenchArgs>): Promise<number> {
+  // Before anything starts: ten thousand sockets need as many open files.
+  const shortage = options.scenarios.includes('live') ? openFilesShortage(options.liveClients) : null;
+  if (shortage) {
+    console.error(`[bench] live: ${shortage}`);
+    return 2;
+  }
   const { startedAt, runId, outDir, cleanups, stopAll, interrupted } = startRun({
     outDir: options.outDir,
     tag: 'bench',
@@ -33,7 +40,7 @@ async function main(options: ReturnType<typeof parseBenchArgs>): Promise<number>
   });
   const logFile = path.join(outDir, `run-${runId}.log`);
   log(
-    `[bench] run ${runId}: ${options.scenarios.join(', ')}${options.quick ? ' (quick)' : ''}, ${options.agents} agents, ${options.rate} tasks/s offered`,
+    `[bench] run ${runId}: ${options.scenarios.join(', ')}${options.quick ? ' (quick)' : ''}, ${options.agents} agents, ${options.scenarios.length === 1 && options.scenarios[0] === 'live' ? options.liveRate : options.rate} tasks/s offered`,
   );
 
   try {
@@ -194,6 +201,11 @@ async function main(options: ReturnType<typeof parseBenchArgs>): Promise<number>
     log('');
     log(resultsTable(results));
     log('');
+    const liveLine = liveTable(results);
+    if (liveLine) {
+      log(liveLine);
+      log('');
+    }
     log(processTable(results));
     log('');
     const memory = memoryTable(results);

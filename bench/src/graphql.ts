@@ -74,3 +74,6 @@ export async function hasQueryField(post: GatewayClient, field: string): Promise
   const probe = await post(`{ ${field}(first: 1) { totalCount } }`);
   return !(probe.errors ?? []).some((e) => e.message.includes(`Cannot query field "${field}"`));
 }
+
+/** Starts a trial of a listed agent as the signed-in customer (an activity event, then a trial task). */
+export const START_TRIAL = `mutation($input: StartTrialInput!) { startTrial(input: $input) { id status } }`;

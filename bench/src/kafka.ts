@@ -187,12 +187,17 @@ export async function createBenchKafka(
       sets.add(more);
       return () => sets.delete(more);
     },
-    /** Submits tasks over Kafka in one produce request; resolves when the broker has them all. */
-    async submit(commands: { taskId: string; spec: Record<string, unknown> }[]): Promise<void> {
+    /**
+     * Submits tasks over Kafka in one produce request; resolves when the broker has them all. A
+     * command's `customerId` makes the task that customer's (they may read it and hear its updates).
+     */
+    async submit(
+      commands: { taskId: string; spec: Record<string, unknown>; customerId?: string | null }[],
+    ): Promise<void> {
       await bus.publishAll(
         orchestrationCommands.submitTask,
         commands.map((c) => ({
-          data: { taskId: c.taskId, actor: 'bench', customerId: null, spec: c.spec },
+          data: { taskId: c.taskId, actor: 'bench', customerId: c.customerId ?? null, spec: c.spec },
           options: { subject: c.taskId },
         })),
       );

@@ -19,6 +19,69 @@ export interface ProcessFigure {
   rssLateTrendMbPerMin?: number | null;
 }
 
+/** Percentiles of a latency, ms. */
+export interface Percentiles {
+  count: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+/** What the live scenario measures of the gateway's subscriptions (its task figures are the load's). */
+export interface LiveFigures {
+  clients: number;
+  /** Per feed: clients, events of the window, deliveries owed and made. */
+  byFeed: Record<string, { clients: number; events: number; expected: number; delivered: number }>;
+  /** connection_init to connection_ack, per client; totalS: the first connect to the last ack. */
+  connectMs: Percentiles & { totalS: number; failed: number };
+  expected: number;
+  delivered: number;
+  /** delivered / expected (1 when nothing was owed). */
+  deliveredShare: number;
+  missed: number;
+  /** Of the missed, those before the client's first owed event (a late start rather than a gap). */
+  missedBeforeFirst: number;
+  duplicates: number;
+  /** Events received that the client was not owed (another customer's): must be 0. */
+  foreign: number;
+  unmatched: number;
+  /** GraphQL errors in payloads and subscribe refusals, by extensions.code. */
+  errors: Record<string, number>;
+  /** Sockets closed before the end of the run, by close code. */
+  closeCodes: Record<string, number>;
+  /** Receipt minus the event's Kafka timestamp. */
+  latencyMs: Percentiles;
+  /** Receipt minus the event's own time (data.at: includes the service's outbox delay). */
+  eventTimeLatencyMs: Percentiles;
+  subgraphRequests: {
+    /** Increase of every subgraph's /graphql request count over the window, by subgraph. */
+    bySubgraph: Record<string, number>;
+    /** HTTP /graphql requests the gateway served in the window (the bench's mutations), each taken to cost one subgraph request. */
+    clientRequests: number;
+    /** Window events with at least one client owed them. */
+    eventsWithAudience: number;
+    /**
+     * (sum of bySubgraph - clientRequests) / eventsWithAudience. Requests are counted until the
+     * clients stopped catching up: with deliveries missing, the payloads never built are not in it.
+     */
+    perEvent: number | null;
+    /** The same over deliveries made: near the entities per payload when each subscriber's payload is resolved alone. */
+    perDelivery: number | null;
+  };
+  gateway: {
+    rssBeforeMb: number | null;
+    rssConnectedMb: number | null;
+    rssEndMb: number | null;
+    /** (connected - before) RSS per 1,000 connections. */
+    rssMbPer1000: number | null;
+    /** CPU spent connecting and subscribing, per 1,000 connections. */
+    connectCpuMsPer1000: number | null;
+    /** CPU per second of the event window, per 1,000 connections. */
+    cpuMsPerSPer1000: number | null;
+  };
+}
+
 /** One scenario in results JSON (the fields the issue names first, then the detail). */
 export interface ScenarioResult {
   name: string;
@@ -46,6 +109,8 @@ export interface ScenarioResult {
   processes: ProcessFigure[];
   /** Scenario specifics (ramp steps and knee, injected faults, skip reasons ...). */
   details: Record<string, unknown>;
+  /** The live scenario's subscription figures. */
+  live?: LiveFigures;
   skipped?: string;
 }
 
@@ -214,6 +279,46 @@ export function resultsTable(results: readonly ScenarioResult[]): string {
         ],
   );
   return markdownTable(header, rows);
+}
+
+/** The live scenario's line: connections, delivery, latency, subgraph work and the gateway's cost. */
+export function liveTable(results: readonly ScenarioResult[]): string | null {
+  const rows = results.flatMap((r) => {
+    const l = r.live;
+    if (!l) return [];
+    const errors = Object.values(l.errors).reduce((a, b) => a + b, 0);
+    const closes = Object.values(l.closeCodes).reduce((a, b) => a + b, 0);
+    return [
+      [
+        r.name,
+        String(l.clients),
+        `${fmt(l.connectMs.p50)} / ${fmt(l.connectMs.p99)} ms, ${fmt(l.connectMs.totalS, 1)} s`,
+        `${l.delivered}/${l.expected} (${pct(l.deliveredShare)})`,
+        String(errors),
+        String(closes),
+        `${fmt(l.latencyMs.p50)} / ${fmt(l.latencyMs.p95)} / ${fmt(l.latencyMs.p99)}`,
+        fmt(l.subgraphRequests.perEvent, 1),
+        fmt(l.gateway.cpuMsPerSPer1000, 1),
+        fmt(l.gateway.rssMbPer1000, 1),
+      ],
+    ];
+  });
+  if (rows.length === 0) return null;
+  return markdownTable(
+    [
+      'live',
+      'clients',
+      'connect p50 / p99, total',
+      'delivered/expected',
+      'errors',
+      'closed',
+      'event->client p50 / p95 / p99 ms',
+      'subgraph req/event',
+      'gw cpu ms/s per 1k',
+      'gw MB per 1k',
+    ],
+    rows,
+  );
 }
 
 /** CPU% and RSS (start -> end, and the peak) of every process, one column per scenario. */

@@ -5,6 +5,7 @@ export { MissingToolError } from './tools';
 export { KAFKA_VERSION, MONGO_JAVA_SERVER_VERSION } from './versions';
 export {
   discoverServices,
+  METRICS_PORT_OFFSET,
   platformAddresses,
   spawnService,
   startPlatform,

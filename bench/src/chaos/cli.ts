@@ -4,7 +4,7 @@ import path from 'node:path';
 import { marketplaceEvents, orchestrationEvents, supportEvents } from '@waooaw/shared';
 import { parseBenchArgs } from '../args';
 import type { BenchContext } from '../context';
-import { devToken, gatewayClient, operatorToken } from '../graphql';
+import { devToken, gatewayClient, operatorToken, START_TRIAL } from '../graphql';
 import { createBenchKafka } from '../kafka';
 import { constantRate, untilStopped } from '../pacing';
 import { createProgress } from '../progress';
@@ -61,7 +61,6 @@ class ChaosTracker extends TaskTracker {
 }
 
 const LISTINGS = `query { listings(first: 50) { edges { node { id plans { id } } } } }`;
-const START_TRIAL = `mutation($input: StartTrialInput!) { startTrial(input: $input) { id status } }`;
 const CONVERT = `mutation($t: ID!, $p: ID!) { convertTrial(trialId: $t, plan: $p) { id } }`;
 const OPEN_TICKET = `mutation($input: OpenTicketInput!) { openTicket(input: $input) { id } }`;
 

@@ -1,6 +1,5 @@
-import { createClient } from 'graphql-ws';
 import type { Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import { errorCodeOf, gatewaySocket } from '../ws';
 import type { ReceivedEvent } from './counting';
 import { cursorPosition } from './counting';
 
@@ -25,16 +24,8 @@ export function feedSubscriber(wsUrl: string, token: string) {
 
   const once = () =>
     new Promise<void>((resolve) => {
-      const c = createClient({
-        url: wsUrl,
-        webSocketImpl: WebSocket,
-        connectionParams: { authorization: `Bearer ${token}` },
-        retryAttempts: 0,
-        lazy: false,
-        // A dead gateway should be noticed in seconds, not at the TCP timeout.
-        keepAlive: 5_000,
-        onNonLazyError: () => undefined,
-      });
+      // A dead gateway should be noticed in seconds, not at the TCP timeout.
+      const c = gatewaySocket(wsUrl, token, { keepAlive: 5_000 });
       client = c;
       let unsubscribe = () => undefined as void;
       const finish = () => {
@@ -49,10 +40,7 @@ export function feedSubscriber(wsUrl: string, token: string) {
         {
           next: (result) => {
             const event = result.data?.activityFeed;
-            if (result.errors?.length) {
-              const code = result.errors[0]?.extensions?.code;
-              note(typeof code === 'string' ? code : result.errors[0]!.message);
-            }
+            if (result.errors?.length) note(errorCodeOf(result.errors[0]));
             if (!event) return;
             const position = cursorPosition(event.cursor);
             if (!position) {
@@ -65,10 +53,7 @@ export function feedSubscriber(wsUrl: string, token: string) {
           error: (err: unknown) => {
             // A socket closing is what the run does to it (a CloseEvent, not worth noting); GraphQL
             // errors (an array) are worth reporting.
-            if (Array.isArray(err)) {
-              const first = (err as readonly { message?: unknown }[])[0];
-              note(typeof first?.message === 'string' ? first.message : 'error');
-            }
+            if (Array.isArray(err)) note(errorCodeOf((err as readonly { message?: unknown }[])[0]));
             finish();
           },
           complete: () => finish(),

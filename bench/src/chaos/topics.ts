@@ -27,19 +27,44 @@ export function envelopeOf(value: Buffer | null): { id: string; data: Record<str
   }
 }
 
+/** For each topic: the next offset of each of its partitions (by index), as they are now. */
+export async function topicEnds(kafka: Kafka, topics: readonly string[]): Promise<Map<string, number[]>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = new Map<string, number[]>();
+    for (const topic of topics) {
+      const next: number[] = [];
+      for (const o of await admin.fetchTopicOffsets(topic)) next[o.partition] = Number(o.high);
+      ends.set(topic, next);
+    }
+    return ends;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
- * Every message of `topics` from the beginning up to their ends as they are when called: the ground
- * truth the run's figures are counted against (read once everything has drained).
+ * Every message of `topics` from the beginning (or from the offsets of `from`: per topic, the first
+ * offset to read of each partition) up to their ends as they are when called: the ground truth the
+ * run's figures are counted against (read once everything has drained).
  */
-export async function readTopics(kafka: Kafka, topics: string[], timeoutMs = 120_000): Promise<RawMessage[]> {
+export async function readTopics(
+  kafka: Kafka,
+  topics: string[],
+  options: { timeoutMs?: number; from?: ReadonlyMap<string, readonly number[]> } = {},
+): Promise<RawMessage[]> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
   if (topics.length === 0) return [];
+  const startOf = (topic: string, partition: number) => options.from?.get(topic)?.[partition] ?? 0;
   const admin = kafka.admin();
   await admin.connect();
   const remaining = new Map<string, number>(); // "topic:partition" -> end offset
   try {
     for (const topic of topics)
       for (const o of await admin.fetchTopicOffsets(topic))
-        if (Number(o.high) > Number(o.low)) remaining.set(`${topic}:${o.partition}`, Number(o.high));
+        if (Number(o.high) > Math.max(Number(o.low), startOf(topic, o.partition)))
+          remaining.set(`${topic}:${o.partition}`, Number(o.high));
   } finally {
     await admin.disconnect();
   }
@@ -59,6 +84,7 @@ export async function readTopics(kafka: Kafka, topics: string[], timeoutMs = 120
         if (end === undefined) return;
         for (const m of batch.messages) {
           const offset = Number(m.offset);
+          if (offset < startOf(batch.topic, batch.partition)) continue;
           if (offset >= end) break;
           messages.push({
             topic: batch.topic,
@@ -72,6 +98,12 @@ export async function readTopics(kafka: Kafka, topics: string[], timeoutMs = 120
         if (remaining.size === 0) done();
       },
     });
+    if (options.from)
+      for (const key of remaining.keys()) {
+        const at = key.lastIndexOf(':');
+        const [topic, partition] = [key.slice(0, at), Number(key.slice(at + 1))];
+        consumer.seek({ topic, partition, offset: String(startOf(topic, partition)) });
+      }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       finished,

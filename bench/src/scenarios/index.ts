@@ -6,6 +6,7 @@ import type { ScenarioResult } from '../report';
 import { scenarioResult, skippedResult } from '../report';
 import { createProcessSampler } from '../proc';
 import { summarize, round } from '../stats';
+import { live } from './live';
 import { runLoad } from './load';
 
 /** A constant offered rate for the whole duration. */
@@ -284,4 +285,5 @@ export const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promi
   failures,
   ramp,
   browse,
+  live,
 };

@@ -58,6 +58,8 @@ export async function runLoad(
     label?: string;
     sample?: boolean;
     firstIndex?: number;
+    /** The customer a task submitted over Kafka works for (null: none, the default). */
+    customerOf?: (i: number) => string | null;
   } = {},
 ): Promise<LoadRun> {
   const { tracker, kafka, operator, progress } = ctx;
@@ -93,7 +95,7 @@ export async function runLoad(
     const due = profile.dueAt(t);
     if (due > sent) {
       const n = Math.min(due - sent, 500);
-      const commands: { taskId: string; spec: Record<string, unknown> }[] = [];
+      const commands: { taskId: string; spec: Record<string, unknown>; customerId: string | null }[] = [];
       for (let k = sent; k < sent + n; k++) {
         const i = base + k;
         const id = idOf(i);
@@ -111,7 +113,7 @@ export async function runLoad(
             }
           });
         } else {
-          commands.push({ taskId: id, spec: taskSpec(i) });
+          commands.push({ taskId: id, spec: taskSpec(i), customerId: options.customerOf?.(i) ?? null });
         }
       }
       pumpGraphql();
