@@ -2,19 +2,27 @@ import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { heapAfterGc } from './probe';
 
-/** A port nothing listens on right now (the child's inspector opens there on SIGUSR1). */
+/**
+ * A port nothing listens on, for the child's inspector. Below the kernel's range of ephemeral ports
+ * (32768 and up): the probe closes the inspector after each round and SIGUSR1 opens it again on the
+ * same port, and an ephemeral port may meanwhile have been handed to another test's connection.
+ */
 async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    server.close();
+    await once(server, 'close');
+    return port;
+  }
 }
 
 /**
