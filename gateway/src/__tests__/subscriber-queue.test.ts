@@ -36,6 +36,32 @@ function queueOf(options: Partial<SubscriberQueueOptions<number, string>> = {}) 
 }
 
 describe('the subscriber queue', () => {
+  it('with prefetch, starts the next waiting items when one is pulled, and still yields in order', async () => {
+    // Resolutions that finish in reverse order of their start: the last started is the first done.
+    const pending: { item: number; done: (value: string) => void }[] = [];
+    const { queue, resolved } = queueOf({
+      maxLive: 10,
+      prefetch: 2,
+      resolve: (item) => {
+        resolved.push(item);
+        return new Promise<string>((done) => pending.push({ item, done }));
+      },
+    });
+    for (const n of [1, 2, 3, 4, 5]) queue.pushLive(n);
+    const first = queue.next();
+    // The pulled item and the two behind it are in flight; the rest wait for their turn.
+    expect(resolved).toEqual([1, 2, 3]);
+    for (const p of [...pending].reverse()) p.done(`live ${p.item}`);
+    expect(await first).toEqual({ done: false, value: 'live 1' });
+    expect(await queue.next()).toEqual({ done: false, value: 'live 2' });
+    expect(resolved).toEqual([1, 2, 3, 4]);
+    // Item 4, started when 2 was pulled, is yielded in its turn after 3.
+    pending.find((p) => p.item === 4)!.done('live 4');
+    expect(await queue.next()).toEqual({ done: false, value: 'live 3' });
+    expect(await queue.next()).toEqual({ done: false, value: 'live 4' });
+    await queue.return();
+  });
+
   it('yields items in order, each resolved when pulled rather than when pushed', async () => {
     const { queue, resolved, pull } = queueOf();
     queue.pushLive(1);

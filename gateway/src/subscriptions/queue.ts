@@ -8,7 +8,9 @@
  * replay is paused at `replayHighWater` waiting and resumed once they drain to `replayLowWater`.
  *
  * Items are turned into results (`resolve`) when pulled, not when pushed: a subscriber that leaves
- * costs nothing for what it never read.
+ * costs nothing for what it never read. With `prefetch`, a pull also starts the next few waiting
+ * items, so a subscriber with a backlog has that many resolutions in flight (and so in one batch of
+ * entity lookups, see entities.ts) instead of one round trip per event; still yielded in order.
  *
  * Written here rather than taken from a library (Repeater, it-pushable): what matters is the
  * accounting above, which needs the count of each kind waiting, and a `return()` that takes effect
@@ -20,6 +22,8 @@ export interface SubscriberQueueOptions<T, R> {
   replayLowWater: number;
   /** Turns a pulled item into what the iterator yields. */
   resolve: (item: T, replayed: boolean) => Promise<R>;
+  /** Waiting items a pull starts resolving ahead of their turn (default 0: only the pulled one). */
+  prefetch?: number;
   /** Checked at every live push: true when the subscriber is behind however few items wait here. */
   behind?: () => boolean;
   /** The subscriber is too slow (`waiting` live items); the queue is closed already. */
@@ -53,7 +57,16 @@ export interface SubscriberQueue<T, R> extends AsyncIterableIterator<R> {
 }
 
 export function createSubscriberQueue<T, R>(options: SubscriberQueueOptions<T, R>): SubscriberQueue<T, R> {
-  const waiting: { item: T; replayed: boolean }[] = [];
+  const waiting: { item: T; replayed: boolean; result?: Promise<R> }[] = [];
+  const prefetch = options.prefetch ?? 0;
+  const start = (entry: (typeof waiting)[number]) => {
+    if (!entry.result) {
+      entry.result = options.resolve(entry.item, entry.replayed);
+      // Awaited when its turn comes; until then a failure must not count as unhandled.
+      entry.result.catch(() => undefined);
+    }
+    return entry.result;
+  };
   let liveWaiting = 0;
   let held: T[] | undefined;
   let closed = false;
@@ -114,7 +127,9 @@ export function createSubscriberQueue<T, R>(options: SubscriberQueueOptions<T, R
         if (next) {
           if (!next.replayed) liveWaiting--;
           else if (waiting.length - liveWaiting <= options.replayLowWater) options.onResumeReplay?.();
-          return { done: false, value: await options.resolve(next.item, next.replayed) };
+          const result = start(next);
+          for (const ahead of waiting.slice(0, prefetch)) void start(ahead);
+          return { done: false, value: await result };
         }
         if (closed) return { done: true, value: undefined };
         await new Promise<void>((resolve) => (wake = resolve));
