@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient } from 'graphql-ws';
+import type { Connection } from 'mongoose';
 import WebSocket from 'ws';
 import { ErrorCode, identityEvents, marketplaceEvents } from '@waooaw/shared';
 import { connectTestBus, pollFor, testDatabase, uniqueName } from '@waooaw/shared/testing';
@@ -32,12 +33,10 @@ describe('resuming a subscription from a cursor', () => {
   const agentId = `agent-${randomUUID()}`;
   let operator: string;
 
-  beforeAll(async () => {
-    bus = await connectTestBus('identity');
-    gatewayDb = await testDatabase('gateway-resume');
-    await new Promise<void>((resolve) => identity.listen(0, '127.0.0.1', resolve));
-    const unreachable = 'http://127.0.0.1:9/graphql'; // nothing here asks the other subgraphs
-    gateway = await startTestGateway({
+  /** A gateway in front of the holding identity (nothing here asks the other subgraphs). */
+  const startGateway = (connection: Connection) => {
+    const unreachable = 'http://127.0.0.1:9/graphql';
+    return startTestGateway({
       urls: {
         identity: `http://127.0.0.1:${(identity.address() as AddressInfo).port}/graphql`,
         factory: unreachable,
@@ -47,9 +46,16 @@ describe('resuming a subscription from a cursor', () => {
         support: unreachable,
       },
       callerSecret: CALLER_SECRET,
-      connection: gatewayDb.connection,
+      connection,
       config: { SUBSCRIPTION_MAX_BUFFERED: MAX_BUFFERED, KAFKA_GROUP_PREFIX: groupPrefix },
     });
+  };
+
+  beforeAll(async () => {
+    bus = await connectTestBus('identity');
+    gatewayDb = await testDatabase('gateway-resume');
+    await new Promise<void>((resolve) => identity.listen(0, '127.0.0.1', resolve));
+    gateway = await startGateway(gatewayDb.connection);
     operator = await tokenFor(['operator'], 'ops-resume');
   });
   afterAll(async () => {
@@ -369,22 +375,9 @@ describe('resuming a subscription from a cursor', () => {
   it('serves one stream from two gateway replicas: each reads the feed itself, and a cursor from one resumes on the other', async () => {
     // A second gateway process as a load balancer would put beside the first: same secrets, same
     // subgraphs, nothing shared with it but Kafka (each gateway's live consumer group is its own).
-    const unreachable = 'http://127.0.0.1:9/graphql';
     // Its own database connection: a gateway that stops closes the one it was given.
     const replicaDb = await testDatabase('gateway-replica');
-    const replica = await startTestGateway({
-      urls: {
-        identity: unreachable,
-        factory: unreachable,
-        discovery: unreachable,
-        orchestration: unreachable,
-        marketplace: unreachable,
-        support: unreachable,
-      },
-      callerSecret: CALLER_SECRET,
-      connection: replicaDb.connection,
-      config: { SUBSCRIPTION_MAX_BUFFERED: MAX_BUFFERED, KAFKA_GROUP_PREFIX: groupPrefix },
-    });
+    const replica = await startGateway(replicaDb.connection);
     const one = connect();
     const two = connect(replica.wsUrl);
     const reasons = (results: Result[]) =>
