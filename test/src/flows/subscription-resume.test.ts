@@ -184,6 +184,8 @@ describe('resuming a subscription from a cursor', () => {
     return numbers;
   }
 
+  // Its waits add up to more than the default 60 s (two waits of up to 60 s for replays of thousands
+  // of events): on a loaded machine (npm start and the whole suite at once) a replay can take that long.
   it(`delivers ${MISSED} missed events in order, exactly once, then the live ones, without a slow-subscriber close; a replayed event's cursor resumes exactly after it`, async () => {
     before = await firstCursor(LIFECYCLE, { id: agentId }, () =>
       bus.bus.publish(identityEvents.agentLifecycleChanged, lifecycle('warm-up'), { subject: agentId }),
@@ -266,7 +268,7 @@ describe('resuming a subscription from a cursor', () => {
       await resumed.stop();
       await client.dispose();
     }
-  });
+  }, 180_000);
 
   const refusal = async (variables: Record<string, unknown>, query = LIFECYCLE, wsUrl?: string) => {
     const { client } = connect(wsUrl);
