@@ -45,22 +45,35 @@ describe('heapAfterGc', () => {
   let child: ChildProcessWithoutNullStreams;
   let port: number;
   let lines: AsyncIterator<string>;
+  let stderr = '';
+  let exited: string | undefined;
+  let closed: Promise<unknown>;
 
+  /** The child's answer to `line`; if it died meanwhile (the probe must never kill it), how. */
   const command = async (line: string) => {
     child.stdin.write(`${line}\n`);
-    expect((await lines.next()).value).toBe(line);
+    const answer = (await lines.next()).value as string | undefined;
+    if (answer === undefined) await closed; // its stderr read to the end
+    expect({ answer, exited, stderr: answer === undefined ? stderr : '' }).toEqual({
+      answer: line,
+      exited: undefined,
+      stderr: '',
+    });
   };
 
   beforeAll(async () => {
     port = await freePort();
     child = spawn(process.execPath, [`--inspect-port=${port}`, '-e', CHILD]);
+    closed = once(child, 'close');
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code, signal) => (exited = `code ${code}, signal ${signal}`));
     lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     expect((await lines.next()).value).toBe('ready');
   });
 
   afterAll(async () => {
     child.kill();
-    await once(child, 'exit');
+    await closed;
   });
 
   it('counts what a process holds after a full collection, not the garbage it has not collected yet', async () => {
@@ -70,6 +83,7 @@ describe('heapAfterGc', () => {
     const afterGarbage = await heapAfterGc(child.pid!, port);
     await command('keep');
     const afterKeep = await heapAfterGc(child.pid!, port);
+    await command('alive'); // the last probe left it running too
 
     const MB = 1_048_576;
     // 5,000,000 doubles: 40 MB that stay reachable; the same amount dropped leaves nothing behind.

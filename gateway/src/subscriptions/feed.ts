@@ -36,6 +36,11 @@ export interface FeedOptions {
 
 /** A replay in progress: read from a cursor to the topic's end as it was when asked. */
 export interface Replay {
+  /**
+   * The end the replay reads to (next offset per partition), as soon as it is known: live events
+   * below it are the replay's to deliver.
+   */
+  end: Promise<readonly number[]>;
   /** Resolves with that end (next offset per partition) once every event below it was passed on, or once stopped. */
   done: Promise<readonly number[]>;
   /** Stops fetching until resume(): the subscriber has enough replayed events waiting. */
@@ -289,11 +294,12 @@ export function createKafkaFeeds(
       const pending = new Set<number>();
       const ends: number[] = [];
 
-      const done = (async () => {
+      // The stream's position as the replay goes: starts at the cursor (a partition created after it
+      // was issued from its beginning).
+      let next: number[] = [];
+      const endKnown = (async () => {
         const { low, high } = await retryTransient(() => withAdmin((admin) => watermarks(admin, topic)));
-        // The stream's position as the replay goes: starts at the cursor (a partition created after
-        // it was issued from its beginning).
-        const next = high.map((_, p) => from[p] ?? low[p] ?? 0);
+        next = high.map((_, p) => from[p] ?? low[p] ?? 0);
         for (const [p, end] of high.entries()) {
           const at = next[p]!;
           if (at < (low[p] ?? 0))
@@ -303,6 +309,10 @@ export function createKafkaFeeds(
           ends[p] = end;
           if (at < end) pending.add(p);
         }
+        return ends as readonly number[];
+      })();
+      const done = (async () => {
+        await endKnown;
         if (pending.size === 0 || stopped) return ends;
         const replaying = kafka.consumer({
           groupId: bus.groupId(`${groupPrefix}gateway-replay-${randomUUID()}`),
@@ -355,7 +365,11 @@ export function createKafkaFeeds(
         }
       })();
 
+      // Whoever awaits one of the two sees a refusal; the other must not count as unhandled.
+      endKnown.catch(() => undefined);
+      done.catch(() => undefined);
       return {
+        end: endKnown,
         done,
         pause() {
           if (paused) return;

@@ -35,16 +35,23 @@ export interface SubscriberQueueOptions<T, R> {
 }
 
 export interface SubscriberQueue<T, R> extends AsyncIterableIterator<R> {
-  /** Queues a live item; while holding (see hold), keeps it back instead. */
+  /** Queues a live item (unless `cover` says it is a replay's); while holding (see hold), keeps it back. */
   pushLive(item: T): void;
   pushReplayed(item: T): void;
   /**
-   * From now on, live items are kept back (a replay is in progress, and they come after it). They
-   * count towards `maxLive` all the same: they are live items the subscriber has not had.
+   * From now on, live items are kept back (a replay is in progress, and they come after it). Until
+   * `cover` tells which of them the replay delivers itself, they are not counted: the live feed may
+   * be behind, handing over the very events being replayed, as many as the subscriber missed.
    */
   hold(): void;
-  /** Stops holding: the kept-back items that `keep` accepts are queued as live, in order. */
-  release(keep: (item: T) => boolean): void;
+  /**
+   * Live items `covered` accepts are the replay's: dropped from what is kept back, and from now on
+   * as they come (also after `release`, if the live feed is still behind the replay's end). What
+   * remains kept back counts towards `maxLive`: live items the subscriber has not had.
+   */
+  cover(covered: (item: T) => boolean): void;
+  /** Stops holding: the kept-back items are queued as live, in order. */
+  release(): void;
   /**
    * Ends the stream with `result`: it is yielded next, before anything still waiting, and nothing
    * more is queued.
@@ -69,6 +76,7 @@ export function createSubscriberQueue<T, R>(options: SubscriberQueueOptions<T, R
   };
   let liveWaiting = 0;
   let held: T[] | undefined;
+  let covered: ((item: T) => boolean) | undefined;
   let closed = false;
   let failure: { result: R } | undefined;
   let wake: (() => void) | undefined;
@@ -83,10 +91,10 @@ export function createSubscriberQueue<T, R>(options: SubscriberQueueOptions<T, R
       return closed;
     },
     pushLive(item) {
-      if (closed) return;
+      if (closed || covered?.(item)) return;
       if (held) {
         held.push(item);
-        if (held.length > options.maxLive) tooSlow(held.length);
+        if (covered && held.length > options.maxLive) tooSlow(held.length);
         return;
       }
       waiting.push({ item, replayed: false });
@@ -103,10 +111,16 @@ export function createSubscriberQueue<T, R>(options: SubscriberQueueOptions<T, R
     hold() {
       held ??= [];
     },
-    release(keep) {
+    cover(replays) {
+      covered = replays;
+      if (!held) return;
+      held = held.filter((item) => !replays(item));
+      if (held.length > options.maxLive) tooSlow(held.length);
+    },
+    release() {
       const kept = held ?? [];
       held = undefined;
-      for (const item of kept) if (keep(item)) queue.pushLive(item);
+      for (const item of kept) queue.pushLive(item);
     },
     fail(result) {
       closed = true; // nothing more is held or queued: the failure ends the stream

@@ -147,9 +147,10 @@ export function feedStream(
       replay = feeds.replay(topic, from, (e) => {
         if (matches(e.envelope)) queue.pushReplayed(e);
       });
+      const end = await replay.end;
+      queue.cover((e) => e.offset < (end[e.partition] ?? 0));
       replayEnd = await replay.done;
-      // In the same turn as the end is known, so no live event can come in between.
-      queue.release((e) => e.offset >= (replayEnd[e.partition] ?? 0));
+      queue.release();
     }
   })();
   started.catch((err: unknown) => {
