@@ -19,12 +19,15 @@ export type LiveFeed = (typeof LIVE_FEEDS)[number];
  * What each feed's clients subscribe to. Every payload has an entity resolved from another subgraph
  * than the event's own (and a second entity or a field of a third), so an event costs the gateway
  * real query planning; the scalar fields are those the event's key is made of (see eventKey).
+ * Task subscribers select the update's `agent`, which reads alike for the task's owner and the
+ * operators, not `task` ("the task as it is now"), which is the owner's data and so resolved for
+ * each subscriber on its own (audience.ts): a live task view has the update's own fields.
  */
 export const LIVE_QUERIES: Record<LiveFeed, string> = {
   activityFeed: `subscription { activityFeed { activityId kind at agent { handle name } listing { name } } }`,
   agentHealthChanged: `subscription { agentHealthChanged { instanceId agentId from to at agent { handle name } instance { id health { status } } } }`,
   agentLifecycleChanged: `subscription($agentId: ID) { agentLifecycleChanged(agentId: $agentId) { agentId from to at agent { handle name health } } }`,
-  taskUpdated: `subscription { taskUpdated { taskId status attempts at task { id status agent { handle name } } } }`,
+  taskUpdated: `subscription { taskUpdated { taskId status attempts at agent { handle name listing { name } } } }`,
 };
 
 /** Shares of the clients per feed (operators come on top, see planLiveClients). */

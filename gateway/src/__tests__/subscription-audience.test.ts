@@ -5,7 +5,7 @@ import type { Caller, SubscriptionFeed } from '@waooaw/shared';
 import { subscriptionFeeds } from '@waooaw/shared';
 import type { Context } from '../context';
 import { SUPERGRAPH_FILE, subgraphs } from '../subgraphs';
-import { payloadAudience, publicFieldsOf } from '../subscriptions/audience';
+import { isPublicPayloadField, payloadAudience, publicFieldsOf } from '../subscriptions/audience';
 import type { EntityLookup } from '../subscriptions/entities';
 import { createEntityResolver } from '../subscriptions/entities';
 
@@ -15,14 +15,20 @@ const publicFields = publicFieldsOf(subgraphs().map((s) => parse(readFileSync(s.
 
 const customer = (sub: string): Caller => ({ sub, roles: ['customer'] }) as unknown as Caller;
 
-/** The audience of `subscription` (one field) for `caller`. */
-function audience(subscription: string, caller: Caller | null): string {
+/** The subscription field of `subscription`, its feed and its document. */
+function parsed(subscription: string) {
   const document = parse(subscription);
   const operation = document.definitions.find(
     (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
   )!;
   const field = operation.selectionSet.selections[0] as FieldNode;
   const feed = subscriptionFeeds[field.name.value] as SubscriptionFeed;
+  return { document, field, feed };
+}
+
+/** The audience of `subscription` (one field) for `caller`. */
+function audience(subscription: string, caller: Caller | null): string {
+  const { document, field, feed } = parsed(subscription);
   return payloadAudience(schema, feed, field, document, caller, publicFields);
 }
 
@@ -59,6 +65,23 @@ describe('who shares a resolved subscription payload', () => {
     // A fragment that reaches beyond the public fields makes the whole selection the caller's.
     const viaFragment = `subscription { agentLifecycleChanged { agent { ...F } } } fragment F on Agent { handle stats { completed } }`;
     expect(audience(viaFragment, customer('c-1'))).toBe('caller:c-1:customer');
+  });
+
+  it("shares a task update's public part: its agent is everybody's, its task the caller's own", () => {
+    // Only the event's own fields and its agent: the same for all who hear the update (the customer
+    // who owns the task and the operators), whoever they are.
+    const agentOnly = 'subscription { taskUpdated { taskId status agent { handle name } } }';
+    expect(audience(agentOnly, customer('c-1'))).toBe('public');
+    // With the task too, the whole payload is the caller's; its agent field on its own is still public.
+    const both = 'subscription { taskUpdated { status agent { handle } task { status } } }';
+    expect(audience(both, customer('c-1'))).toBe('caller:c-1:customer');
+    const { document, field, feed } = parsed(both);
+    const fields = field.selectionSet!.selections as FieldNode[];
+    expect(
+      Object.fromEntries(
+        fields.map((f) => [f.name.value, isPublicPayloadField(schema, feed, f, document, publicFields)]),
+      ),
+    ).toEqual({ status: true, agent: true, task: false });
   });
 });
 

@@ -93,8 +93,34 @@ export function isPublicSelection(
 }
 
 /**
- * The audience of one subscription's payloads: `public` when every entity field it selects is found
- * by a public root query and read through public fields only, else the caller's own.
+ * Whether the payload field `f` reads the same for everybody who hears the event: a field taken from
+ * the event itself, or an entity found by a public root query and read through public fields only.
+ */
+export function isPublicPayloadField(
+  schema: GraphQLSchema,
+  feed: SubscriptionFeed,
+  f: FieldNode,
+  document: DocumentNode,
+  publicFields: PublicFields,
+): boolean {
+  const entity = feed.entities[f.name.value];
+  if (!entity || !f.selectionSet) return true; // taken from the event itself, the same for all who hear it
+  const root = schema.getQueryType()?.getFields()[entity.rootField];
+  return (
+    root !== undefined &&
+    publicFields.has(`Query.${entity.rootField}`) &&
+    isPublicSelection(schema, getNamedType(root.type).name, f.selectionSet, document, publicFields)
+  );
+}
+
+/** The audience of what depends on who the caller is: the caller alone (its id and roles). */
+export const callerAudience = (caller: Caller | null): string =>
+  caller ? `caller:${caller.sub}:${[...caller.roles].sort().join(',')}` : 'anonymous';
+
+/**
+ * The audience of one subscription's whole payloads: `public` when every field it selects is public
+ * (isPublicPayloadField), else the caller's own. Its entity fields each have their own (a task
+ * update's `agent` is public even when its `task` is the caller's).
  */
 export function payloadAudience(
   schema: GraphQLSchema,
@@ -104,19 +130,8 @@ export function payloadAudience(
   caller: Caller | null,
   publicFields: PublicFields,
 ): string {
-  const queryFields = schema.getQueryType()?.getFields() ?? {};
   const selected = field.selectionSet ? collectFields(field.selectionSet, document) : [];
-  const allPublic = selected.every((f) => {
-    const entity = feed.entities[f.name.value];
-    if (!entity || !f.selectionSet) return true; // taken from the event itself, the same for all who hear it
-    const root = queryFields[entity.rootField];
-    return (
-      root !== undefined &&
-      publicFields.has(`Query.${entity.rootField}`) &&
-      isPublicSelection(schema, getNamedType(root.type).name, f.selectionSet, document, publicFields)
-    );
-  });
-  if (allPublic) return 'public';
-  if (!caller) return 'anonymous';
-  return `caller:${caller.sub}:${[...caller.roles].sort().join(',')}`;
+  return selected.every((f) => isPublicPayloadField(schema, feed, f, document, publicFields))
+    ? 'public'
+    : callerAudience(caller);
 }

@@ -1,7 +1,9 @@
 import DataLoader from 'dataloader';
 import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
 import { Lexer, Source, TokenKind } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import type { Context } from '../context';
+import { keptAnswers } from './kept';
 
 /*
  * The entity fields of subscription payloads (`agent { handle }` of an activity event), resolved for
@@ -50,9 +52,8 @@ export interface EntityResolverOptions {
   windowMs?: number;
   /** How long an event's answers are kept for its slower subscribers. */
   keepMs?: number;
-  /** Answers kept at most (the oldest go first beyond it). */
+  /** Answers kept at most (the least recently used go first beyond it). */
   maxKept?: number;
-  now?: () => number;
 }
 
 /** Batches kept ready at most, one per audience and selection in use. */
@@ -82,13 +83,13 @@ export function createEntityResolver(options: EntityResolverOptions) {
   const maxBatch = options.maxBatch ?? 20;
   const maxTokens = options.maxTokens ?? Number.POSITIVE_INFINITY;
   const windowMs = options.windowMs ?? 2;
-  const keepMs = options.keepMs ?? 30_000;
-  const maxKept = options.maxKept ?? 50_000;
-  const now = options.now ?? Date.now;
   let queries = 0;
 
-  /** One loader per audience, root field and selection: what can go out in one query together. */
-  const loaders = new Map<string, DataLoader<Key, EntityAnswer, string>>();
+  /**
+   * One loader per audience, root field and selection: what can go out in one query together.
+   * Selections and audiences come and go with subscribers: the least recently used are dropped.
+   */
+  const loaders = new LRUCache<string, DataLoader<Key, EntityAnswer, string>>({ max: MAX_LOADERS });
   const loaderFor = (audience: string, lookup: EntityLookup) => {
     const name = `${audience}\n${shapeOf(lookup)}`;
     let loader = loaders.get(name);
@@ -100,8 +101,6 @@ export function createEntityResolver(options: EntityResolverOptions) {
         batchScheduleFn: (callback) => setTimeout(callback, windowMs),
       });
       loaders.set(name, loader);
-      // Selections and audiences come and go with subscribers: keep the most recent ones only.
-      if (loaders.size > MAX_LOADERS) loaders.delete(loaders.keys().next().value!);
     }
     return loader;
   };
@@ -160,14 +159,11 @@ export function createEntityResolver(options: EntityResolverOptions) {
     return keys.map((k) => answers.get(JSON.stringify(k.id))!);
   }
 
-  /** Answers by event, audience and lookup, in the order they were asked for (oldest first). */
-  const kept = new Map<string, { at: number; answer: Promise<EntityAnswer> }>();
-  const prune = (t: number) => {
-    for (const [key, entry] of kept) {
-      if (kept.size <= maxKept && t - entry.at < keepMs) break;
-      kept.delete(key);
-    }
-  };
+  /** Answers by event, audience and lookup, for the subscribers that pull the event later. */
+  const kept = keptAnswers<EntityAnswer>({
+    keepMs: options.keepMs ?? 30_000,
+    max: options.maxKept ?? 50_000,
+  });
 
   return {
     /**
@@ -181,15 +177,7 @@ export function createEntityResolver(options: EntityResolverOptions) {
       lookup: EntityLookup,
     ): Promise<EntityAnswer> {
       const key = `${eventId}\n${audience}\n${shapeOf(lookup)}\n${JSON.stringify(lookup.id)}`;
-      const hit = kept.get(key);
-      if (hit) return hit.answer;
-      const t = now();
-      const answer = loaderFor(audience, lookup).load({ id: lookup.id, context });
-      kept.set(key, { at: t, answer });
-      // A failed resolution is not kept: the next subscriber tries again.
-      answer.catch(() => kept.delete(key));
-      prune(t);
-      return answer;
+      return kept.get(key, () => loaderFor(audience, lookup).load({ id: lookup.id, context }));
     },
     /** Gateway queries the resolver has run (for tests and metrics). */
     get queries() {

@@ -2,6 +2,7 @@ import type { DocumentNode, ExecutionResult, FieldNode, SelectionSetNode } from 
 import { GraphQLError, Kind, print } from 'graphql';
 import type { SubscriptionFeed } from '@waooaw/shared';
 import type { EntityAnswer, EntityLookup } from './entities';
+import type { KeptAnswers } from './kept';
 
 /** The fields a selection asks for, fragments flattened. */
 export function collectFields(set: SelectionSetNode, document: DocumentNode): FieldNode[] {
@@ -39,8 +40,12 @@ function fragmentsOf(set: SelectionSetNode, document: DocumentNode, seen = new S
  * Builds the results of one subscription from its feed's events: the payload fields the subscriber
  * selected (fragments flattened), each taken from the event's data by name, or, for an entity
  * (`agent` -> `agent(id: <data.agentId>)`), resolved through the gateway's own query planning by
- * `entity` (entities.ts: shared with the subscription's audience and batched). `cursor` is asked for
- * only when selected.
+ * `entity` (entities.ts: shared with the entity's audience and batched). `cursor` is asked for only
+ * when selected.
+ *
+ * A whole result is shared too: subscribers of one `audience` (audience.ts) whose subscription
+ * selects the same under the same response key get the very same result object for an event (and
+ * so one serialisation of it, see serialise.ts), built by whichever pulls it first.
  */
 export function payloadBuilder(options: {
   feed: SubscriptionFeed;
@@ -49,13 +54,20 @@ export function payloadBuilder(options: {
   document: DocumentNode;
   /** The payload's GraphQL type name (for `__typename`). */
   payloadType: string;
-  /** Resolves one entity field of the event `eventId` (see entities.ts). */
-  entity: (eventId: string, lookup: EntityLookup) => Promise<EntityAnswer>;
+  /** Who may share this subscription's whole results (audience.ts). */
+  audience: string;
+  /** Whether a selected entity field reads the same for everybody who hears the event (audience.ts). */
+  isPublic: (f: FieldNode) => boolean;
+  /** Resolves one entity field of the event `eventId`, for everybody or for the caller (see entities.ts). */
+  entity: (eventId: string, lookup: EntityLookup, isPublic: boolean) => Promise<EntityAnswer>;
+  /** Results kept for the other subscribers of the same audience and selection. */
+  shared: KeptAnswers<ExecutionResult>;
 }) {
   const { feed, field, document, payloadType } = options;
   const rootKey = field.alias?.value ?? field.name.value;
+  const selected = field.selectionSet ? collectFields(field.selectionSet, document) : [];
   // What each selected field needs, worked out once per subscription rather than per event.
-  const plan = (field.selectionSet ? collectFields(field.selectionSet, document) : []).map((f) => {
+  const plan = selected.map((f) => {
     const entity = feed.entities[f.name.value];
     return {
       key: f.alias?.value ?? f.name.value,
@@ -67,14 +79,23 @@ export function payloadBuilder(options: {
               rootField: entity.rootField,
               selection: print(f.selectionSet),
               fragments: fragmentsOf(f.selectionSet, document),
+              isPublic: options.isPublic(f),
             }
           : undefined,
     };
   });
+  const selectsCursor = plan.some((p) => p.name === 'cursor');
+  // What makes two subscriptions' results alike: the response key, the selection and its fragments.
+  const shape = [
+    rootKey,
+    field.name.value,
+    field.selectionSet ? print(field.selectionSet) : '',
+    ...(field.selectionSet ? fragmentsOf(field.selectionSet, document) : []),
+  ].join('\n');
 
-  return async (
+  const build = async (
     event: { id: string; data: Record<string, unknown> },
-    cursor: () => string,
+    cursorText: string | undefined,
   ): Promise<ExecutionResult> => {
     const { data } = event;
     const payload: Record<string, unknown> = {};
@@ -84,17 +105,21 @@ export function payloadBuilder(options: {
       const id = p.entity ? data[p.entity.idFrom] : undefined;
       // No id: e.g. an instance whose agent discovery does not know yet.
       return p.entity && id !== null && id !== undefined
-        ? options.entity(event.id, {
-            rootField: p.entity.rootField,
-            selection: p.entity.selection,
-            fragments: p.entity.fragments,
-            id,
-          })
+        ? options.entity(
+            event.id,
+            {
+              rootField: p.entity.rootField,
+              selection: p.entity.selection,
+              fragments: p.entity.fragments,
+              id,
+            },
+            p.entity.isPublic,
+          )
         : undefined;
     });
     for (const [i, p] of plan.entries()) {
       if (p.name === '__typename') payload[p.key] = payloadType;
-      else if (p.name === 'cursor') payload[p.key] = cursor();
+      else if (p.name === 'cursor') payload[p.key] = cursorText;
       else if (p.entity) {
         const answer = await answers[i];
         payload[p.key] = answer?.value ?? null;
@@ -108,5 +133,14 @@ export function payloadBuilder(options: {
       } else payload[p.key] = data[p.name] ?? null;
     }
     return { data: { [rootKey]: payload }, ...(errors.length ? { errors } : {}) };
+  };
+
+  return (event: { id: string; data: Record<string, unknown> }, cursor: () => string) => {
+    // The cursor is the subscriber's position (after a replay it may differ from another's): part of
+    // what must be alike to share.
+    const cursorText = selectsCursor ? cursor() : undefined;
+    return options.shared.get(`${event.id}\n${options.audience}\n${shape}\n${cursorText ?? ''}`, () =>
+      build(event, cursorText),
+    );
   };
 }

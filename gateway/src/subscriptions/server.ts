@@ -19,6 +19,8 @@ import type { ResolutionBudget } from './budget';
 import { callerAllowance, resolutionBudget } from './budget';
 import { createEntityResolver } from './entities';
 import type { KafkaFeeds } from './feed';
+import { keptAnswers } from './kept';
+import { serialiseOnce } from './serialise';
 import type { SubscriberSocket } from './stream';
 import { feedStream } from './stream';
 
@@ -165,6 +167,11 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     maxBatch: Math.max(1, deps.limits?.maxAliases ?? 20),
     ...(deps.limits ? { maxTokens: deps.limits.maxTokens } : {}),
   });
+  // Whole results, shared by the subscribers of one audience and selection (payload.ts), and turned
+  // into JSON once each (serialise.ts).
+  const payloads = keptAnswers<ExecutionResult>({ keepMs: 30_000, max: 50_000 });
+  const serialised = serialiseOnce();
+  wss.on('connection', (socket) => serialised.wrap(socket)); // before graphql-ws's own listener
   const publicFields = publicFieldsOf(subgraphs().map((s) => parse(readFileSync(s.sdlFile, 'utf8'))));
   let anonymous: Promise<Context> | undefined;
   /** An anonymous caller's context, for the public audience's resolutions (audience.ts). */
@@ -181,6 +188,10 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
   };
   const server = useServer<Record<string, unknown>>(
     {
+      jsonMessageReplacer: serialised.replacer,
+      // The result as it is, so that a shared one stays the one object serialised once; graphql-ws
+      // would copy it. Its errors are GraphQLErrors, which serialise (toJSON) to formatted ones.
+      onNext: (_ctx, _id, _payload, _args, result) => result,
       schema: () => {
         const schema = deps.schema();
         if (!schema) throw new Error('the gateway has not loaded its schema yet');
@@ -310,6 +321,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
             entities,
             publicFields,
             publicContext,
+            payloads,
             onListening: deps.onListening,
           },
           args,

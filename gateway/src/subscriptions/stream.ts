@@ -7,8 +7,9 @@ import type { Context } from '../context';
 import { eventFilter, feedAccess } from './access';
 import type { FeedEvent, KafkaFeeds, Replay } from './feed';
 import type { PublicFields } from './audience';
-import { payloadAudience } from './audience';
+import { callerAudience, isPublicPayloadField, payloadAudience } from './audience';
 import type { EntityResolver } from './entities';
+import type { KeptAnswers } from './kept';
 import { payloadBuilder } from './payload';
 import { createSubscriberQueue } from './queue';
 
@@ -34,13 +35,19 @@ export interface SubscriberSocket {
   close(code: number, reason: string): void;
 }
 
-/** A position at least `floor` in every partition. */
+/** A position at least `floor` in every partition (`position` itself when it is already). */
 const atLeast = (position: readonly number[], floor: readonly number[]) =>
-  floor.length === 0
+  floor.every((f, p) => f <= (position[p] ?? 0))
     ? position
     : Array.from({ length: Math.max(position.length, floor.length) }, (_, p) =>
         Math.max(position[p] ?? 0, floor[p] ?? 0),
       );
+
+/**
+ * An event's cursor at its own position, signed once for all who hear it (an HMAC per subscriber
+ * and event adds up with thousands of subscribers). Subscribers that resumed may be further on.
+ */
+const ownCursors = new WeakMap<FeedEvent, string>();
 
 /**
  * One subscription fed from Kafka, as its `subscriptionFeeds` entry says: who may hear what is
@@ -60,6 +67,8 @@ export function feedStream(
     publicFields: PublicFields;
     /** An anonymous caller's context: public entity fields are resolved as one, once for everybody. */
     publicContext: () => Promise<Context>;
+    /** Whole results, shared by the subscribers of one audience and selection (payload.ts). */
+    payloads: KeptAnswers<ExecutionResult>;
     /** Told once a subscription hears its feed: events published from then on reach it. */
     onListening?: (field: string) => void;
   },
@@ -79,7 +88,7 @@ export function feedStream(
   const access = feedAccess(name, feed.access, context.caller);
   if ('error' in access) return { errors: [access.error] };
   const matches = eventFilter(feed, values, access.admits);
-  // Who may share this subscription's resolved entities: everybody, or only the caller (audience.ts).
+  // Who may share this subscription's results, and each of its entities (audience.ts).
   const audience = payloadAudience(
     args.schema,
     feed,
@@ -88,13 +97,19 @@ export function feedStream(
     context.caller,
     deps.publicFields,
   );
-  const resolveAs = audience === 'public' ? deps.publicContext : () => Promise.resolve(context);
+  const ownAudience = callerAudience(context.caller);
   const payloadFor = payloadBuilder({
     feed,
     field,
     document: args.document,
     payloadType: definition.type.toString().replace(/!$/, ''),
-    entity: async (eventId, lookup) => deps.entities.resolve(eventId, audience, await resolveAs(), lookup),
+    audience,
+    isPublic: (f) => isPublicPayloadField(args.schema, feed, f, args.document, deps.publicFields),
+    entity: async (eventId, lookup, isPublic) =>
+      isPublic
+        ? deps.entities.resolve(eventId, 'public', await deps.publicContext(), lookup)
+        : deps.entities.resolve(eventId, ownAudience, context, lookup),
+    shared: deps.payloads,
   });
 
   const topic = feed.event.topic;
@@ -122,9 +137,13 @@ export function feedStream(
     onPauseReplay: () => replay?.pause(),
     onResumeReplay: () => replay?.resume(),
     resolve: (event, replayed) =>
-      payloadFor(event.envelope, () =>
-        feeds.cursor(topic, replayed ? event.position : atLeast(event.position, replayEnd)),
-      ),
+      payloadFor(event.envelope, () => {
+        const position = replayed ? event.position : atLeast(event.position, replayEnd);
+        if (position !== event.position) return feeds.cursor(topic, position);
+        let cursor = ownCursors.get(event);
+        if (cursor === undefined) ownCursors.set(event, (cursor = feeds.cursor(topic, position)));
+        return cursor;
+      }),
     onReturn: async () => {
       await replay?.stop(); // a replay in progress disconnects now, not once it reaches the end
       await started.catch(() => undefined);

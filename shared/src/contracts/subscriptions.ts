@@ -75,7 +75,10 @@ export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
   taskUpdated: {
     event: orchestrationEvents.taskUpdated,
     filters: { id: 'taskId' },
-    entities: { task: { rootField: 'task', idFrom: 'taskId' } },
+    entities: {
+      task: { rootField: 'task', idFrom: 'taskId' },
+      agent: { rootField: 'agent', idFrom: 'agentId' },
+    },
     access: { ownerField: 'customerId', staff: PLATFORM_STAFF },
   },
   workflowUpdated: {
