@@ -130,6 +130,16 @@ describe('the subscriber queue', () => {
     expect(told).toEqual(['pause', 'pause', 'resume', 'resume']);
   });
 
+  it('with eager, starts each item as it is queued, and still yields in order', async () => {
+    const { queue, resolved, pull } = queueOf({ eager: true });
+    queue.pushLive(1);
+    queue.pushReplayed(2);
+    queue.pushLive(3);
+    expect(resolved).toEqual([1, 2, 3]); // before anything was pulled
+    expect(await pull(3)).toEqual(['live 1', 'replayed 2', 'live 3']);
+    expect(resolved).toEqual([1, 2, 3]); // each once
+  });
+
   it('holds live items during a replay, drops those the replay covers, and releases the rest after the replayed ones', async () => {
     const { queue, told, pull } = queueOf();
     queue.hold();

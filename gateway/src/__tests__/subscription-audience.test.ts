@@ -165,6 +165,37 @@ describe('resolving entities for many subscribers', () => {
     ]);
   });
 
+  it('looks a batch up through the list field when the feed names one: one field, answers and errors by index', async () => {
+    const queries: { query: string; variables: Record<string, unknown> }[] = [];
+    const runQuery = (query: string, variables: Record<string, unknown>) => {
+      queries.push({ query, variables });
+      const ids = variables.ids as string[];
+      return Promise.resolve({
+        data: { list: ids.map((id) => (id === 'missing' ? null : { handle: `h-${id}` })) },
+        errors: [
+          { message: 'no such agent', path: ['list', ids.indexOf('missing'), 'handle'] },
+          { message: 'listing service slow' }, // no path: everyone's
+        ],
+        // Formatted errors, as the gateway's runQuery hands them over (see the other runner above).
+      } as unknown as ExecutionResult);
+    };
+    const entities = createEntityResolver({ runQuery, windowMs: 5, maxBatch: 2 });
+    const listed = (id: string): EntityLookup => ({ ...lookup(id), listField: 'agentsByIds' });
+    const [a1, missing, a3] = await Promise.all(
+      ['a1', 'missing', 'a3'].map((id, i) => entities.resolve(`e${i}`, 'public', context(null), listed(id))),
+    );
+    // One query for the three, though aliases would be split at maxBatch 2: the list takes 100.
+    expect(queries).toHaveLength(1);
+    expect(queries[0]!.query).toContain('list: agentsByIds(ids: $ids) { handle }');
+    expect(queries[0]!.variables).toEqual({ ids: ['a1', 'missing', 'a3'] });
+    expect(a1).toEqual({ value: { handle: 'h-a1' }, errors: [{ message: 'listing service slow' }] });
+    expect(a3!.value).toEqual({ handle: 'h-a3' });
+    expect(missing).toEqual({
+      value: null,
+      errors: [{ message: 'no such agent', path: ['handle'] }, { message: 'listing service slow' }],
+    });
+  });
+
   it('keeps different selections apart: one query each', async () => {
     const gateway = recordingGateway();
     const entities = createEntityResolver({ runQuery: gateway.runQuery, windowMs: 5 });

@@ -109,6 +109,8 @@ export function isPublicPayloadField(
   return (
     root !== undefined &&
     publicFields.has(`Query.${entity.rootField}`) &&
+    // Looked up many at once through the list field, which must then be as public.
+    (entity.listField === undefined || publicFields.has(`Query.${entity.listField}`)) &&
     isPublicSelection(schema, getNamedType(root.type).name, f.selectionSet, document, publicFields)
   );
 }

@@ -20,6 +20,12 @@ import { keptAnswers } from './kept';
 export interface EntityLookup {
   /** Root query field taking `id` (agent, listing, serviceInstance, task...). */
   rootField: string;
+  /**
+   * Root query field taking `ids`, answering in their order (agentsByIds), when there is one: a batch
+   * is then one field, and what other subgraphs add to its entities one request per subgraph. With
+   * aliased `rootField`s instead, the query planner fetches those additions once per alias.
+   */
+  listField?: string;
   /** The subscriber's selection set on the entity, printed. */
   selection: string;
   /** The fragment definitions that selection uses, printed. */
@@ -64,7 +70,10 @@ const MAX_LOADERS = 10_000;
  * documents may name different fragments alike, so they are part of it).
  */
 const shapeOf = (lookup: EntityLookup) =>
-  [lookup.rootField, lookup.selection, ...lookup.fragments].join('\n');
+  [lookup.listField ?? lookup.rootField, lookup.selection, ...lookup.fragments].join('\n');
+
+/** Ids one list field is asked for at most (identity's agentsByIds takes 100). */
+const MAX_LIST_IDS = 100;
 
 /** Tokens in a document, counted as graphql-js's parser counts them against its maxTokens. */
 function tokenCount(text: string): number {
@@ -72,6 +81,23 @@ function tokenCount(text: string): number {
   let count = 0;
   while (lexer.advance().kind !== TokenKind.EOF) count++;
   return count;
+}
+
+type Path = readonly (string | number)[];
+
+/** Whether `path` starts with `prefix`. */
+const isBelow = (path: Path, prefix: Path) => prefix.every((step, i) => path[i] === step);
+/** Whether `path` reaches as deep as an entity of the batch (`where` is one entity's place). */
+const belowAnEntity = (path: Path, where: Path) => path.length >= where.length;
+
+/** The value at `where` in a query's data (an alias, or the list and an index). */
+function valueAt(data: unknown, where: Path): unknown {
+  let value = data;
+  for (const step of where) {
+    if (value === null || value === undefined) return undefined;
+    value = (value as Record<string | number, unknown>)[step];
+  }
+  return value;
 }
 
 interface Key {
@@ -97,7 +123,7 @@ export function createEntityResolver(options: EntityResolverOptions) {
       loader = new DataLoader<Key, EntityAnswer, string>((keys) => runBatch(lookup, keys), {
         // The shared answers below are the cache; the loader only batches.
         cache: false,
-        maxBatchSize: maxBatch,
+        maxBatchSize: lookup.listField ? MAX_LIST_IDS : maxBatch,
         batchScheduleFn: (callback) => setTimeout(callback, windowMs),
       });
       loaders.set(name, loader);
@@ -105,8 +131,21 @@ export function createEntityResolver(options: EntityResolverOptions) {
     return loader;
   };
 
-  /** The query for `ids` (one aliased root field each), and the alias of each id. */
+  /**
+   * The query for `ids`: the list field once, or one aliased root field each. `at` says where an
+   * id's answer is (its index in the list, or its alias), for the data and for the errors' paths.
+   */
   function batchQuery(lookup: EntityLookup, ids: readonly string[]) {
+    if (lookup.listField) {
+      const query = [
+        `query SubscriptionEntities($ids: [ID!]!) {`,
+        `  list: ${lookup.listField}(ids: $ids) ${lookup.selection}`,
+        '}',
+        ...lookup.fragments,
+      ].join('\n');
+      const variables = { ids: ids.map((id) => JSON.parse(id) as unknown) };
+      return { query, variables, at: new Map(ids.map((id, i) => [id, ['list', i] as const])) };
+    }
     const query = [
       `query SubscriptionEntities(${ids.map((_, i) => `$i${i}: ID!`).join(', ')}) {`,
       ...ids.map((_, i) => `  e${i}: ${lookup.rootField}(id: $i${i}) ${lookup.selection}`),
@@ -114,7 +153,7 @@ export function createEntityResolver(options: EntityResolverOptions) {
       ...lookup.fragments,
     ].join('\n');
     const variables = Object.fromEntries(ids.map((id, i) => [`i${i}`, JSON.parse(id) as unknown]));
-    return { query, variables, alias: new Map(ids.map((id, i) => [id, `e${i}`])) };
+    return { query, variables, at: new Map(ids.map((id, i) => [id, [`e${i}`] as const])) };
   }
 
   /** Answers by id (JSON), from as few queries as the token limit allows. */
@@ -123,7 +162,7 @@ export function createEntityResolver(options: EntityResolverOptions) {
     ids: readonly string[],
     context: Context,
   ): Promise<Map<string, EntityAnswer>> {
-    const { query, variables, alias } = batchQuery(lookup, ids);
+    const { query, variables, at } = batchQuery(lookup, ids);
     if (ids.length > 1 && tokenCount(query) > maxTokens) {
       const half = Math.ceil(ids.length / 2);
       const [a, b] = await Promise.all([
@@ -134,17 +173,20 @@ export function createEntityResolver(options: EntityResolverOptions) {
     }
     queries++;
     const result = await options.runQuery(query, variables, context);
-    const data = (result.data ?? {}) as Record<string, unknown>;
     const errors = (result.errors ?? []) as readonly GraphQLFormattedError[];
     return new Map(
       ids.map((id) => {
-        const name = alias.get(id)!;
+        const where = at.get(id)!;
         const answer: EntityAnswer = {
-          value: data[name] ?? null,
-          // An error of this entity's alias, with its path from there on; one without a path is everyone's.
+          value: valueAt(result.data, where) ?? null,
+          // An error of this entity, with its path from there on; one that is not below any entity
+          // (no path, or the whole list failed) is everyone's.
           errors: errors
-            .filter((e) => e.path === undefined || e.path[0] === name)
-            .map((e) => ({ ...e, ...(e.path ? { path: e.path.slice(1) } : {}) })),
+            .filter((e) => e.path === undefined || isBelow(e.path, where) || !belowAnEntity(e.path, where))
+            .map((e) => ({
+              ...e,
+              ...(e.path ? { path: isBelow(e.path, where) ? e.path.slice(where.length) : [] } : {}),
+            })),
         };
         return [id, answer];
       }),

@@ -77,6 +77,7 @@ export function payloadBuilder(options: {
           ? {
               idFrom: entity.idFrom,
               rootField: entity.rootField,
+              listField: entity.listField,
               selection: print(f.selectionSet),
               fragments: fragmentsOf(f.selectionSet, document),
               isPublic: options.isPublic(f),
@@ -109,6 +110,7 @@ export function payloadBuilder(options: {
             event.id,
             {
               rootField: p.entity.rootField,
+              ...(p.entity.listField ? { listField: p.entity.listField } : {}),
               selection: p.entity.selection,
               fragments: p.entity.fragments,
               id,

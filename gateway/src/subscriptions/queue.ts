@@ -11,6 +11,7 @@
  * costs nothing for what it never read. With `prefetch`, a pull also starts the next few waiting
  * items, so a subscriber with a backlog has that many resolutions in flight (and so in one batch of
  * entity lookups, see entities.ts) instead of one round trip per event; still yielded in order.
+ * With `eager`, for results shared by all who hear an event, every item starts as it is queued.
  *
  * Written here rather than taken from a library (Repeater, it-pushable): what matters is the
  * accounting above, which needs the count of each kind waiting, and a `return()` that takes effect
@@ -24,6 +25,12 @@ export interface SubscriberQueueOptions<T, R> {
   resolve: (item: T, replayed: boolean) => Promise<R>;
   /** Waiting items a pull starts resolving ahead of their turn (default 0: only the pulled one). */
   prefetch?: number;
+  /**
+   * Start resolving each item as it is queued rather than when pulled: for results shared by everyone
+   * who hears the event (payload.ts), which cost the same whether one subscriber or all wait for them,
+   * so a subscriber with a backlog need not wait for them one prefetch at a time.
+   */
+  eager?: boolean;
   /** Checked at every live push: true when the subscriber is behind however few items wait here. */
   behind?: () => boolean;
   /** The subscriber is too slow (`waiting` live items); the queue is closed already. */
@@ -64,9 +71,10 @@ export interface SubscriberQueue<T, R> extends AsyncIterableIterator<R> {
 }
 
 export function createSubscriberQueue<T, R>(options: SubscriberQueueOptions<T, R>): SubscriberQueue<T, R> {
-  const waiting: { item: T; replayed: boolean; result?: Promise<R> }[] = [];
+  type Entry = { item: T; replayed: boolean; result?: Promise<R> };
+  const waiting: Entry[] = [];
   const prefetch = options.prefetch ?? 0;
-  const start = (entry: (typeof waiting)[number]) => {
+  const start = (entry: Entry) => {
     if (!entry.result) {
       entry.result = options.resolve(entry.item, entry.replayed);
       // Awaited when its turn comes; until then a failure must not count as unhandled.
@@ -97,14 +105,18 @@ export function createSubscriberQueue<T, R>(options: SubscriberQueueOptions<T, R
         if (covered && held.length > options.maxLive) tooSlow(held.length);
         return;
       }
-      waiting.push({ item, replayed: false });
+      const entry: Entry = { item, replayed: false };
+      waiting.push(entry);
+      if (options.eager) void start(entry);
       liveWaiting++;
       if (liveWaiting > options.maxLive || options.behind?.()) tooSlow(liveWaiting);
       wake?.();
     },
     pushReplayed(item) {
       if (closed) return;
-      waiting.push({ item, replayed: true });
+      const entry: Entry = { item, replayed: true };
+      waiting.push(entry);
+      if (options.eager) void start(entry);
       if (waiting.length - liveWaiting >= options.replayHighWater) options.onPauseReplay?.();
       wake?.();
     },

@@ -123,6 +123,10 @@ export function feedStream(
   const queue = createSubscriberQueue<FeedEvent, ExecutionResult>({
     maxLive: maxBuffered,
     prefetch: PREFETCH,
+    // A result everybody who hears the event shares costs the same however many wait for it: start
+    // it at once, so that a subscriber hearing hundreds of events a second (an operator on every
+    // task) has all it has not read yet in flight, in as few batches as they arrive in.
+    eager: audience === 'public',
     replayHighWater: REPLAY_HIGH_WATER,
     replayLowWater: REPLAY_LOW_WATER,
     // Behind on the other side too: bytes the socket could not send yet.

@@ -16,8 +16,12 @@ export interface SubscriptionFeed {
   event: EventDefinition;
   /** argument name, or `arg.field` of an input argument -> event data field it must equal (when given) */
   filters: Record<string, string>;
-  /** payload field -> root query field taking `id`, and the event data field holding that id */
-  entities: Record<string, { rootField: string; idFrom: string }>;
+  /**
+   * payload field -> root query field taking `id`, and the event data field holding that id;
+   * `listField`, a root query field taking `ids` and answering in their order, looks up many at once
+   * (then the fields other subgraphs add go out in one request per subgraph, not one per entity).
+   */
+  entities: Record<string, EntityFeedField>;
   /** Who may subscribe and which events each caller hears; absent: a public feed (see FeedAccess). */
   access?: FeedAccess;
 }
@@ -44,6 +48,15 @@ export interface FeedAccess {
   staff?: Partial<Record<Role, FeedScope>>;
 }
 
+export interface EntityFeedField {
+  rootField: string;
+  idFrom: string;
+  listField?: string;
+}
+
+/** An event's agent, by its `agentId`. */
+const AGENT: EntityFeedField = { rootField: 'agent', idFrom: 'agentId', listField: 'agentsByIds' };
+
 const SUPPORT_STAFF: readonly Role[] = ['support-l1', 'support-l2', 'support-l3', 'operator', 'admin'];
 /** Operators and admins hear every customer's tasks and workflows; nobody else but the owner does. */
 const PLATFORM_STAFF = { operator: 'all', admin: 'all' } as const satisfies Partial<Record<Role, FeedScope>>;
@@ -62,13 +75,13 @@ export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
   agentLifecycleChanged: {
     event: identityEvents.agentLifecycleChanged,
     filters: { agentId: 'agentId' },
-    entities: { agent: { rootField: 'agent', idFrom: 'agentId' } },
+    entities: { agent: AGENT },
   },
   agentHealthChanged: {
     event: discoveryEvents.healthChanged,
     filters: { agentId: 'agentId' },
     entities: {
-      agent: { rootField: 'agent', idFrom: 'agentId' },
+      agent: AGENT,
       instance: { rootField: 'serviceInstance', idFrom: 'instanceId' },
     },
   },
@@ -77,7 +90,7 @@ export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
     filters: { id: 'taskId' },
     entities: {
       task: { rootField: 'task', idFrom: 'taskId' },
-      agent: { rootField: 'agent', idFrom: 'agentId' },
+      agent: AGENT,
     },
     access: { ownerField: 'customerId', staff: PLATFORM_STAFF },
   },
@@ -92,7 +105,7 @@ export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
     filters: { 'filter.category': 'category', 'filter.agentId': 'agentId' },
     entities: {
       listing: { rootField: 'listing', idFrom: 'agentId' },
-      agent: { rootField: 'agent', idFrom: 'agentId' },
+      agent: AGENT,
     },
   },
   ticketUpdated: {

@@ -49,6 +49,22 @@ describe('identity subgraph', () => {
       { h: agent.handle },
     );
     expect(byHandle.data?.agentByHandle.id).toBe(agent.id);
+    // Many at once, in the order asked, null for an unknown id; bounded.
+    const many = await identity.exec<{ agentsByIds: (AgentView | null)[] }>(
+      `query($ids: [ID!]!) { agentsByIds(ids: $ids) { id handle } }`,
+      { ids: ['no-such-agent', agent.id, agent.id] },
+    );
+    expect(many.errors).toBeUndefined();
+    expect(many.data?.agentsByIds).toEqual([
+      null,
+      { id: agent.id, handle: agent.handle },
+      { id: agent.id, handle: agent.handle },
+    ]);
+    const tooMany = await identity.exec(`query($ids: [ID!]!) { agentsByIds(ids: $ids) { id } }`, {
+      ids: Array.from({ length: 101 }, (_, i) => `a-${i}`),
+    });
+    expect(tooMany.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
+    expect(tooMany.errors?.[0]?.message).toMatch(/at most 100 ids/);
 
     const [event] = await pollFor(
       () =>

@@ -1,5 +1,5 @@
 import type { FilterQuery } from 'mongoose';
-import { decodeCursor, pageSize, toConnection } from '@waooaw/shared';
+import { badUserInput, decodeCursor, pageSize, toConnection } from '@waooaw/shared';
 import type { QueryResolvers } from '../__generated__/resolvers-types';
 import { toAgentCard } from '../domain/agent-card';
 import { rangeConditions } from '../domain/version-range';
@@ -7,9 +7,21 @@ import type { AgentRecord } from '../models/agent';
 import { publicCapability } from '../agent-registry';
 import type { AgentModel } from '../models/agent';
 
+/** Ids one agentsByIds may ask for (one batch of the gateway's subscription payloads fits). */
+const MAX_IDS = 100;
+
 export function queryResolvers(agents: AgentModel): QueryResolvers {
   return {
     agent: (_parent, { id }, ctx) => ctx.loaders.agentById.load(id),
+
+    agentsByIds: async (_parent, { ids }, ctx) => {
+      if (ids.length > MAX_IDS)
+        throw badUserInput(`agentsByIds takes at most ${MAX_IDS} ids; ask in several requests`);
+      const agents = await ctx.loaders.agentById.loadMany(ids);
+      const failed = agents.find((a): a is Error => a instanceof Error);
+      if (failed) throw failed;
+      return agents as (AgentRecord | null)[];
+    },
 
     agentByHandle: async (_parent, { handle }, ctx) => {
       const agent = await agents.findOne({ handle }).lean<AgentRecord>();
