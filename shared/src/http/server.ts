@@ -51,6 +51,8 @@ export interface HttpServer {
 
 /** A body past the limit is still read this far (and thrown away) before the socket is cut. */
 const DRAIN_FACTOR = 8;
+/** How long an idle keep-alive connection is kept open (see createServer below). */
+const KEEP_ALIVE_MS = 65_000;
 
 /**
  * The request body, or null when it is larger than `limit` (declared by Content-Length or counted
@@ -242,6 +244,14 @@ export function createHttpServer<TContext extends BaseContext>(
   };
 
   const server = createServer((req, res) => void handle(req, res));
+  // A client keeps an idle connection for its next request; Node's agent (the gateway's fetches to
+  // the subgraphs) gives an idle one up after 5 s, exactly when Node's server closes it by default.
+  // A request sent on a connection the server is closing fails with ECONNRESET ("socket hang up"),
+  // which the gateway reports as SUBGRAPH_UNAVAILABLE: seen in bursts when the gateway's event loop
+  // was busy (ten thousand subscribers) and noticed the server's close late. The server waits
+  // longer, so that the client is always the one to give an idle connection up.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1_000; // must exceed keepAliveTimeout (Node's rule)
   const metricsServer = createServer((req, res) => void handleMetrics(req, res));
   let closed: Promise<void> | undefined;
   let metricsClosed: Promise<void> = Promise.resolve();
