@@ -4,7 +4,8 @@ import type { Caller, Role } from '@waooaw/shared';
 import { callerFromToken, signCallerToken, subscriptionFeeds } from '@waooaw/shared';
 import { createClientAuth } from '../auth';
 import { SUPERGRAPH_FILE } from '../subgraphs';
-import { eventFilter, feedAccess } from '../subscriptions/access';
+import { eventFilter, eventRoute, feedAccess } from '../subscriptions/access';
+import { routedListeners } from '../subscriptions/listeners';
 
 /** What `caller` may hear of feed `name`: the error code it is refused with, or the test per event. */
 function hears(name: string, caller: Caller | null) {
@@ -144,5 +145,51 @@ describe('which of its feed’s events a subscription hears (eventFilter)', () =
     expect(hears({ filter: { category: 'MARKETING', agentId: 'a-2' } })).toBe(false);
     expect(hears({ filter: { category: null, agentId: 'a-1' } })).toBe(true);
     expect(hears({ filter: null })).toBe(true);
+  });
+});
+
+describe('offering each subscriber only the events it could hear (eventRoute, routedListeners)', () => {
+  const route = (name: string, caller: Caller | null, values: Record<string, unknown> = {}) => {
+    const decision = feedAccess(name, subscriptionFeeds[name]!.access, caller);
+    if ('error' in decision) throw decision.error;
+    return eventRoute(subscriptionFeeds[name]!, values, decision);
+  };
+
+  it('routes by owner when the caller hears only its own events, else by the first filter given, else not at all', () => {
+    expect(route('taskUpdated', as('cust-a', 'customer'))).toEqual({ field: 'customerId', value: 'cust-a' });
+    // An operator hears every customer's tasks: by the task asked for, or every event.
+    expect(route('taskUpdated', as('ops-1', 'operator'), { id: 't-1' })).toEqual({
+      field: 'taskId',
+      value: 't-1',
+    });
+    expect(route('taskUpdated', as('ops-1', 'operator'))).toBeUndefined();
+    // Support hears tickets by tier, besides its own: no single field says which.
+    expect(route('ticketUpdated', as('sup-1', 'support-l1'))).toBeUndefined();
+    expect(route('activityFeed', null, { filter: { category: 'SALES' } })).toEqual({
+      field: 'category',
+      value: 'SALES',
+    });
+    expect(route('agentLifecycleChanged', null, { agentId: null })).toBeUndefined();
+  });
+
+  it('offers a routed listener only the events matching its route, an unrouted one all, and forgets removed ones', () => {
+    const listeners = routedListeners<{ data: Record<string, unknown> }>((e) => e.data);
+    const heard: string[] = [];
+    const listen = (name: string, r?: { field: string; value: unknown }) =>
+      listeners.add((e) => heard.push(`${name} ${String(e.data.n)}`), r);
+    const removeA = listen('a', { field: 'customerId', value: 'cust-a' });
+    listen('b', { field: 'customerId', value: 'cust-b' });
+    listen('t', { field: 'taskId', value: 't-9' });
+    listen('all');
+    expect(listeners.size).toBe(4);
+    listeners.deliver({ data: { n: 1, customerId: 'cust-a', taskId: 't-9' } });
+    listeners.deliver({ data: { n: 2, customerId: 'cust-c' } });
+    expect(heard.sort()).toEqual(['a 1', 'all 1', 'all 2', 't 1']);
+    removeA();
+    removeA(); // twice is once
+    expect(listeners.size).toBe(3);
+    heard.length = 0;
+    listeners.deliver({ data: { n: 3, customerId: 'cust-a' } });
+    expect(heard).toEqual(['all 3']);
   });
 });

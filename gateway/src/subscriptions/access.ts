@@ -1,12 +1,17 @@
 import type { GraphQLError } from 'graphql';
 import type { Caller, Envelope, FeedAccess, FeedScope, SubscriptionFeed } from '@waooaw/shared';
 import { forbidden, unauthenticated } from '@waooaw/shared';
+import type { EventRoute } from './listeners';
 
 /** Event data, as the feed delivers it. */
 type EventData = Record<string, unknown>;
 
-/** What a subscription may hear: refused with a typed error, or a test applied to every event. */
-export type FeedDecision = { error: GraphQLError } | { admits: (data: EventData) => boolean };
+/**
+ * What a subscription may hear: refused with a typed error, or a test applied to every event; `own`
+ * when that test is "the caller's own events" and nothing more (then only those need offering).
+ */
+export type FeedDecision =
+  { error: GraphQLError } | { admits: (data: EventData) => boolean; own?: EventRoute };
 
 const inScope = (scope: FeedScope, data: EventData) =>
   scope === 'all' ||
@@ -45,6 +50,10 @@ export function feedAccess(
   if (ownerField === undefined && staff === undefined) return { admits: () => true };
   const scopes = caller.roles.flatMap((r) => staff?.[r] ?? []);
   if (scopes.includes('all')) return { admits: () => true };
+  if (scopes.length === 0 && ownerField !== undefined) {
+    const sub = caller.sub;
+    return { admits: (data) => data[ownerField] === sub, own: { field: ownerField, value: sub } };
+  }
   return {
     admits: (data) =>
       (ownerField !== undefined && data[ownerField] === caller.sub) ||
@@ -63,14 +72,7 @@ export function eventFilter(
   values: Record<string, unknown>,
   admits: (data: EventData) => boolean,
 ): (envelope: Pick<Envelope<EventData>, 'type' | 'data'>) => boolean {
-  const argument = (path: string): unknown =>
-    path
-      .split('.')
-      .reduce<unknown>(
-        (value, key) =>
-          typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined,
-        values,
-      );
+  const argument = (path: string) => argumentValue(values, path);
   return (envelope) =>
     envelope.type === feed.event.type &&
     admits(envelope.data) &&
@@ -78,4 +80,33 @@ export function eventFilter(
       const wanted = argument(arg);
       return wanted === undefined || wanted === null || envelope.data[dataField] === wanted;
     });
+}
+
+/**
+ * A route (listeners.ts) that every event `eventFilter` would let through matches: the caller's own
+ * events when that is all it may hear, else the first filter argument given. None when the
+ * subscription may hear events of any value of every field (a staff member on every task).
+ */
+export function eventRoute(
+  feed: Pick<SubscriptionFeed, 'filters'>,
+  values: Record<string, unknown>,
+  decision: { own?: EventRoute },
+): EventRoute | undefined {
+  if (decision.own) return decision.own;
+  for (const [arg, field] of Object.entries(feed.filters)) {
+    const wanted = argumentValue(values, arg);
+    if (wanted !== undefined && wanted !== null) return { field, value: wanted };
+  }
+  return undefined;
+}
+
+/** An argument's value by name, or a field of an input argument by `arg.field`. */
+function argumentValue(values: Record<string, unknown>, path: string): unknown {
+  return path
+    .split('.')
+    .reduce<unknown>(
+      (value, key) =>
+        typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined,
+      values,
+    );
 }

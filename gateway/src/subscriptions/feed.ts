@@ -9,6 +9,8 @@ import {
   retryTransient,
   subscribeWhenReady,
 } from '@waooaw/shared';
+import type { EventRoute, RoutedListeners } from './listeners';
+import { routedListeners } from './listeners';
 
 export interface FeedEvent {
   envelope: Envelope<Record<string, unknown>>;
@@ -132,7 +134,7 @@ export function createKafkaFeeds(
   const groupPrefix = options.groupPrefix ?? '';
   const live = new Map<
     string,
-    { listeners: Set<(e: FeedEvent) => void>; started: Promise<Consumer>; pinned: boolean }
+    { listeners: RoutedListeners<FeedEvent>; started: Promise<Consumer>; pinned: boolean }
   >();
 
   const sign = (topic: string, body: string) =>
@@ -149,7 +151,7 @@ export function createKafkaFeeds(
   };
 
   // Feeds and cursors speak of logical topics; the consumers below read the namespaced ones.
-  async function startLive(logical: string, listeners: Set<(e: FeedEvent) => void>): Promise<Consumer> {
+  async function startLive(logical: string, listeners: RoutedListeners<FeedEvent>): Promise<Consumer> {
     await bus.ensureTopics([logical]); // a subscription may come before the first event of its topic
     const topic = bus.topic(logical);
     // The live consumer starts at the end it is told, not at the one the broker picks when it joins:
@@ -189,7 +191,7 @@ export function createKafkaFeeds(
         // read but not parsed.
         if (listeners.size === 0) return;
         const event = toEvent(partition, message, next.slice());
-        if (event) for (const listener of listeners) listener(event);
+        if (event) listeners.deliver(event);
       },
     });
     // run() resolves once the group is joined and before anything fetched is processed; a pending
@@ -202,7 +204,7 @@ export function createKafkaFeeds(
   const entryFor = (topic: string) => {
     let entry = live.get(topic);
     if (!entry) {
-      const listeners = new Set<(e: FeedEvent) => void>();
+      const listeners = routedListeners<FeedEvent>((e) => e.envelope.data);
       entry = { listeners, started: startLive(topic, listeners), pinned: false };
       live.set(topic, entry);
     }
@@ -220,14 +222,21 @@ export function createKafkaFeeds(
       await entry.started;
     },
 
-    /** Calls `listener` for every event published from now on; resolves once listening. Returns the detach. */
-    async listen(topic: string, listener: (e: FeedEvent) => void): Promise<() => Promise<void>> {
+    /**
+     * Calls `listener` for every event published from now on (only those `route` matches, when given:
+     * see listeners.ts); resolves once listening. Returns the detach.
+     */
+    async listen(
+      topic: string,
+      listener: (e: FeedEvent) => void,
+      route?: EventRoute,
+    ): Promise<() => Promise<void>> {
       const entry = entryFor(topic);
-      entry.listeners.add(listener);
+      const remove = entry.listeners.add(listener, route);
       const current = entry;
       await current.started;
       return async () => {
-        current.listeners.delete(listener);
+        remove();
         if (current.listeners.size === 0 && !current.pinned && live.get(topic) === current) {
           live.delete(topic);
           await (

@@ -4,7 +4,7 @@ import { getArgumentValues } from 'graphql/execution/values';
 import type { Logger } from '@waooaw/shared';
 import { ErrorCode, subscriptionFeeds, toPlatformError } from '@waooaw/shared';
 import type { Context } from '../context';
-import { eventFilter, feedAccess } from './access';
+import { eventFilter, eventRoute, feedAccess } from './access';
 import type { FeedEvent, KafkaFeeds, Replay } from './feed';
 import type { PublicFields } from './audience';
 import { callerAudience, isPublicPayloadField, payloadAudience } from './audience';
@@ -88,6 +88,8 @@ export function feedStream(
   const access = feedAccess(name, feed.access, context.caller);
   if ('error' in access) return { errors: [access.error] };
   const matches = eventFilter(feed, values, access.admits);
+  // Offered only the events it could hear, not every event of the feed (listeners.ts).
+  const route = eventRoute(feed, values, access);
   // Who may share this subscription's results, and each of its entities (audience.ts).
   const audience = payloadAudience(
     args.schema,
@@ -162,9 +164,13 @@ export function feedStream(
     // Live events that come while replaying are held, to be delivered after it.
     if (from !== undefined) queue.hold();
     // Listen before replaying, so nothing falls between the replay's end and the live stream.
-    detach = await feeds.listen(topic, (e) => {
-      if (matches(e.envelope)) queue.pushLive(e);
-    });
+    detach = await feeds.listen(
+      topic,
+      (e) => {
+        if (matches(e.envelope)) queue.pushLive(e);
+      },
+      route,
+    );
     deps.onListening?.(name);
     if (from && !queue.closed) {
       replay = feeds.replay(topic, from, (e) => {
