@@ -3,12 +3,15 @@ import { parseBenchArgs } from './args';
 describe('bench arguments', () => {
   it('runs every scenario in order by default, with the full-run settings', () => {
     const o = parseBenchArgs([]);
-    expect(o.scenarios).toEqual(['steady', 'burst', 'failures', 'ramp', 'browse']);
+    expect(o.scenarios).toEqual(['steady', 'max', 'burst', 'failures', 'ramp', 'browse']);
     expect(o).toMatchObject({
       quick: false,
       durationS: 60,
       warmupS: 20,
       rate: 250,
+      window: 1000,
+      maxDurationS: 30,
+      baseline: true,
       agents: 120,
       ceiling: true,
       portOffset: 0,
@@ -29,6 +32,17 @@ describe('bench arguments', () => {
       rate: 50,
     });
     expect(() => parseBenchArgs(['--clients', '0'])).toThrow(/--clients must be a number from 1/);
+  });
+
+  it('sizes max by its window and duration, and skips the baseline when told', () => {
+    expect(parseBenchArgs(['--scenario', 'max', '--quick'])).toMatchObject({
+      maxDurationS: 10,
+      window: 1000,
+    });
+    expect(
+      parseBenchArgs(['--scenario', 'max', '--window', '200', '--max-duration', '5', '--no-baseline']),
+    ).toMatchObject({ scenarios: ['max'], window: 200, maxDurationS: 5, baseline: false });
+    expect(() => parseBenchArgs(['--window', '2.5'])).toThrow(/--window must be a whole number/);
   });
 
   it('takes scenarios as a list or repeated, keeping the documented order', () => {

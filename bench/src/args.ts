@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['steady', 'burst', 'failures', 'ramp', 'browse', 'live'] as const;
+export const SCENARIOS = ['steady', 'max', 'burst', 'failures', 'ramp', 'browse', 'live'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 /**
  * What runs when no scenario is named: all but `live`, whose ten thousand sockets need a raised
@@ -15,6 +15,12 @@ export interface BenchOptions {
   durationS: number;
   /** Offered tasks/s of steady and failures; the ramp climbs past it. */
   rate: number;
+  /** Tasks in flight at most in the max scenario. */
+  window: number;
+  /** Offered phase of the max scenario, in s. */
+  maxDurationS: number;
+  /** Run the plain-queue baseline (BullMQ on REDIS_URL) beside steady and max. */
+  baseline: boolean;
   /** Agent instances in the fleet (20% premium, 50% standard, 30% budget). */
   agents: number;
   /** Share of tasks submitted through the gateway's submitTask mutation (the rest over Kafka). */
@@ -40,10 +46,15 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [options]
-  --scenario S[,S]   steady, burst, failures, ramp, browse, live (default: all but live, in that order)
+  --scenario S[,S]   steady, max, burst, failures, ramp, browse, live (default: all but live, in that
+                     order)
   --duration SEC     offered phase of steady, failures, browse and live (default 60; --quick 15)
   --rate N           offered tasks/s of steady and failures (default 250; the ramp climbs past it;
                      live 100)
+  --window N         tasks in flight at most in max, offered as fast as they settle (default 1000)
+  --max-duration SEC offered phase of max (default 30; --quick 10)
+  --no-baseline      skip the plain-queue baseline (BullMQ on REDIS_URL, default the local Redis)
+                     that steady and max otherwise run beside the platform
   --quick            short run of each scenario (the default set in under 3 minutes)
   --agents N         fleet size (default 120: 20% premium, 50% standard, 30% budget)
   --graphql-share F  share of tasks submitted through the gateway mutation (default 0.05)
@@ -82,6 +93,9 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       scenario: { type: 'string', multiple: true },
       duration: { type: 'string' },
       rate: { type: 'string' },
+      window: { type: 'string' },
+      'max-duration': { type: 'string' },
+      'no-baseline': { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
       agents: { type: 'string' },
       'graphql-share': { type: 'string' },
@@ -110,6 +124,9 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     quick,
     durationS: number('duration', values.duration, quick ? 15 : 60, 1, 3600),
     rate: number('rate', values.rate, 250, 1, 100_000),
+    window: integer('window', values.window, 1000, 1, 100_000),
+    maxDurationS: number('max-duration', values['max-duration'], quick ? 10 : 30, 1, 3600),
+    baseline: !(values['no-baseline'] ?? false),
     agents: integer('agents', values.agents, 120, 10, 10_000),
     graphqlShare: number('graphql-share', values['graphql-share'], 0.05, 0, 1),
     burstCount: integer('bursts', values.bursts, quick ? 1 : 3, 1, 100),

@@ -13,7 +13,7 @@ import type { BenchPlatform } from './platform';
 import { ensurePlatform } from './platform';
 import { createProgress } from './progress';
 import type { BenchReport, ScenarioResult } from './report';
-import { liveTable, memoryTable, processTable, resultsTable } from './report';
+import { costTable, liveTable, memoryTable, processTable, resultsTable } from './report';
 import { SCENARIO_RUNNERS, warmUp } from './scenarios';
 import { openFilesShortage } from './scenarios/live';
 import { renderChart } from './svg';
@@ -208,6 +208,11 @@ async function main(options: ReturnType<typeof parseBenchArgs>): Promise<number>
     }
     log(processTable(results));
     log('');
+    const costs = costTable(results);
+    if (costs) {
+      log(costs);
+      log('');
+    }
     const memory = memoryTable(results);
     if (memory) {
       log('resident memory, median MB per tenth of each long scenario, and its trend after the half:');

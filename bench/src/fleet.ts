@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import type { WriteStream } from 'node:fs';
 import path from 'node:path';
 import { catalogue, parseTiers, planFleet } from '@waooaw/agents/runtime';
+import { METRICS_PORT_OFFSET } from '@waooaw/infra';
 import { TRIAL_FIRST_DELIVERABLE } from '@waooaw/shared';
 import { REPO_ROOT } from './platform';
 
@@ -107,6 +108,8 @@ export function fleetProcess(
     );
   return {
     plan,
+    /** Where its /metrics answers. */
+    metricsPort: options.port + METRICS_PORT_OFFSET,
     get pid() {
       return child?.pid;
     },
@@ -132,6 +135,8 @@ export function fleetProcess(
             KAFKA_BROKERS: options.brokers.join(','),
             WAOOAW_NAMESPACE: options.namespace,
             PORT: String(options.port),
+            // As `npm start` gives every process: the bench reads its Kafka requests there.
+            METRICS_PORT: String(options.port + METRICS_PORT_OFFSET),
             HOST: '127.0.0.1',
             LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
           },

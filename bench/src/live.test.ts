@@ -1,5 +1,6 @@
 import { subscriptionFeeds } from '@waooaw/shared';
 import type { LiveClientPlan, TruthEvent } from './live';
+import { sumSamples } from './prom-text';
 import {
   countClient,
   eventKey,
@@ -10,7 +11,6 @@ import {
   openFilesProblem,
   owes,
   planLiveClients,
-  sumSamples,
   truthEvent,
 } from './live';
 

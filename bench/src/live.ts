@@ -290,20 +290,6 @@ export function countClient(
   return c;
 }
 
-/** Sum of a counter's samples in Prometheus text whose labels include all of `labels`. */
-export function sumSamples(metrics: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  for (const line of metrics.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const have = new Map<string, string>();
-    for (const m of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) have.set(m[1]!, m[2]!);
-    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) total += Number(match[3]);
-  }
-  return total;
-}
-
 /** The soft `Max open files` of /proc/<pid>/limits (Infinity when unlimited, null when absent). */
 export function openFilesLimit(limits: string): number | null {
   const match = /^Max open files\s+(\S+)/m.exec(limits);

@@ -1,4 +1,12 @@
-import { bursts, constantRate, untilStopped, rampSteps, stepIndex, steppedRate } from './pacing';
+import {
+  bursts,
+  constantRate,
+  inFlightWindow,
+  untilStopped,
+  rampSteps,
+  stepIndex,
+  steppedRate,
+} from './pacing';
 
 describe('offered load', () => {
   it('spreads a constant rate evenly and never exceeds the total', () => {
@@ -52,5 +60,25 @@ describe('offered load', () => {
     expect(p.dueAt(3_600_000)).toBe(100);
     expect(p.rateAt(1_000)).toBe(50);
     expect(p.rateAt(2_500)).toBe(0);
+  });
+
+  test('an in-flight window offers the next task as one settles, and ends at its duration', () => {
+    let settled = 0;
+    const p = inFlightWindow(3, 1000, () => settled);
+    expect(p.total).toBe(Number.POSITIVE_INFINITY);
+    expect(p.dueAt(0)).toBe(3);
+    expect(p.dueAt(10)).toBe(3);
+    settled = 2;
+    expect(p.dueAt(20)).toBe(5);
+    // Never takes back what was due, whatever the count says.
+    settled = 1;
+    expect(p.dueAt(30)).toBe(5);
+    settled = 4;
+    // The offered phase is over: what was due stays due, nothing more.
+    expect(p.dueAt(1000)).toBe(5);
+    expect(p.total).toBe(5);
+    settled = 5;
+    expect(p.dueAt(2000)).toBe(5);
+    expect(() => inFlightWindow(0, 1000, () => 0)).toThrow(/at least one/);
   });
 });

@@ -105,6 +105,31 @@ export function bursts(count: number, size: number, gapMs: number): LoadProfile 
   };
 }
 
+/**
+ * At most `window` tasks in flight for `durationMs`, offered as fast as the platform takes them:
+ * whenever one settles (`settled()` counts those with a final status or refused) the next is due.
+ * Measures the most a platform does with a bounded backlog rather than at a rate chosen beforehand.
+ * `total` is unbounded until the offered phase ends, then what was due by then.
+ */
+export function inFlightWindow(window: number, durationMs: number, settled: () => number): LoadProfile {
+  if (!(window >= 1)) throw new Error('an in-flight window needs at least one task');
+  let total = Number.POSITIVE_INFINITY;
+  let due = 0;
+  return {
+    get total() {
+      return total;
+    },
+    durationMs,
+    dueAt(t) {
+      if (t < 0) return 0;
+      if (t >= durationMs) total = Math.min(total, due);
+      else due = Math.max(due, settled() + window);
+      return Math.min(total, due);
+    },
+    rateAt: () => NaN,
+  };
+}
+
 /** Which step of `steps` a moment `t` ms after the start falls in (-1 before, steps.length after). */
 export function stepIndex(steps: readonly RampStep[], t: number): number {
   if (t < 0) return -1;

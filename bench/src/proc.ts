@@ -150,6 +150,7 @@ export function createProcessSampler(intervalMs = 1000) {
           pid,
           cpuPercent:
             seconds > 0 ? Math.round(((w.lastTicks - w.startTicks) / hz / seconds) * 1000) / 10 : null,
+          cpuMs: Math.round(((w.lastTicks - w.startTicks) / hz) * 1000),
           rssMaxMb: w.rssMaxKb ? Math.round(w.rssMaxKb / 1024) : null,
           rssStartMb: toMb(w.rssStartKb),
           rssEndMb: toMb(w.rssLastKb),

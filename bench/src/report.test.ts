@@ -1,5 +1,6 @@
 import type { ScenarioResult } from './report';
 import {
+  costTable,
   memoryTable,
   markdownTable,
   processTable,
@@ -64,8 +65,23 @@ describe('results', () => {
       offeredPerS: 200,
       durationS: 5,
       processes: [
-        { name: 'orchestration', pid: 1, cpuPercent: 42.5, rssMaxMb: 230, rssStartMb: 180, rssEndMb: 210 },
+        {
+          name: 'orchestration',
+          pid: 1,
+          cpuPercent: 42.5,
+          cpuMs: 2125,
+          rssMaxMb: 230,
+          rssStartMb: 180,
+          rssEndMb: 210,
+        },
+        { name: 'bench', pid: 2, cpuPercent: 90, cpuMs: 4500, rssMaxMb: 1, rssStartMb: 1, rssEndMb: 1 },
       ],
+      costs: {
+        platformCpuMsPerTask: 2.13,
+        mongoCommandsPerTask: 4.5,
+        kafkaRequestsPerTask: { produce: 0.4, fetch: 0.35, all: 1.2 },
+        counts: { mongoCommands: {}, mongoByCollection: {}, kafkaRequests: {}, unreachable: [] },
+      },
     });
     const browse = skippedResult('browse', 120, 'no listings field');
     const table = resultsTable([steady, browse]);
@@ -73,6 +89,19 @@ describe('results', () => {
     expect(table).toContain('| steady   |       200 |   200.0 |     12000 |');
     expect(table).toContain('99.80%');
     expect(table).toContain('P 78% S 19% B 3%');
+    expect(table).toMatch(/\| cpu ms\/task \| +tiers \|$/m);
+    expect(table).toMatch(/\| +2\.13 \| +P 78%/);
+    // Costs per completed task: the platform's, then each process's but the bench's own.
+    const costs = costTable([steady, browse])!;
+    expect(costs.split('\n')[0]).toMatch(/^\| per completed task +\| steady \|$/);
+    expect(costs).toMatch(/\| platform CPU ms +\| +2\.13 \|/);
+    expect(costs).toMatch(/\| MongoDB commands +\| +4\.50 \|/);
+    expect(costs).toMatch(/\| +Produce +\| +0\.40 \|/);
+    expect(costs).toMatch(
+      new RegExp(`\\| CPU ms: orchestration +\\| +${(2125 / steady.completed).toFixed(2)} \\|`),
+    );
+    expect(costs).not.toContain('CPU ms: bench');
+    expect(steady).toMatchObject({ platformCpuMsPerTask: 2.13, mongoCommandsPerTask: 4.5 });
     expect(table).toMatch(/browse .*skipped/);
     expect(tierText({ other: 0.1, BUDGET: 0.2, PREMIUM: 0.7 })).toBe('P 70% B 20% o 10%');
     const processes = processTable([steady, browse]);
@@ -98,6 +127,7 @@ describe('results', () => {
           name: 'orchestration',
           pid: 1,
           cpuPercent: 40,
+          cpuMs: 240_000,
           rssMaxMb: 262,
           rssStartMb: 167,
           rssEndMb: 203,

@@ -1,3 +1,4 @@
+import type { TaskCosts } from './costs';
 import type { Measurement } from './tracker';
 import { round } from './stats';
 
@@ -7,6 +8,8 @@ export interface ProcessFigure {
   pid: number;
   /** Share of one core over the scenario (100 = one core busy all the time). */
   cpuPercent: number | null;
+  /** CPU time it used over the scenario (user + system), ms; null when never seen. */
+  cpuMs: number | null;
   /** Largest resident set seen, MB. */
   rssMaxMb: number | null;
   /** Resident set at the start of the scenario (or when the process joined it), MB. */
@@ -106,6 +109,14 @@ export interface ScenarioResult {
   /** Completed tasks per tier, as fractions of all completed. */
   tierShare: Record<string, number>;
   durationS: number;
+  /** CPU ms of every platform process (not the bench) over the scenario per completed task. */
+  platformCpuMsPerTask: number | null;
+  /** MongoDB commands per completed task (null: the server does not count them). */
+  mongoCommandsPerTask: number | null;
+  /** Kafka requests of the platform's processes per completed task. */
+  kafkaRequestsPerTask: TaskCosts['kafkaRequestsPerTask'];
+  /** The counts those were divided from. */
+  costCounts?: TaskCosts['counts'];
   processes: ProcessFigure[];
   /** Scenario specifics (ramp steps and knee, injected faults, skip reasons ...). */
   details: Record<string, unknown>;
@@ -137,6 +148,7 @@ export function scenarioResult(
     durationS: number;
     ceilingMsgsPerS?: number | null;
     processes?: ProcessFigure[];
+    costs?: TaskCosts | null;
     details?: Record<string, unknown>;
   },
 ): ScenarioResult {
@@ -176,6 +188,10 @@ export function scenarioResult(
     },
     tierShare,
     durationS: extra.durationS,
+    platformCpuMsPerTask: extra.costs?.platformCpuMsPerTask ?? null,
+    mongoCommandsPerTask: extra.costs?.mongoCommandsPerTask ?? null,
+    kafkaRequestsPerTask: extra.costs?.kafkaRequestsPerTask ?? null,
+    ...(extra.costs ? { costCounts: extra.costs.counts } : {}),
     processes: extra.processes ?? [],
     details: extra.details ?? {},
   };
@@ -208,6 +224,9 @@ export function skippedResult(name: string, agents: number, reason: string): Sce
     },
     tierShare: {},
     durationS: 0,
+    platformCpuMsPerTask: null,
+    mongoCommandsPerTask: null,
+    kafkaRequestsPerTask: null,
     processes: [],
     details: {},
     skipped: reason,
@@ -255,11 +274,12 @@ export function resultsTable(results: readonly ScenarioResult[]): string {
     'success',
     'lost',
     'dup',
+    'cpu ms/task',
     'tiers',
   ];
   const rows = results.map((r) =>
     r.skipped
-      ? [r.name, 'skipped', '', '', '', '', '', '', '', '', '', '', '', '', r.skipped.slice(0, 40)]
+      ? [r.name, 'skipped', '', '', '', '', '', '', '', '', '', '', '', '', '', r.skipped.slice(0, 40)]
       : [
           r.name,
           fmt(r.offeredPerS),
@@ -275,6 +295,7 @@ export function resultsTable(results: readonly ScenarioResult[]): string {
           pct(r.successRate),
           String(r.lost),
           String(r.duplicates),
+          fmt(r.platformCpuMsPerTask, 2),
           tierText(r.tierShare),
         ],
   );
@@ -336,6 +357,30 @@ export function processTable(results: readonly ScenarioResult[]): string {
     }),
   ]);
   return markdownTable(header, rows);
+}
+
+/**
+ * What a completed task cost, one column per scenario: CPU ms of the whole platform and of each
+ * process, MongoDB commands and Kafka requests (the counts to compare two versions by on a noisy
+ * machine; see costs.ts).
+ */
+export function costTable(results: readonly ScenarioResult[]): string | null {
+  const ran = results.filter((r) => !r.skipped && r.completed > 0 && r.processes.length > 0);
+  if (ran.length === 0) return null;
+  const names = [...new Set(ran.flatMap((r) => r.processes.map((p) => p.name)))].filter((n) => n !== 'bench');
+  const perTask = (r: ScenarioResult, ms: number | null) => (ms === null ? null : ms / r.completed);
+  const rows = [
+    ['platform CPU ms', ...ran.map((r) => fmt(r.platformCpuMsPerTask, 2))],
+    ['MongoDB commands', ...ran.map((r) => fmt(r.mongoCommandsPerTask, 2))],
+    ['Kafka requests', ...ran.map((r) => fmt(r.kafkaRequestsPerTask?.all, 2))],
+    ['  Produce', ...ran.map((r) => fmt(r.kafkaRequestsPerTask?.produce, 2))],
+    ['  Fetch', ...ran.map((r) => fmt(r.kafkaRequestsPerTask?.fetch, 2))],
+    ...names.map((name) => [
+      `CPU ms: ${name}`,
+      ...ran.map((r) => fmt(perTask(r, r.processes.find((p) => p.name === name)?.cpuMs ?? null), 2)),
+    ]),
+  ];
+  return markdownTable(['per completed task', ...ran.map((r) => r.name)], rows);
 }
 
 /** Scenarios long enough for a memory trend to mean something (a minute has one or two GC cycles). */

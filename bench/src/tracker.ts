@@ -98,6 +98,12 @@ export class TaskTracker {
     { kind: 'update' | 'attempt'; id: string; data: TaskUpdate | AttemptFinished; at: number }[]
   >();
   private readonly listeners: (() => void)[] = [];
+  /** Per scenario: tasks out of flight (a final status, or refused), kept as they happen (see settled). */
+  private readonly settledBy = new Map<string, number>();
+
+  private settle(task: TrackedTask): void {
+    this.settledBy.set(task.scenario, (this.settledBy.get(task.scenario) ?? 0) + 1);
+  }
 
   /** Records a submission about to be sent (the clock starts now). */
   submitted(id: string, scenario: string, via: Via, at: number, step = 0): void {
@@ -140,7 +146,9 @@ export class TaskTracker {
   /** The submission failed: it is counted as refused, not as lost. */
   refused(id: string): void {
     const task = this.tasks.get(id);
-    if (task) task.accepted = false;
+    if (!task) return;
+    if (task.final === null) this.settle(task);
+    task.accepted = false;
   }
 
   private park(
@@ -170,6 +178,7 @@ export class TaskTracker {
         attempts: update.attempts,
         instanceId: update.instanceId,
       };
+      this.settle(task);
       for (const listener of this.listeners) listener();
     }
   }
@@ -186,6 +195,14 @@ export class TaskTracker {
   /** Called whenever a task reaches its final status. */
   onFinal(listener: () => void): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Tasks of a scenario no longer in flight: with a final status, or refused. Counted as they happen,
+   * not by a walk over every task, because a windowed load asks for it before each send.
+   */
+  settled(scenario: string): number {
+    return this.settledBy.get(scenario) ?? 0;
   }
 
   /** Accepted tasks of a scenario still without a final status. */

@@ -29,10 +29,14 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -74,9 +78,48 @@ public final class MongoServerMain {
      * server's CPU. Nothing in WAOOAW reads dataSize; everything else is the stock backend.
      */
     static class LeanMemoryBackend extends MemoryBackend {
+        /**
+         * Commands received since start, by name (lower case): `serverStatus` answers them under
+         * `waooaw.commands`. The bench divides their increase by the tasks done, a cost per task that
+         * does not depend on how fast the machine is (mongod's own opcounters count documents for
+         * writes, not requests, and this server keeps none).
+         */
+        private final Map<String, LongAdder> commands = new ConcurrentHashMap<>();
+        /** The same by command and collection ("update waooaw_orchestration.tasks"): where the commands go. */
+        private final Map<String, LongAdder> byCollection = new ConcurrentHashMap<>();
+
         @Override
         public MemoryDatabase openOrCreateDatabase(String databaseName) {
             return new LeanMemoryDatabase(databaseName, getCursorRegistry());
+        }
+
+        /** Whether a command on this channel is a client's (counted) rather than the server's own. */
+        protected boolean fromClient(Channel channel) {
+            return true;
+        }
+
+        @Override
+        public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+            String name = command.toLowerCase(Locale.ROOT);
+            if (fromClient(channel)) {
+                commands.computeIfAbsent(name, k -> new LongAdder()).increment();
+                Object collection = query.get(command);
+                if (collection instanceof String) {
+                    byCollection.computeIfAbsent(name + " " + databaseName + "." + collection, k -> new LongAdder()).increment();
+                }
+            }
+            Document response = super.handleCommand(channel, databaseName, command, query);
+            if (name.equals("serverstatus")) {
+                response.put("waooaw", new Document("commands", snapshot(commands))
+                        .append("byCollection", snapshot(byCollection)));
+            }
+            return response;
+        }
+
+        private static Document snapshot(Map<String, LongAdder> counts) {
+            Document out = new Document();
+            new TreeMap<>(counts).forEach((k, v) -> out.put(k, v.sum()));
+            return out;
         }
     }
 
@@ -153,6 +196,11 @@ public final class MongoServerMain {
             System.out.printf(Locale.ROOT, "journal %s: %d records replayed in %.1f s, compacted to %d bytes%n", file,
                     records, (System.nanoTime() - started) / 1e9, backend.journal.size());
             return backend;
+        }
+
+        @Override
+        protected boolean fromClient(Channel channel) {
+            return channel != internalChannel;
         }
 
         private void replayRecord(String databaseName, Document query) {

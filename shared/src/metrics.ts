@@ -12,6 +12,8 @@ export interface PlatformMetrics {
   consumerPausedPartitions: Gauge<'group' | 'topic'>;
   /** Transient handler failures (waited out, never dead-lettered). */
   consumerTransientFailures: Counter<'topic'>;
+  /** Requests sent to Kafka brokers by this process's clients, by API (Produce, Fetch ...). */
+  kafkaRequests: Counter<'api'>;
   outboxPublished: Counter<'collection'>;
   outboxParked: Counter<'collection' | 'reason'>;
   /** Handed-over outbox events the direct path did not keep in memory (it was full): a sweep publishes them. */
@@ -59,6 +61,12 @@ export function createMetrics(service: string): PlatformMetrics {
       name: 'waooaw_consumer_transient_failures_total',
       help: 'Handler failures classified transient: the partition paused and retried, never dead-lettered',
       labelNames: ['topic'],
+      registers: [registry],
+    }),
+    kafkaRequests: new Counter({
+      name: 'waooaw_kafka_requests_total',
+      help: 'Requests sent to Kafka brokers by this process (producers, consumers, admins), by Kafka API',
+      labelNames: ['api'],
       registers: [registry],
     }),
     outboxPublished: new Counter({

@@ -1,13 +1,14 @@
 import type { ScenarioName } from '../args';
 import type { BenchContext } from '../context';
 import { hasQueryField } from '../graphql';
-import { bursts, constantRate, rampSteps } from '../pacing';
+import { bursts, constantRate, inFlightWindow, rampSteps } from '../pacing';
 import type { ScenarioResult } from '../report';
 import { scenarioResult, skippedResult } from '../report';
 import { createProcessSampler } from '../proc';
 import { summarize, round } from '../stats';
+import { readCostCounters, taskCosts } from '../costs';
 import { live } from './live';
-import { runLoad } from './load';
+import { metricsTargets, runLoad } from './load';
 
 /** A constant offered rate for the whole duration. */
 async function steady(ctx: BenchContext): Promise<ScenarioResult> {
@@ -18,7 +19,29 @@ async function steady(ctx: BenchContext): Promise<ScenarioResult> {
     offeredPerS: rate,
     durationS: round(run.offeredS) ?? durationS,
     processes: run.processes,
+    costs: run.costs,
     details: { pendingAfterDrain: run.pendingAfterDrain, retried: run.measurement.retried },
+  });
+}
+
+/**
+ * The most the platform does with a bounded backlog: at most `window` tasks in flight, the next
+ * offered as soon as one settles, for `maxDurationS`.
+ */
+async function max(ctx: BenchContext): Promise<ScenarioResult> {
+  const { window, maxDurationS, agents } = ctx.options;
+  const run = await runLoad(
+    ctx,
+    'max',
+    inFlightWindow(window, maxDurationS * 1000, () => ctx.tracker.settled('max')),
+  );
+  return scenarioResult('max', run.measurement, {
+    agents,
+    offeredPerS: null,
+    durationS: round(run.offeredS) ?? maxDurationS,
+    processes: run.processes,
+    costs: run.costs,
+    details: { window, pendingAfterDrain: run.pendingAfterDrain, retried: run.measurement.retried },
   });
 }
 
@@ -32,6 +55,7 @@ async function burst(ctx: BenchContext): Promise<ScenarioResult> {
     offeredPerS: null,
     durationS: round(run.offeredS) ?? 0,
     processes: run.processes,
+    costs: run.costs,
     details: { bursts: burstCount, burstSize, gapS: gapMs / 1000, pendingAfterDrain: run.pendingAfterDrain },
   });
 }
@@ -86,6 +110,7 @@ async function failures(ctx: BenchContext): Promise<ScenarioResult> {
     offeredPerS: rate,
     durationS: round(run.offeredS) ?? durationS,
     processes: run.processes,
+    costs: run.costs,
     details: {
       injected: events,
       failingInstances: (errors?.plan.size ?? 0) + (crash?.plan.size ?? 0),
@@ -120,6 +145,7 @@ async function ramp(ctx: BenchContext): Promise<ScenarioResult> {
   const steps = rampSteps(stepSize, Math.max(rate * 4, stepSize * 4), stepSize, holdMs);
   const maxSteps = quick ? 6 : steps.length;
   const sampler = createProcessSampler();
+  const countersBefore = await readCostCounters(metricsTargets(ctx), ctx.platform.mongoUrl);
   sampler.start(ctx.processes());
   const results: RampStepResult[] = [];
   let knee: { step: number; result: ReturnType<typeof scenarioResult> } | null = null;
@@ -168,19 +194,31 @@ async function ramp(ctx: BenchContext): Promise<ScenarioResult> {
   }
   const all = ctx.tracker.measure('ramp', (id) => ctx.tierOf(id));
   const base = knee?.result ?? scenarioResult('ramp', all, { agents, offeredPerS: null, durationS: offered });
+  const processes = sampler.stop();
+  // Over every step, like lost and duplicates: a cost per task at one rate would need a window of its own.
+  const costs = taskCosts(
+    countersBefore,
+    await readCostCounters(metricsTargets(ctx), ctx.platform.mongoUrl),
+    processes,
+    all.completed,
+  );
   return {
     ...base,
+    platformCpuMsPerTask: costs.platformCpuMsPerTask,
+    mongoCommandsPerTask: costs.mongoCommandsPerTask,
+    kafkaRequestsPerTask: costs.kafkaRequestsPerTask,
+    costCounts: costs.counts,
     lost: all.lost,
     duplicates: all.duplicates,
     submitted: all.submitted,
     completed: all.completed,
     failed: all.failed,
     durationS: round(offered) ?? offered,
-    processes: sampler.stop(),
+    processes,
     details: {
       kneePerS: knee ? results[knee.step]!.rate : null,
       steps: results,
-      note: 'figures are those of the last step that held (the knee); lost and duplicates cover every step',
+      note: 'figures are those of the last step that held (the knee); lost, duplicates and the costs per task cover every step',
     },
   };
 }
@@ -281,6 +319,7 @@ export async function warmUp(ctx: BenchContext): Promise<void> {
 
 export const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResult>> = {
   steady,
+  max,
   burst,
   failures,
   ramp,

@@ -6,6 +6,7 @@ import { envelopeOf, readTopics, topicEnds } from '../chaos/topics';
 import type { BenchContext } from '../context';
 import { devToken, gatewayClient, START_TRIAL } from '../graphql';
 import type { ClientCount, LiveClientPlan, Receipt, TruthEvent } from '../live';
+import { sumSamples } from '../prom-text';
 import {
   countClient,
   eventKey,
@@ -16,7 +17,6 @@ import {
   openFilesLimit,
   openFilesProblem,
   planLiveClients,
-  sumSamples,
   truthEvent,
 } from '../live';
 import { constantRate } from '../pacing';
@@ -420,6 +420,7 @@ export async function live(ctx: BenchContext): Promise<ScenarioResult> {
     offeredPerS: rate,
     durationS: round(run.offeredS) ?? durationS,
     processes: run.processes,
+    costs: run.costs,
     details: {
       pendingAfterDrain: run.pendingAfterDrain,
       windowS: round(windowS),

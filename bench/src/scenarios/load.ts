@@ -1,5 +1,8 @@
+import { METRICS_PORT_OFFSET } from '@waooaw/infra';
 import { TRIAL_FIRST_DELIVERABLE } from '@waooaw/shared';
 import type { BenchContext } from '../context';
+import type { MetricsTarget, TaskCosts } from '../costs';
+import { readCostCounters, taskCosts } from '../costs';
 import type { LoadProfile } from '../pacing';
 import type { ProcessFigure } from '../report';
 import { createProcessSampler } from '../proc';
@@ -40,7 +43,15 @@ export interface LoadRun {
   offeredS: number;
   /** Tasks still without a final status when the drain gave up. */
   pendingAfterDrain: number;
+  /** What a completed task cost the platform (null when the run was not sampled, e.g. the warm-up). */
+  costs: TaskCosts | null;
 }
+
+/** Every platform process that counts its Kafka requests: the services and the bench's runtimes. */
+export const metricsTargets = (ctx: BenchContext): MetricsTarget[] => [
+  ...ctx.platform.services.map((s) => ({ name: s.name, metricsPort: s.port + METRICS_PORT_OFFSET })),
+  ...ctx.fleet.map((f) => ({ name: `runtime ${f.plan.runtimeId}`, metricsPort: f.metricsPort })),
+];
 
 /**
  * Offers `profile` to the platform (Kafka commands, and a share through the gateway's mutation),
@@ -65,7 +76,9 @@ export async function runLoad(
   const { tracker, kafka, operator, progress } = ctx;
   const share = ctx.options.graphqlShare;
   const sampler = createProcessSampler();
-  if (options.sample !== false) sampler.start(ctx.processes());
+  const sampled = options.sample !== false;
+  const countersBefore = sampled ? await readCostCounters(metricsTargets(ctx), ctx.platform.mongoUrl) : null;
+  if (sampled) sampler.start(ctx.processes());
   const hooks = [...(options.hooks ?? [])].sort((a, b) => a.atMs - b.atMs);
   const inflight = new Set<Promise<void>>();
   let graphqlActive = 0;
@@ -155,10 +168,15 @@ export async function runLoad(
     pending = tracker.pending(name);
   }
   progress.done();
-  return {
-    measurement: tracker.measure(name, (id) => ctx.tierOf(id), options.step),
-    processes: options.sample !== false ? sampler.stop() : [],
-    offeredS,
-    pendingAfterDrain: pending,
-  };
+  const processes = sampled ? sampler.stop() : [];
+  const measurement = tracker.measure(name, (id) => ctx.tierOf(id), options.step);
+  const costs = countersBefore
+    ? taskCosts(
+        countersBefore,
+        await readCostCounters(metricsTargets(ctx), ctx.platform.mongoUrl),
+        processes,
+        measurement.completed,
+      )
+    : null;
+  return { measurement, processes, offeredS, pendingAfterDrain: pending, costs };
 }

@@ -137,4 +137,32 @@ describe('persistent MongoDB: the write journal', () => {
     // At start the journal is rewritten as a snapshot of the data: no larger than before the tear.
     expect(statSync(journalFile()).size).toBeLessThanOrEqual(size);
   });
+
+  it('counts the commands clients send in serverStatus, not what the journal replays', async () => {
+    await killHard();
+    const db = await start();
+    type Counts = { commands: Record<string, number>; byCollection: Record<string, number> };
+    const counts = async () => ((await db.admin().command({ serverStatus: 1 })) as { waooaw: Counts }).waooaw;
+    const commands = async () => (await counts()).commands;
+    // The restart replayed the first test's hundreds of writes; none of them is a client's command.
+    const atStart = await commands();
+    expect(atStart.insert ?? 0).toBe(0);
+    expect(atStart.update ?? 0).toBe(0);
+
+    const items = db.collection('items');
+    await items.find({ key: 1 }).toArray();
+    await items.find({ key: 2 }).toArray();
+    await items.insertMany([{ key: 5000 }, { key: 5001 }]);
+    await items.updateOne({ key: 5000 }, { $set: { seen: 1 } });
+    const after = await commands();
+    // One command per request, whatever it carries: the insert of two documents is one.
+    expect((after.find ?? 0) - (atStart.find ?? 0)).toBe(2);
+    expect((after.insert ?? 0) - (atStart.insert ?? 0)).toBe(1);
+    expect((after.update ?? 0) - (atStart.update ?? 0)).toBe(1);
+    expect((after.serverstatus ?? 0) - (atStart.serverstatus ?? 0)).toBe(1);
+    // And where they went: by command, database and collection.
+    const { byCollection } = await counts();
+    expect(byCollection[`find ${db.databaseName}.items`]).toBe(2);
+    expect(byCollection[`insert ${db.databaseName}.items`]).toBe(1);
+  });
 });

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import type { Envelope, EventBus } from '../index';
-import { createEventBus, defineEvent, dlqTopic, InvalidEventError, on, traceIdOf } from '../index';
+import {
+  createEventBus,
+  createMetrics,
+  defineEvent,
+  dlqTopic,
+  InvalidEventError,
+  on,
+  traceIdOf,
+} from '../index';
 import {
   collectTopic,
   connectTestBus,
@@ -136,6 +144,36 @@ describe('event bus against a real Kafka broker', () => {
     await pollFor(() => raw.messages.length === 2, { what: 'both messages' });
     expect(raw.messages.map((m) => m.key?.toString()).sort()).toEqual(['a', 'b']);
     await expect(bus.publishAll(created, [{ data: { orderId: 'c', amount: -1 } }])).rejects.toThrow();
+  });
+
+  it('counts the requests its clients send to Kafka, by API: one Produce for a batch of events', async () => {
+    const metrics = createMetrics('bus-requests-test');
+    const counted = createEventBus({
+      ...testKafka(),
+      service: 'bus-requests-test',
+      logger: testLogger(),
+      metrics,
+    });
+    stops.push(() => counted.disconnect());
+    const created = newEvent();
+    await counted.ensureTopics([created.topic]);
+    await counted.connect();
+    const requests = async (api: string) =>
+      (await metrics.registry.getSingleMetric('waooaw_kafka_requests_total')!.get()).values.find(
+        (v) => v.labels.api === api,
+      )?.value ?? 0;
+    const before = await requests('Produce');
+    await counted.publishAll(
+      created,
+      Array.from({ length: 20 }, (_, i) => ({
+        data: { orderId: `r${i}`, amount: i + 1 },
+        options: { subject: 'r' },
+      })),
+    );
+    // Twenty events of one key: one request to one partition's leader.
+    expect((await requests('Produce')) - before).toBe(1);
+    // The admin that created the topic asked for metadata first: every client is counted.
+    expect(await requests('Metadata')).toBeGreaterThan(0);
   });
 
   it('refuses to publish data that breaks the event schema', async () => {

@@ -158,6 +158,37 @@ export function messageBytes(message: Message): number {
   return bytes;
 }
 
+/**
+ * Counts every request the client's producers, consumers and admins send to a broker, by Kafka API
+ * (Produce, Fetch, OffsetCommit, Heartbeat ...): requests per task are a cost that does not depend on
+ * the machine's speed, which the bench reports. kafkajs announces each request as an instrumentation
+ * event on the producer, consumer or admin that sent it (and builds the event only when someone
+ * listens), and has no client-wide hook: so every factory of this client is wrapped, once, here,
+ * where the client is made, and whatever creates its clients later (consumers, the gateway's feed,
+ * the DLQ tools) is counted without knowing.
+ */
+function countRequests(kafka: Kafka, counter: PlatformMetrics['kafkaRequests']): void {
+  const count = (e: { payload: { apiName: string } }) => counter.inc({ api: e.payload.apiName });
+  const producer = kafka.producer.bind(kafka);
+  const consumer = kafka.consumer.bind(kafka);
+  const admin = kafka.admin.bind(kafka);
+  kafka.producer = (config) => {
+    const created = producer(config);
+    created.on(created.events.REQUEST, count);
+    return created;
+  };
+  kafka.consumer = (config) => {
+    const created = consumer(config);
+    created.on(created.events.REQUEST, count);
+    return created;
+  };
+  kafka.admin = (config) => {
+    const created = admin(config);
+    created.on(created.events.REQUEST, count);
+    return created;
+  };
+}
+
 /** The platform's Kafka client: one idempotent producer, an admin, and the consumers it created. */
 export function createEventBus(options: EventBusOptions): EventBus {
   const { logger, metrics } = options;
@@ -172,6 +203,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
     logCreator: kafkaLogCreator(logger),
     retry: { initialRetryTime: 100, retries: 8 },
   });
+  if (metrics) countRequests(kafka, metrics.kafkaRequests);
   // Idempotent producer: the broker drops retried duplicates; acks=all on every send. kafkajs keeps
   // ordering guarantees for idempotent producers only with one request in flight.
   const createProducer = (): Producer => {
