@@ -23,6 +23,7 @@ export * from './logger';
 export * from './metrics';
 export * from './mongo/connection';
 export * from './mongo/idempotency';
+export * from './mongo/group-commit';
 export * from './mongo/outbox';
 export * from './mongo/revision';
 export * from './service';

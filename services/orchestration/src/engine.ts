@@ -11,6 +11,7 @@ import type {
 } from '@waooaw/shared';
 import {
   createBalancerPool,
+  createInsertBatcher,
   eligibleCandidates,
   FINAL_TASK_STATUSES,
   isDuplicateKey,
@@ -142,6 +143,9 @@ export function createTaskEngine(options: EngineOptions) {
   const { tasks, replica, bus, logger } = options;
   const raw = taskCollection(tasks);
   const read = (id: string) => raw.findOne({ _id: id });
+  // New tasks accepted at about the same moment (the submit commands of one Kafka batch) are stored
+  // with one insertMany: one MongoDB command per batch rather than per task.
+  const inserts = createInsertBatcher(raw);
   const clock = options.now ?? Date.now;
   /** What the dispatcher needs of each queued task (not its input). */
   const backlog = new Backlog<QueuedEntry>(options.aging);
@@ -602,7 +606,7 @@ export function createTaskEngine(options: EngineOptions) {
     }
     stored.outboxLockedUntil = outboxClaim(now);
     try {
-      await raw.insertOne(stored);
+      await inserts.insert(stored);
     } catch (err) {
       if (instance) busy(instance.instanceId, -1);
       throw err;
