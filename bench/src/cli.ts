@@ -17,6 +17,10 @@ import { costTable, liveTable, memoryTable, processTable, resultsTable } from '.
 import { SCENARIO_RUNNERS, warmUp } from './scenarios';
 import { openFilesShortage } from './scenarios/live';
 import { renderChart } from './svg';
+import type { BaselineResult } from './baselines/bullmq';
+import { runBullmqBaseline } from './baselines/bullmq';
+import { baselineTable } from './baselines/compare';
+import { constantRate } from './pacing';
 import { TaskTracker } from './tracker';
 import { runCli } from './run-cli';
 import { startRun } from './run';
@@ -157,6 +161,33 @@ async function main(options: ReturnType<typeof parseBenchArgs>): Promise<number>
       await ctx.waitFleetHealthy(30_000);
     }
 
+    // The plain-queue baseline, in the same run: what a user would pick instead of the platform, on
+    // the same fleet (tiers, capacity, handler times), mix and pacing as the scenario it matches.
+    // The platform is idle meanwhile (its heartbeats and sweeps still run beside it).
+    const baselines: BaselineResult[] = [];
+    for (const r of results) {
+      if (!options.baseline || interrupted() || r.skipped) continue;
+      if (r.name !== 'steady' && r.name !== 'max') continue;
+      log(`[bench] baseline: BullMQ, as ${r.name}`);
+      const common = { agents: options.agents, tierShare: r.tierShare, runId, log };
+      const b = await runBullmqBaseline(
+        r.name,
+        r.name === 'steady'
+          ? {
+              ...common,
+              profile: constantRate(options.rate, options.durationS * 1000),
+              drainMs: options.drainS * 1000,
+            }
+          : { ...common, window: options.window, durationMs: options.maxDurationS * 1000 },
+      );
+      baselines.push(b);
+      log(
+        b.skipped
+          ? `[bench] baseline ${r.name}: skipped (${b.skipped})`
+          : `[bench] baseline ${r.name}: ${b.tasksPerS}/s, overhead p50/p95 ${b.overheadMs.p50}/${b.overheadMs.p95} ms, ${b.cpuMsPerTask ?? '-'} CPU ms per task, lost ${b.lost}, duplicates ${b.duplicates}`,
+      );
+    }
+
     let kafkaCeiling: BenchReport['kafkaCeiling'] = null;
     if (options.ceiling && !interrupted()) {
       const messageBytes = messages > 0 ? Math.round(bytes / messages) : 1024;
@@ -186,6 +217,7 @@ async function main(options: ReturnType<typeof parseBenchArgs>): Promise<number>
       kafkaCeiling,
       ratioToCeiling: steady?.ratioToCeiling ?? null,
       scenarios: results,
+      ...(baselines.length > 0 ? { baselines: { bullmq: baselines } } : {}),
     };
     const stamp = runId;
     const json = `${JSON.stringify(report, null, 2)}\n`;
@@ -211,6 +243,15 @@ async function main(options: ReturnType<typeof parseBenchArgs>): Promise<number>
     const costs = costTable(results);
     if (costs) {
       log(costs);
+      log('');
+    }
+    const pairs = baselines.flatMap((baseline) => {
+      const waooaw = results.find((r) => r.name === baseline.name);
+      return waooaw ? [{ waooaw, baseline }] : [];
+    });
+    if (pairs.length > 0) {
+      log('WAOOAW against a plain queue (BullMQ), and the ratios WAOOAW / BullMQ:');
+      log(baselineTable(pairs));
       log('');
     }
     const memory = memoryTable(results);

@@ -1,3 +1,4 @@
+import type { BaselineResult } from './baselines/bullmq';
 import type { TaskCosts } from './costs';
 import type { Measurement } from './tracker';
 import { round } from './stats';
@@ -134,6 +135,8 @@ export interface BenchReport {
   /** steady's tasks/s over the ceiling's messages/s. */
   ratioToCeiling: number | null;
   scenarios: ScenarioResult[];
+  /** The plain-queue baseline run beside steady and max (absent with --no-baseline). */
+  baselines?: { bullmq: BaselineResult[] };
 }
 
 const share = (n: number, of: number) => (of > 0 ? Math.round((n / of) * 10_000) / 10_000 : 0);
