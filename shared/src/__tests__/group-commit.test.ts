@@ -1,5 +1,5 @@
 import type { mongo } from 'mongoose';
-import { createInsertBatcher, isDuplicateKey } from '../index';
+import { createInsertBatcher, createUpdateBatcher, isDuplicateKey, RECENT_WRITES_FIELD } from '../index';
 import { testDatabase } from '../testing';
 
 interface Item {
@@ -18,13 +18,14 @@ describe('group commit: inserts issued together go to MongoDB as one command', (
   });
 
   /** The insert commands the server has received for one collection (the launcher's server counts them). */
-  const insertCommands = async (collection: string) => {
+  const commandsOn = async (command: string, collection: string) => {
     const status = (await db.connection.db!.admin().command({ serverStatus: 1 })) as {
       waooaw?: { byCollection?: Record<string, number> };
     };
     if (!status.waooaw) throw new Error('the MongoDB server does not count commands (not the launcher’s)');
-    return Number(status.waooaw.byCollection?.[`insert ${db.connection.name}.${collection}`] ?? 0);
+    return Number(status.waooaw.byCollection?.[`${command} ${db.connection.name}.${collection}`] ?? 0);
   };
+  const insertCommands = (collection: string) => commandsOn('insert', collection);
 
   it('stores fifty concurrent inserts with one insertMany, each caller answered for its own document', async () => {
     const items = db.connection.db!.collection<Item>('items');
@@ -74,5 +75,78 @@ describe('group commit: inserts issued together go to MongoDB as one command', (
     await Promise.all(Array.from({ length: 25 }, (_, i) => batcher.insert({ _id: `s${i}`, n: i })));
     expect(await items.countDocuments()).toBe(25);
     expect((await insertCommands('split')) - before).toBe(3);
+  });
+
+  interface Versioned {
+    _id: string;
+    rev: number;
+    by: string[];
+  }
+
+  /** A guarded update as the revision writes make them: this revision, or nothing. */
+  const guarded = (id: string, rev: number, by: string) => ({
+    filter: { _id: id, rev },
+    update: { $inc: { rev: 1 }, $push: { by } },
+  });
+
+  it('sends conditional updates issued together as one command, each caller told whether its own matched', async () => {
+    const docs = db.connection.db!.collection<Versioned>('versioned');
+    await docs.insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: `v${i}`, rev: 0, by: [] })));
+    const batcher = createUpdateBatcher(docs);
+    const before = await commandsOn('update', 'versioned');
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => {
+        const { filter, update } = guarded(`v${i}`, 0, 'first');
+        return batcher.updateOne(filter, update);
+      }),
+    );
+    expect(results).toEqual(Array.from({ length: 30 }, () => true));
+    expect((await commandsOn('update', 'versioned')) - before).toBe(1);
+    const stored = await docs.findOne({ _id: 'v7' });
+    expect(stored).toMatchObject({ rev: 1, by: ['first'] });
+    // The update also carried its token, which is how a race is told apart (below).
+    expect((stored as unknown as Record<string, string[]>)[RECENT_WRITES_FIELD]).toHaveLength(1);
+  });
+
+  it('tells the winner of a race from the loser, and a stale revision from a current one', async () => {
+    const docs = db.connection.db!.collection<Versioned>('raced');
+    await docs.insertMany([
+      { _id: 'r1', rev: 3, by: [] },
+      { _id: 'r2', rev: 5, by: [] },
+    ]);
+    const batcher = createUpdateBatcher(docs);
+    const writes = [
+      guarded('r1', 3, 'a'), // two writers decided on revision 3 of r1: one of them wins
+      guarded('r1', 3, 'b'),
+      guarded('r2', 4, 'c'), // decided on a revision r2 is already past
+      guarded('r2', 5, 'd'),
+      guarded('gone', 0, 'e'), // no such document
+    ];
+    const results = await Promise.all(writes.map((w) => batcher.updateOne(w.filter, w.update)));
+    const r1 = (await docs.findOne({ _id: 'r1' }))!;
+    const r2 = (await docs.findOne({ _id: 'r2' }))!;
+    expect(r1.rev).toBe(4);
+    expect(r1.by).toHaveLength(1);
+    // Each caller's answer is what happened to its own update.
+    expect(results).toEqual([r1.by[0] === 'a', r1.by[0] === 'b', false, true, false]);
+    expect(r2).toMatchObject({ rev: 6, by: ['d'] });
+  });
+
+  it('gives every caller the failure of a bulk write that did not happen', async () => {
+    const down = new Error('connection refused');
+    const unreachable = {
+      bulkWrite: () => Promise.reject(down),
+      find: () => {
+        throw new Error('nothing to read back');
+      },
+    } as unknown as Pick<mongo.Collection<Versioned>, 'bulkWrite' | 'find'>;
+    const batcher = createUpdateBatcher(unreachable);
+    const outcomes = await Promise.allSettled(
+      [1, 2].map((n) => {
+        const { filter, update } = guarded(`u${n}`, 0, 'x');
+        return batcher.updateOne(filter, update);
+      }),
+    );
+    expect(outcomes).toEqual([1, 2].map(() => ({ status: 'rejected', reason: down })));
   });
 });

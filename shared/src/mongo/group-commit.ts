@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { mongo } from 'mongoose';
 
@@ -20,23 +21,39 @@ interface WriteErrorLike {
   errmsg?: string;
 }
 
-/** The error one document of a failed insertMany gets: code and message as insertOne would give. */
+/**
+ * The error one document of a failed bulk request gets: code and message as its single write would
+ * give (isDuplicateKey sees the code), and the bulk error as its cause, so what classifies failures
+ * (faults.ts: transient or not) sees what the driver said.
+ */
 export class DocumentWriteError extends Error {
   constructor(
     message: string,
     readonly code: number,
+    cause: unknown,
   ) {
-    super(message);
+    super(message, { cause });
     this.name = 'DocumentWriteError';
   }
 }
 
+/** Documents a failed insertMany reports stored (MongoBulkWriteError's insertedCount), if it says. */
+const insertedCountOf = (err: unknown): number | undefined => {
+  const e = err as { insertedCount?: unknown; result?: { insertedCount?: unknown } };
+  const count = e.insertedCount ?? e.result?.insertedCount;
+  return typeof count === 'number' ? count : undefined;
+};
+
+/** The per-document errors of a failed bulk request; null when it names none (the request itself failed). */
 const writeErrorsOf = (err: unknown): WriteErrorLike[] | null => {
   const list = (err as { writeErrors?: unknown }).writeErrors;
-  if (Array.isArray(list)) return list as WriteErrorLike[];
   // A single failed document: the driver may give the one error rather than a list.
-  if (list && typeof list === 'object' && 'index' in list) return [list as WriteErrorLike];
-  return null;
+  const errors: unknown[] = Array.isArray(list)
+    ? list
+    : list && typeof list === 'object' && 'index' in list
+      ? [list]
+      : [];
+  return errors.length > 0 ? (errors as WriteErrorLike[]) : null;
 };
 
 /**
@@ -63,15 +80,24 @@ export function createInsertBatcher<T extends mongo.Document>(
         return docs.map(() => undefined);
       } catch (err) {
         const writeErrors = writeErrorsOf(err);
-        // Not about particular documents (the server is gone, the request was refused): every caller
-        // gets it, as each would have from its own insertOne. Some documents may be stored anyway;
-        // a caller retrying meets its document as a duplicate key, as after a lost insertOne answer.
-        if (!writeErrors) return docs.map(() => (err instanceof Error ? err : new Error(String(err))));
+        const everyone = () => docs.map(() => (err instanceof Error ? err : new Error(String(err))));
+        // Not about particular documents (the server is gone, the request was refused), or the answer
+        // does not account for every document (a server dying mid-request reports the documents it
+        // failed, not those it never reached): every caller gets the error, as each would have from its
+        // own insertOne. Some documents may be stored anyway; a caller retrying meets its document as
+        // a duplicate key, as after a lost insertOne answer.
+        // (mongo-java-server counts the documents it tried, failed ones included; mongod those stored.)
+        if (!writeErrors || !((insertedCountOf(err) ?? -1) >= docs.length - writeErrors.length))
+          return everyone();
         const byIndex = new Map(writeErrors.map((e) => [e.index, e]));
         return docs.map((_, i) => {
           const failed = byIndex.get(i);
           return failed
-            ? new DocumentWriteError(failed.errmsg ?? `insert failed with code ${failed.code}`, failed.code)
+            ? new DocumentWriteError(
+                failed.errmsg ?? `insert failed with code ${failed.code}`,
+                failed.code,
+                err,
+              )
             : undefined;
         });
       }
@@ -83,4 +109,102 @@ export function createInsertBatcher<T extends mongo.Document>(
     },
   );
   return { insert: (doc) => loader.load(doc) };
+}
+
+/**
+ * The field of a document that remembers the tokens of its last few batched writes (see
+ * createUpdateBatcher). Kept short: it is written with every revision-guarded update.
+ */
+export const RECENT_WRITES_FIELD = 'recentWrites';
+/**
+ * Tokens a document remembers. A caller's token is looked for one round trip after its write: to
+ * be missed, the document would have to be written this many times more within that round trip,
+ * while each writer must first have read the revision the previous one wrote.
+ */
+export const RECENT_WRITES_KEPT = 16;
+
+/** Conditional single-document updates, sent together (see createUpdateBatcher). */
+export interface UpdateBatcher<T> {
+  /** Resolves whether the update matched its document (and so was applied), or rejects with its own error. */
+  updateOne(filter: mongo.Filter<T>, update: mongo.UpdateFilter<T>): Promise<boolean>;
+}
+
+/** A token no other write of any process carries: a random process prefix and a counter. */
+const tokenPrefix = randomBytes(4).toString('hex');
+let tokenCounter = 0;
+const nextToken = () => `${tokenPrefix}${(tokenCounter++).toString(36)}`;
+
+interface PendingUpdate<T> {
+  filter: mongo.Filter<T>;
+  update: mongo.UpdateFilter<T>;
+}
+
+/**
+ * Group commit for conditional updates (the revision-guarded writes: `{ _id, rev }` filters): the
+ * updates issued in one event-loop turn go as one unordered bulkWrite, and each caller learns
+ * whether its own update matched, as updateOne's matchedCount would have told it.
+ *
+ * A bulk write reports how many updates matched, not which. So each update also records a token of
+ * its own in the document (RECENT_WRITES_FIELD, the last RECENT_WRITES_KEPT). When all matched or
+ * none did, that answers every caller; only when some matched (writers raced, the rare case) are
+ * the documents read back, and a caller matched exactly if its token is in its document. Updates
+ * that cannot apply at all (a per-document write error) get their own error.
+ */
+export function createUpdateBatcher<T extends mongo.Document>(
+  collection: Pick<mongo.Collection<T>, 'bulkWrite' | 'find'>,
+  options: { maxBatch?: number } = {},
+): UpdateBatcher<T> {
+  const loader = new DataLoader<PendingUpdate<T>, boolean, PendingUpdate<T>>(
+    async (pending) => {
+      const tokens = pending.map(() => nextToken());
+      const operations = pending.map(({ filter, update }, i) => {
+        // The token goes beside whatever the update pushes; the collection's type knows no such field.
+        const $push = {
+          ...update.$push,
+          [RECENT_WRITES_FIELD]: { $each: [tokens[i]!], $slice: -RECENT_WRITES_KEPT },
+        } as unknown as mongo.PushOperator<T>;
+        return { updateOne: { filter, update: { ...update, $push } } };
+      });
+      let matched: number;
+      let failed = new Map<number, WriteErrorLike>();
+      let bulkError: unknown;
+      try {
+        matched = (await collection.bulkWrite(operations, { ordered: false })).matchedCount;
+      } catch (err) {
+        const writeErrors = writeErrorsOf(err);
+        if (!writeErrors) return pending.map(() => (err instanceof Error ? err : new Error(String(err))));
+        bulkError = err;
+        failed = new Map(writeErrors.map((e) => [e.index, e]));
+        // Unknown which of the others matched (or were reached at all): what is stored says (below).
+        matched = -1;
+      }
+      const errorOf = (i: number) => {
+        const e = failed.get(i)!;
+        return new DocumentWriteError(e.errmsg ?? `update failed with code ${e.code}`, e.code, bulkError);
+      };
+      if (matched === pending.length) return pending.map(() => true);
+      if (matched === 0) return pending.map(() => false);
+      const ids = [...new Set(pending.map((p) => (p.filter as { _id?: unknown })._id))];
+      if (ids.some((id) => id === undefined))
+        throw new Error('a batched conditional update must name its document by _id');
+      const written = new Map<unknown, readonly string[]>();
+      for (const doc of await collection
+        .find({ _id: { $in: ids } } as mongo.Filter<T>, {
+          projection: { [RECENT_WRITES_FIELD]: 1 },
+        })
+        .toArray())
+        written.set(doc._id, ((doc as Record<string, unknown>)[RECENT_WRITES_FIELD] as string[]) ?? []);
+      return pending.map((p, i) =>
+        failed.has(i)
+          ? errorOf(i)
+          : (written.get((p.filter as { _id: unknown })._id)?.includes(tokens[i]!) ?? false),
+      );
+    },
+    {
+      cache: false,
+      maxBatchSize: options.maxBatch ?? 1000,
+      batchScheduleFn: (callback) => setImmediate(callback),
+    },
+  );
+  return { updateOne: (filter, update) => loader.load({ filter, update }) };
 }

@@ -1,6 +1,8 @@
 import type { Model, mongo, Schema } from 'mongoose';
 import { ErrorCode, PlatformError } from '../errors';
-import { APPLIED_EVENTS_KEPT, updateIfMatches } from './idempotency';
+import type { UpdateBatcher } from './group-commit';
+import { createUpdateBatcher } from './group-commit';
+import { APPLIED_EVENTS_KEPT } from './idempotency';
 
 /**
  * The field that holds a document's revision. New collections use `rev` (as instances, tasks,
@@ -145,7 +147,22 @@ export async function writeWithRevision<T extends RevisionedDocument>(
     return stored as T | null;
   }
   if (options.cast) return (await model.updateOne(filter, full)).matchedCount > 0;
-  return updateIfMatches(driver(model), filter, full);
+  return updateBatcher(model).updateOne(filter, full);
+}
+
+/**
+ * One batcher per collection: the revision-guarded writes a process issues in one loop turn (the
+ * results of one fetched batch, the outcomes of one breaker window ...) go as one bulk write.
+ */
+const batchers = new WeakMap<object, UpdateBatcher<never>>();
+function updateBatcher<T extends RevisionedDocument>(model: Model<T>): UpdateBatcher<T> {
+  const collection = driver(model);
+  let batcher = batchers.get(collection) as UpdateBatcher<T> | undefined;
+  if (!batcher) {
+    batcher = createUpdateBatcher(collection);
+    batchers.set(collection, batcher as UpdateBatcher<never>);
+  }
+  return batcher;
 }
 
 /**
