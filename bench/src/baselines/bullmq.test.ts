@@ -4,18 +4,11 @@ import { Redis } from 'ioredis';
 import { apportion, BENCH_TIERS } from '../fleet';
 import { constantRate } from '../pacing';
 import type { BaselineResult } from './bullmq';
-import {
-  baselineTiers,
-  defaultRedisUrl,
-  handlerCeilingPerS,
-  redactRedisUrl,
-  redisAnswers,
-  runBullmqBaseline,
-  tierPicker,
-  tierShares,
-} from './bullmq';
+import { runBullmqBaseline } from './bullmq';
 import type { ComparedFigures } from './compare';
 import { baselineRatios, baselineTable } from './compare';
+import { baselineTiers, handlerCeilingPerS, tierPicker, tierShares } from './plan';
+import { defaultRedisUrl, redactRedisUrl, redisAnswers } from './redis';
 
 const REDIS_URL = defaultRedisUrl();
 

@@ -10,14 +10,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { WorkRange } from '@waooaw/agents/runtime';
-import { catalogue, parseTiers, parseWorkRange, planFleet } from '@waooaw/agents/runtime';
 import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
-import { BENCH_TIERS, benchHandles, planBenchFleet } from '../fleet';
 import type { LoadProfile } from '../pacing';
 import type { WatchedProcess } from '../proc';
-import { createProcessSampler, findProcesses, readProcess, ticksPerSecond } from '../proc';
+import { createProcessSampler, readProcess, ticksPerSecond } from '../proc';
 import type { ProcessFigure } from '../report';
 import { taskSpec } from '../scenarios/load';
 import type { LatencySummary } from '../stats';
@@ -29,6 +25,15 @@ import type {
   WorkerConfig,
   WorkerMessage,
 } from './bullmq-worker';
+import { baselineTiers, handlerCeilingPerS, tierPicker, tierShares } from './plan';
+import {
+  defaultRedisUrl,
+  describeRedis,
+  findRedisProcess,
+  redactRedisUrl,
+  redisAnswers,
+  removeKeys,
+} from './redis';
 
 export type BaselineScenario = 'steady' | 'max';
 
@@ -103,141 +108,6 @@ export interface BaselineResult {
   skipped?: string;
 }
 
-/** The Redis the bench uses: REDIS_URL, else the local default port. */
-export function defaultRedisUrl(): string {
-  return process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-}
-
-/** host:port of a Redis URL, without credentials (for notes and logs). */
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.hostname}:${u.port || '6379'}${u.pathname.length > 1 ? u.pathname : ''}`;
-  } catch {
-    return 'an unparsable Redis URL';
-  }
-}
-
-/** null when a Redis at `url` answers PING within `timeoutMs`; else why not (for the "skipped" note). */
-export async function redisAnswers(url: string, timeoutMs = 2000): Promise<string | null> {
-  const where = redactRedisUrl(url);
-  let client: Redis;
-  try {
-    client = new Redis(url, {
-      lazyConnect: true,
-      connectTimeout: timeoutMs,
-      // One try: a probe that retries would hide "nobody there" behind the timeout.
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      enableOfflineQueue: false,
-    });
-  } catch (err) {
-    return `${where}: ${err instanceof Error ? err.message : String(err)}`;
-  }
-  // The reason comes from connect()/ping() below; an unheard 'error' event would be thrown instead.
-  client.on('error', () => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const pong = await Promise.race([
-      client.connect().then(() => client.ping()),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-    return pong === 'PONG' ? null : `${where} answered PING with ${String(pong)}`;
-  } catch (err) {
-    return `no Redis answered at ${where} (${err instanceof Error ? err.message : String(err)})`;
-  } finally {
-    clearTimeout(timer);
-    // After a failed connect the socket is closed already: disconnect() would then wait 2 s for a
-    // 'close' that never comes (a timer that keeps the process, or jest, from exiting).
-    if (client.status !== 'end') client.disconnect();
-  }
-}
-
-/** One tier of the baseline: a queue, and a Worker with the tier's capacity. */
-export interface BaselineTier {
-  tier: string;
-  weight: number;
-  instances: number;
-  /** Jobs the tier's Worker runs at once: the sum of its instances' concurrency. */
-  concurrency: number;
-  workMs: WorkRange;
-}
-
-/**
- * The bench fleet of `agents` instances as tiers: the instance counts planBenchFleet gives, and the
- * concurrency each instance has in the runtimes (planFleet over the bench's agents), summed per tier.
- */
-export function baselineTiers(agents: number, concurrencyPerInstance?: number): BaselineTier[] {
-  const plans = planBenchFleet(agents);
-  const handles = benchHandles();
-  const slots = new Map<string, number>();
-  for (const p of plans) {
-    if (p.size === 0) continue;
-    const specs = planFleet(catalogue, {
-      runtimeId: p.runtimeId,
-      size: p.size,
-      tiers: parseTiers(p.tiers),
-      handles,
-    });
-    for (const spec of specs) slots.set(spec.tier, (slots.get(spec.tier) ?? 0) + spec.concurrency);
-  }
-  return BENCH_TIERS.map((t, i) => {
-    const instances = plans.reduce((n, p) => n + p.counts[i]!, 0);
-    return {
-      tier: t.tier,
-      weight: t.weight,
-      instances,
-      concurrency:
-        concurrencyPerInstance !== undefined ? instances * concurrencyPerInstance : (slots.get(t.tier) ?? 0),
-      workMs: parseWorkRange(t.workMs),
-    };
-  }).filter((t) => t.instances > 0 && t.concurrency > 0);
-}
-
-/** Shares of the tasks per tier (in `tiers` order): `measured` over those tiers, else weight x instances. */
-export function tierShares(tiers: readonly BaselineTier[], measured?: Record<string, number>): number[] {
-  const given = tiers.map((t) => Math.max(0, measured?.[t.tier] ?? 0));
-  const raw = given.some((s) => s > 0) ? given : tiers.map((t) => t.weight * t.instances);
-  const sum = raw.reduce((a, b) => a + b, 0);
-  return raw.map((s) => (sum > 0 ? s / sum : 1 / raw.length));
-}
-
-/**
- * Picks the tier of each next task so that every prefix of the sequence follows `shares` as closely
- * as whole tasks allow (the tier furthest behind its share goes next): the mix is the same in a
- * 2-second test as in a 10-minute run, and the same on every run.
- */
-export function tierPicker(shares: readonly number[]): () => number {
-  const counts = shares.map(() => 0);
-  let n = 0;
-  return () => {
-    n++;
-    let best = 0;
-    let bestGap = -Infinity;
-    for (let i = 0; i < shares.length; i++) {
-      const gap = shares[i]! * n - counts[i]!;
-      if (gap > bestGap) {
-        bestGap = gap;
-        best = i;
-      }
-    }
-    counts[best]!++;
-    return best;
-  };
-}
-
-/** Completions a second the handlers can give for this mix: the tier that fills up first decides. */
-export function handlerCeilingPerS(tiers: readonly BaselineTier[], shares: readonly number[]): number {
-  let ceiling = Infinity;
-  tiers.forEach((t, i) => {
-    const perS = t.concurrency / ((t.workMs.min + t.workMs.max) / 2 / 1000);
-    if (shares[i]! > 0) ceiling = Math.min(ceiling, perS / shares[i]!);
-  });
-  return ceiling;
-}
-
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const WORKER_ENTRY = path.join(__dirname, 'bullmq-worker.ts');
 
@@ -301,85 +171,6 @@ const exited = (child: ChildProcess) =>
   new Promise<void>((resolve) =>
     child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
   );
-
-/** The Redis server's process, when it runs on this machine and /proc shows it. */
-function findRedisProcess(url: string): { pid: number | null; note: string | null } {
-  let host: string;
-  let port: string;
-  try {
-    const u = new URL(url);
-    host = u.hostname;
-    port = u.port || '6379';
-  } catch {
-    return { pid: null, note: 'the Redis URL does not parse, so its process is unknown' };
-  }
-  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host))
-    return { pid: null, note: `Redis runs on ${host}, not on this machine: its CPU is not measured` };
-  // redis-server sets its title to `redis-server <bind>:<port>`.
-  const all = findProcesses(['redis-server']).filter((pid) => readProcess(pid) !== null);
-  const onPort = all.filter((pid) => findProcesses(['redis-server', `:${port}`]).includes(pid));
-  if (onPort.length === 1) return { pid: onPort[0]!, note: null };
-  if (onPort.length === 0 && all.length === 1)
-    return {
-      pid: all[0]!,
-      note: `the only redis-server process here was taken (its title names no port ${port})`,
-    };
-  return {
-    pid: null,
-    note:
-      all.length === 0
-        ? 'no redis-server process is visible here (another container or user?): its CPU is not measured'
-        : `${all.length} redis-server processes and none clearly on port ${port}: its CPU is not measured`,
-  };
-}
-
-/** Redis's version and persistence settings, read only (CONFIG GET may be disabled on a shared server). */
-async function describeRedis(url: string): Promise<Record<string, string | null>> {
-  const client = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
-  client.on('error', () => undefined);
-  const config = async (key: string) => {
-    try {
-      const reply = await client.config('GET', key);
-      return reply[1] ?? null;
-    } catch {
-      return null;
-    }
-  };
-  try {
-    await client.connect();
-    const info = await client.info('server');
-    return {
-      version: /redis_version:(\S+)/.exec(info)?.[1] ?? null,
-      appendonly: await config('appendonly'),
-      appendfsync: await config('appendfsync'),
-      save: await config('save'),
-      maxmemoryPolicy: await config('maxmemory-policy'),
-    };
-  } catch {
-    return {};
-  } finally {
-    client.disconnect();
-  }
-}
-
-/** Deletes whatever is left under the run's prefix (obliterate leaves the queue's meta and events). */
-async function removeKeys(url: string, prefix: string): Promise<number> {
-  const client = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
-  client.on('error', () => undefined);
-  let removed = 0;
-  try {
-    await client.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) removed += await client.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    client.disconnect();
-  }
-  return removed;
-}
 
 const figures = (s: LatencySummary) => ({ p50: round(s.p50), p95: round(s.p95), p99: round(s.p99) });
 const share = (n: number, of: number) => (of > 0 ? Math.round((n / of) * 10_000) / 10_000 : 0);
