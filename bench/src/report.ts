@@ -139,7 +139,8 @@ export interface BenchReport {
   baselines?: { bullmq: BaselineResult[] };
 }
 
-const share = (n: number, of: number) => (of > 0 ? Math.round((n / of) * 10_000) / 10_000 : 0);
+/** n / of to four decimals (0 when there is nothing to share). */
+export const share = (n: number, of: number) => (of > 0 ? Math.round((n / of) * 10_000) / 10_000 : 0);
 
 /** Turns a load scenario's measurement into its results entry. */
 export function scenarioResult(
@@ -236,9 +237,11 @@ export function skippedResult(name: string, agents: number, reason: string): Sce
   };
 }
 
-const fmt = (v: number | null | undefined, digits = 0) =>
+/** A figure for a table: `-` when missing. */
+export const fmt = (v: number | null | undefined, digits = 0) =>
   v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits);
-const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(v === 1 ? 0 : 2)}%`);
+/** A share as a percentage for a table. */
+export const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(v === 1 ? 0 : 2)}%`);
 
 /** Left-aligned first column, right-aligned figures, as a Markdown table (readable in a terminal too). */
 export function markdownTable(header: string[], rows: string[][]): string {

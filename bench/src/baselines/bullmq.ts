@@ -15,6 +15,7 @@ import type { LoadProfile } from '../pacing';
 import type { WatchedProcess } from '../proc';
 import { createProcessSampler, readProcess, ticksPerSecond } from '../proc';
 import type { ProcessFigure } from '../report';
+import { share } from '../report';
 import { taskSpec } from '../scenarios/load';
 import type { LatencySummary } from '../stats';
 import { round, summarize } from '../stats';
@@ -173,7 +174,6 @@ const exited = (child: ChildProcess) =>
   );
 
 const figures = (s: LatencySummary) => ({ p50: round(s.p50), p95: round(s.p95), p99: round(s.p99) });
-const share = (n: number, of: number) => (of > 0 ? Math.round((n / of) * 10_000) / 10_000 : 0);
 
 /** A baseline that could not run, with the reason (the same fields, empty). */
 export function skippedBaseline(name: BaselineScenario, agents: number, reason: string): BaselineResult {

@@ -2,7 +2,7 @@
  * WAOOAW against a plain-queue baseline, scenario by scenario: the ratios WAOOAW / baseline of
  * throughput, latency, overhead and CPU per task, and a table of both runs with the ratios under them.
  */
-import { markdownTable } from '../report';
+import { fmt, markdownTable, pct } from '../report';
 
 /** The figures compared, as a ScenarioResult and a BaselineResult both carry them. */
 export interface ComparedFigures {
@@ -57,9 +57,6 @@ export function baselineRatios(waooaw: ComparedFigures, baseline: ComparedFigure
   };
 }
 
-const fmt = (v: number | null | undefined, digits = 1) =>
-  v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits);
-const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(v === 1 ? 0 : 2)}%`);
 const times = (v: number | null) => (v === null ? '-' : `${v}x`);
 
 /**
@@ -89,13 +86,13 @@ export function baselineTable(
       ? [label, 'skipped', '', '', '', '', '', '', '', '', '', f.skipped.slice(0, 60)]
       : [
           label,
-          fmt(f.tasksPerS),
-          fmt(f.latencyMs.p50),
-          fmt(f.latencyMs.p95),
-          fmt(f.latencyMs.p99),
-          fmt(f.overheadMs.p50),
-          fmt(f.overheadMs.p95),
-          fmt(f.overheadMs.p99),
+          fmt(f.tasksPerS, 1),
+          fmt(f.latencyMs.p50, 1),
+          fmt(f.latencyMs.p95, 1),
+          fmt(f.latencyMs.p99, 1),
+          fmt(f.overheadMs.p50, 1),
+          fmt(f.overheadMs.p95, 1),
+          fmt(f.overheadMs.p99, 1),
           pct(f.successRate),
           String(f.lost),
           String(f.duplicates),

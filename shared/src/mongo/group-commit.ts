@@ -2,6 +2,17 @@ import { randomBytes } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { mongo } from 'mongoose';
 
+/**
+ * DataLoader settings of both batchers: every write is sent (no cache), at most `maxBatch` per
+ * request, and the batch leaves at the end of the loop turn (setImmediate) rather than after the
+ * current promise jobs, so callers resumed by a finished request join the next one.
+ */
+const oneLoopTurn = (maxBatch = 1000) => ({
+  cache: false as const,
+  maxBatchSize: maxBatch,
+  batchScheduleFn: (callback: () => void) => setImmediate(callback),
+});
+
 /** A document insert that may be sent together with others issued at about the same moment. */
 export interface InsertBatcher<T> {
   /**
@@ -73,41 +84,34 @@ export function createInsertBatcher<T extends mongo.Document>(
   collection: Pick<mongo.Collection<T>, 'insertMany'>,
   options: { maxBatch?: number } = {},
 ): InsertBatcher<T> {
-  const loader = new DataLoader<T, void, T>(
-    async (docs) => {
-      try {
-        await collection.insertMany(docs as mongo.OptionalUnlessRequiredId<T>[], { ordered: false });
-        return docs.map(() => undefined);
-      } catch (err) {
-        const writeErrors = writeErrorsOf(err);
-        const everyone = () => docs.map(() => (err instanceof Error ? err : new Error(String(err))));
-        // Not about particular documents (the server is gone, the request was refused), or the answer
-        // does not account for every document (a server dying mid-request reports the documents it
-        // failed, not those it never reached): every caller gets the error, as each would have from its
-        // own insertOne. Some documents may be stored anyway; a caller retrying meets its document as
-        // a duplicate key, as after a lost insertOne answer.
-        // (mongo-java-server counts the documents it tried, failed ones included; mongod those stored.)
-        if (!writeErrors || !((insertedCountOf(err) ?? -1) >= docs.length - writeErrors.length))
-          return everyone();
-        const byIndex = new Map(writeErrors.map((e) => [e.index, e]));
-        return docs.map((_, i) => {
-          const failed = byIndex.get(i);
-          return failed
-            ? new DocumentWriteError(
-                failed.errmsg ?? `insert failed with code ${failed.code}`,
-                failed.code,
-                err,
-              )
-            : undefined;
-        });
-      }
-    },
-    {
-      cache: false,
-      maxBatchSize: options.maxBatch ?? 1000,
-      batchScheduleFn: (callback) => setImmediate(callback),
-    },
-  );
+  const loader = new DataLoader<T, void, T>(async (docs) => {
+    try {
+      await collection.insertMany(docs as mongo.OptionalUnlessRequiredId<T>[], { ordered: false });
+      return docs.map(() => undefined);
+    } catch (err) {
+      const writeErrors = writeErrorsOf(err);
+      const everyone = () => docs.map(() => (err instanceof Error ? err : new Error(String(err))));
+      // Not about particular documents (the server is gone, the request was refused), or the answer
+      // does not account for every document (a server dying mid-request reports the documents it
+      // failed, not those it never reached): every caller gets the error, as each would have from its
+      // own insertOne. Some documents may be stored anyway; a caller retrying meets its document as
+      // a duplicate key, as after a lost insertOne answer.
+      // (mongo-java-server counts the documents it tried, failed ones included; mongod those stored.)
+      if (!writeErrors || !((insertedCountOf(err) ?? -1) >= docs.length - writeErrors.length))
+        return everyone();
+      const byIndex = new Map(writeErrors.map((e) => [e.index, e]));
+      return docs.map((_, i) => {
+        const failed = byIndex.get(i);
+        return failed
+          ? new DocumentWriteError(
+              failed.errmsg ?? `insert failed with code ${failed.code}`,
+              failed.code,
+              err,
+            )
+          : undefined;
+      });
+    }
+  }, oneLoopTurn(options.maxBatch));
   return { insert: (doc) => loader.load(doc) };
 }
 
@@ -154,57 +158,50 @@ export function createUpdateBatcher<T extends mongo.Document>(
   collection: Pick<mongo.Collection<T>, 'bulkWrite' | 'find'>,
   options: { maxBatch?: number } = {},
 ): UpdateBatcher<T> {
-  const loader = new DataLoader<PendingUpdate<T>, boolean, PendingUpdate<T>>(
-    async (pending) => {
-      const tokens = pending.map(() => nextToken());
-      const operations = pending.map(({ filter, update }, i) => {
-        // The token goes beside whatever the update pushes; the collection's type knows no such field.
-        const $push = {
-          ...update.$push,
-          [RECENT_WRITES_FIELD]: { $each: [tokens[i]!], $slice: -RECENT_WRITES_KEPT },
-        } as unknown as mongo.PushOperator<T>;
-        return { updateOne: { filter, update: { ...update, $push } } };
-      });
-      let matched: number;
-      let failed = new Map<number, WriteErrorLike>();
-      let bulkError: unknown;
-      try {
-        matched = (await collection.bulkWrite(operations, { ordered: false })).matchedCount;
-      } catch (err) {
-        const writeErrors = writeErrorsOf(err);
-        if (!writeErrors) return pending.map(() => (err instanceof Error ? err : new Error(String(err))));
-        bulkError = err;
-        failed = new Map(writeErrors.map((e) => [e.index, e]));
-        // Unknown which of the others matched (or were reached at all): what is stored says (below).
-        matched = -1;
-      }
-      const errorOf = (i: number) => {
-        const e = failed.get(i)!;
-        return new DocumentWriteError(e.errmsg ?? `update failed with code ${e.code}`, e.code, bulkError);
-      };
-      if (matched === pending.length) return pending.map(() => true);
-      if (matched === 0) return pending.map(() => false);
-      const ids = [...new Set(pending.map((p) => (p.filter as { _id?: unknown })._id))];
-      if (ids.some((id) => id === undefined))
-        throw new Error('a batched conditional update must name its document by _id');
-      const written = new Map<unknown, readonly string[]>();
-      for (const doc of await collection
-        .find({ _id: { $in: ids } } as mongo.Filter<T>, {
-          projection: { [RECENT_WRITES_FIELD]: 1 },
-        })
-        .toArray())
-        written.set(doc._id, ((doc as Record<string, unknown>)[RECENT_WRITES_FIELD] as string[]) ?? []);
-      return pending.map((p, i) =>
-        failed.has(i)
-          ? errorOf(i)
-          : (written.get((p.filter as { _id: unknown })._id)?.includes(tokens[i]!) ?? false),
-      );
-    },
-    {
-      cache: false,
-      maxBatchSize: options.maxBatch ?? 1000,
-      batchScheduleFn: (callback) => setImmediate(callback),
-    },
-  );
+  const loader = new DataLoader<PendingUpdate<T>, boolean, PendingUpdate<T>>(async (pending) => {
+    const tokens = pending.map(() => nextToken());
+    const operations = pending.map(({ filter, update }, i) => {
+      // The token goes beside whatever the update pushes; the collection's type knows no such field.
+      const $push = {
+        ...update.$push,
+        [RECENT_WRITES_FIELD]: { $each: [tokens[i]!], $slice: -RECENT_WRITES_KEPT },
+      } as unknown as mongo.PushOperator<T>;
+      return { updateOne: { filter, update: { ...update, $push } } };
+    });
+    let matched: number;
+    let failed = new Map<number, WriteErrorLike>();
+    let bulkError: unknown;
+    try {
+      matched = (await collection.bulkWrite(operations, { ordered: false })).matchedCount;
+    } catch (err) {
+      const writeErrors = writeErrorsOf(err);
+      if (!writeErrors) return pending.map(() => (err instanceof Error ? err : new Error(String(err))));
+      bulkError = err;
+      failed = new Map(writeErrors.map((e) => [e.index, e]));
+      // Unknown which of the others matched (or were reached at all): what is stored says (below).
+      matched = -1;
+    }
+    const errorOf = (i: number) => {
+      const e = failed.get(i)!;
+      return new DocumentWriteError(e.errmsg ?? `update failed with code ${e.code}`, e.code, bulkError);
+    };
+    if (matched === pending.length) return pending.map(() => true);
+    if (matched === 0) return pending.map(() => false);
+    const ids = [...new Set(pending.map((p) => (p.filter as { _id?: unknown })._id))];
+    if (ids.some((id) => id === undefined))
+      throw new Error('a batched conditional update must name its document by _id');
+    const written = new Map<unknown, readonly string[]>();
+    for (const doc of await collection
+      .find({ _id: { $in: ids } } as mongo.Filter<T>, {
+        projection: { [RECENT_WRITES_FIELD]: 1 },
+      })
+      .toArray())
+      written.set(doc._id, ((doc as Record<string, unknown>)[RECENT_WRITES_FIELD] as string[]) ?? []);
+    return pending.map((p, i) =>
+      failed.has(i)
+        ? errorOf(i)
+        : (written.get((p.filter as { _id: unknown })._id)?.includes(tokens[i]!) ?? false),
+    );
+  }, oneLoopTurn(options.maxBatch));
   return { updateOne: (filter, update) => loader.load({ filter, update }) };
 }
