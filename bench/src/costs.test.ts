@@ -38,12 +38,14 @@ describe('costs per task', () => {
       unreachable: [],
       mongoCommands: { find: 10, update: 40, hello: 3 },
       mongoByCollection: { 'update db.tasks': 40 },
+      mongoScans: { 'db.tasks': 2 },
     };
     const after: CostCounters = {
       kafkaRequests: { Produce: 300, Fetch: 250, Heartbeat: 30, OffsetCommit: 20 },
       unreachable: ['runtime bench-crash'],
       mongoCommands: { find: 110, update: 440, hello: 503, findandmodify: 100 },
       mongoByCollection: { 'update db.tasks': 440, 'find db.tasks': 100 },
+      mongoScans: { 'db.tasks': 42, 'db.instances': 20 },
     };
     const costs = taskCosts(
       before,
@@ -56,9 +58,12 @@ describe('costs per task', () => {
     // find 100 + update 400 + findAndModify 100 = 600 commands; 500 hellos are the drivers' monitoring.
     expect(costs.mongoCommandsPerTask).toBe(1.5);
     expect(costs.kafkaRequestsPerTask).toEqual({ produce: 0.5, fetch: 0.5, all: 1.1 });
+    // 40 + 20 whole-collection scans over 400 tasks.
+    expect(costs.mongoScansPerTask).toBe(0.15);
     expect(costs.counts).toEqual({
       mongoCommands: { find: 100, update: 400, hello: 500, findandmodify: 100 },
       mongoByCollection: { 'update db.tasks': 400, 'find db.tasks': 100 },
+      mongoScans: { 'db.tasks': 40, 'db.instances': 20 },
       kafkaRequests: { Produce: 200, Fetch: 200, Heartbeat: 20, OffsetCommit: 20 },
       unreachable: ['runtime bench-crash'],
     });
@@ -70,11 +75,13 @@ describe('costs per task', () => {
       unreachable: ['gateway'],
       mongoCommands: null,
       mongoByCollection: null,
+      mongoScans: null,
     };
     const costs = taskCosts(none, none, [figure('gateway', null)], 10);
     expect(costs).toMatchObject({
       platformCpuMsPerTask: null,
       mongoCommandsPerTask: null,
+      mongoScansPerTask: null,
       kafkaRequestsPerTask: null,
     });
     const some: CostCounters = {
@@ -82,6 +89,7 @@ describe('costs per task', () => {
       unreachable: [],
       mongoCommands: { find: 1 },
       mongoByCollection: null,
+      mongoScans: null,
     };
     expect(taskCosts(some, some, [figure('kafka', 10)], 0)).toMatchObject({
       platformCpuMsPerTask: null,

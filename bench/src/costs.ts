@@ -14,6 +14,11 @@ export interface TaskCosts {
   platformCpuMsPerTask: number | null;
   /** Commands the MongoDB server received per completed task (housekeeping such as `hello` left out). */
   mongoCommandsPerTask: number | null;
+  /**
+   * Queries the MongoDB server answered by reading a whole collection, per completed task: their cost
+   * grows with the data, so anything above zero on the task path is a missing index.
+   */
+  mongoScansPerTask: number | null;
   /** Requests the platform's processes sent to Kafka per completed task: Produce, Fetch, and all of them. */
   kafkaRequestsPerTask: { produce: number; fetch: number; all: number } | null;
   /** The increases the figures were divided from, and which processes' counters could not be read. */
@@ -21,6 +26,8 @@ export interface TaskCosts {
     mongoCommands: Record<string, number> | null;
     /** By command and collection, e.g. `update waooaw_orchestration.tasks`. */
     mongoByCollection: Record<string, number> | null;
+    /** Whole-collection scans by collection, e.g. `waooaw_orchestration.tasks`. */
+    mongoScans: Record<string, number> | null;
     kafkaRequests: Record<string, number> | null;
     unreachable: string[];
   };
@@ -33,6 +40,7 @@ export interface CostCounters {
   unreachable: string[];
   mongoCommands: Record<string, number> | null;
   mongoByCollection: Record<string, number> | null;
+  mongoScans: Record<string, number> | null;
 }
 
 /** A process whose Prometheus endpoint counts its Kafka requests (`waooaw_kafka_requests_total`). */
@@ -100,21 +108,26 @@ export async function readCostCounters(
  */
 async function mongoCommandCounts(
   url: string,
-): Promise<Pick<CostCounters, 'mongoCommands' | 'mongoByCollection'>> {
+): Promise<Pick<CostCounters, 'mongoCommands' | 'mongoByCollection' | 'mongoScans'>> {
   const connection = mongoose.createConnection(url, { serverSelectionTimeoutMS: 5000, maxPoolSize: 1 });
   const numbers = (counts: Record<string, unknown> | undefined) =>
     counts ? Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Number(v)])) : null;
   try {
     await connection.asPromise();
     const status = (await connection.db!.admin().command({ serverStatus: 1 })) as {
-      waooaw?: { commands?: Record<string, unknown>; byCollection?: Record<string, unknown> };
+      waooaw?: {
+        commands?: Record<string, unknown>;
+        byCollection?: Record<string, unknown>;
+        scans?: Record<string, unknown>;
+      };
     };
     return {
       mongoCommands: numbers(status.waooaw?.commands),
       mongoByCollection: numbers(status.waooaw?.byCollection),
+      mongoScans: numbers(status.waooaw?.scans),
     };
   } catch {
-    return { mongoCommands: null, mongoByCollection: null };
+    return { mongoCommands: null, mongoByCollection: null, mongoScans: null };
   } finally {
     await connection.close().catch(() => undefined);
   }
@@ -156,9 +169,16 @@ export function taskCosts(
     ? Object.entries(mongo).reduce((sum, [name, n]) => (MONGO_HOUSEKEEPING.has(name) ? sum : sum + n), 0)
     : null;
   const kafkaAll = kafka ? Object.values(kafka).reduce((a, b) => a + b, 0) : null;
+  const scans = increase(before.mongoScans, after.mongoScans);
   return {
     platformCpuMsPerTask: cpuKnown.length > 0 ? perTask(cpuMs, completed) : null,
     mongoCommandsPerTask: mongoTotal === null ? null : perTask(mongoTotal, completed),
+    mongoScansPerTask: scans
+      ? perTask(
+          Object.values(scans).reduce((a, b) => a + b, 0),
+          completed,
+        )
+      : null,
     kafkaRequestsPerTask:
       kafka && kafkaAll !== null && completed > 0
         ? {
@@ -170,6 +190,7 @@ export function taskCosts(
     counts: {
       mongoCommands: mongo,
       mongoByCollection: increase(before.mongoByCollection, after.mongoByCollection),
+      mongoScans: scans,
       kafkaRequests: kafka,
       unreachable: [...new Set([...before.unreachable, ...after.unreachable])].sort(),
     },

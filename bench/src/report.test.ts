@@ -79,8 +79,15 @@ describe('results', () => {
       costs: {
         platformCpuMsPerTask: 2.13,
         mongoCommandsPerTask: 4.5,
+        mongoScansPerTask: 0,
         kafkaRequestsPerTask: { produce: 0.4, fetch: 0.35, all: 1.2 },
-        counts: { mongoCommands: {}, mongoByCollection: {}, kafkaRequests: {}, unreachable: [] },
+        counts: {
+          mongoCommands: {},
+          mongoByCollection: {},
+          mongoScans: {},
+          kafkaRequests: {},
+          unreachable: [],
+        },
       },
     });
     const browse = skippedResult('browse', 120, 'no listings field');

@@ -114,6 +114,8 @@ export interface ScenarioResult {
   platformCpuMsPerTask: number | null;
   /** MongoDB commands per completed task (null: the server does not count them). */
   mongoCommandsPerTask: number | null;
+  /** MongoDB queries answered by a whole-collection scan per completed task (see costs.ts). */
+  mongoScansPerTask: number | null;
   /** Kafka requests of the platform's processes per completed task. */
   kafkaRequestsPerTask: TaskCosts['kafkaRequestsPerTask'];
   /** The counts those were divided from. */
@@ -194,6 +196,7 @@ export function scenarioResult(
     durationS: extra.durationS,
     platformCpuMsPerTask: extra.costs?.platformCpuMsPerTask ?? null,
     mongoCommandsPerTask: extra.costs?.mongoCommandsPerTask ?? null,
+    mongoScansPerTask: extra.costs?.mongoScansPerTask ?? null,
     kafkaRequestsPerTask: extra.costs?.kafkaRequestsPerTask ?? null,
     ...(extra.costs ? { costCounts: extra.costs.counts } : {}),
     processes: extra.processes ?? [],
@@ -230,6 +233,7 @@ export function skippedResult(name: string, agents: number, reason: string): Sce
     durationS: 0,
     platformCpuMsPerTask: null,
     mongoCommandsPerTask: null,
+    mongoScansPerTask: null,
     kafkaRequestsPerTask: null,
     processes: [],
     details: {},
@@ -378,6 +382,7 @@ export function costTable(results: readonly ScenarioResult[]): string | null {
   const rows = [
     ['platform CPU ms', ...ran.map((r) => fmt(r.platformCpuMsPerTask, 2))],
     ['MongoDB commands', ...ran.map((r) => fmt(r.mongoCommandsPerTask, 2))],
+    ['MongoDB collection scans', ...ran.map((r) => fmt(r.mongoScansPerTask, 2))],
     ['Kafka requests', ...ran.map((r) => fmt(r.kafkaRequestsPerTask?.all, 2))],
     ['  Produce', ...ran.map((r) => fmt(r.kafkaRequestsPerTask?.produce, 2))],
     ['  Fetch', ...ran.map((r) => fmt(r.kafkaRequestsPerTask?.fetch, 2))],

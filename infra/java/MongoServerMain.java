@@ -3,6 +3,9 @@ import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
@@ -87,10 +90,12 @@ public final class MongoServerMain {
         private final Map<String, LongAdder> commands = new ConcurrentHashMap<>();
         /** The same by command and collection ("update waooaw_orchestration.tasks"): where the commands go. */
         private final Map<String, LongAdder> byCollection = new ConcurrentHashMap<>();
+        /** Queries answered by reading the whole collection, by "db.collection" (see LeanMemoryDatabase). */
+        private final Map<String, LongAdder> scans = new ConcurrentHashMap<>();
 
         @Override
         public MemoryDatabase openOrCreateDatabase(String databaseName) {
-            return new LeanMemoryDatabase(databaseName, getCursorRegistry());
+            return new LeanMemoryDatabase(databaseName, getCursorRegistry(), scans);
         }
 
         /** Whether a command on this channel is a client's (counted) rather than the server's own. */
@@ -111,7 +116,8 @@ public final class MongoServerMain {
             Document response = super.handleCommand(channel, databaseName, command, query);
             if (name.equals("serverstatus")) {
                 response.put("waooaw", new Document("commands", snapshot(commands))
-                        .append("byCollection", snapshot(byCollection)));
+                        .append("byCollection", snapshot(byCollection))
+                        .append("scans", snapshot(scans)));
             }
             return response;
         }
@@ -124,18 +130,89 @@ public final class MongoServerMain {
     }
 
     static final class LeanMemoryDatabase extends MemoryDatabase {
-        LeanMemoryDatabase(String databaseName, CursorRegistry cursorRegistry) {
+        private final Map<String, LongAdder> scans;
+
+        LeanMemoryDatabase(String databaseName, CursorRegistry cursorRegistry, Map<String, LongAdder> scans) {
             super(databaseName, cursorRegistry);
+            this.scans = scans;
         }
 
         @Override
         protected MemoryCollection openOrCreateCollection(String collectionName, CollectionOptions options) {
+            String fullName = getDatabaseName() + "." + collectionName;
             return new MemoryCollection(this, collectionName, options, cursorRegistry) {
                 @Override
                 protected boolean tracksDataSize() {
                     return false;
                 }
+
+                /**
+                 * The stock planner uses an index only when the query names exactly the index's fields:
+                 * `{_id, rev}` (every revision-guarded write) scanned the whole collection, so a
+                 * write's cost grew with the number of tasks ever stored. mongod narrows by any index
+                 * whose fields the query pins and filters the rest; so does this, for equality and
+                 * $in on plain values (what the stock index lookup supports), and it keeps the stock
+                 * behaviour for everything else. Queries that still scan are counted
+                 * (`serverStatus.waooaw.scans`), so a query that needs an index shows in the bench.
+                 */
+                @Override
+                protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit,
+                        int batchSize, Document fieldSelector) {
+                    Index<Integer> exact = null;
+                    Index<Integer> narrowing = null;
+                    Document narrowingQuery = null;
+                    for (Index<Integer> index : getIndexes()) {
+                        if (index.canHandle(query)) {
+                            exact = index;
+                            break;
+                        }
+                        Document pinned = pinnedBy(index, query);
+                        if (pinned != null && (narrowing == null || index.isUnique() && !narrowing.isUnique())) {
+                            narrowing = index;
+                            narrowingQuery = pinned;
+                        }
+                    }
+                    if (exact == null && narrowing != null) {
+                        return matchDocuments(query, narrowing.getPositions(narrowingQuery), orderBy, numberToSkip,
+                                limit, batchSize, fieldSelector);
+                    }
+                    if (exact == null && !query.isEmpty()) {
+                        scans.computeIfAbsent(fullName, k -> new LongAdder()).increment();
+                    }
+                    return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+                }
             };
+        }
+
+        /**
+         * The part of `query` on `index`'s fields when the query pins every one of them to a plain
+         * value or a $in of plain values (and names other fields too); else null. Null and documents
+         * are left out: a sparse index has no entry for a missing field, which `null` would match.
+         */
+        private static Document pinnedBy(Index<Integer> index, Document query) {
+            List<IndexKey> keys = index.getKeys();
+            if (query.size() <= keys.size()) return null;
+            Document pinned = new Document();
+            for (IndexKey indexKey : keys) {
+                String key = indexKey.getKey();
+                if (!query.containsKey(key)) return null;
+                Object value = query.get(key);
+                if (value instanceof Document) {
+                    Document operators = (Document) value;
+                    if (operators.size() != 1 || !(operators.get("$in") instanceof List)) return null;
+                    for (Object element : (List<?>) operators.get("$in")) if (!isPlain(element)) return null;
+                    if (keys.size() > 1) return null;
+                } else if (!isPlain(value)) {
+                    return null;
+                }
+                pinned.put(key, value);
+            }
+            return index.canHandle(pinned) ? pinned : null;
+        }
+
+        private static boolean isPlain(Object value) {
+            return value instanceof String || value instanceof Number || value instanceof ObjectId
+                    || value instanceof Boolean || value instanceof java.util.Date || value instanceof java.util.UUID;
         }
     }
 

@@ -206,6 +206,7 @@ async function ramp(ctx: BenchContext): Promise<ScenarioResult> {
     ...base,
     platformCpuMsPerTask: costs.platformCpuMsPerTask,
     mongoCommandsPerTask: costs.mongoCommandsPerTask,
+    mongoScansPerTask: costs.mongoScansPerTask,
     kafkaRequestsPerTask: costs.kafkaRequestsPerTask,
     costCounts: costs.counts,
     lost: all.lost,

@@ -165,4 +165,37 @@ describe('persistent MongoDB: the write journal', () => {
     expect(byCollection[`find ${db.databaseName}.items`]).toBe(2);
     expect(byCollection[`insert ${db.databaseName}.items`]).toBe(1);
   });
+
+  it('answers a filter that pins a unique index plus other fields through that index, not a scan', async () => {
+    const db = connection!.db!;
+    type Doc = { _id: string; rev: number; group: string; slot: number };
+    const docs = db.collection<Doc>('planner');
+    await docs.createIndex({ group: 1, slot: 1 }, { unique: true });
+    await docs.insertMany(
+      Array.from({ length: 2000 }, (_, i) => ({ _id: `d${i}`, rev: i % 7, group: `g${i % 20}`, slot: i })),
+    );
+    const scans = async () =>
+      ((await db.admin().command({ serverStatus: 1 })) as { waooaw: { scans: Record<string, number> } })
+        .waooaw.scans[`${db.databaseName}.planner`] ?? 0;
+    const before = await scans();
+
+    // The revision guard: _id and rev. Right answers both ways, and no scan.
+    expect((await docs.updateOne({ _id: 'd10', rev: 3 }, { $set: { rev: 4 } })).matchedCount).toBe(1);
+    expect((await docs.updateOne({ _id: 'd10', rev: 3 }, { $set: { rev: 5 } })).matchedCount).toBe(0);
+    expect((await docs.findOne({ _id: 'd10' }))?.rev).toBe(4);
+    // $in on _id with another condition: only the listed documents that also match it.
+    const listed = await docs.find({ _id: { $in: ['d1', 'd8', 'd15', 'nope'] }, rev: 1 }).toArray();
+    expect(listed.map((d) => d._id).sort()).toEqual(['d1', 'd15', 'd8']);
+    // A compound unique index pinned by equality, with a further condition.
+    expect(await docs.find({ group: 'g3', slot: 23, rev: 2 }).toArray()).toHaveLength(1);
+    expect(await docs.find({ group: 'g3', slot: 23, rev: 3 }).toArray()).toHaveLength(0);
+    expect(await scans()).toBe(before);
+
+    // A filter no index pins still works, by reading everything, and is counted.
+    expect(await docs.find({ rev: 4, group: 'g10' }).toArray()).toHaveLength(
+      Array.from({ length: 2000 }, (_, i) => i).filter((i) => (i === 10 ? 4 : i % 7) === 4 && i % 20 === 10)
+        .length,
+    );
+    expect(await scans()).toBe(before + 1);
+  });
 });
