@@ -84,4 +84,15 @@ describe('W3C trace context', () => {
     expect(isTraceparent(fresh)).toBe(true);
     expect(isTraceparent('00-00000000000000000000000000000000-b7ad6b7169203331-01')).toBe(false);
   });
+
+  it('hands out distinct valid ids across many refills of its random pool', () => {
+    // 2,000 traces take 48 KB of random bytes: a dozen refills of the 4 KiB pool.
+    const parents = Array.from({ length: 2000 }, () => newTraceparent());
+    const children = parents.map((p) => childTraceparent(p));
+    expect(parents.every(isTraceparent) && children.every(isTraceparent)).toBe(true);
+    const traceIds = new Set(parents.map((p) => p.split('-')[1]));
+    const spanIds = new Set([...parents, ...children].map((p) => p.split('-')[2]));
+    expect(traceIds.size).toBe(2000);
+    expect(spanIds.size).toBe(4000);
+  });
 });
