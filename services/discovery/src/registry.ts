@@ -198,55 +198,135 @@ export function createInstanceRegistry(deps: {
    */
   const cache = new Map<string, InstanceRecord>();
 
+  type Decide = (current: InstanceRecord, now: number) => Promise<Change | null> | Change | null;
+  /** A change waiting for its instance's next write, and the caller waiting for its outcome. */
+  interface PendingChange {
+    decide: Decide;
+    eventId?: string;
+    resolve: (written: InstanceRecord | null) => void;
+    reject: (err: unknown) => void;
+  }
+  /** Changes per instance waiting for its next write; an instance is in `writing` while one is in flight. */
+  const pending = new Map<string, PendingChange[]>();
+  const writing = new Set<string>();
+
   /**
-   * Reads the instance (the cached copy first), lets `decide` compute the change, writes it only if
-   * nobody changed the instance meanwhile (else reads again: updateWithRevision). Returns the
-   * instance as written (or as read, if no change).
+   * Changes an instance: reads it (the cached copy first), lets `decide` compute the change, and
+   * writes it only if nobody changed the instance meanwhile (else reads again: updateWithRevision).
+   * Resolves with the instance as written (or as read, if nothing changed; null if there is none).
+   *
+   * The changes an instance gets in one loop turn (a fetched batch's attempt outcomes, a heartbeat
+   * among them) are decided one after the other on the same copy and written together, and the next
+   * turn's wait for that write. Written one by one, they all carried the same revision: one won and
+   * each other lost, read the instance again and wrote again (0.24 reads and about as many lost
+   * writes per task at 250 tasks/s).
    */
-  async function mutate(
+  function mutate(id: string, decide: Decide, eventId?: string): Promise<InstanceRecord | null> {
+    return new Promise((resolve, reject) => {
+      const queue = pending.get(id);
+      if (queue) {
+        queue.push({ decide, eventId, resolve, reject });
+        return;
+      }
+      pending.set(id, [{ decide, eventId, resolve, reject }]);
+      if (!writing.has(id)) setImmediate(() => void flush(id));
+    });
+  }
+
+  /** Writes the changes waiting for `id` as one, then the ones that came meanwhile. */
+  async function flush(id: string): Promise<void> {
+    const batch = pending.get(id);
+    pending.delete(id);
+    if (!batch) return;
+    writing.add(id);
+    try {
+      const outcome = await writeChanges(id, batch);
+      for (const [i, change] of batch.entries()) {
+        const failure = outcome.failures.get(i);
+        if (failure !== undefined) change.reject(failure);
+        else change.resolve(outcome.record);
+      }
+    } catch (err) {
+      for (const change of batch) change.reject(err);
+    } finally {
+      writing.delete(id);
+      if (pending.has(id)) setImmediate(() => void flush(id));
+    }
+  }
+
+  /**
+   * One read-decide-write of `id` for all of `batch`: each change is decided on the instance as the
+   * ones before it left it. A change whose event the instance applied already is skipped, and one
+   * whose `decide` throws fails alone (its caller gets the error; the others are written).
+   */
+  async function writeChanges(
     id: string,
-    decide: (current: InstanceRecord, now: number) => Promise<Change | null> | Change | null,
-    eventId?: string,
-  ): Promise<InstanceRecord | null> {
+    batch: readonly PendingChange[],
+  ): Promise<{ record: InstanceRecord | null; failures: Map<number, unknown> }> {
+    let failures = new Map<number, unknown>();
     const outcome = await updateWithRevision(
       instances,
       id,
       async (current) => {
         const now = clock();
-        const change = await decide(current, now);
-        if (!change) return null;
+        failures = new Map();
+        let next = current;
+        const set: Partial<InstanceRecord> = {};
+        const events: OutboxEntry[] = [];
+        const applied: string[] = [];
+        for (const [i, change] of batch.entries()) {
+          const eventId = change.eventId;
+          if (eventId && (next.appliedEventIds.includes(eventId) || applied.includes(eventId))) continue;
+          let decided: Change | null;
+          try {
+            decided = await change.decide(next, now);
+          } catch (err) {
+            failures.set(i, err);
+            continue;
+          }
+          if (!decided) continue;
+          Object.assign(set, decided.set);
+          events.push(...decided.events);
+          next = { ...next, ...decided.set };
+          if (eventId) applied.push(eventId);
+        }
+        if (Object.keys(set).length === 0 && events.length === 0 && applied.length === 0) return null;
         const updatedAt = new Date(now);
         return {
-          update: { $set: { ...change.set, updatedAt }, $push: { outbox: { $each: change.events } } },
-          value: { change, updatedAt },
+          update: {
+            $set: { ...set, updatedAt },
+            $push: {
+              outbox: { $each: events },
+              ...(applied.length > 0
+                ? { appliedEventIds: { $each: applied, $slice: -INSTANCE_APPLIED_KEPT } }
+                : {}),
+            },
+          },
+          value: { set, events, updatedAt, applied },
         };
       },
       {
         known: cache.get(id),
-        eventId,
-        eventsKept: INSTANCE_APPLIED_KEPT,
         onConflict: () => cache.delete(id), // changed elsewhere (or gone): read it again
       },
     );
     if (!outcome.current) cache.delete(id);
-    if (!outcome.written) return outcome.current;
+    if (!outcome.written) return { record: outcome.current, failures };
     const { current } = outcome;
-    const { change, updatedAt } = outcome.value;
-    if (change.events.length > 0) deps.relay?.kick();
+    const { set, events, updatedAt, applied } = outcome.value;
+    if (events.length > 0) deps.relay?.kick();
     const written: InstanceRecord = {
       ...current,
-      ...change.set,
+      ...set,
       updatedAt,
       rev: current.rev + 1,
       // The relay empties the outbox on its own: the cache never needs its content.
       outbox: [],
-      appliedEventIds: eventId
-        ? [...current.appliedEventIds, eventId].slice(-INSTANCE_APPLIED_KEPT)
-        : current.appliedEventIds,
+      appliedEventIds: [...current.appliedEventIds, ...applied].slice(-INSTANCE_APPLIED_KEPT),
     };
     if (written.status === 'ACTIVE') cache.set(id, written);
     else cache.delete(id);
-    return written;
+    return { record: written, failures };
   }
 
   async function agentIdFor(handle: string): Promise<string | null> {

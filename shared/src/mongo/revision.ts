@@ -1,4 +1,4 @@
-import type { Model, mongo, Schema } from 'mongoose';
+import type { Model, mongo } from 'mongoose';
 import { ErrorCode, PlatformError } from '../errors';
 import type { UpdateBatcher } from './group-commit';
 import { createUpdateBatcher } from './group-commit';
@@ -74,17 +74,6 @@ export class RevisionConflictError extends PlatformError {
     super(ErrorCode.CONFLICT, message);
     this.name = 'RevisionConflictError';
   }
-}
-
-/**
- * Declares the unique `{ _id, rev }` index of a collection whose writes are guarded by a revision
- * (`{ _id, rev }` filters). Real MongoDB would serve such a filter from the `_id` index alone, but
- * mongo-java-server (the local and CI server) uses an index only when the filter names exactly its
- * fields: without this one, every revision-guarded write scans the whole collection, which for
- * tasks grows by hundreds of documents a second under load. Unique because `_id` already is.
- */
-export function revisionIndex(schema: Schema): void {
-  schema.index({ _id: 1, rev: 1 }, { unique: true });
 }
 
 const driver = <T extends RevisionedDocument>(model: Model<T>) =>

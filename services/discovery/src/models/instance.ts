@@ -8,13 +8,7 @@ import type {
   InstanceRegistration,
   OutboxDocument,
 } from '@waooaw/shared';
-import {
-  AGENT_TIERS,
-  BREAKER_PRESET_NAMES,
-  outboxIndex,
-  outboxSchemaFields,
-  revisionIndex,
-} from '@waooaw/shared';
+import { AGENT_TIERS, BREAKER_PRESET_NAMES, outboxIndex, outboxSchemaFields } from '@waooaw/shared';
 
 export const INSTANCE_SOURCES = ['RUNTIME', 'API'] as const;
 export const INSTANCE_STATUSES = ['ACTIVE', 'DEREGISTERED', 'REMOVED'] as const;
@@ -99,7 +93,6 @@ const instanceSchema = new Schema<InstanceRecord>(
   { collection: 'instances', minimize: false },
 );
 instanceSchema.index({ status: 1, 'capabilities.name': 1 });
-revisionIndex(instanceSchema);
 instanceSchema.index({ agentId: 1, status: 1 });
 instanceSchema.index({ handle: 1, agentId: 1 });
 instanceSchema.index({ status: 1, expiresAt: 1 });

@@ -1,7 +1,6 @@
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
 import type { SagaSnapshot } from '@waooaw/shared';
-import { revisionIndex } from '@waooaw/shared';
 import type { SubmissionFields } from './submission';
 import { submissionSchemaFields } from './submission';
 
@@ -30,7 +29,6 @@ const sagaSchema = new Schema<SagaRecord>(
   { collection: 'sagas', minimize: false },
 );
 sagaSchema.index({ 'snapshot.state': 1 });
-revisionIndex(sagaSchema);
 
 export type SagaModel = Model<SagaRecord>;
 export const sagaModel = (connection: Connection): SagaModel =>

@@ -7,13 +7,7 @@ import type {
   TaskOutput,
   TaskStatus,
 } from '@waooaw/shared';
-import {
-  appliedEventsSchemaFields,
-  outboxIndex,
-  outboxSchemaFields,
-  revisionIndex,
-  TASK_STATUSES,
-} from '@waooaw/shared';
+import { appliedEventsSchemaFields, outboxIndex, outboxSchemaFields, TASK_STATUSES } from '@waooaw/shared';
 import type { RetryPolicy, TaskPriority } from '../domain';
 import { TASK_PRIORITIES } from '../domain';
 
@@ -130,7 +124,6 @@ const taskSchema = new Schema<TaskRecord>(
   { collection: 'tasks', minimize: false },
 );
 taskSchema.index({ status: 1, nextAttemptAt: 1 });
-revisionIndex(taskSchema);
 taskSchema.index({ createdAt: -1, _id: -1 });
 taskSchema.index({ customerId: 1, createdAt: -1 });
 // The per-customer quota counts a customer's queued and running tasks (quota.ts).

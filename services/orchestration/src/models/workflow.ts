@@ -1,7 +1,7 @@
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
 import type { OutboxDocument } from '@waooaw/shared';
-import { outboxIndex, outboxSchemaFields, revisionIndex } from '@waooaw/shared';
+import { outboxIndex, outboxSchemaFields } from '@waooaw/shared';
 import type { FailurePolicy, NodeState } from '../domain';
 import type { SubmissionFields } from './submission';
 import { submissionSchemaFields } from './submission';
@@ -41,7 +41,6 @@ const workflowSchema = new Schema<WorkflowRecord>(
 workflowSchema.index({ status: 1 });
 // The per-customer quota counts a customer's running workflows (quota.ts).
 workflowSchema.index({ customerId: 1, status: 1 });
-revisionIndex(workflowSchema);
 outboxIndex(workflowSchema);
 
 export type WorkflowModel = Model<WorkflowRecord>;
