@@ -7,7 +7,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError } from 'graphql';
 import type { Connection } from 'mongoose';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { Caller, Logger, PlatformMetrics } from '@waooaw/shared';
 import {
   CALLER_HEADER,
@@ -29,6 +29,7 @@ import type { Context } from './context';
 import { createClientVerifier } from './auth';
 import type { Environment } from './environment';
 import { limitsPlugin } from './limits';
+import { operationMetricsPlugin } from './operation-metrics';
 import { clientAddress, trustedProxies } from './client-address';
 import { createRateLimiter, rateLimitPlugin } from './rate-limit';
 import { SUPERGRAPH_FILE, subgraphUrls } from './subgraphs';
@@ -122,6 +123,8 @@ const UNREACHABLE =
 
 /** The counter of subscriptions that began hearing their feed (see attachSubscriptions' onListening). */
 export const SUBSCRIPTIONS_LISTENING_METRIC = 'waooaw_gateway_subscriptions_listening_total';
+/** The gauge of subscriptions running now, by field (see attachSubscriptions' onActive). */
+export const SUBSCRIPTIONS_ACTIVE_METRIC = 'waooaw_gateway_subscriptions_active';
 
 export function createGateway(deps: GatewayDeps) {
   const { config, logger } = deps;
@@ -167,6 +170,7 @@ export function createGateway(deps: GatewayDeps) {
       limitsPlugin(limits),
       rateLimitPlugin(limiter, config.RATE_LIMIT_COST_PER_TOKEN),
       audit.plugin,
+      operationMetricsPlugin(deps.metrics.registry),
     ],
     formatError(formatted) {
       const extensions = formatted.extensions ?? {};
@@ -279,6 +283,13 @@ export function createGateway(deps: GatewayDeps) {
     labelNames: ['field'],
     registers: [deps.metrics.registry],
   });
+  // Fields are the schema's Subscription fields (graphql-ws validates before subscribing): bounded.
+  const subscriptionsActive = new Gauge({
+    name: SUBSCRIPTIONS_ACTIVE_METRIC,
+    help: 'GraphQL subscriptions running on this gateway (over graphql-ws), by field',
+    labelNames: ['field'],
+    registers: [deps.metrics.registry],
+  });
   const subscriptions = attachSubscriptions({
     httpServer: service.http.server,
     apollo,
@@ -294,6 +305,7 @@ export function createGateway(deps: GatewayDeps) {
     resolutions: resolutionBudget(config.SUBSCRIPTION_RESOLVE_CONCURRENCY, deps.metrics.registry),
     limits,
     onListening: (field) => subscriptionsListening.inc({ field }),
+    onActive: (field, change) => subscriptionsActive.inc({ field }, change),
   });
   return { service, apollo, context, urls };
 }

@@ -29,6 +29,7 @@ export * from './mongo/revision';
 export * from './service';
 export * from './service/periodic';
 export * from './service/subgraph';
+export * from './service/outbox-backlog';
 export * from './trace';
 export * from './contracts/common';
 export * from './contracts/identity';

@@ -21,6 +21,7 @@ import { createEntityResolver } from './entities';
 import type { KafkaFeeds } from './feed';
 import { keptAnswers } from './kept';
 import { serialiseOnce } from './serialise';
+import { untilEnd } from './active';
 import type { SubscriberSocket } from './stream';
 import { feedStream } from './stream';
 
@@ -54,6 +55,8 @@ export interface SubscriptionDeps {
   limits?: QueryLimits & { maxTokens: number };
   /** Told once a subscription hears its feed (see feedStream). */
   onListening?: (field: string) => void;
+  /** Told when a subscription's stream begins (+1) and when it ends (-1), however it ends. */
+  onActive?: (field: string, change: 1 | -1) => void;
 }
 
 /** Close code for a caller that already holds as many sockets as it may. */
@@ -313,7 +316,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
           return { errors: [new GraphQLError('Send one subscription field per operation')] };
         }
         const socket = (args.contextValue as Context & { socket?: SubscriberSocket }).socket;
-        return feedStream(
+        const stream = feedStream(
           {
             feeds,
             logger,
@@ -328,6 +331,12 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
           field,
           socket ?? { bufferedAmount: 0, close: () => undefined },
         );
+        const { onActive } = deps;
+        // A refusal (an ExecutionResult) never was a live subscription.
+        if (!onActive || !(Symbol.asyncIterator in stream)) return stream;
+        const name = field.name.value;
+        onActive(name, 1);
+        return untilEnd(stream, () => onActive(name, -1));
       },
     },
     wss,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { discoverServices } from '../platform';
@@ -11,6 +11,7 @@ const composeFile = path.join(repoRoot, 'docker-compose.yml');
 interface ComposeService {
   image?: string;
   build?: unknown;
+  volumes?: string[];
   ports?: string[];
   environment?: Record<string, unknown>;
   healthcheck?: { test?: unknown };
@@ -20,7 +21,11 @@ interface ComposeService {
 const OPERATOR_SECRETS = {
   CALLER_TOKEN_SECRET: 'an-operator-caller-token-secret-of-32-chars',
   JWT_SECRET: 'an-operator-client-jwt-secret-of-32-chars!',
+  GRAFANA_ADMIN_PASSWORD: 'an-operator-grafana-password',
 };
+
+/** The observability services and the UI port each publishes on the host's loopback interface. */
+const OBSERVABILITY_UIS = { prometheus: 9090, grafana: 3000, jaeger: 16686 };
 
 describe('docker-compose.yml', () => {
   // merge: the services share their environment through `<<: *service-env`.
@@ -44,11 +49,15 @@ describe('docker-compose.yml', () => {
     for (const name of names) expect([name, name in compose.services]).toEqual([name, true]);
   });
 
-  it('publishes only the gateway, in production, with every secret required from the operator', () => {
+  it('publishes only the gateway to the network, in production, with every secret required from the operator', () => {
     const published = Object.entries(compose.services)
       .filter(([, service]) => (service.ports ?? []).length > 0)
       .map(([name, service]) => [name, service.ports]);
-    expect(published).toEqual([['gateway', ['4000:4000']]]);
+    // The observability UIs are on the loopback interface only: reachable from the host (a tunnel).
+    expect(published).toEqual([
+      ['gateway', ['4000:4000']],
+      ...Object.entries(OBSERVABILITY_UIS).map(([name, port]) => [name, [`127.0.0.1:${port}:${port}`]]),
+    ]);
     const platform = Object.entries(compose.services).filter(([, service]) => service.build !== undefined);
     expect(platform.length).toBeGreaterThanOrEqual(8);
     for (const [name, service] of platform) {
@@ -62,6 +71,24 @@ describe('docker-compose.yml', () => {
           expect.stringMatching(`^\\$\\{${key}:\\?set ${key} `),
         ]);
     }
+  });
+
+  it('runs Prometheus, Grafana and Jaeger (OTLP on) from pinned images, with their config from the repository', () => {
+    for (const name of Object.keys(OBSERVABILITY_UIS)) {
+      const image = compose.services[name]?.image ?? '';
+      expect([name, /:v?\d+\.\d+\.\d+$/.test(image)]).toEqual([name, true]);
+    }
+    expect(compose.services.jaeger?.environment?.COLLECTOR_OTLP_ENABLED).toBe('true');
+    // Grafana's admin password is the operator's, like the platform's secrets.
+    expect(compose.services.grafana?.environment?.GF_SECURITY_ADMIN_PASSWORD).toMatch(
+      /^\$\{GRAFANA_ADMIN_PASSWORD:\?set GRAFANA_ADMIN_PASSWORD /,
+    );
+    for (const name of ['prometheus', 'grafana'])
+      for (const volume of compose.services[name]?.volumes ?? []) {
+        const from = volume.split(':')[0]!;
+        if (from.startsWith('./'))
+          expect([volume, existsSync(path.join(repoRoot, from))]).toEqual([volume, true]);
+      }
   });
 
   // Debian's docker-compose validates a file without a Docker engine. CI installs it (.ci/run), so

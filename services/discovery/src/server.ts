@@ -1,5 +1,6 @@
 import type { SubgraphDeps } from '@waooaw/shared';
 import { HEARTBEATS_TOPIC, periodicComponent, subgraphSchema, subgraphWiring } from '@waooaw/shared';
+import { breakerStateGauge } from './breaker-metrics';
 import type { Context } from './context';
 import { contextFactory } from './context';
 import type { Environment, HealthEnv } from './environment';
@@ -35,6 +36,7 @@ export function createServer(deps: DiscoveryDeps) {
   const instances = instanceModel(deps.connection);
   const agents = agentReplicaModel(deps.connection);
   const relay = subgraph.relay([instances]);
+  breakerStateGauge(deps.metrics.registry, instances);
   const registry = createInstanceRegistry({
     instances,
     agents,
@@ -108,6 +110,7 @@ export function createServer(deps: DiscoveryDeps) {
     registry,
     relay,
     bus,
+    metrics: deps.metrics,
     consumers: [heartbeats, events],
   };
 }

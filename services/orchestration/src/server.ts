@@ -23,6 +23,7 @@ import { createInstanceReplica, REPLICA_TOPIC } from './replica';
 import { createResolvers } from './resolvers';
 import { createSagaEngine } from './sagas';
 import type { SubmissionDefaults } from './submission';
+import { taskMetrics } from './task-metrics';
 import { createWorkflowEngine } from './workflows';
 
 export { environmentSchema } from './environment';
@@ -97,6 +98,7 @@ export function createServer(deps: OrchestrationDeps) {
     if (task.workflowId) await workflows.advance(task.workflowId);
     if (task.saga) await sagas.onTask(task);
   });
+  engine.onFinal(taskMetrics(deps.metrics.registry));
   const orchestrator = createOrchestrator({
     tasks,
     engine,
@@ -230,6 +232,7 @@ export function createServer(deps: OrchestrationDeps) {
     replica,
     relay,
     bus,
+    metrics: deps.metrics,
     consumers: [registry, results, commands],
   };
 }

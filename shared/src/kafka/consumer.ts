@@ -157,6 +157,8 @@ const DEFAULT_RETRY: BackoffPolicy = { initialMs: 200, maxMs: 5_000, multiplier:
  */
 const DEFAULT_WAIT: BackoffPolicy = { initialMs: 200, maxMs: 5_000, multiplier: 2, jitter: 'EQUAL' };
 
+const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
+
 /** What became of one message. */
 type Outcome = 'done' | 'stopped' | 'waiting';
 
@@ -271,6 +273,67 @@ export function createEventConsumer(
       const timer = setTimeout(wake, ms);
       sleepers.add(wake);
     });
+
+  /**
+   * The partitions whose lag this member reports (`topic:partition`). A partition leaves the gauge
+   * when a rebalance takes it away or the consumer stops: its new owner reports it, and a stale value
+   * here would count its lag twice.
+   */
+  const lagReported = new Set<string>();
+  /** Sets the lag of the batch's partition once its messages up to `lastHandled` are handled (none: undefined). */
+  const reportLag = (batch: EachBatchPayload['batch'], lastHandled: string | undefined) => {
+    const metrics = deps.metrics;
+    if (!metrics) return;
+    const { topic, partition } = batch;
+    const key = `${topic}:${partition}`;
+    // A batch that ends after a rebalance took its partition away: the new owner reports it.
+    if (!assigned.has(key)) return;
+    // The next message to handle: after the last one handled, else the batch's first.
+    const next =
+      lastHandled !== undefined
+        ? BigInt(lastHandled) + 1n
+        : BigInt(batch.messages[0]?.offset ?? batch.highWatermark);
+    // highWatermark is the offset the partition's next message will get: what lies between is unhandled.
+    const lag = Number(BigInt(batch.highWatermark) - next);
+    metrics.consumerLag.set({ group: groupId, topic, partition: String(partition) }, Math.max(0, lag));
+    lagReported.add(key);
+  };
+  const forgetLag = (keep: (key: string) => boolean) => {
+    for (const key of lagReported) {
+      if (keep(key)) continue;
+      lagReported.delete(key);
+      const at = key.lastIndexOf(':');
+      deps.metrics?.consumerLag.remove({
+        group: groupId,
+        topic: key.slice(0, at),
+        partition: key.slice(at + 1),
+      });
+    }
+  };
+
+  /**
+   * Handler timings and errors by the labels of each event type (looked up once per type rather
+   * than hashed from the label values at every message).
+   */
+  const handlerMetrics = new Map<
+    string,
+    { duration: { observe(seconds: number): void }; transient: { inc(): void }; permanent: { inc(): void } }
+  >();
+  const handlerMetricsFor = (topic: string, type: string) => {
+    const metrics = deps.metrics;
+    if (!metrics) return undefined;
+    const key = `${topic}\n${type}`;
+    let found = handlerMetrics.get(key);
+    if (!found) {
+      found = {
+        duration: metrics.eventHandlerDuration.labels({ topic, type }),
+        transient: metrics.eventHandlerErrors.labels({ topic, type, kind: 'transient' }),
+        permanent: metrics.eventHandlerErrors.labels({ topic, type, kind: 'permanent' }),
+      };
+      handlerMetrics.set(key, found);
+    }
+    return found;
+  };
 
   const reportWaits = (topic: string) => {
     let paused = 0;
@@ -468,6 +531,7 @@ export function createEventConsumer(
     const record = tries.get(id) ?? { tries: 0, failures: 0 };
     tries.set(id, record);
     let previousDelay = retry.initialMs;
+    const measured = handlerMetricsFor(topic, envelope.type);
     for (;;) {
       record.tries++;
       const context: HandlerContext = {
@@ -481,16 +545,21 @@ export function createEventConsumer(
           traceparent: envelope.traceparent,
         }),
       };
+      const started = measured ? process.hrtime.bigint() : 0n;
       try {
         await binding.handle(data, envelope, context);
+        measured?.duration.observe(secondsSince(started));
         tries.delete(id);
         deps.metrics?.eventsConsumed.inc({ topic, outcome: 'handled' });
         return 'done';
       } catch (err) {
+        measured?.duration.observe(secondsSince(started));
         if (isTransientError(err)) {
+          measured?.transient.inc();
           waitOut(batch, topic, partition, message.offset, err);
           return 'waiting';
         }
+        measured?.permanent.inc();
         const error = errorSummary(err);
         record.failures++;
         if (record.failures >= maxAttempts) {
@@ -558,6 +627,7 @@ export function createEventConsumer(
       last = message.offset;
     }
     if (last !== undefined) markHandled(payload, last);
+    reportLag(batch, last);
     // What was resolved is committed; kafkajs fetches the rest again.
     if (failure) throw failure.error;
     if (!waiting && handled.size === batch.messages.length) endWait(batch.topic, batch.partition);
@@ -599,6 +669,7 @@ export function createEventConsumer(
           ),
         );
         for (const key of pending.keys()) if (!assigned.has(key)) pending.delete(key);
+        forgetLag((key) => assigned.has(key));
         // A waiting partition that moved to another member is that member's to retry. Resumed here
         // because kafkajs keeps a partition's pause across assignments: were it assigned back to us
         // later, it would otherwise never be fetched.
@@ -666,6 +737,7 @@ export function createEventConsumer(
       for (let round = 0; round < 3 && (pending.size > 0 || committing); round++)
         await (committing ?? commitPending());
       consumer = undefined;
+      forgetLag(() => false);
       await c.disconnect();
       tries.clear();
       state = 'stopped';
@@ -703,5 +775,6 @@ export function createEventConsumer(
       await heartbeat();
     }
     if (outcome === 'done' && handled === batch.messages.length) endWait(batch.topic, batch.partition);
+    reportLag(batch, handled > 0 ? batch.messages[handled - 1]!.offset : undefined);
   }
 }

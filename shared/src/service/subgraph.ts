@@ -14,6 +14,7 @@ import type { Logger } from '../logger';
 import type { PlatformMetrics } from '../metrics';
 import type { OutboxRelay, OutboxRelayOptions } from '../mongo/outbox';
 import { createOutboxRelay } from '../mongo/outbox';
+import { outboxBacklog } from './outbox-backlog';
 import type { Component, Service } from '../service';
 import {
   busComponent,
@@ -119,13 +120,16 @@ export function subgraphWiring(deps: SubgraphDeps) {
      * is the service's own scan interval (default: the relay's); deps.outboxIntervalMs overrides it.
      */
     relay(models: OutboxRelayOptions['models'], intervalMs?: number): OutboxRelay {
-      return createOutboxRelay({
+      const relay = createOutboxRelay({
         models,
         bus,
         logger,
         metrics: deps.metrics,
         intervalMs: deps.outboxIntervalMs ?? intervalMs,
       });
+      // The backlog on /metrics: what the service's writes left in the outbox, not yet on Kafka.
+      deps.metrics.watchOutbox(outboxBacklog(models, relay));
+      return relay;
     },
 
     /** One of the service's consumers, on its bus, in its prefixed group (see SubgraphConsumerOptions). */

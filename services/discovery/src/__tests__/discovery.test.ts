@@ -248,6 +248,13 @@ describe('discovery: the registry of running instances', () => {
     );
     expect(opened).toEqual([expect.objectContaining({ from: 'CLOSED', to: 'OPEN' })]);
     expect(opened[0]!.reason).toMatch(/failure rate 100%/);
+    // On /metrics: the open breaker among the instances counted by state.
+    const breakers = async (state: string) =>
+      (await discovery.metrics.registry.getSingleMetric('waooaw_breaker_state')!.get()).values.find(
+        (v) => v.labels.state === state,
+      )?.value ?? 0;
+    const openBefore = await breakers('OPEN');
+    expect(openBefore).toBeGreaterThanOrEqual(1);
 
     for (let i = 0; i < 20; i++) {
       const chosen = await discovery.exec<{ selectAgent: { id: string } }>(SELECT, {
@@ -274,6 +281,7 @@ describe('discovery: the registry of running instances', () => {
       { id: failing.id },
     );
     expect(reset.data?.resetCircuit.circuit).toMatchObject({ state: 'CLOSED', calls: 0 });
+    expect(await breakers('OPEN')).toBe(openBefore - 1);
     const back = await discovery.exec<{ selectAgent: { id: string } }>(SELECT, { c: 'sales.score-lead' });
     expect(back.data?.selectAgent.id).toBe(failing.id);
   });

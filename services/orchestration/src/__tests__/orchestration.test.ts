@@ -123,6 +123,23 @@ describe('orchestration: tasks through a scripted runtime', () => {
     });
     const assignment = o.received.find((a) => a.taskId === submitted.id)!;
     expect(assignment.input).toEqual({ topic: 'diabetes care' });
+    // Counted once on /metrics, by capability and outcome, with its time from submission.
+    // (The listener runs right after the write that the test saw.)
+    const finished = await pollFor(
+      async () => {
+        const metric = await o.server.metrics.registry.getSingleMetric('waooaw_tasks_finished_total')!.get();
+        return metric.values.some((v) => v.labels.capability === capability) && metric;
+      },
+      { what: 'the finished task counted' },
+    );
+    expect(finished.values.filter((v) => v.labels.capability === capability)).toEqual([
+      expect.objectContaining({ labels: { capability, outcome: 'COMPLETED' }, value: 1 }),
+    ]);
+    const durations = await o.server.metrics.registry.getSingleMetric('waooaw_task_duration_seconds')!.get();
+    // The +Inf bucket holds every observation.
+    expect(
+      durations.values.find((v) => v.labels.capability === capability && v.labels.le === '+Inf')?.value,
+    ).toBe(1);
 
     // A task the runtime leaves unanswered: its result, published by hand behind the duplicate below,
     // tells when the duplicate has been handled.
