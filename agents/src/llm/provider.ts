@@ -33,7 +33,7 @@ export class LlmError extends Error {
 }
 
 export interface OpenAiCompatibleOptions {
-  /** The API root, e.g. `https://api.openai.com/v1` (requests go to `<baseUrl>/chat/completions`). */
+  /** The API root, e.g. `http://127.0.0.1:8080/v1` (requests go to `<baseUrl>/chat/completions`). */
   baseUrl: string;
   /** Sent as `Authorization: Bearer <apiKey>` when set (local servers often need none). */
   apiKey?: string;

@@ -28,7 +28,7 @@ export const environmentSchema = serviceEnvSchema(PORTS['agents-runtime']).exten
   /** The factory's subgraph, where WowAgentFactory validates definitions. */
   FACTORY_URL: z.string().url().default(defaultSubgraphUrl('factory')),
   /**
-   * An OpenAI-compatible API root (e.g. https://api.openai.com/v1) whose model adds notes to Markdown
+   * An OpenAI-compatible API root (e.g. http://127.0.0.1:8080/v1) whose model adds notes to Markdown
    * deliverables. Unset: no LLM, skills' deterministic output only.
    */
   LLM_BASE_URL: z.preprocess(unsetIfEmpty, z.string().url().optional()),
