@@ -39,6 +39,12 @@ type CapabilitiesChanged = EventData<typeof identityEvents.agentCapabilitiesChan
 type HealthChanged = EventData<typeof discoveryEvents.healthChanged>;
 type TaskUpdated = EventData<typeof orchestrationEvents.taskUpdated>;
 
+/** A listing's response-time count and sum (the average is sum / count). */
+interface ResponseFigures {
+  count: number;
+  sum: number;
+}
+
 /** A finished task's figures for its agent's listing (see recordTaskOutcome). */
 interface TaskOutcome {
   filter: Record<string, unknown>;
@@ -267,18 +273,50 @@ export function createListings(deps: {
     }
   }
 
-  /** Keeps the average response time equal to sum / count (a recompute lands only if nothing moved). */
-  async function refreshResponse(filter: Record<string, unknown>) {
+  /**
+   * Keeps the average response time equal to sum / count (a recompute lands only if nothing moved).
+   * Answers the figures it read, or null when the listing is gone or its recompute lost to another.
+   */
+  async function refreshResponse(filter: Record<string, unknown>): Promise<ResponseFigures | null> {
     const l = await listings
       .findOne(filter, { responseCount: 1, responseSumMs: 1, averageResponseMs: 1 })
       .lean<Pick<ListingRecord, '_id' | 'responseCount' | 'responseSumMs' | 'averageResponseMs'>>();
-    if (!l || l.responseCount === 0) return;
+    if (!l) return null;
+    const figures = { count: l.responseCount, sum: l.responseSumMs };
+    if (l.responseCount === 0) return figures;
     const average = l.responseSumMs / l.responseCount;
-    if (l.averageResponseMs === average) return;
-    await listings.updateOne(
+    if (l.averageResponseMs === average) return figures;
+    const set = await listings.updateOne(
       { _id: l._id, responseCount: l.responseCount, responseSumMs: l.responseSumMs },
       { $set: { averageResponseMs: average, sortResponse: average } },
     );
+    return set.matchedCount > 0 ? figures : null;
+  }
+
+  /**
+   * Each listing's response figures as this process last wrote or read them. The next outcomes of the
+   * listing are written guarded by them, with the new average in the same update: one command per
+   * listing per batch instead of an increment, a read and a recompute. When another process moved
+   * the figures (or an outcome was applied before), the guard misses and the three-step path runs.
+   */
+  const knownResponse = new Map<string, ResponseFigures>();
+
+  /** The outcomes in one write guarded by the known figures; false when the guard missed. */
+  async function applyOnKnown(group: readonly TaskOutcome[], known: ResponseFigures): Promise<boolean> {
+    const { filter, listingKey } = group[0]!;
+    const update = outcomeUpdate(group);
+    const count = known.count + (update.$inc.responseCount ?? 0);
+    const sum = known.sum + (update.$inc.responseSumMs ?? 0);
+    const average = count > 0 ? sum / count : null;
+    const applied = await applyOnce(
+      listings,
+      { ...filter, responseCount: known.count, responseSumMs: known.sum },
+      group.map((o) => o.eventId),
+      average === null ? update : { ...update, $set: { averageResponseMs: average, sortResponse: average } },
+    );
+    if (applied) knownResponse.set(listingKey, { count, sum });
+    else knownResponse.delete(listingKey);
+    return applied;
   }
 
   /**
@@ -323,18 +361,41 @@ export function createListings(deps: {
     return { $inc: inc };
   };
 
-  /** One listing's outcomes: all in one write, or, if one of them was applied before, one by one. */
+  /** The write of one listing in flight, by listing key (see applyOutcomes). */
+  const writingListing = new Map<string, Promise<void>>();
+
+  /**
+   * One listing's outcomes: in one write guarded by the figures this process knows, else all in one
+   * write (or, if one of them was applied before, one by one) and the average recomputed after.
+   */
   async function applyOutcomes(group: readonly TaskOutcome[]) {
+    // Batches of different partitions run side by side: one listing's writes go one after the other,
+    // so each is guarded by the figures the one before it wrote rather than missing against them.
+    const key = group[0]!.listingKey;
+    const before = writingListing.get(key);
+    const run = (before ?? Promise.resolve()).catch(() => undefined).then(() => applyListingOutcomes(group));
+    writingListing.set(key, run);
+    try {
+      await run;
+    } finally {
+      if (writingListing.get(key) === run) writingListing.delete(key);
+    }
+  }
+
+  async function applyListingOutcomes(group: readonly TaskOutcome[]) {
     const byEvent = new Map(group.map((o) => [o.eventId, o]));
     const unique = [...byEvent.values()];
-    const { filter } = unique[0]!;
+    const { filter, listingKey } = unique[0]!;
+    const known = knownResponse.get(listingKey);
+    if (known && (await applyOnKnown(unique, known))) return;
     if (
       unique.length === 1 ||
       !(await applyOnce(listings, filter, [...byEvent.keys()], outcomeUpdate(unique)))
     ) {
       for (const o of unique) await applyOnce(listings, filter, o.eventId, outcomeUpdate([o]));
     }
-    await refreshResponse(filter);
+    const figures = await refreshResponse(filter);
+    if (figures) knownResponse.set(listingKey, figures);
   }
 
   /** A finished task of an agent: its response time and task counts (once per event). */

@@ -385,6 +385,34 @@ describe('marketplace', () => {
       expect((await listing(other.agentId))!.completedTasks).toBe(8);
     });
 
+    it("writes a listing's later outcomes with their average in one command, without reading it back", async () => {
+      const agent = await m.registerAgent();
+      const finished = (durationMs: number) =>
+        m.taskUpdate(
+          { taskId: `task-${randomUUID()}`, agentId: agent.agentId },
+          { status: 'COMPLETED', durationMs, output: deliverable('d') },
+        );
+      await finished(100);
+      await pollFor(async () => (await listing(agent.agentId))?.averageResponseMs === 100);
+      // The figures are known now: the next outcomes are written guarded by them.
+      const reads = jest.spyOn(m.models.listings, 'findOne');
+      try {
+        await finished(300);
+        await finished(500);
+        await pollFor(async () => (await listing(agent.agentId))?.averageResponseMs === 300, {
+          what: 'the average of 100, 300 and 500 ms',
+        });
+        const readsOfIt = reads.mock.calls.filter(([filter]) => {
+          const f = filter as Record<string, unknown> | undefined;
+          return f?._id === agent.agentId || f?.handle === agent.handle;
+        });
+        expect(readsOfIt).toHaveLength(0);
+      } finally {
+        reads.mockRestore();
+      }
+      expect(await listing(agent.agentId)).toMatchObject({ completedTasks: 3, averageResponseMs: 300 });
+    });
+
     it('resolves the Agent entity to its listing', async () => {
       const agent = await m.registerAgent({ name: 'Entity Agent' });
       const result = await m.as('anyone', ['customer'])<{
