@@ -247,6 +247,12 @@ export const fmt = (v: number | null | undefined, digits = 0) =>
 /** A share as a percentage for a table. */
 export const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(v === 1 ? 0 : 2)}%`);
 
+/** The p50, p95 and p99 columns of end-to-end latency and of overhead, as the result tables show them. */
+export const latencyCells = (
+  latency: { p50: number | null; p95: number | null; p99: number | null },
+  overhead: { p50: number | null; p95: number | null; p99: number | null },
+) => [latency, overhead].flatMap((l) => [fmt(l.p50, 1), fmt(l.p95, 1), fmt(l.p99, 1)]);
+
 /** Left-aligned first column, right-aligned figures, as a Markdown table (readable in a terminal too). */
 export function markdownTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -296,12 +302,7 @@ export function resultsTable(results: readonly ScenarioResult[]): string {
           fmt(r.tasksPerS, 1),
           fmt(r.tasksPerMin),
           fmt(r.latencyMs.avg, 1),
-          fmt(r.latencyMs.p50, 1),
-          fmt(r.latencyMs.p95, 1),
-          fmt(r.latencyMs.p99, 1),
-          fmt(r.overheadMs.p50, 1),
-          fmt(r.overheadMs.p95, 1),
-          fmt(r.overheadMs.p99, 1),
+          ...latencyCells(r.latencyMs, r.overheadMs),
           pct(r.successRate),
           String(r.lost),
           String(r.duplicates),

@@ -2,7 +2,7 @@
  * WAOOAW against a plain-queue baseline, scenario by scenario: the ratios WAOOAW / baseline of
  * throughput, latency, overhead and CPU per task, and a table of both runs with the ratios under them.
  */
-import { fmt, markdownTable, pct } from '../report';
+import { fmt, latencyCells, markdownTable, pct } from '../report';
 
 /** The figures compared, as a ScenarioResult and a BaselineResult both carry them. */
 export interface ComparedFigures {
@@ -87,12 +87,7 @@ export function baselineTable(
       : [
           label,
           fmt(f.tasksPerS, 1),
-          fmt(f.latencyMs.p50, 1),
-          fmt(f.latencyMs.p95, 1),
-          fmt(f.latencyMs.p99, 1),
-          fmt(f.overheadMs.p50, 1),
-          fmt(f.overheadMs.p95, 1),
-          fmt(f.overheadMs.p99, 1),
+          ...latencyCells(f.latencyMs, f.overheadMs),
           pct(f.successRate),
           String(f.lost),
           String(f.duplicates),
