@@ -17,7 +17,15 @@ module.exports = function preset(dir, overrides = {}) {
         '@swc/jest',
         { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
       ],
+      // The OTLP exporter loads node:http with `import()`, which jest's CommonJS runtime refuses
+      // without --experimental-vm-modules; compiled here it becomes a require (tests that export
+      // spans to a receiver, such as test/src/flows/tracing.test.ts).
+      '/@opentelemetry/otlp-exporter-base/.+\\.js$': [
+        '@swc/jest',
+        { jsc: { target: 'es2022' }, module: { type: 'commonjs', ignoreDynamic: false } },
+      ],
     },
+    transformIgnorePatterns: ['^(?!.*/@opentelemetry/otlp-exporter-base/).*/node_modules/'],
     moduleNameMapper: {
       '^@waooaw/shared/testing$': path.join(root, 'shared/src/testing/index.ts'),
       '^@waooaw/(shared|infra)$': path.join(root, '$1/src/index.ts'),

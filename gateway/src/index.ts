@@ -1,3 +1,5 @@
+// First: starts tracing (when configured) before the modules it instruments are loaded.
+import '@waooaw/shared/tracing/register';
 import { connectMongo, createLogger, createMetrics, loadConfigOrExit, runMain } from '@waooaw/shared';
 import { environmentSchema } from './environment';
 import { createGateway } from './server';

@@ -11,7 +11,11 @@ import { Counter, Gauge } from 'prom-client';
 import type { Caller, Logger, PlatformMetrics } from '@waooaw/shared';
 import {
   CALLER_HEADER,
+  activeTraceparent,
   childTraceparent,
+  inSpan,
+  requestTraceparent,
+  SpanKind,
   createEventBus,
   createService,
   indexesComponent,
@@ -87,6 +91,16 @@ class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     super({ url });
   }
 
+  /** Each call to a subgraph is a client span of the gateway's request span. */
+  override process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    return inSpan(
+      'gateway',
+      `subgraph ${this.subgraph}`,
+      { kind: SpanKind.CLIENT, attributes: { 'waooaw.subgraph': this.subgraph } },
+      () => super.process(options),
+    );
+  }
+
   override async willSendRequest({
     request,
     context,
@@ -94,7 +108,10 @@ class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     const ctx = context as Partial<GatewayContext>;
     if (!request.http || !ctx.forwardedCaller) return;
     request.http.headers.set(CALLER_HEADER, await ctx.forwardedCaller(this.subgraph));
-    if (ctx.traceparent) request.http.headers.set('traceparent', childTraceparent(ctx.traceparent));
+    // With tracing, this call's own span (see process); without, a fresh child id of the request's.
+    const traceparent =
+      activeTraceparent() ?? (ctx.traceparent ? childTraceparent(ctx.traceparent) : undefined);
+    if (traceparent) request.http.headers.set('traceparent', traceparent);
     if (ctx.requestId) request.http.headers.set('x-request-id', ctx.requestId);
   }
 }
@@ -216,7 +233,7 @@ export function createGateway(deps: GatewayDeps) {
     return {
       caller,
       requestId: req.headers['x-request-id'] ?? randomUUID(),
-      traceparent: childTraceparent(req.headers.traceparent),
+      traceparent: requestTraceparent(req.headers.traceparent),
       ip: clientAddress(req.headers['x-forwarded-for'], req.remoteAddress, proxies),
       ...(expiresAt !== undefined ? { expiresAt } : {}),
       forwardedCaller: forwardedTokens(caller, config.CALLER_TOKEN_SECRET, config.CALLER_TOKEN_TTL_SECONDS),

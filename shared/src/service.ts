@@ -2,6 +2,7 @@ import type { BaseContext } from '@apollo/server';
 import type { Connection } from 'mongoose';
 import type { GraphQLRoute, HttpServer, Readiness } from './http/server';
 import { createHttpServer } from './http/server';
+import { shutdownTracing } from './tracing/spans';
 import type { EventBus } from './kafka/bus';
 import type { EventConsumer, PartitionWait } from './kafka/consumer';
 import type { Logger } from './logger';
@@ -125,6 +126,7 @@ export function createService<TContext extends BaseContext>(options: ServiceOpti
   };
 
   const http = createHttpServer<TContext>({
+    service: options.name,
     logger,
     metrics: options.metrics,
     readiness,
@@ -197,7 +199,8 @@ export function runMain(
       logger.error('shutdown took too long; exiting');
       process.exit(1);
     }, shutdownTimeoutMs).unref();
-    (service ? service.stop() : Promise.resolve()).then(
+    // The spans of the shutdown itself are exported too, before the process goes.
+    (service ? service.stop() : Promise.resolve()).then(shutdownTracing).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');

@@ -1,3 +1,5 @@
+// First: starts tracing (when configured) before the modules it instruments are loaded.
+import '@waooaw/shared/tracing/register';
 import { parseArgs } from 'node:util';
 import {
   busComponent,

@@ -8,6 +8,8 @@ import type {
   PlatformMetrics,
 } from '@waooaw/shared';
 import {
+  activeTraceparent,
+  inSpan,
   agentsMessages,
   CALLER_HEADER,
   discoveryMessages,
@@ -140,6 +142,9 @@ async function padded<T>(work: WorkRange | undefined, startedAt: number, result:
 /** How many recent attempts a runtime remembers to run each once (see `takeOnce`). */
 const RECENT_ATTEMPTS = 50_000;
 
+/** The tracer of the runtime's spans (the process's service name too). */
+const RUNTIME_TRACER = 'agents-runtime';
+
 /** One instance the runtime hosts: what it is, how loaded it is, and the pool that runs its tasks. */
 export interface HostedInstance {
   spec: InstanceSpec;
@@ -213,6 +218,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
     outcome: 'SUCCEEDED' | 'FAILED' | 'REJECTED',
     durationMs: number,
     extra: { output?: EventData<typeof agentsMessages.taskResult>['output']; error?: string },
+    traceparent: string,
   ) =>
     bus.publish(
       agentsMessages.taskResult,
@@ -225,7 +231,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
         durationMs,
         ...extra,
       },
-      { subject: a.taskId },
+      { subject: a.taskId, traceparent },
     );
 
   /** The skill's deliverable, enriched by the LLM when there is one (enrichment never fails it). */
@@ -256,9 +262,44 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
     return true;
   };
 
-  /** Runs one attempt on its instance and reports how it went; a handler's failure never escapes. */
-  async function execute(host: HostedInstance, a: Assignment, deadline: number): Promise<void> {
-    if (pastItsTime(a, deadline, 'queued')) return;
+  /**
+   * Runs one attempt on its instance and reports how it went; a handler's failure never escapes.
+   * `traceparent` is the assignment's: the run is a span of the task's trace, and so is its result.
+   */
+  function execute(
+    host: HostedInstance,
+    a: Assignment,
+    deadline: number,
+    traceparent: string,
+  ): Promise<void> {
+    return inSpan(
+      RUNTIME_TRACER,
+      `run ${a.capability}`,
+      {
+        parent: traceparent,
+        attributes: {
+          'waooaw.task.id': a.taskId,
+          'waooaw.task.attempt': a.attempt,
+          'waooaw.instance.id': a.instanceId,
+          'waooaw.capability': a.capability,
+        },
+      },
+      async (span) => {
+        await runAttempt(host, a, deadline, traceparent, (outcome) =>
+          span?.setAttribute('waooaw.outcome', outcome),
+        );
+      },
+    );
+  }
+
+  async function runAttempt(
+    host: HostedInstance,
+    a: Assignment,
+    deadline: number,
+    traceparent: string,
+    ended: (outcome: string) => void,
+  ): Promise<void> {
+    if (pastItsTime(a, deadline, 'queued')) return ended('EXPIRED');
     const started = Date.now();
     const finish = host.load.begin(started);
     const handler = host.handlers[a.capability];
@@ -272,18 +313,25 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
         deadline - started,
       );
       finish(true);
-      await publishResult(a, 'SUCCEEDED', Date.now() - started, { output });
+      ended('SUCCEEDED');
+      await publishResult(a, 'SUCCEEDED', Date.now() - started, { output }, traceparent);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       // Bad input, or a skill this runtime cannot serve, will not get better on a retry.
       const refused = err instanceof SkillInputError || err instanceof SkillUnavailableError;
       finish(refused);
-      await publishResult(a, refused ? 'REJECTED' : 'FAILED', Date.now() - started, { error: message }).catch(
-        (publishErr: unknown) =>
-          logger.error(
-            { err: publishErr, taskId: a.taskId },
-            'could not report a result; orchestration will time it out',
-          ),
+      ended(refused ? 'REJECTED' : 'FAILED');
+      await publishResult(
+        a,
+        refused ? 'REJECTED' : 'FAILED',
+        Date.now() - started,
+        { error: message },
+        traceparent,
+      ).catch((publishErr: unknown) =>
+        logger.error(
+          { err: publishErr, taskId: a.taskId },
+          'could not report a result; orchestration will time it out',
+        ),
       );
     }
   }
@@ -320,13 +368,19 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
         }
         const host = byId.get(a.instanceId);
         if (!host) {
-          await publishResult(a, 'FAILED', 0, {
-            error: `instance ${a.instanceId} is not hosted by runtime ${runtimeId}`,
-          });
+          await publishResult(
+            a,
+            'FAILED',
+            0,
+            { error: `instance ${a.instanceId} is not hosted by runtime ${runtimeId}` },
+            envelope.traceparent,
+          );
           return;
         }
         // The pool runs it; the message is done once queued (a lost attempt times out and is retried).
-        host.pool.run(() => execute(host, a, deadline));
+        // The pool may start it after this handler's span has ended: it names its parent itself.
+        const traceparent = activeTraceparent() ?? envelope.traceparent;
+        host.pool.run(() => execute(host, a, deadline, traceparent));
       }),
     ],
   });

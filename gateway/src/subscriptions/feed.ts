@@ -2,6 +2,8 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Admin, Consumer } from 'kafkajs';
 import type { Envelope, EventBus, Logger } from '@waooaw/shared';
 import {
+  inSpan,
+  SpanKind,
   badUserInput,
   ErrorCode,
   parseEnvelope,
@@ -191,7 +193,18 @@ export function createKafkaFeeds(
         // read but not parsed.
         if (listeners.size === 0) return;
         const event = toEvent(partition, message, next.slice());
-        if (event) listeners.deliver(event);
+        if (!event) return;
+        // The live feed's part of the event's trace: handed to this gateway's subscribers.
+        await inSpan(
+          'gateway',
+          `deliver ${event.envelope.type}`,
+          {
+            kind: SpanKind.CONSUMER,
+            parent: event.envelope.traceparent,
+            attributes: { 'messaging.destination.name': topic, 'waooaw.listeners': listeners.size },
+          },
+          async () => listeners.deliver(event),
+        );
       },
     });
     // run() resolves once the group is joined and before anything fetched is processed; a pending

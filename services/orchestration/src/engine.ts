@@ -114,6 +114,9 @@ const toQueued = (t: QueuedEntry): QueuedEntry => ({
  */
 const toWorking = (t: TaskRecord): TaskRecord => ({ ...t, input: null, outbox: [] });
 
+/** A task's events continue the trace of its submission (tasks stored before traces have none). */
+const traceOf = (t: Pick<TaskRecord, 'traceparent'>) => (t.traceparent ? { traceparent: t.traceparent } : {});
+
 /** The task ended (not by an attempt's result) with `status`, for `reason`. */
 const endedAs = (
   task: TaskRecord,
@@ -192,7 +195,7 @@ export function createTaskEngine(options: EngineOptions) {
         output: t.status === 'COMPLETED' ? t.output : null,
         at: new Date(at).toISOString(),
       },
-      { subject: t._id },
+      { subject: t._id, ...traceOf(t) },
     );
 
   const attemptEvent = (t: TaskRecord, a: AttemptRecord) =>
@@ -210,7 +213,7 @@ export function createTaskEngine(options: EngineOptions) {
         ...(a.error ? { error: a.error } : {}),
         at: (a.endedAt ?? new Date()).toISOString(),
       },
-      { subject: a.instanceId },
+      { subject: a.instanceId, ...traceOf(t) },
     );
 
   /**
@@ -419,7 +422,7 @@ export function createTaskEngine(options: EngineOptions) {
         input: task.input,
         timeoutMs: task.timeoutMs,
       },
-      { subject: task._id, key: instance.instanceId },
+      { subject: task._id, key: instance.instanceId, ...traceOf(task) },
     );
     return { next, events: [assignment, updatedEvent(next, now)] };
   }

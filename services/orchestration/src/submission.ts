@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { GraphQLError } from 'graphql';
 import type { Caller, EventData, LoadBalancingStrategy, orchestrationCommands } from '@waooaw/shared';
 import {
+  activeTraceparent,
   assertBytesWithin,
   badUserInput,
   handleString,
@@ -90,6 +91,8 @@ export function buildTask(
     workflowNodeId?: string;
     saga?: SagaLink;
     customerId?: string | null;
+    /** The trace the task continues; default the active span's (a request's, an event's). */
+    traceparent?: string;
   } = {},
   field = 'input',
 ): TaskRecord {
@@ -152,6 +155,7 @@ export function buildTask(
     createdAt: at,
     updatedAt: at,
     completedAt: offered ? null : at,
+    traceparent: link.traceparent ?? activeTraceparent() ?? null,
   };
 }
 

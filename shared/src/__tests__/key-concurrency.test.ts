@@ -279,6 +279,7 @@ describe('consumer handling one batch by key (keyConcurrency) against a real Kaf
         ],
       },
       {
+        service: 'test',
         logger: testLogger(),
         ensureTopics: () => bus.ensureTopics([stepped.topic]),
         sendRaw: async (topic, messages) => {

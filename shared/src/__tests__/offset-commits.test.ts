@@ -60,6 +60,7 @@ describe('consumer offset commits against a real Kafka broker', () => {
         ],
       },
       {
+        service: 'test',
         logger: testLogger(),
         sendRaw: () => Promise.reject(new Error('nothing is dead-lettered here')),
         ensureTopics: () => bus.ensureTopics([stepped.topic]),

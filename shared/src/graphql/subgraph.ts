@@ -10,7 +10,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import type { DocumentNode } from 'graphql';
 import { ErrorCode, toPlatformError } from '../errors';
 import type { Logger } from '../logger';
-import { childTraceparent } from '../trace';
+import { requestTraceparent } from '../tracing/spans';
 import type { Caller } from './caller';
 import { CALLER_HEADER, callerFromToken } from './caller';
 
@@ -37,7 +37,7 @@ export async function createRequestContext(
   subgraph: string,
 ): Promise<RequestContext> {
   const requestId = req.headers['x-request-id'] ?? randomUUID();
-  const traceparent = childTraceparent(req.headers.traceparent);
+  const traceparent = requestTraceparent(req.headers.traceparent);
   const caller = await callerFromToken(req.headers[CALLER_HEADER], callerSecret, subgraph);
   return { caller, requestId, traceparent, logger: logger.child({ requestId, caller: caller?.sub }) };
 }

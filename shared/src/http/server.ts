@@ -7,6 +7,8 @@ import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import type { PlatformMetrics } from '../metrics';
+import type { Span } from '../tracing/spans';
+import { inSpan, SpanKind, SpanStatusCode } from '../tracing/spans';
 
 export interface Readiness {
   ready: boolean;
@@ -27,6 +29,8 @@ export interface GraphQLRoute<TContext extends BaseContext> {
 }
 
 export interface HttpServerOptions<TContext extends BaseContext> {
+  /** The service's name: its tracer's, for the span of each GraphQL request. */
+  service: string;
   logger: Logger;
   metrics: PlatformMetrics;
   readiness: () => Promise<Readiness>;
@@ -113,6 +117,24 @@ function sendJson(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
 }
 
+const OPERATION = /^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/;
+
+/**
+ * How a GraphQL request's span is named: its operation's name (the body's `operationName`, else the
+ * name in its document), `anonymous` without one. Cut to 64 characters: clients choose the names.
+ */
+export function operationLabel(body: unknown, url: URL): string {
+  const fields = (body && typeof body === 'object' ? body : {}) as {
+    operationName?: unknown;
+    query?: unknown;
+  };
+  const operationName = fields.operationName ?? url.searchParams.get('operationName');
+  if (typeof operationName === 'string' && operationName) return operationName.slice(0, 64);
+  const query = fields.query ?? url.searchParams.get('query');
+  const named = typeof query === 'string' ? OPERATION.exec(query.slice(0, 300)) : null;
+  return named?.[1]?.slice(0, 64) ?? 'anonymous';
+}
+
 function graphqlError(
   res: ServerResponse,
   status: number,
@@ -170,6 +192,38 @@ export function createHttpServer<TContext extends BaseContext>(
         }
       }
     }
+    const response = await inSpan(
+      options.service,
+      `graphql ${operationLabel(body, url)}`,
+      {
+        kind: SpanKind.SERVER,
+        parent: flatHeaders(req).traceparent ?? null,
+        attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': url.pathname },
+      },
+      (span) => executeGraphQL(req, url, route, headers, body, span),
+    );
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
+
+  /**
+   * Apollo's handling of one request, inside its span: the context function and the resolvers see it
+   * as the active span, so the events they create and the subgraphs they call continue it.
+   */
+  const executeGraphQL = async (
+    req: IncomingMessage,
+    url: URL,
+    route: GraphQLRoute<TContext>,
+    headers: HeaderMap,
+    body: unknown,
+    span: Span | undefined,
+  ) => {
     const response = await route.server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: () =>
@@ -182,14 +236,9 @@ export function createHttpServer<TContext extends BaseContext>(
             throw withHttpStatus(err);
           }),
     });
-    for (const [key, value] of response.headers) res.setHeader(key, value);
-    res.statusCode = response.status ?? 200;
-    if (response.body.kind === 'complete') {
-      res.end(response.body.string);
-      return;
-    }
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
+    span?.setAttribute('http.response.status_code', response.status ?? 200);
+    if ((response.status ?? 200) >= 500) span?.setStatus({ code: SpanStatusCode.ERROR });
+    return response;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {

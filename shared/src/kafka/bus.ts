@@ -472,6 +472,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
             : {}),
         },
         {
+          service: options.service,
           logger,
           metrics,
           sendRaw: sendPhysical,

@@ -8,6 +8,7 @@ import type { Envelope } from './envelope';
 import { InvalidEventError, parseEnvelope, parseEventData } from './envelope';
 import type { EventData, EventDefinition } from './events';
 import { dlqTopic } from './events';
+import { inSpan, SpanKind } from '../tracing/spans';
 
 export interface HandlerContext {
   topic: string;
@@ -139,10 +140,19 @@ export interface EventConsumer {
 }
 
 interface ConsumerDeps {
+  /** The consuming service: its tracer's name, for the span of each handled message. */
+  service: string;
   logger: Logger;
   metrics?: PlatformMetrics;
   sendRaw(topic: string, messages: Message[]): Promise<void>;
   ensureTopics(topics: string[]): Promise<void>;
+}
+
+/** A header's text (kafkajs gives Buffers; the first one when a name repeats). */
+function headerValue(headers: IHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
 }
 
 /** Handled offsets are committed once this many accumulate, or after COMMIT_INTERVAL_MS. */
@@ -547,7 +557,26 @@ export function createEventConsumer(
       };
       const started = measured ? process.hrtime.bigint() : 0n;
       try {
-        await binding.handle(data, envelope, context);
+        await inSpan(
+          deps.service,
+          `process ${envelope.type}`,
+          {
+            kind: SpanKind.CONSUMER,
+            // The header is what the producer sent (the same as the envelope's, which a header-less
+            // copy of the message, such as a dead letter replayed by hand, still carries).
+            parent: headerValue(message.headers, 'traceparent') ?? envelope.traceparent,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.destination.name': topic,
+              'messaging.consumer.group.name': options.groupId,
+              'messaging.message.id': envelope.id,
+              'messaging.kafka.offset': Number(message.offset),
+              'messaging.destination.partition.id': String(partition),
+              'waooaw.attempt': record.tries,
+            },
+          },
+          () => binding.handle(data, envelope, context),
+        );
         measured?.duration.observe(secondsSince(started));
         tries.delete(id);
         deps.metrics?.eventsConsumed.inc({ topic, outcome: 'handled' });

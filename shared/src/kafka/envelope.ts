@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CloudEvent } from 'cloudevents';
 import type { EventData, EventDefinition, EventInput } from './events';
 import { childTraceparent, isTraceparent } from '../trace';
+import { eventTraceparent } from '../tracing/spans';
 
 /** A CloudEvents 1.0 envelope in structured JSON mode, with the W3C `traceparent` extension. */
 export interface Envelope<T = unknown> {
@@ -64,7 +65,7 @@ export function createEnvelope<D extends EventDefinition>(
     type: definition.type,
     time: options.time ?? new Date().toISOString(),
     datacontenttype: 'application/json',
-    traceparent: childTraceparent(options.traceparent),
+    traceparent: eventTraceparent(options.traceparent),
     data: parsed.data,
     ...(options.subject ? { subject: options.subject } : {}),
   });

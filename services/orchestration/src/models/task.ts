@@ -70,6 +70,11 @@ export interface TaskRecord extends OutboxDocument {
   createdAt: Date;
   updatedAt: Date;
   completedAt: Date | null;
+  /**
+   * The span that submitted the task (W3C traceparent, with tracing on): its dispatches, results and
+   * updates, published later from loops with no request around them, continue that trace.
+   */
+  traceparent?: string | null;
 }
 
 const attemptSchema = new Schema<AttemptRecord>(
@@ -118,6 +123,7 @@ const taskSchema = new Schema<TaskRecord>(
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
     completedAt: { type: Date, default: null },
+    traceparent: { type: String, default: null },
     ...outboxSchemaFields,
     ...appliedEventsSchemaFields,
   },

@@ -1,0 +1,183 @@
+import type { Tracing } from '@waooaw/shared/tracing';
+import { startTracing } from '@waooaw/shared/tracing';
+import { CALLER_HEADER, newTraceparent, signCallerToken, traceIdOf } from '@waooaw/shared';
+import { pollFor } from '@waooaw/shared/testing';
+import { postGraphQL, tokenFor } from '../gateway';
+import type { ReceivedSpan } from '../otlp-receiver';
+import { startOtlpReceiver } from '../otlp-receiver';
+import { SECRET, startOrchestrationProcess, startPlatformWithRuntime } from '../platform';
+
+const SERVER = 2;
+const CONSUMER = 5;
+
+/*
+ * One task through the gateway, exported over real OTLP/HTTP to a receiver in this process. The
+ * services run in this process too, so they share one tracer provider: each span's tracer (scope)
+ * names the service that made it, as its resource's `service.name` does in a process of its own.
+ */
+describe('one trace per task, across Kafka', () => {
+  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  let tracing: Tracing;
+  let started: Awaited<ReturnType<typeof startPlatformWithRuntime>>;
+  let operator: string;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    tracing = startTracing({ service: 'platform-test', url: receiver.url, scheduledDelayMillis: 200 });
+    started = await startPlatformWithRuntime({ orchestration: true, marketplace: true });
+    operator = await tokenFor(['operator'], 'ops-tracing');
+    const { orchestration, runtime } = started;
+    await pollFor(
+      () =>
+        orchestration!.replica
+          .offering('tutoring.solve-problem', null)
+          .some((v) => v.runtimeId === runtime.runtimeId && v.agentId !== null),
+      { what: 'orchestration to know the runtime instance', timeoutMs: 100_000, intervalMs: 250 },
+    );
+  }, 150_000);
+
+  afterAll(async () => {
+    await started?.stop();
+    await tracing?.shutdown();
+    await receiver?.stop();
+  });
+
+  const gql = <T>(query: string, variables: Record<string, unknown> = {}) =>
+    postGraphQL<T>(started.gateway.httpUrl, query, variables, operator);
+
+  it('follows submitTask from the gateway through orchestration, the runtime and the marketplace', async () => {
+    const submitted = await gql<{ submitTask: { id: string } }>(
+      `mutation TraceMe($input: SubmitTaskInput!) { submitTask(input: $input) { id } }`,
+      { input: { capability: 'tutoring.solve-problem', input: { request: 'Solve 2x + 1 = 7' } } },
+    );
+    expect(submitted.body.errors).toBeUndefined();
+    const taskId = submitted.body.data!.submitTask.id;
+    await pollFor(
+      async () =>
+        (
+          await gql<{ task: { status: string } }>(`query($id: ID!) { task(id: $id) { status } }`, {
+            id: taskId,
+          })
+        ).body.data?.task.status === 'COMPLETED',
+      { what: 'the task to complete' },
+    );
+
+    // The gateway's span of the mutation starts the trace (the client sent no traceparent).
+    const root = await pollFor(
+      async () => {
+        await tracing.flush();
+        return receiver.spans.find((s) => s.scope === 'gateway' && s.name === 'graphql TraceMe');
+      },
+      { what: 'the gateway span of TraceMe' },
+    );
+    expect(root).toMatchObject({ kind: SERVER, parentSpanId: '' });
+
+    // Marketplace hears of the completed task last: once its span is there, the trace is whole.
+    const marketplaceSpan = (spans: ReceivedSpan[]) =>
+      spans.find(
+        (s) =>
+          s.scope === 'marketplace' && s.kind === CONSUMER && s.name === 'process orchestration.task.updated',
+      );
+    const trace = await pollFor(
+      async () => {
+        await tracing.flush();
+        const spans = receiver.trace(root.traceId);
+        return marketplaceSpan(spans) && spans;
+      },
+      { what: "the marketplace's span in the task's trace" },
+    );
+
+    const byId = new Map(trace.map((s) => [s.spanId, s]));
+    const parentOf = (s: ReceivedSpan) => byId.get(s.parentSpanId);
+    // Every span but the root hangs off a span of the same trace that was exported.
+    for (const span of trace) {
+      if (span === root) continue;
+      expect({ span: span.name, parent: parentOf(span)?.traceId }).toEqual({
+        span: span.name,
+        parent: root.traceId,
+      });
+    }
+    const scopes = new Set(trace.map((s) => s.scope));
+    for (const service of ['gateway', 'orchestration', 'agents-runtime', 'marketplace'])
+      expect(scopes).toContain(service);
+
+    // The gateway called orchestration: its client span is the parent of orchestration's server span.
+    const accept = trace.find((s) => s.scope === 'orchestration' && s.kind === SERVER)!;
+    expect(parentOf(accept)).toMatchObject({ scope: 'gateway', name: 'subgraph orchestration' });
+    // (between them, Apollo Gateway's own spans: request, plan, fetch)
+    const ancestors = (span: ReceivedSpan): ReceivedSpan[] => {
+      const parent = parentOf(span);
+      return parent ? [parent, ...ancestors(parent)] : [];
+    };
+    expect(ancestors(accept).at(-1)).toBe(root);
+
+    // Across Kafka: the assignment's consumer span in the runtime hangs off orchestration's span.
+    const assigned = trace.find((s) => s.scope === 'agents-runtime' && s.kind === CONSUMER)!;
+    expect(assigned.name).toMatch(/^process agents\.task\.assigned/);
+    expect(parentOf(assigned)?.scope).toBe('orchestration');
+    const run = trace.find((s) => s.scope === 'agents-runtime' && s.name === 'run tutoring.solve-problem')!;
+    expect(parentOf(run)).toBe(assigned);
+    expect(run.attributes).toMatchObject({ 'waooaw.task.id': taskId, 'waooaw.outcome': 'SUCCEEDED' });
+
+    // The result, published inside the run, is consumed by orchestration under that run.
+    const result = trace.find(
+      (s) => s.scope === 'orchestration' && s.kind === CONSUMER && parentOf(s) === run,
+    );
+    expect(result?.name).toMatch(/^process agents\.task\.result/);
+
+    // And the task's update reaches the marketplace from orchestration.
+    expect(parentOf(marketplaceSpan(trace)!)?.scope).toBe('orchestration');
+    expect(receiver.rejected).toEqual([]);
+  }, 120_000);
+});
+
+/*
+ * A service as `npm start` runs it: its entry loads the SDK first when OTEL_EXPORTER_OTLP_ENDPOINT is
+ * set, names itself after its package, continues the caller's traceparent and instruments the
+ * MongoDB driver. Stopped with SIGTERM, it exports what it still holds before it exits.
+ */
+describe('a service process with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
+  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  let orchestration: Awaited<ReturnType<typeof startOrchestrationProcess>> | undefined;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    orchestration = await startOrchestrationProcess({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url.replace(/\/v1\/traces$/, ''),
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    });
+  }, 90_000);
+  afterAll(async () => {
+    await orchestration?.stop();
+    await receiver?.stop();
+  });
+
+  it("exports its request span under the caller's trace, with the MongoDB commands inside it", async () => {
+    const caller = await signCallerToken({ sub: 'ops-trace', roles: ['operator'] }, SECRET, 'orchestration');
+    const traceparent = newTraceparent();
+    const res = await fetch(orchestration!.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent, [CALLER_HEADER]: caller },
+      body: JSON.stringify({ query: 'query FindTask { task(id: "task-none") { id } }' }),
+    });
+    expect(await res.json()).toEqual({ data: { task: null } });
+
+    const spans = await pollFor(
+      () => {
+        const found = receiver.trace(traceIdOf(traceparent)!);
+        return found.some((s) => s.scope.includes('mongodb')) && found;
+      },
+      { what: "the process's spans in the caller's trace" },
+    );
+    const server = spans.find((s) => s.name === 'graphql FindTask')!;
+    expect(server).toMatchObject({
+      service: 'orchestration',
+      kind: SERVER,
+      parentSpanId: traceparent.split('-')[2],
+    });
+    const find = spans.find((s) => s.scope.includes('mongodb'))!;
+    expect(find.service).toBe('orchestration');
+    expect(find.parentSpanId).toBe(server.spanId);
+    expect(find.attributes['db.system'] ?? find.attributes['db.system.name']).toBe('mongodb');
+  }, 60_000);
+});
