@@ -10,6 +10,7 @@ import type {
   TaskStatus,
 } from '@waooaw/shared';
 import {
+  continuedTrace,
   createBalancerPool,
   createInsertBatcher,
   eligibleCandidates,
@@ -114,9 +115,6 @@ const toQueued = (t: QueuedEntry): QueuedEntry => ({
  */
 const toWorking = (t: TaskRecord): TaskRecord => ({ ...t, input: null, outbox: [] });
 
-/** A task's events continue the trace of its submission (tasks stored before traces have none). */
-const traceOf = (t: Pick<TaskRecord, 'traceparent'>) => (t.traceparent ? { traceparent: t.traceparent } : {});
-
 /** The task ended (not by an attempt's result) with `status`, for `reason`. */
 const endedAs = (
   task: TaskRecord,
@@ -195,7 +193,7 @@ export function createTaskEngine(options: EngineOptions) {
         output: t.status === 'COMPLETED' ? t.output : null,
         at: new Date(at).toISOString(),
       },
-      { subject: t._id, ...traceOf(t) },
+      { subject: t._id, ...continuedTrace(t) },
     );
 
   const attemptEvent = (t: TaskRecord, a: AttemptRecord) =>
@@ -213,7 +211,7 @@ export function createTaskEngine(options: EngineOptions) {
         ...(a.error ? { error: a.error } : {}),
         at: (a.endedAt ?? new Date()).toISOString(),
       },
-      { subject: a.instanceId, ...traceOf(t) },
+      { subject: a.instanceId, ...continuedTrace(t) },
     );
 
   /**
@@ -422,7 +420,7 @@ export function createTaskEngine(options: EngineOptions) {
         input: task.input,
         timeoutMs: task.timeoutMs,
       },
-      { subject: task._id, key: instance.instanceId, ...traceOf(task) },
+      { subject: task._id, key: instance.instanceId, ...continuedTrace(task) },
     );
     return { next, events: [assignment, updatedEvent(next, now)] };
   }

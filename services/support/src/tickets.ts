@@ -14,6 +14,8 @@ import type {
   orchestrationEvents,
 } from '@waooaw/shared';
 import {
+  activeTraceparent,
+  continuedTrace,
   conflict,
   ErrorCode,
   forbidden,
@@ -173,7 +175,7 @@ export function createTickets(deps: {
           timeoutMs: l1 ? config.l1TimeoutMs : config.l2TimeoutMs,
         },
       },
-      { subject: work.id },
+      { subject: work.id, ...continuedTrace(t) },
     );
   }
 
@@ -215,7 +217,7 @@ export function createTickets(deps: {
             sequence: baseSequence + k + 1,
             at,
           },
-          { subject: after._id },
+          { subject: after._id, ...continuedTrace(after) },
         ),
       );
       if (h.change === 'OPENED')
@@ -232,7 +234,7 @@ export function createTickets(deps: {
               trialId: after.trialId,
               at,
             },
-            { subject: after._id },
+            { subject: after._id, ...continuedTrace(after) },
           ),
         );
       if (h.change === 'ESCALATED')
@@ -251,7 +253,7 @@ export function createTickets(deps: {
               actorId: h.actor.id,
               at,
             },
-            { subject: after._id },
+            { subject: after._id, ...continuedTrace(after) },
           ),
         );
       if (h.change === 'RESOLVED' && after.resolution)
@@ -269,7 +271,7 @@ export function createTickets(deps: {
               durationMs: Math.max(0, h.at.getTime() - (before ?? after).cycleStartedAt.getTime()),
               at,
             },
-            { subject: after._id },
+            { subject: after._id, ...continuedTrace(after) },
           ),
         );
     });
@@ -290,7 +292,7 @@ export function createTickets(deps: {
           at,
         },
         // Keyed by tier, so one queue's changes stay in order for its subscribers.
-        { subject: after._id, key: tier },
+        { subject: after._id, key: tier, ...continuedTrace(after) },
       );
     const was = before && inQueue(before) ? before.tier : null;
     const is = inQueue(after) ? after.tier : null;
@@ -404,6 +406,8 @@ export function createTickets(deps: {
       clock(),
     );
     state.revision = 1;
+    // Its escalations and SLA breaches, published from the sweep much later, continue this trace.
+    state.traceparent = activeTraceparent() ?? null;
     const record: TicketRecord = {
       ...state,
       appliedEventIds: [],

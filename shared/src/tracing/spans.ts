@@ -131,6 +131,15 @@ export function eventTraceparent(given: string | undefined): string {
 }
 
 /**
+ * The event options that make a stored entity's later events (published from loops, sweeps and
+ * timers with no span around them) continue the trace it was created in; entities stored before
+ * traces were kept have none.
+ */
+export function continuedTrace(entity: { traceparent?: string | null }): { traceparent?: string } {
+  return entity.traceparent ? { traceparent: entity.traceparent } : {};
+}
+
+/**
  * The active span's ids as log fields (`trace_id`, `span_id`), for pino's mixin. A new object each
  * time: pino merges the line's own fields into what the mixin returns.
  */

@@ -24,7 +24,7 @@ describe('one trace per task, across Kafka', () => {
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
     tracing = startTracing({ service: 'platform-test', url: receiver.url, scheduledDelayMillis: 200 });
-    started = await startPlatformWithRuntime({ orchestration: true, marketplace: true });
+    started = await startPlatformWithRuntime({ orchestration: true, marketplace: true, support: true });
     operator = await tokenFor(['operator'], 'ops-tracing');
     const { orchestration, runtime } = started;
     await pollFor(
@@ -128,6 +128,135 @@ describe('one trace per task, across Kafka', () => {
     // And the task's update reaches the marketplace from orchestration.
     expect(parentOf(marketplaceSpan(trace)!)?.scope).toBe('orchestration');
     expect(receiver.rejected).toEqual([]);
+  }, 120_000);
+
+  it("follows a trial's activation: the marketplace's saga, orchestration and the first deliverable's run", async () => {
+    const customer = await tokenFor(['customer'], 'cust-tracing');
+    const listed = await pollFor(
+      async () => {
+        const page = await postGraphQL<{ listings: { edges: { node: { id: string; handle: string } }[] } }>(
+          started.gateway.httpUrl,
+          `{ listings(filter: { availableNow: true }, first: 50) { edges { node { id handle } } } }`,
+          {},
+          customer,
+        );
+        return page.body.data?.listings.edges.find((e) => e.node.handle === 'wow-care-content')?.node;
+      },
+      { what: 'the trial agent to be listed and available', timeoutMs: 60_000 },
+    );
+    await pollFor(
+      () =>
+        started
+          .orchestration!.replica.offering('trial.first-deliverable', null, 'wow-care-content')
+          .some((v) => v.runtimeId === started.runtime.runtimeId),
+      { what: 'orchestration to know the trial agent', timeoutMs: 60_000, intervalMs: 100 },
+    );
+    const trial = await postGraphQL<{ startTrial: { id: string } }>(
+      started.gateway.httpUrl,
+      `mutation StartTracedTrial($input: StartTrialInput!) { startTrial(input: $input) { id } }`,
+      {
+        input: {
+          agentId: listed.id,
+          businessContext: { businessName: 'Traced Clinic', industry: 'healthcare' },
+        },
+      },
+      customer,
+    );
+    expect(trial.body.errors).toBeUndefined();
+
+    const root = await pollFor(
+      async () => {
+        await tracing.flush();
+        return receiver.spans.find((s) => s.scope === 'gateway' && s.name === 'graphql StartTracedTrial');
+      },
+      { what: 'the gateway span of StartTracedTrial' },
+    );
+    // The first deliverable is kept once its task's update reaches the marketplace.
+    const spans = await pollFor(
+      async () => {
+        await tracing.flush();
+        const found = receiver.trace(root.traceId);
+        return (
+          found.some(
+            (s) =>
+              s.scope === 'marketplace' &&
+              s.kind === CONSUMER &&
+              s.name === 'process orchestration.task.updated',
+          ) && found
+        );
+      },
+      { what: "the marketplace's handling of the first deliverable in the trial's trace" },
+    );
+    const ids = new Set(spans.map((s) => s.spanId));
+    for (const span of spans) if (span !== root) expect(ids.has(span.parentSpanId)).toBe(true);
+    const names = spans.map((s) => `${s.scope}: ${s.name}`);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        // (Apollo Gateway names the subgraph's operation after the client's)
+        'marketplace: graphql StartTracedTrial__marketplace__0',
+        'agents-runtime: run trial.first-deliverable',
+        'marketplace: process orchestration.task.updated',
+      ]),
+    );
+    expect(spans.some((s) => s.scope === 'orchestration' && s.kind === CONSUMER)).toBe(true);
+  }, 120_000);
+
+  it("follows a support ticket from L1's miss to L2's resolution", async () => {
+    const customer = await tokenFor(['customer'], 'cust-tracing-support');
+    await pollFor(
+      () =>
+        ['wow-support', 'wow-analytics'].every((h) =>
+          started.orchestration!.replica.byHandle(h).some((v) => v.runtimeId === started.runtime.runtimeId),
+        ),
+      { what: 'orchestration to know the support agents', timeoutMs: 60_000, intervalMs: 200 },
+    );
+    const opened = await postGraphQL<{ openTicket: { id: string } }>(
+      started.gateway.httpUrl,
+      `mutation OpenTracedTicket($input: OpenTicketInput!) { openTicket(input: $input) { id } }`,
+      {
+        input: { subject: 'Leads dashboard is empty', description: 'The leads dashboard shows zero leads.' },
+      },
+      customer,
+    );
+    expect(opened.body.errors).toBeUndefined();
+    const id = opened.body.data!.openTicket.id;
+    await pollFor(
+      async () => {
+        const t = (
+          await gql<{ ticket: { status: string; tier: string } | null }>(
+            `query($id: ID!) { ticket(id: $id) { status tier } }`,
+            { id },
+          )
+        ).body.data?.ticket;
+        return t?.status === 'RESOLVED' && t.tier === 'L2';
+      },
+      { what: 'L2 to resolve the ticket', timeoutMs: 30_000 },
+    );
+
+    const root = await pollFor(
+      async () => {
+        await tracing.flush();
+        return receiver.spans.find((s) => s.scope === 'gateway' && s.name === 'graphql OpenTracedTicket');
+      },
+      { what: 'the gateway span of OpenTracedTicket' },
+    );
+    // Support's handling of L2's finished task is the last step of the ticket's work.
+    const runs = (spans: ReceivedSpan[]) =>
+      spans.filter((s) => s.scope === 'agents-runtime' && s.name.startsWith('run '));
+    const spans = await pollFor(
+      async () => {
+        await tracing.flush();
+        const found = receiver.trace(root.traceId);
+        const ranL2 = runs(found).some((s) => s.attributes['waooaw.capability'] !== 'support.answer-ticket');
+        const heard = found.filter((s) => s.scope === 'support' && s.kind === CONSUMER).length;
+        return ranL2 && heard >= 2 && found;
+      },
+      { what: "L1's and L2's work in the ticket's trace" },
+    );
+    const ids = new Set(spans.map((s) => s.spanId));
+    for (const span of spans) if (span !== root) expect(ids.has(span.parentSpanId)).toBe(true);
+    expect(spans.some((s) => s.scope === 'support' && s.kind === SERVER)).toBe(true);
+    expect(runs(spans).map((s) => s.attributes['waooaw.capability'])).toContain('support.answer-ticket');
   }, 120_000);
 });
 

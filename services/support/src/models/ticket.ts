@@ -147,6 +147,8 @@ export interface TicketState {
   closedAt: Date | null;
   /** Incremented by every write: the optimistic-concurrency guard. */
   revision: number;
+  /** The span that opened the ticket (W3C traceparent, with tracing on); see continuedTrace. */
+  traceparent?: string | null;
 }
 
 export interface TicketRecord extends TicketState, OutboxDocument {
@@ -266,6 +268,7 @@ const ticketSchema = new Schema<TicketRecord>(
     reopenableUntil: { type: Date, default: null },
     closedAt: { type: Date, default: null },
     revision: { type: Number, required: true },
+    traceparent: { type: String, default: null },
     ...appliedEventsSchemaFields,
     ...outboxSchemaFields,
   },
