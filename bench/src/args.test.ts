@@ -14,7 +14,15 @@ describe('bench arguments', () => {
       baseline: true,
       agents: 120,
       ceiling: true,
+      tracing: false,
       portOffset: 0,
+    });
+  });
+
+  it('turns tracing on with --tracing', () => {
+    expect(parseBenchArgs(['--tracing', '--scenario', 'steady'])).toMatchObject({
+      tracing: true,
+      scenarios: ['steady'],
     });
   });
 

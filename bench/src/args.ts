@@ -39,6 +39,11 @@ export interface BenchOptions {
   drainS: number;
   /** Measure the raw kafkajs ceiling too. */
   ceiling: boolean;
+  /**
+   * Every process the bench starts exports its spans (OTLP/HTTP) to a receiver in the bench, which
+   * counts them: what tracing costs per task, against a run without it.
+   */
+  tracing: boolean;
   /** Added to every platform port (a second platform beside the one `npm start` runs). */
   portOffset: number;
   outDir: string;
@@ -66,6 +71,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --warmup SEC       unmeasured load at half the rate before the scenarios (default 20; --quick 10; 0: none)
   --drain SEC        wait for stragglers after each scenario before counting them lost (default 60)
   --no-ceiling       skip the raw kafkajs ceiling measurement
+  --tracing          every process the bench starts exports its spans (OpenTelemetry, OTLP/HTTP) to a
+                     receiver in the bench that counts them; compare CPU per task with a run without
   --port-offset N    platform ports moved by N (or BENCH_PORT_OFFSET), to run beside \`npm start\`
   --out DIR          where results go (default bench/results)
 Infrastructure: KAFKA_BROKERS / MONGO_URL point at running servers; otherwise the launcher starts them.`;
@@ -106,6 +113,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       drain: { type: 'string' },
       warmup: { type: 'string' },
       'no-ceiling': { type: 'boolean', default: false },
+      tracing: { type: 'boolean', default: false },
       'port-offset': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -138,6 +146,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     warmupS: number('warmup', values.warmup, quick ? 10 : 20, 0, 3600),
     drainS: number('drain', values.drain, 60, 1, 3600),
     ceiling: !(values['no-ceiling'] ?? false),
+    tracing: values.tracing ?? false,
     portOffset: integer('port-offset', values['port-offset'] ?? env.BENCH_PORT_OFFSET, 0, 0, 50_000),
     outDir: values.out ?? 'bench/results',
     help: values.help ?? false,

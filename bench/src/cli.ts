@@ -2,6 +2,7 @@ import { copyFileSync, createWriteStream, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BENCH_RUNTIME_FIRST_PORT } from '@waooaw/shared';
+import { startOtlpReceiver } from '@waooaw/shared/testing';
 import { parseBenchArgs, USAGE } from './args';
 import { measureCeiling } from './ceiling';
 import type { BenchContext } from './context';
@@ -13,7 +14,7 @@ import type { BenchPlatform } from './platform';
 import { ensurePlatform } from './platform';
 import { createProgress } from './progress';
 import type { BenchReport, ScenarioResult } from './report';
-import { costTable, liveTable, memoryTable, processTable, resultsTable } from './report';
+import { costTable, liveTable, memoryTable, processTable, resultsTable, tracingFigures } from './report';
 import { SCENARIO_RUNNERS, warmUp } from './scenarios';
 import { openFilesShortage } from './scenarios/live';
 import { renderChart } from './svg';
@@ -48,7 +49,17 @@ async function main(options: ReturnType<typeof parseBenchArgs>): Promise<number>
   );
 
   try {
+    // Set before anything is spawned: the services and the fleet's runtimes inherit the variables.
+    const spans = options.tracing ? await startOtlpReceiver({ keep: false }) : null;
+    if (spans) {
+      cleanups.push(() => spans.stop());
+      process.env.OTEL_EXPORTER_OTLP_ENDPOINT = spans.endpoint;
+      process.env.OTEL_BSP_SCHEDULE_DELAY ??= '1000';
+      log(`[bench] tracing on: every process exports its spans to ${spans.endpoint}`);
+    }
     const platform: BenchPlatform = await ensurePlatform({ portOffset: options.portOffset, log, logFile });
+    if (spans && !platform.startedServices)
+      log('[bench] attention: the services were already running; only the fleet exports spans');
     cleanups.push(() => platform.stop());
 
     const tracker = new TaskTracker();
@@ -218,6 +229,7 @@ async function main(options: ReturnType<typeof parseBenchArgs>): Promise<number>
       ratioToCeiling: steady?.ratioToCeiling ?? null,
       scenarios: results,
       ...(baselines.length > 0 ? { baselines: { bullmq: baselines } } : {}),
+      ...(spans ? { tracing: tracingFigures(spans.received(), tracker.finishedInAll()) } : {}),
     };
     const stamp = runId;
     const json = `${JSON.stringify(report, null, 2)}\n`;
@@ -245,6 +257,10 @@ async function main(options: ReturnType<typeof parseBenchArgs>): Promise<number>
       log(costs);
       log('');
     }
+    if (report.tracing)
+      log(
+        `tracing on: ${report.tracing.spansReceived} spans exported, ${report.tracing.spansPerFinishedTask ?? '-'} per finished task\n`,
+      );
     const pairs = baselines.flatMap((baseline) => {
       const waooaw = results.find((r) => r.name === baseline.name);
       return waooaw ? [{ waooaw, baseline }] : [];

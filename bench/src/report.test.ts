@@ -1,5 +1,6 @@
 import type { ScenarioResult } from './report';
 import {
+  tracingFigures,
   costTable,
   memoryTable,
   markdownTable,
@@ -172,5 +173,13 @@ describe('results', () => {
     expect([niceCeiling(0), niceCeiling(180), niceCeiling(201), niceCeiling(4200)]).toEqual([
       1, 200, 500, 5000,
     ]);
+  });
+});
+
+describe('tracing figures', () => {
+  it('divides the spans a --tracing run exported by its finished tasks, to one decimal', () => {
+    // 61,234 spans over 2,500 tasks: 24.49 -> 24.5
+    expect(tracingFigures(61_234, 2_500)).toEqual({ spansReceived: 61_234, spansPerFinishedTask: 24.5 });
+    expect(tracingFigures(10, 0)).toEqual({ spansReceived: 10, spansPerFinishedTask: null });
   });
 });

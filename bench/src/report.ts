@@ -139,6 +139,22 @@ export interface BenchReport {
   scenarios: ScenarioResult[];
   /** The plain-queue baseline run beside steady and max (absent with --no-baseline). */
   baselines?: { bullmq: BaselineResult[] };
+  /** With --tracing: spans the platform exported over the whole run (warm-up included). */
+  tracing?: TracingFigures;
+}
+
+export interface TracingFigures {
+  spansReceived: number;
+  /** Spans over tasks that reached a final status, warm-up included (heartbeats' spans too). */
+  spansPerFinishedTask: number | null;
+}
+
+/** What a --tracing run exported, per finished task (one decimal). */
+export function tracingFigures(spansReceived: number, finishedTasks: number): TracingFigures {
+  return {
+    spansReceived,
+    spansPerFinishedTask: finishedTasks > 0 ? Math.round((spansReceived / finishedTasks) * 10) / 10 : null,
+  };
 }
 
 /** n / of to four decimals (0 when there is nothing to share). */

@@ -219,6 +219,13 @@ export class TaskTracker {
     return n;
   }
 
+  /** Final statuses of every scenario (warm-up included) so far. */
+  finishedInAll(): number {
+    let n = 0;
+    for (const t of this.tasks.values()) if (t.final !== null) n++;
+    return n;
+  }
+
   /** The measurement of one scenario (optionally one step of it); call after its drain. */
   measure(scenario: string, tierOf: (instanceId: string) => string | undefined, step?: number): Measurement {
     const latency: number[] = [];

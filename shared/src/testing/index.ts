@@ -292,3 +292,4 @@ export function testClock(start = new Date()) {
 export type TestClock = ReturnType<typeof testClock>;
 
 export * from './service';
+export * from './otlp-receiver';

@@ -1,10 +1,9 @@
 import type { Tracing } from '@waooaw/shared/tracing';
 import { startTracing } from '@waooaw/shared/tracing';
 import { CALLER_HEADER, newTraceparent, signCallerToken, traceIdOf } from '@waooaw/shared';
-import { pollFor } from '@waooaw/shared/testing';
+import type { ReceivedSpan } from '@waooaw/shared/testing';
+import { pollFor, startOtlpReceiver } from '@waooaw/shared/testing';
 import { postGraphQL, tokenFor } from '../gateway';
-import type { ReceivedSpan } from '../otlp-receiver';
-import { startOtlpReceiver } from '../otlp-receiver';
 import { SECRET, startOrchestrationProcess, startPlatformWithRuntime } from '../platform';
 
 const SERVER = 2;
@@ -272,7 +271,7 @@ describe('a service process with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
     orchestration = await startOrchestrationProcess({
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url.replace(/\/v1\/traces$/, ''),
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
       OTEL_BSP_SCHEDULE_DELAY: '100',
     });
   }, 90_000);

@@ -54,12 +54,15 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /**
- * An OTLP/HTTP trace receiver in the test's process (what a collector or Jaeger would be): it
- * accepts JSON exports on /v1/traces and keeps every span, so a test can read the trace back.
+ * An OTLP/HTTP trace receiver in this process (what a collector or Jaeger would be): it accepts JSON
+ * exports on /v1/traces and keeps every span, so a test can read the trace back. With `keep: false`
+ * it only counts them (the bench's `--tracing` runs export hundreds of thousands).
  */
-export async function startOtlpReceiver() {
+export async function startOtlpReceiver(options: { keep?: boolean } = {}) {
+  const keep = options.keep ?? true;
   const spans: ReceivedSpan[] = [];
   const rejected: string[] = [];
+  let received = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'POST' || req.url !== '/v1/traces') {
       res.writeHead(404).end();
@@ -76,7 +79,9 @@ export async function startOtlpReceiver() {
       const named = attributes(resourceSpans.resource?.attributes)['service.name'];
       const service = typeof named === 'string' ? named : '';
       for (const scopeSpans of resourceSpans.scopeSpans ?? [])
-        for (const span of scopeSpans.spans ?? [])
+        for (const span of scopeSpans.spans ?? []) {
+          received++;
+          if (!keep) continue;
           spans.push({
             service,
             scope: scopeSpans.scope?.name ?? '',
@@ -87,6 +92,7 @@ export async function startOtlpReceiver() {
             kind: span.kind,
             attributes: attributes(span.attributes),
           });
+        }
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
   };
@@ -100,7 +106,11 @@ export async function startOtlpReceiver() {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/v1/traces`,
+    /** What OTEL_EXPORTER_OTLP_ENDPOINT names (the exporters add /v1/traces). */
+    endpoint: `http://127.0.0.1:${port}`,
     spans,
+    /** Spans received so far, kept or not. */
+    received: () => received,
     /** Exports the receiver could not read (a wrong content type, bad JSON). */
     rejected,
     trace: (traceId: string) => spans.filter((s) => s.traceId === traceId),
