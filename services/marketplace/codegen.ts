@@ -10,4 +10,8 @@ export default subgraphCodegen('marketplace', {
   Review: '../models/review#ReviewRecord',
   Activity: '../models/activity#ActivityRecord',
   Agent: '../resolvers/Agent#AgentRef',
+  FunnelGroup: '../domain/funnel#FunnelGroupFigures',
+  RevenueGroup: '../domain/revenue#RevenueGroupFigures',
+  AgentPerformance: '../figures#AgentPerformanceFigures',
+  TrialFigures: '../domain/performance#TrialFiguresRecord',
 });

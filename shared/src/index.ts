@@ -44,3 +44,4 @@ export * from './contracts/discovery';
 export * from './contracts/orchestration';
 export * from './contracts/marketplace';
 export * from './contracts/support';
+export * from './figures';

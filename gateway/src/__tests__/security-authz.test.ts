@@ -20,7 +20,7 @@ describe('who hears which subscription events (subscriptionFeeds access, applied
   const theirs = { customerId: 'cust-b' };
   const nobodys = { customerId: null };
 
-  it.each(['taskUpdated', 'workflowUpdated'])(
+  it.each(['taskUpdated', 'workflowUpdated', 'businessFiguresChanged'])(
     '%s: owners hear their own, operators and admins all, support roles and anonymous callers none of the others',
     (feed) => {
       expect(hears(feed, null).refused).toBe('UNAUTHENTICATED');

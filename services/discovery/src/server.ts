@@ -1,6 +1,13 @@
 import type { SubgraphDeps } from '@waooaw/shared';
-import { HEARTBEATS_TOPIC, periodicComponent, subgraphSchema, subgraphWiring } from '@waooaw/shared';
+import {
+  discoveryEvents,
+  HEARTBEATS_TOPIC,
+  periodicComponent,
+  subgraphSchema,
+  subgraphWiring,
+} from '@waooaw/shared';
 import { breakerStateGauge } from './breaker-metrics';
+import { createBreakerTrips } from './breaker-trips';
 import type { Context } from './context';
 import { contextFactory } from './context';
 import type { Environment, HealthEnv } from './environment';
@@ -9,6 +16,7 @@ import { healthThresholds } from './environment';
 export { environmentSchema } from './environment';
 import { heartbeatHandlers, identityHandlers, outcomeHandlers } from './events/handlers';
 import { agentReplicaModel } from './models/agent-replica';
+import { breakerTripModel } from './models/breaker-trip';
 import { instanceModel } from './models/instance';
 import { createInstanceRegistry } from './registry';
 import { createResolvers } from './resolvers';
@@ -35,6 +43,8 @@ export function createServer(deps: DiscoveryDeps) {
   const subgraph = subgraphWiring(deps);
   const instances = instanceModel(deps.connection);
   const agents = agentReplicaModel(deps.connection);
+  const tripRecords = breakerTripModel(deps.connection);
+  const trips = createBreakerTrips({ trips: tripRecords, agents });
   const relay = subgraph.relay([instances]);
   breakerStateGauge(deps.metrics.registry, instances);
   const registry = createInstanceRegistry({
@@ -71,7 +81,8 @@ export function createServer(deps: DiscoveryDeps) {
   });
   const events = subgraph.consumer({
     group: 'discovery.events',
-    handlers: [...identityHandlers(agents, registry), ...outcomeHandlers(registry)],
+    // Breaker trips come back in from discovery's own topic (see breaker-trips.ts).
+    handlers: [...identityHandlers(agents, registry), ...outcomeHandlers(registry), ...trips.handlers()],
     partitionsConsumedConcurrently: 3,
     keyConcurrency: 32,
     // One attempt outcome per task: gathered for a tenth of a second, breakers still trip within it.
@@ -83,21 +94,24 @@ export function createServer(deps: DiscoveryDeps) {
   const sweeper = periodicComponent('sweeper', {
     what: 'registry sweep',
     intervalMs: config.DISCOVERY_SWEEP_INTERVAL_MS,
-    run: () =>
-      registry.sweep({
+    run: async () => {
+      await registry.sweep({
         removeAfterMs: config.DISCOVERY_REMOVE_AFTER_SECONDS * 1000,
         retentionMs: config.DISCOVERY_RETENTION_HOURS * 3_600_000,
-      }),
+      });
+      await trips.forgetOld(Date.now());
+    },
     logger,
   });
   const { service, graphql } = subgraph.service<Context>({
     name: 'discovery',
     typeDefs,
-    resolvers: createResolvers(instances),
+    resolvers: createResolvers(instances, trips),
     context,
-    models: [instances, agents],
+    models: [instances, agents, tripRecords],
     relay,
-    topics: [HEARTBEATS_TOPIC],
+    // The circuit topic is read here too (breaker trips): made sure of before anyone wrote to it.
+    topics: [HEARTBEATS_TOPIC, discoveryEvents.circuitChanged.topic],
     consumers: [heartbeats, events],
     components: [sweeper],
   });
@@ -107,6 +121,7 @@ export function createServer(deps: DiscoveryDeps) {
     context,
     instances,
     agents,
+    trips: tripRecords,
     registry,
     relay,
     bus,

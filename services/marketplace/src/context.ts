@@ -3,6 +3,7 @@ import type { Logger, RequestContext, RequestInfo } from '@waooaw/shared';
 import { createByIdLoader, createGroupLoader, createRequestContext } from '@waooaw/shared';
 import type { Commerce } from './commerce';
 import type { Conversions } from './conversion';
+import type { Figures } from './figures';
 import type { DeliverableModel, DeliverableRecord } from './models/deliverable';
 import type { ListingModel, ListingRecord } from './models/listing';
 import type { ReviewModel, ReviewRecord } from './models/review';
@@ -17,6 +18,7 @@ export interface Context extends RequestContext {
   trials: Trials;
   commerce: Commerce;
   conversions: Pick<Conversions, 'convert'>;
+  figures: Figures;
   loaders: {
     /** Registered listings by agent id (placeholders are not listings). */
     listingById: DataLoader<string, ListingRecord | null>;
@@ -40,6 +42,7 @@ export interface ContextDeps {
   trialOps: Trials;
   commerce: Commerce;
   conversions: Conversions;
+  figures: Figures;
   logger: Logger;
   callerSecret: string;
 }
@@ -51,6 +54,7 @@ export function contextFactory(deps: ContextDeps) {
     trials: deps.trialOps,
     commerce: deps.commerce,
     conversions: deps.conversions,
+    figures: deps.figures,
     loaders: {
       listingById: createByIdLoader(
         (ids) => deps.listings.find({ _id: { $in: ids }, registered: true }).lean<ListingRecord[]>(),

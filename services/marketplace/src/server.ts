@@ -14,6 +14,7 @@ import { createConversions } from './conversion';
 import { contextFactory } from './context';
 import type { Environment } from './environment';
 import { agentHandlers, taskHandlers } from './events/handlers';
+import { createFigures } from './figures';
 import { createListings } from './listings';
 import { activityModel } from './models/activity';
 import { handleHealthModel } from './models/handle-health';
@@ -147,6 +148,15 @@ export function createServer(deps: MarketplaceDeps) {
     clock,
     ...(deps.beforeConversionStep ? { beforeStep: deps.beforeConversionStep } : {}),
   });
+  const figures = createFigures({
+    trials,
+    deliverables,
+    subscriptions,
+    payments,
+    reviews,
+    listings,
+    clock,
+  });
   const sweep = createSweeper({ trials: trialOps, conversions, counters: counterRecords, logger });
   const context = contextFactory({
     listings,
@@ -157,6 +167,7 @@ export function createServer(deps: MarketplaceDeps) {
     trialOps,
     commerce,
     conversions,
+    figures,
     logger,
     callerSecret: config.CALLER_TOKEN_SECRET,
   });

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { nearestRank as quantile } from '@waooaw/shared';
 import type { TaskModel } from './models/task';
 
 export interface AgentStats {
@@ -6,12 +7,6 @@ export interface AgentStats {
   failed: number;
   averageResponseMs: number | null;
   p95ResponseMs: number | null;
-}
-
-/** The value at a quantile of sorted numbers (nearest rank). */
-export function quantile(sorted: readonly number[], q: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 /** Completed and failed attempts of a group, and the sorted durations of the successful ones. */

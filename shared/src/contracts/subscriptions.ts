@@ -108,6 +108,15 @@ export const subscriptionFeeds: Record<string, SubscriptionFeed> = {
       agent: AGENT,
     },
   },
+  businessFiguresChanged: {
+    // The activity that moves the figures (a trial started or ended, a deliverable, a subscription,
+    // a review) is the signal: the client queries the figures again. Unlike activityFeed it carries
+    // the trial's id, so a customer hears only their own trials' events and staff everybody's.
+    event: marketplaceEvents.activityCreated,
+    filters: { agentId: 'agentId', category: 'category' },
+    entities: { agent: AGENT },
+    access: { ownerField: 'customerId', staff: PLATFORM_STAFF },
+  },
   ticketUpdated: {
     event: supportEvents.ticketUpdated,
     filters: { id: 'ticketId' },

@@ -44,6 +44,34 @@ describe('one trace per task, across Kafka', () => {
   const gql = <T>(query: string, variables: Record<string, unknown> = {}) =>
     postGraphQL<T>(started.gateway.httpUrl, query, variables, operator);
 
+  /** The gateway's span of a client's operation: the root of its trace (the client sent no traceparent). */
+  const gatewaySpan = (operation: string) =>
+    pollFor(
+      async () => {
+        await tracing.flush();
+        return receiver.spans.find((s) => s.scope === 'gateway' && s.name === `graphql ${operation}`);
+      },
+      { what: `the gateway span of ${operation}` },
+    );
+
+  /** The spans of `root`'s trace once `complete` says the last expected one has arrived. */
+  const traceOnce = (root: ReceivedSpan, what: string, complete: (spans: ReceivedSpan[]) => boolean) =>
+    pollFor(
+      async () => {
+        await tracing.flush();
+        const spans = receiver.trace(root.traceId);
+        return complete(spans) && spans;
+      },
+      { what },
+    );
+
+  /** Every span but the root hangs off a span of the same trace that was exported. */
+  const expectConnected = (spans: ReceivedSpan[], root: ReceivedSpan) => {
+    const ids = new Set(spans.map((s) => s.spanId));
+    expect(spans.filter((s) => s !== root && !ids.has(s.parentSpanId)).map((s) => s.name)).toEqual([]);
+    expect(root).toMatchObject({ kind: SERVER, parentSpanId: '' });
+  };
+
   it('follows submitTask from the gateway through orchestration, the runtime and the marketplace', async () => {
     const submitted = await gql<{ submitTask: { id: string } }>(
       `mutation TraceMe($input: SubmitTaskInput!) { submitTask(input: $input) { id } }`,
@@ -61,41 +89,20 @@ describe('one trace per task, across Kafka', () => {
       { what: 'the task to complete' },
     );
 
-    // The gateway's span of the mutation starts the trace (the client sent no traceparent).
-    const root = await pollFor(
-      async () => {
-        await tracing.flush();
-        return receiver.spans.find((s) => s.scope === 'gateway' && s.name === 'graphql TraceMe');
-      },
-      { what: 'the gateway span of TraceMe' },
-    );
-    expect(root).toMatchObject({ kind: SERVER, parentSpanId: '' });
-
+    const root = await gatewaySpan('TraceMe');
     // Marketplace hears of the completed task last: once its span is there, the trace is whole.
     const marketplaceSpan = (spans: ReceivedSpan[]) =>
       spans.find(
         (s) =>
           s.scope === 'marketplace' && s.kind === CONSUMER && s.name === 'process orchestration.task.updated',
       );
-    const trace = await pollFor(
-      async () => {
-        await tracing.flush();
-        const spans = receiver.trace(root.traceId);
-        return marketplaceSpan(spans) && spans;
-      },
-      { what: "the marketplace's span in the task's trace" },
+    const trace = await traceOnce(root, "the marketplace's span in the task's trace", (spans) =>
+      Boolean(marketplaceSpan(spans)),
     );
+    expectConnected(trace, root);
 
     const byId = new Map(trace.map((s) => [s.spanId, s]));
     const parentOf = (s: ReceivedSpan) => byId.get(s.parentSpanId);
-    // Every span but the root hangs off a span of the same trace that was exported.
-    for (const span of trace) {
-      if (span === root) continue;
-      expect({ span: span.name, parent: parentOf(span)?.traceId }).toEqual({
-        span: span.name,
-        parent: root.traceId,
-      });
-    }
     const scopes = new Set(trace.map((s) => s.scope));
     for (const service of ['gateway', 'orchestration', 'agents-runtime', 'marketplace'])
       expect(scopes).toContain(service);
@@ -163,31 +170,20 @@ describe('one trace per task, across Kafka', () => {
     );
     expect(trial.body.errors).toBeUndefined();
 
-    const root = await pollFor(
-      async () => {
-        await tracing.flush();
-        return receiver.spans.find((s) => s.scope === 'gateway' && s.name === 'graphql StartTracedTrial');
-      },
-      { what: 'the gateway span of StartTracedTrial' },
-    );
+    const root = await gatewaySpan('StartTracedTrial');
     // The first deliverable is kept once its task's update reaches the marketplace.
-    const spans = await pollFor(
-      async () => {
-        await tracing.flush();
-        const found = receiver.trace(root.traceId);
-        return (
-          found.some(
-            (s) =>
-              s.scope === 'marketplace' &&
-              s.kind === CONSUMER &&
-              s.name === 'process orchestration.task.updated',
-          ) && found
-        );
-      },
-      { what: "the marketplace's handling of the first deliverable in the trial's trace" },
+    const spans = await traceOnce(
+      root,
+      "the marketplace's handling of the first deliverable in the trial's trace",
+      (found) =>
+        found.some(
+          (s) =>
+            s.scope === 'marketplace' &&
+            s.kind === CONSUMER &&
+            s.name === 'process orchestration.task.updated',
+        ),
     );
-    const ids = new Set(spans.map((s) => s.spanId));
-    for (const span of spans) if (span !== root) expect(ids.has(span.parentSpanId)).toBe(true);
+    expectConnected(spans, root);
     const names = spans.map((s) => `${s.scope}: ${s.name}`);
     expect(names).toEqual(
       expect.arrayContaining([
@@ -232,28 +228,15 @@ describe('one trace per task, across Kafka', () => {
       { what: 'L2 to resolve the ticket', timeoutMs: 30_000 },
     );
 
-    const root = await pollFor(
-      async () => {
-        await tracing.flush();
-        return receiver.spans.find((s) => s.scope === 'gateway' && s.name === 'graphql OpenTracedTicket');
-      },
-      { what: 'the gateway span of OpenTracedTicket' },
-    );
+    const root = await gatewaySpan('OpenTracedTicket');
     // Support's handling of L2's finished task is the last step of the ticket's work.
     const runs = (spans: ReceivedSpan[]) =>
       spans.filter((s) => s.scope === 'agents-runtime' && s.name.startsWith('run '));
-    const spans = await pollFor(
-      async () => {
-        await tracing.flush();
-        const found = receiver.trace(root.traceId);
-        const ranL2 = runs(found).some((s) => s.attributes['waooaw.capability'] !== 'support.answer-ticket');
-        const heard = found.filter((s) => s.scope === 'support' && s.kind === CONSUMER).length;
-        return ranL2 && heard >= 2 && found;
-      },
-      { what: "L1's and L2's work in the ticket's trace" },
-    );
-    const ids = new Set(spans.map((s) => s.spanId));
-    for (const span of spans) if (span !== root) expect(ids.has(span.parentSpanId)).toBe(true);
+    const spans = await traceOnce(root, "L1's and L2's work in the ticket's trace", (found) => {
+      const ranL2 = runs(found).some((s) => s.attributes['waooaw.capability'] !== 'support.answer-ticket');
+      return ranL2 && found.filter((s) => s.scope === 'support' && s.kind === CONSUMER).length >= 2;
+    });
+    expectConnected(spans, root);
     expect(spans.some((s) => s.scope === 'support' && s.kind === SERVER)).toBe(true);
     expect(runs(spans).map((s) => s.attributes['waooaw.capability'])).toContain('support.answer-ticket');
   }, 120_000);

@@ -32,6 +32,8 @@ const paymentSchema = new Schema<PaymentRecord>(
 );
 paymentSchema.index({ customerId: 1, createdAt: -1 });
 paymentSchema.index({ idempotencyKey: 1 });
+// Revenue figures read the payments of a window (figures.ts).
+paymentSchema.index({ createdAt: -1 });
 
 export type PaymentModel = Model<PaymentRecord>;
 export const paymentModel = (connection: Connection): PaymentModel =>

@@ -46,6 +46,8 @@ subscriptionSchema.index({ customerId: 1, createdAt: -1, _id: -1 });
 subscriptionSchema.index({ agentId: 1, status: 1 });
 subscriptionSchema.index({ customerId: 1, agentId: 1 });
 subscriptionSchema.index({ createdAt: -1, _id: -1 });
+// Revenue figures join a payment to the subscription it paid for (figures.ts).
+subscriptionSchema.index({ paymentId: 1 });
 
 export type SubscriptionModel = Model<SubscriptionRecord>;
 export const subscriptionModel = (connection: Connection): SubscriptionModel =>

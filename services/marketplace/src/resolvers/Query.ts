@@ -109,6 +109,12 @@ export function queryResolvers(models: QueryModels): QueryResolvers {
         .lean<SubscriptionRecord[]>();
     },
 
+    // Business figures (figures.ts): staff see every agent's, a customer only their own trials'.
+    conversionFunnel: (_parent, args, ctx) => ctx.figures.funnel(ctx.caller, args),
+    revenue: (_parent, args, ctx) => ctx.figures.revenue(ctx.caller, args),
+    agentPerformance: (_parent, args, ctx) => ctx.figures.performance(ctx.caller, args),
+    myFigures: (_parent, args, ctx) => ctx.figures.customer(ctx.caller, args),
+
     recentActivity: async (_parent, { filter, first }) => {
       const query: FilterQuery<ActivityRecord> = {};
       if (filter?.category) query.category = filter.category;

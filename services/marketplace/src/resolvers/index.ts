@@ -1,6 +1,12 @@
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { Resolvers } from '../__generated__/resolvers-types';
 import { agentResolvers } from './Agent';
+import {
+  agentPerformanceResolvers,
+  funnelGroupResolvers,
+  revenueGroupResolvers,
+  trialFiguresResolvers,
+} from './Figures';
 import { listingResolvers, reviewResolvers } from './Listing';
 import { mutationResolvers } from './Mutation';
 import type { QueryModels } from './Query';
@@ -27,5 +33,9 @@ export function createResolvers(models: QueryModels): Resolvers {
     Deliverable: deliverableResolvers,
     AgentSubscription: subscriptionResolvers,
     Activity: activityResolvers,
+    FunnelGroup: funnelGroupResolvers,
+    RevenueGroup: revenueGroupResolvers,
+    AgentPerformance: agentPerformanceResolvers,
+    TrialFigures: trialFiguresResolvers,
   };
 }

@@ -6,3 +6,4 @@ export * from './priority-queue';
 export * from './dag';
 export * from './attempt-outcome';
 export * from './backlog';
+export * from './agent-performance';

@@ -3,6 +3,7 @@ import type { Resolvers } from '../__generated__/resolvers-types';
 import type { TaskModel } from '../models/task';
 import type { InstanceReplica } from '../replica';
 import { agentResolvers } from './Agent';
+import { agentPerformanceResolvers } from './AgentPerformance';
 import { mutationResolvers } from './Mutation';
 import { queryResolvers } from './Query';
 import {
@@ -20,6 +21,7 @@ export function createResolvers(tasks: TaskModel, replica: InstanceReplica): Res
     Query: queryResolvers(tasks, replica),
     Mutation: mutationResolvers,
     Agent: agentResolvers(tasks),
+    AgentPerformance: agentPerformanceResolvers(tasks),
     Task: taskResolvers,
     TaskAttempt: taskAttemptResolvers,
     Workflow: workflowResolvers,
