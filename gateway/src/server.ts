@@ -37,6 +37,7 @@ import { operationMetricsPlugin } from './operation-metrics';
 import { clientAddress, trustedProxies } from './client-address';
 import { createRateLimiter, rateLimitPlugin } from './rate-limit';
 import { SUPERGRAPH_FILE, subgraphUrls } from './subgraphs';
+import { callerInputRefusal } from './subgraph-refusal';
 
 export type GatewayContext = Context;
 
@@ -203,8 +204,16 @@ export function createGateway(deps: GatewayDeps) {
           extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE, serviceName },
         };
       }
-      // `response` marks a subgraph's HTTP refusal of the gateway's own request (a 401 for its caller
-      // token: a secret or audience mismatch): the gateway's fault, logged, and masked with its URL.
+      const refused = callerInputRefusal(extensions);
+      if (refused) {
+        return {
+          message: refused.message,
+          ...(formatted.path ? { path: formatted.path } : {}),
+          extensions: { code: refused.code, ...(serviceName ? { serviceName } : {}) },
+        };
+      }
+      // Otherwise `response` marks a subgraph's HTTP refusal of the gateway's own request (a 401 for
+      // its caller token: a secret or audience mismatch): the gateway's fault, logged, and masked.
       if (
         typeof extensions.code === 'string' &&
         extensions.code !== ErrorCode.INTERNAL_SERVER_ERROR &&

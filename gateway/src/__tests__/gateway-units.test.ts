@@ -6,6 +6,7 @@ import { createClientAuth, signDevToken } from '../auth';
 import { composeSupergraph } from '../compose';
 import { createRateLimiter } from '../rate-limit';
 import { SUPERGRAPH_FILE } from '../subgraphs';
+import { callerInputRefusal } from '../subgraph-refusal';
 
 describe('the checked-in supergraph', () => {
   it('is what schemas/*.graphql compose to (run `npm run compose` after changing a subgraph schema)', () => {
@@ -84,5 +85,34 @@ describe('client tokens from a JWKS (RS256)', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe("a subgraph's refusal of the caller's input", () => {
+  const response = (status: number, errors: unknown[]) => ({ response: { status, body: { errors } } });
+  it("passes a 400 whose every error is the caller's on as the caller's error", () => {
+    const bad = {
+      message: 'DateTime cannot represent an invalid date-time-string x.',
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+    };
+    expect(callerInputRefusal(response(400, [bad]))).toEqual({
+      message: bad.message,
+      code: 'GRAPHQL_VALIDATION_FAILED',
+    });
+    expect(
+      callerInputRefusal(
+        response(400, [
+          { message: 'Variable "$s" got invalid value', extensions: { code: 'BAD_USER_INPUT' } },
+        ]),
+      ),
+    ).toEqual({ message: 'Variable "$s" got invalid value', code: 'BAD_USER_INPUT' });
+  });
+  it("keeps anything else the gateway's problem", () => {
+    const internal = { message: 'boom', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    const bad = { message: 'bad', extensions: { code: 'BAD_USER_INPUT' } };
+    expect(callerInputRefusal(response(400, [bad, internal]))).toBeNull();
+    expect(callerInputRefusal(response(401, [bad]))).toBeNull();
+    expect(callerInputRefusal(response(400, []))).toBeNull();
+    expect(callerInputRefusal({})).toBeNull();
   });
 });

@@ -162,6 +162,32 @@ describe('business figures through the gateway', () => {
     expect(refused.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
+  it("refuses a window that is no date as the caller's error, not an internal one", async () => {
+    // The gateway's supergraph takes any DateTime literal; the marketplace refuses it with a 400.
+    const literal = await postGraphQL(
+      gateway.httpUrl,
+      `{ conversionFunnel(since: "last tuesday") { total { requested } } }`,
+      {},
+      operator,
+    );
+    expect(literal.body.errors).toEqual([
+      {
+        message: 'DateTime cannot represent an invalid date-time-string last tuesday.',
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+      },
+    ]);
+    const variable = await postGraphQL(
+      gateway.httpUrl,
+      PERFORMANCE,
+      { agent: AGENT, since: 'soon' },
+      operator,
+    );
+    expect(variable.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+    expect(variable.body.errors?.[0]?.message).toContain(
+      'DateTime cannot represent an invalid date-time-string soon',
+    );
+  });
+
   it('signals businessFiguresChanged to staff for every trial and to a customer for their own', async () => {
     const subscribe = async (token: string) => {
       const client = createClient({
