@@ -138,6 +138,7 @@ interface ErrorLike {
   cause?: unknown;
   reason?: unknown;
   errors?: unknown;
+  errorResponse?: unknown;
 }
 
 const asErrorLike = (value: unknown): ErrorLike | undefined =>
@@ -177,6 +178,13 @@ function ownEvidence(e: ErrorLike): string | undefined {
  * `ECONNREFUSED`), or undefined when it is not. Looks through `cause` chains, mongoose's `reason`
  * and AggregateError's `errors` (fetch wraps ECONNREFUSED in a TypeError's cause; Node's
  * happy-eyeballs connect reports one AggregateError for several addresses), a few levels deep.
+ *
+ * Also through a MongoDB server error's `errorResponse` when that is an error object: a bulk write
+ * that failed for a driver reason (the connection was refused or reset mid-batch) is thrown as a
+ * `MongoBulkWriteError` whose `errorResponse` is the original network error, with neither its class
+ * nor its labels kept on the wrapper. Without this, group-committed writes (insertMany, bulkWrite)
+ * turned a MongoDB restart into dead-lettered messages. A server's own answer there is a plain
+ * document (no `name`), and its `code` is already copied onto the wrapper, so nothing is read twice.
  */
 export function transientEvidence(err: unknown): string | undefined {
   const seen = new Set<unknown>();
@@ -186,7 +194,9 @@ export function transientEvidence(err: unknown): string | undefined {
     seen.add(e);
     const own = ownEvidence(e);
     if (own) return own;
-    for (const next of [e.cause, e.reason, ...(Array.isArray(e.errors) ? (e.errors as unknown[]) : [])]) {
+    const wrapped = e.errorResponse instanceof Error ? [e.errorResponse] : [];
+    const errors = Array.isArray(e.errors) ? (e.errors as unknown[]) : [];
+    for (const next of [e.cause, e.reason, ...wrapped, ...errors]) {
       const found = visit(next, depth + 1);
       if (found) return found;
     }

@@ -76,6 +76,39 @@ describe('isTransientError', () => {
     expect(isTransientError(new mongoose.mongo.MongoNetworkTimeoutError('connection timed out'))).toBe(true);
   });
 
+  // Seen in a chaos run: MongoDB went down between server selection and a group commit's bulkWrite.
+  // The driver's connect turns the socket's refusal into a MongoNetworkError (cmap/connect.js), and
+  // the bulk operation wraps whatever a batch throws in a MongoBulkWriteError (bulk/common.js); this
+  // builds both with the driver's own constructors, from a real refusal, the way the driver does.
+  it('recognises a bulk write that failed because the connection was refused or reset', async () => {
+    const refused = await rejection(
+      new Promise((_resolve, reject) => connect(port, '127.0.0.1').on('error', reject)),
+    );
+    const { MongoNetworkError, MongoBulkWriteError } = mongoose.mongo;
+    const network = new MongoNetworkError((refused as Error).message, { cause: refused });
+    // The second argument is the driver's BulkWriteResult, which it does not export; the wrapper only keeps it.
+    const bulk = new MongoBulkWriteError(network, { insertedCount: 0 } as never);
+    expect(bulk.name).toBe('MongoBulkWriteError');
+    expect(bulk.message).toMatch(/connect ECONNREFUSED/);
+    expect(transientEvidence(bulk)).toBe('MongoNetworkError');
+
+    // A bulk write that the server refused document by document stays permanent.
+    const duplicate = new MongoBulkWriteError(
+      {
+        message: 'E11000 duplicate key error',
+        code: 11000,
+        writeErrors: [{ index: 0, code: 11000, errmsg: 'E11000 duplicate key error' }],
+      } as never,
+      { insertedCount: 0 } as never,
+    );
+    expect(isTransientError(duplicate)).toBe(false);
+    // And one whose write concern timed out is transient by its code, as before.
+    const concern = new MongoBulkWriteError({ message: 'waiting for replication timed out', code: 64 }, {
+      insertedCount: 0,
+    } as never);
+    expect(transientEvidence(concern)).toBe('MongoBulkWriteError code 64');
+  });
+
   it('recognises Kafka, socket and timeout failures, also wrapped as a cause', async () => {
     const kafka = new Kafka({
       brokers: [`127.0.0.1:${port}`],
