@@ -96,8 +96,11 @@ class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   override process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
     return inSpan(
       'gateway',
-      `subgraph ${this.subgraph}`,
-      { kind: SpanKind.CLIENT, attributes: { 'waooaw.subgraph': this.subgraph } },
+      () => ({
+        name: `subgraph ${this.subgraph}`,
+        kind: SpanKind.CLIENT,
+        attributes: { 'waooaw.subgraph': this.subgraph },
+      }),
       () => super.process(options),
     );
   }

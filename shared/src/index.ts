@@ -10,6 +10,7 @@ export * from './graphql/caller';
 export * from './graphql/subgraph';
 export * from './http/server';
 export * from './kafka/bus';
+export * from './kafka/client';
 export * from './kafka/publish-errors';
 export * from './limits';
 export * from './ports';

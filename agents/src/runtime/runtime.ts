@@ -274,8 +274,8 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
   ): Promise<void> {
     return inSpan(
       RUNTIME_TRACER,
-      `run ${a.capability}`,
-      {
+      () => ({
+        name: `run ${a.capability}`,
         parent: traceparent,
         attributes: {
           'waooaw.task.id': a.taskId,
@@ -283,23 +283,23 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
           'waooaw.instance.id': a.instanceId,
           'waooaw.capability': a.capability,
         },
-      },
+      }),
       async (span) => {
-        await runAttempt(host, a, deadline, traceparent, (outcome) =>
-          span?.setAttribute('waooaw.outcome', outcome),
-        );
+        // Not inside `span?.setAttribute(...)`: without tracing the optional call would skip the run.
+        const outcome = await runAttempt(host, a, deadline, traceparent);
+        span?.setAttribute('waooaw.outcome', outcome);
       },
     );
   }
 
+  /** Runs the attempt and publishes its result; says how it ended. */
   async function runAttempt(
     host: HostedInstance,
     a: Assignment,
     deadline: number,
     traceparent: string,
-    ended: (outcome: string) => void,
-  ): Promise<void> {
-    if (pastItsTime(a, deadline, 'queued')) return ended('EXPIRED');
+  ): Promise<'EXPIRED' | 'SUCCEEDED' | 'FAILED' | 'REJECTED'> {
+    if (pastItsTime(a, deadline, 'queued')) return 'EXPIRED';
     const started = Date.now();
     const finish = host.load.begin(started);
     const handler = host.handlers[a.capability];
@@ -313,26 +313,22 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
         deadline - started,
       );
       finish(true);
-      ended('SUCCEEDED');
       await publishResult(a, 'SUCCEEDED', Date.now() - started, { output }, traceparent);
+      return 'SUCCEEDED';
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       // Bad input, or a skill this runtime cannot serve, will not get better on a retry.
       const refused = err instanceof SkillInputError || err instanceof SkillUnavailableError;
       finish(refused);
-      ended(refused ? 'REJECTED' : 'FAILED');
-      await publishResult(
-        a,
-        refused ? 'REJECTED' : 'FAILED',
-        Date.now() - started,
-        { error: message },
-        traceparent,
-      ).catch((publishErr: unknown) =>
-        logger.error(
-          { err: publishErr, taskId: a.taskId },
-          'could not report a result; orchestration will time it out',
-        ),
+      const status = refused ? 'REJECTED' : 'FAILED';
+      await publishResult(a, status, Date.now() - started, { error: message }, traceparent).catch(
+        (publishErr: unknown) =>
+          logger.error(
+            { err: publishErr, taskId: a.taskId },
+            'could not report a result; orchestration will time it out',
+          ),
       );
+      return status;
     }
   }
 

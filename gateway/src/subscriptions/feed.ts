@@ -197,12 +197,12 @@ export function createKafkaFeeds(
         // The live feed's part of the event's trace: handed to this gateway's subscribers.
         await inSpan(
           'gateway',
-          `deliver ${event.envelope.type}`,
-          {
+          () => ({
+            name: `deliver ${event.envelope.type}`,
             kind: SpanKind.CONSUMER,
             parent: event.envelope.traceparent,
             attributes: { 'messaging.destination.name': topic, 'waooaw.listeners': listeners.size },
-          },
+          }),
           async () => listeners.deliver(event),
         );
       },

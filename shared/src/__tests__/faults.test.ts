@@ -85,7 +85,7 @@ describe('isTransientError', () => {
       new Promise((_resolve, reject) => connect(port, '127.0.0.1').on('error', reject)),
     );
     const { MongoNetworkError, MongoBulkWriteError } = mongoose.mongo;
-    const network = new MongoNetworkError((refused as Error).message, { cause: refused });
+    const network = new MongoNetworkError((refused as Error).message, { cause: refused as Error });
     // The second argument is the driver's BulkWriteResult, which it does not export; the wrapper only keeps it.
     const bulk = new MongoBulkWriteError(network, { insertedCount: 0 } as never);
     expect(bulk.name).toBe('MongoBulkWriteError');

@@ -33,7 +33,10 @@ describe('without an SDK', () => {
   it('runs the work without a span and keeps the old child-id behaviour', async () => {
     expect(tracingEnabled()).toBe(false);
     const parent = newTraceparent();
-    await expect(inSpan('svc', 'work', { parent }, async (span) => span)).resolves.toBeUndefined();
+    const spec = jest.fn(() => ({ name: 'work', parent }));
+    await expect(inSpan('svc', spec, async (span) => span)).resolves.toBeUndefined();
+    // Nothing is built for a span nobody records.
+    expect(spec).not.toHaveBeenCalled();
     expect(activeTraceparent()).toBeUndefined();
     const event = eventTraceparent(parent);
     expect(traceIdOf(event)).toBe(traceIdOf(parent));
@@ -43,7 +46,11 @@ describe('without an SDK', () => {
 
   it('writes log lines without trace fields', async () => {
     const { logger, lines } = capturedLogger();
-    await inSpan('svc', 'work', {}, async () => logger.info('inside'));
+    await inSpan(
+      'svc',
+      () => ({ name: 'work' }),
+      async () => logger.info('inside'),
+    );
     logger.info('outside');
     await new Promise<void>((resolve) => setImmediate(resolve));
     expect(lines.map((l) => [l.msg, l.trace_id])).toEqual([
@@ -80,8 +87,15 @@ describe('with the SDK', () => {
 
   it('nests spans and continues a remote parent', async () => {
     const remote = newTraceparent();
-    await inSpan('svc', 'outer', { parent: remote, kind: SpanKind.CONSUMER }, () =>
-      inSpan('svc', 'inner', {}, async () => undefined),
+    await inSpan(
+      'svc',
+      () => ({ name: 'outer', parent: remote, kind: SpanKind.CONSUMER }),
+      () =>
+        inSpan(
+          'svc',
+          () => ({ name: 'inner' }),
+          async () => undefined,
+        ),
     );
     const spans = await finished();
     const outer = spans.find((s) => s.name === 'outer')!;
@@ -94,16 +108,24 @@ describe('with the SDK', () => {
   });
 
   it('starts a new trace for a missing or malformed parent', async () => {
-    await inSpan('svc', 'root', { parent: 'not-a-traceparent' }, async () => undefined);
+    await inSpan(
+      'svc',
+      () => ({ name: 'root', parent: 'not-a-traceparent' }),
+      async () => undefined,
+    );
     const [root] = await finished();
     expect(root!.parentSpanContext).toBeUndefined();
   });
 
   it('marks a span failed and rethrows', async () => {
     await expect(
-      inSpan('svc', 'broken', {}, async () => {
-        throw new Error('no such agent');
-      }),
+      inSpan(
+        'svc',
+        () => ({ name: 'broken' }),
+        async () => {
+          throw new Error('no such agent');
+        },
+      ),
     ).rejects.toThrow('no such agent');
     const [broken] = await finished();
     expect(broken!.status).toEqual({ code: 2, message: 'no such agent' });
@@ -113,14 +135,18 @@ describe('with the SDK', () => {
   it("names an exported span as an event's parent: the active one of its trace, else the given one", async () => {
     const request = newTraceparent();
     let inside: Record<string, string | undefined> = {};
-    await inSpan('svc', 'consume', { parent: request }, async () => {
-      inside = {
-        active: activeTraceparent(),
-        sameTrace: eventTraceparent(childTraceparent(request)),
-        none: eventTraceparent(undefined),
-        otherTrace: eventTraceparent(newTraceparent()),
-      };
-    });
+    await inSpan(
+      'svc',
+      () => ({ name: 'consume', parent: request }),
+      async () => {
+        inside = {
+          active: activeTraceparent(),
+          sameTrace: eventTraceparent(childTraceparent(request)),
+          none: eventTraceparent(undefined),
+          otherTrace: eventTraceparent(newTraceparent()),
+        };
+      },
+    );
     const [consume] = await finished();
     const own = `00-${consume!.spanContext().traceId}-${consume!.spanContext().spanId}-01`;
     expect(inside.active).toBe(own);
@@ -137,11 +163,15 @@ describe('with the SDK', () => {
   it('puts trace_id and span_id on every line written inside a span, and none outside', async () => {
     const { logger, lines } = capturedLogger();
     const child = logger.child({ component: 'x' });
-    await inSpan('svc', 'logged', {}, async () => {
-      logger.info('one');
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      child.warn({ detail: 1 }, 'two');
-    });
+    await inSpan(
+      'svc',
+      () => ({ name: 'logged' }),
+      async () => {
+        logger.info('one');
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        child.warn({ detail: 1 }, 'two');
+      },
+    );
     logger.info('after');
     await new Promise<void>((resolve) => setImmediate(resolve));
     const [span] = await finished();

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
+import { newKafka } from '../kafka/client';
 import type { DeadLetter, DlqTopicSummary } from '../kafka/dlq';
 import {
   describeDeadLetterTopic,
@@ -90,7 +91,7 @@ export async function main(argv: string[], out: (line: string) => void = console
   }
   const namespace = values.namespace ?? (process.env.WAOOAW_NAMESPACE || undefined);
   const brokers = (process.env.KAFKA_BROKERS || '127.0.0.1:9092').split(',').map((b) => b.trim());
-  const kafka = new Kafka({
+  const kafka = newKafka({
     clientId: 'waooaw-dlq',
     brokers,
     logLevel: logLevel.NOTHING,

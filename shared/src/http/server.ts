@@ -194,12 +194,12 @@ export function createHttpServer<TContext extends BaseContext>(
     }
     const response = await inSpan(
       options.service,
-      `graphql ${operationLabel(body, url)}`,
-      {
+      () => ({
+        name: `graphql ${operationLabel(body, url)}`,
         kind: SpanKind.SERVER,
         parent: flatHeaders(req).traceparent ?? null,
         attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': url.pathname },
-      },
+      }),
       (span) => executeGraphQL(req, url, route, headers, body, span),
     );
     for (const [key, value] of response.headers) res.setHeader(key, value);

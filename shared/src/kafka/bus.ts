@@ -1,5 +1,6 @@
 import type { Admin, IHeaders, Kafka, Message, Producer } from 'kafkajs';
-import { Kafka as KafkaClient, Partitioners } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import { newKafka } from './client';
 import type { Logger } from '../logger';
 import type { PlatformMetrics } from '../metrics';
 import type { Envelope, EnvelopeOptions } from './envelope';
@@ -196,7 +197,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
   const source = `/waooaw/${options.service}`;
   const namespace = options.namespace ?? '';
   const physical = (topic: string) => namespacedTopic(namespace, topic);
-  const kafka = new KafkaClient({
+  const kafka = newKafka({
     clientId: `waooaw-${options.service}`,
     brokers: options.brokers,
     logLevel: kafkaLogLevel(logger.level),

@@ -5,7 +5,7 @@ import { errorSummary, isTransientError, transientEvidence } from '../faults';
 import type { Logger } from '../logger';
 import type { PlatformMetrics } from '../metrics';
 import type { Envelope } from './envelope';
-import { InvalidEventError, parseEnvelope, parseEventData } from './envelope';
+import { headerValues, InvalidEventError, parseEnvelope, parseEventData } from './envelope';
 import type { EventData, EventDefinition } from './events';
 import { dlqTopic } from './events';
 import { inSpan, SpanKind } from '../tracing/spans';
@@ -146,13 +146,6 @@ interface ConsumerDeps {
   metrics?: PlatformMetrics;
   sendRaw(topic: string, messages: Message[]): Promise<void>;
   ensureTopics(topics: string[]): Promise<void>;
-}
-
-/** A header's text (kafkajs gives Buffers; the first one when a name repeats). */
-function headerValue(headers: IHeaders | undefined, name: string): string | undefined {
-  const value = headers?.[name];
-  const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined ? undefined : first.toString();
 }
 
 /** Handled offsets are committed once this many accumulate, or after COMMIT_INTERVAL_MS. */
@@ -559,12 +552,12 @@ export function createEventConsumer(
       try {
         await inSpan(
           deps.service,
-          `process ${envelope.type}`,
-          {
+          () => ({
+            name: `process ${envelope.type}`,
             kind: SpanKind.CONSUMER,
             // The header is what the producer sent (the same as the envelope's, which a header-less
             // copy of the message, such as a dead letter replayed by hand, still carries).
-            parent: headerValue(message.headers, 'traceparent') ?? envelope.traceparent,
+            parent: headerValues(message.headers?.traceparent)[0] ?? envelope.traceparent,
             attributes: {
               'messaging.system': 'kafka',
               'messaging.destination.name': topic,
@@ -574,7 +567,7 @@ export function createEventConsumer(
               'messaging.destination.partition.id': String(partition),
               'waooaw.attempt': record.tries,
             },
-          },
+          }),
           () => binding.handle(data, envelope, context),
         );
         measured?.duration.observe(secondsSince(started));

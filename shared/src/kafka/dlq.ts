@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { dlqTopic } from './events';
+import { headerValues } from './envelope';
 import { logicalTopic, namespacedTopic } from '../namespace';
 
 /**
@@ -100,13 +101,6 @@ export function resolveDlqTopic(topic: string, namespace = ''): string {
   const named = namespacedTopic(namespace, logicalTopic(namespace, topic));
   return named.endsWith('.dlq') ? named : dlqTopic(named);
 }
-
-const headerText = (value: IHeaders[string]): string =>
-  value === undefined
-    ? ''
-    : Array.isArray(value)
-      ? value.map((v) => v.toString()).join(', ')
-      : value.toString();
 
 /** "3,7-9" for [3, 7, 8, 9]: out-of-order replays, compact enough for the commit metadata. */
 export function formatRanges(offsets: Iterable<bigint>): string {
@@ -277,7 +271,8 @@ function toDeadLetter(
   mark?: ReplayMark,
 ): DeadLetter {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = headerText(value);
+  for (const [name, value] of Object.entries(message.headers ?? {}))
+    headers[name] = headerValues(value).join(', ');
   const sourceTopic = headers[`${DLQ_HEADER_PREFIX}source-topic`];
   const attempts = headers[`${DLQ_HEADER_PREFIX}attempts`];
   return {

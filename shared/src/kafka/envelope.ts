@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IHeaders } from 'kafkajs';
 import { CloudEvent } from 'cloudevents';
 import type { EventData, EventDefinition, EventInput } from './events';
 import { childTraceparent, isTraceparent } from '../trace';
@@ -114,3 +115,11 @@ export function parseEventData<D extends EventDefinition>(definition: D, envelop
   }
   return parsed.data as EventData<D>;
 }
+
+/**
+ * A Kafka header's values as text: kafkajs reads each as a Buffer (a string when this process built
+ * the message), and an array when a name repeats. The consumer takes the first `traceparent`; the
+ * dead-letter reader shows them all.
+ */
+export const headerValues = (value: IHeaders[string]): string[] =>
+  value === undefined ? [] : (Array.isArray(value) ? value : [value]).map((v) => v.toString());

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import mongoose from 'mongoose';
 import type { z } from 'zod';
@@ -10,6 +10,7 @@ import { createLogger } from '../logger';
 import type { Role } from '../graphql/caller';
 import type { Envelope } from '../kafka/envelope';
 import { createEventBus } from '../kafka/bus';
+import { newKafka } from '../kafka/client';
 import { subscribeWhenReady } from '../kafka/subscribe';
 import { CALLER_HEADER, signCallerToken } from '../graphql/caller';
 import { namespacedGroup, namespacedTopic, namespaceSchema } from '../namespace';
@@ -169,7 +170,7 @@ export async function collectTopic(
   namespace = testInfra().namespace,
 ): Promise<{ messages: KafkaMessage[]; caughtUp: () => Promise<void>; stop: () => Promise<void> }> {
   const topic = namespacedTopic(namespace, logical);
-  const kafka = new Kafka({
+  const kafka = newKafka({
     clientId: 'test-collector',
     brokers: testInfra().brokers,
     logLevel: logLevel.NOTHING,

@@ -8,8 +8,9 @@ export type { Span };
 /*
  * The platform's spans, written against the OpenTelemetry API only. Without an SDK (startTracing in
  * ./sdk, which the process entries load when OTEL_EXPORTER_OTLP_ENDPOINT is set) the API's tracer
- * hands out no-op spans; `inSpan` does not even ask for one then, so a process without tracing pays
- * one flag check per message or request.
+ * hands out no-op spans; `inSpan` does not even ask for one then, nor builds the span's name and
+ * attributes (they come from a function it calls only with tracing on), so a process without tracing
+ * pays one flag check per message or request.
  *
  * The flag lives on globalThis, not in this module: the SDK is loaded by the entry's preload and the
  * services' code may reach this module through another path (a workspace link, jest's registry), and
@@ -43,7 +44,9 @@ export async function shutdownTracing(): Promise<void> {
   await shutdown();
 }
 
-export interface InSpanOptions {
+/** What `inSpan` makes: the span's name, and where it sits. */
+export interface SpanSpec {
+  name: string;
   kind?: SpanKind;
   attributes?: Attributes;
   /**
@@ -54,17 +57,19 @@ export interface InSpanOptions {
 }
 
 /**
- * Runs `fn` inside a span named `name` of `service`'s tracer (the span active for everything `fn`
- * awaits), ended when `fn` settles; a thrown error marks it failed and is rethrown. Without tracing,
- * `fn` runs as is and gets no span.
+ * Runs `fn` inside the span `describe()` names, of `service`'s tracer (the span active for everything
+ * `fn` awaits), ended when `fn` settles; a thrown error marks it failed and is rethrown. Without
+ * tracing, `fn` runs as is and gets no span, and `describe` is not called: call sites sit on the hot
+ * path (every consumed message, every request), and a name and an attributes object built for
+ * nobody would be paid on each.
  */
 export function inSpan<T>(
   service: string,
-  name: string,
-  options: InSpanOptions,
+  describe: () => SpanSpec,
   fn: (span: Span | undefined) => Promise<T>,
 ): Promise<T> {
   if (!tracingEnabled()) return fn(undefined);
+  const options = describe();
   const parent =
     options.parent === undefined
       ? context.active()
@@ -72,7 +77,7 @@ export function inSpan<T>(
         ? propagation.extract(ROOT_CONTEXT, { traceparent: options.parent })
         : ROOT_CONTEXT;
   return trace.getTracer(service).startActiveSpan(
-    name,
+    options.name,
     {
       kind: options.kind ?? SpanKind.INTERNAL,
       ...(options.attributes ? { attributes: options.attributes } : {}),
