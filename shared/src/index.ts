@@ -22,6 +22,7 @@ export * from './kafka/subscribe';
 export * from './kafka/events';
 export * from './logger';
 export * from './metrics';
+export * from './deadline';
 export * from './mongo/connection';
 export * from './mongo/idempotency';
 export * from './mongo/group-commit';

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { valueWithin } from './deadline';
 
 // A service's own metrics are registered in PlatformMetrics.registry with these, so that services
 // need no prom-client of their own (one copy, one registry type).
@@ -172,7 +173,7 @@ export function createMetrics(service: string): PlatformMetrics {
     labelNames: ['collection'],
     registers: [registry],
     async collect() {
-      const reads = await Promise.all([...outboxSources].map((s) => withTimeout(s.pending())));
+      const reads = await Promise.all([...outboxSources].map((s) => scrapeRead(s.pending())));
       for (const read of reads)
         for (const { collection, entries } of read ?? []) lastPending.set(collection, entries);
       for (const [collection, entries] of lastPending) this.set({ collection }, entries);
@@ -192,14 +193,5 @@ export function createMetrics(service: string): PlatformMetrics {
 }
 
 /** `read`'s value, or undefined if it fails or takes longer than SCRAPE_READ_TIMEOUT_MS. */
-export async function withTimeout<T>(read: Promise<T>, ms = SCRAPE_READ_TIMEOUT_MS): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([read.catch(() => undefined), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export const scrapeRead = <T>(read: Promise<T>, ms = SCRAPE_READ_TIMEOUT_MS): Promise<T | undefined> =>
+  valueWithin(read, ms);

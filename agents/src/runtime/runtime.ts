@@ -20,6 +20,7 @@ import {
   signCallerToken,
   TASK_RESULTS_TOPIC,
   taskAssignedTo,
+  within,
 } from '@waooaw/shared';
 import type { LlmProvider } from '../llm';
 import { enrichOutput } from '../llm';
@@ -162,17 +163,6 @@ type Assignment = EventData<ReturnType<typeof taskAssignedTo>>;
  */
 export type RuntimeFault = 'errors' | 'silent' | null;
 
-/** Rejects when a handler runs past the attempt's timeout (orchestration has retried it by then). */
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /**
  * The agents runtime: hosts agent instances, registers them with discovery and heartbeats for them
  * over Kafka (`discovery.heartbeats`), and deregisters them when it stops cleanly. A runtime that
@@ -308,7 +298,8 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
       if (!handler)
         throw new SkillUnavailableError(`${host.spec.manifest.handle} has no capability ${a.capability}`);
       // Whatever is left of the attempt's time: after that orchestration no longer waits for it.
-      const output = await withTimeout(
+      // Past it, orchestration has retried the attempt elsewhere: this run's result would be ignored.
+      const output = await within(
         padded(host.spec.workMs, started, deliver(host, handler, a)),
         deadline - started,
       );

@@ -1,5 +1,5 @@
 import type { PlatformMetrics } from '@waooaw/shared';
-import { CIRCUIT_STATES, Gauge, withTimeout } from '@waooaw/shared';
+import { CIRCUIT_STATES, Gauge, scrapeRead } from '@waooaw/shared';
 import type { InstanceModel } from './models/instance';
 
 /**
@@ -19,7 +19,7 @@ export function breakerStateGauge(registry: PlatformMetrics['registry'], instanc
     registers: [registry],
     async collect() {
       // Served by the { status, ... } indexes; kept from the last scrape if MongoDB does not answer.
-      const rows = await withTimeout(
+      const rows = await scrapeRead(
         instances
           .aggregate<{ _id: string; count: number }>([
             { $match: { status: 'ACTIVE' } },

@@ -10,7 +10,7 @@ import {
   outboxBacklog,
   outboxSchemaFields,
   TransientError,
-  withTimeout,
+  scrapeRead,
 } from '../index';
 import type { TestDatabase } from '../testing';
 import { pollFor, testDatabase, testInfra, testLogger, uniqueName, uniqueTopic } from '../testing';
@@ -148,9 +148,9 @@ describe('the metrics an operator reads', () => {
     });
 
     it('keeps the last count when a read does not answer in time', async () => {
-      expect(await withTimeout(new Promise(() => undefined), 20)).toBeUndefined();
-      expect(await withTimeout(Promise.reject(new Error('down')), 20)).toBeUndefined();
-      expect(await withTimeout(Promise.resolve(7), 20)).toBe(7);
+      expect(await scrapeRead(new Promise(() => undefined), 20)).toBeUndefined();
+      expect(await scrapeRead(Promise.reject(new Error('down')), 20)).toBeUndefined();
+      expect(await scrapeRead(Promise.resolve(7), 20)).toBe(7);
     });
   });
 
