@@ -291,10 +291,9 @@ export function createGateway(deps: GatewayDeps) {
       {
         name: 'subscriptions',
         stage: 'work',
-        // One live consumer per subscribable topic from the start, so a new subscriber is live at once.
+        // One live consumer for every subscribable topic from the start, so a new subscriber is live at once.
         start: async () => {
-          const topics = new Set(Object.values(subscriptionFeeds).map((f) => f.event.topic));
-          await Promise.all([...topics].map((topic) => feeds.keepLive(topic)));
+          await feeds.keepLive(Object.values(subscriptionFeeds).map((f) => f.event.topic));
         },
         stop: async () => {
           await subscriptions.close();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineEvent, ErrorCode } from '@waooaw/shared';
-import { connectTestBus, pollFor, testLogger, uniqueTopic } from '@waooaw/shared/testing';
+import { connectTestBus, pollFor, testLogger, uniqueName, uniqueTopic } from '@waooaw/shared/testing';
 import type { FeedEvent } from '../subscriptions/feed';
 import { createKafkaFeeds } from '../subscriptions/feed';
 
@@ -52,5 +52,53 @@ describe('subscription feeds: cursors and retention', () => {
       extensions: { code: ErrorCode.CURSOR_EXPIRED, reason: 'RETENTION' },
       message: expect.stringMatching(/subscribe without `after` and reload/) as unknown,
     });
+  });
+
+  it('keeps several topics live on one consumer, each with its own positions', async () => {
+    const other = defineEvent(uniqueTopic('feed', 'other'), z.object({ n: z.number() }));
+    // A bus and a group prefix of its own: its groups can be told from other tests' on the broker.
+    const own = await connectTestBus('gateway-feed-kept');
+    const groupPrefix = `${uniqueName('kept')}.`;
+    const kept = createKafkaFeeds(own.bus, testLogger(), {
+      cursorSecret: 'feed-test-cursor-secret-long-enough-0123',
+      resumeMaxAgeSeconds: 3_600,
+      groupPrefix,
+    });
+    const liveGroups = async () =>
+      (await own.admin.listGroups()).groups.filter((g) => g.groupId.includes(`${groupPrefix}gateway-live-`));
+    try {
+      await kept.keepLive([happened.topic, other.topic]);
+      await kept.keepLive([other.topic, happened.topic]); // already live: nothing new
+      // One group (one consumer) for both topics, not one per topic.
+      expect(await liveGroups()).toHaveLength(1);
+
+      const seen: FeedEvent[] = [];
+      const detachA = await kept.listen(happened.topic, (e) => seen.push(e));
+      const detachB = await kept.listen(other.topic, (e) => seen.push(e));
+      await own.bus.publish(other, { n: 10 }, { key: 'k' });
+      await own.bus.publish(happened, { n: 20 }, { key: 'k' });
+      await own.bus.publish(other, { n: 11 }, { key: 'k' });
+      await pollFor(() => seen.length === 3, { what: 'the events of both topics' });
+      await detachA();
+      await detachB();
+      expect(seen.map((e) => e.envelope.data.n)).toEqual([10, 20, 11]);
+      // Each event's position counts its own topic only: the second event of `other` is one past the first.
+      const [o1, h1, o2] = seen as [FeedEvent, FeedEvent, FeedEvent];
+      expect(h1.envelope.type).toBe(happened.type);
+      expect(o2.partition).toBe(o1.partition);
+      expect(o2.position[o2.partition]).toBe(o1.position[o1.partition]! + 1);
+
+      // A kept-live topic's consumer stays after its last listener left: the next one is live at once.
+      const again: FeedEvent[] = [];
+      const detachAgain = await kept.listen(other.topic, (e) => again.push(e));
+      await own.bus.publish(other, { n: 12 }, { key: 'k' });
+      await pollFor(() => again.length === 1, { what: 'an event after the listeners came back' });
+      await detachAgain();
+      expect(await liveGroups()).toHaveLength(1);
+    } finally {
+      await kept.stop();
+      await own.admin.deleteTopics({ topics: [own.bus.topic(other.topic)] }).catch(() => undefined);
+      await own.close().catch(() => undefined);
+    }
   });
 });

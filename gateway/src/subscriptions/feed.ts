@@ -153,15 +153,39 @@ export function createKafkaFeeds(
   };
 
   // Feeds and cursors speak of logical topics; the consumers below read the namespaced ones.
-  async function startLive(logical: string, listeners: RoutedListeners<FeedEvent>): Promise<Consumer> {
-    await bus.ensureTopics([logical]); // a subscription may come before the first event of its topic
-    const topic = bus.topic(logical);
+  /**
+   * One live consumer for `logicals` (each with its listeners): a topic kept live for the gateway's
+   * life shares it with the others, a topic listened to on its own has one of its own. Each consumer
+   * costs a group, its connections, a fetch loop and heartbeats whether or not anything arrives, so
+   * the subscribable topics (about ten) share one: a fetch then asks for all of them at once.
+   * Messages are handled one at a time in the order read (kafkajs's default), which the position
+   * vectors need per topic; across topics it means that one topic's burst delays another's events
+   * by the time their listeners take to queue them (they send nothing themselves, see listeners.ts).
+   */
+  async function startLive(
+    logicals: readonly string[],
+    listenersOf: (logical: string) => RoutedListeners<FeedEvent>,
+  ): Promise<Consumer> {
+    await bus.ensureTopics([...logicals]); // a subscription may come before the first event of its topic
     // The live consumer starts at the end it is told, not at the one the broker picks when it joins:
     // the position vector of its events must count every offset before them.
     // Retried while transient: on a broker just started, a topic created a moment ago may still be
     // electing its leaders ("not the leader", which kafkajs's admin does not retry), and the gateway
     // used to exit at start-up on it.
-    const { high: next } = await retryTransient(() => withAdmin((admin) => watermarks(admin, topic)));
+    const feeds = await retryTransient(() =>
+      withAdmin((admin) =>
+        Promise.all(
+          logicals.map(async (logical) => {
+            const topic = bus.topic(logical);
+            return { topic, listeners: listenersOf(logical), next: (await watermarks(admin, topic)).high };
+          }),
+        ),
+      ),
+    );
+    const byTopic = new Map(feeds.map((f) => [f.topic, f]));
+    const seekAll = () => {
+      for (const f of feeds) seekEach(consumer, f.topic, f.next);
+    };
     const consumer = kafka.consumer({
       groupId: bus.groupId(`${groupPrefix}gateway-live-${randomUUID()}`),
       maxWaitTimeInMs: 250,
@@ -173,18 +197,21 @@ export function createKafkaFeeds(
     let joinedBefore = false;
     const joined = new Promise<void>((resolve) =>
       consumer.on(consumer.events.GROUP_JOIN, () => {
-        if (joinedBefore) seekEach(consumer, topic, next);
+        if (joinedBefore) seekAll();
         joinedBefore = true;
         resolve();
       }),
     );
     await consumer.connect();
-    await subscribeWhenReady(consumer, topic, false);
+    for (const f of feeds) await subscribeWhenReady(consumer, f.topic, false);
     await consumer.run({
       // The group is this consumer's alone and starts where it is told: its offsets are never read
       // again, so committing them (kafkajs does after every fetched batch) would only keep the broker busy.
       autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
+      eachMessage: async ({ topic, partition, message }) => {
+        const feed = byTopic.get(topic);
+        if (!feed) return;
+        const { next, listeners } = feed;
         const offset = Number(message.offset);
         // Read again (after a rebalance): its listeners already had it.
         if (offset < (next[partition] ?? 0)) return;
@@ -209,16 +236,18 @@ export function createKafkaFeeds(
     });
     // run() resolves once the group is joined and before anything fetched is processed; a pending
     // seek also discards a fetch already in flight, so nothing from another position gets through.
-    seekEach(consumer, topic, next);
+    seekAll();
     await joined;
     return consumer;
   }
 
+  const newListeners = () => routedListeners<FeedEvent>((e) => e.envelope.data);
+
   const entryFor = (topic: string) => {
     let entry = live.get(topic);
     if (!entry) {
-      const listeners = routedListeners<FeedEvent>((e) => e.envelope.data);
-      entry = { listeners, started: startLive(topic, listeners), pinned: false };
+      const listeners = newListeners();
+      entry = { listeners, started: startLive([topic], () => listeners), pinned: false };
       live.set(topic, entry);
     }
     return entry;
@@ -226,13 +255,20 @@ export function createKafkaFeeds(
 
   return {
     /**
-     * Starts the live consumer of `topic` and keeps it running with or without listeners, so the
-     * first subscriber is live at once; resolves once it has joined its group.
+     * Starts one live consumer for `topics` (those not live yet) and keeps it running with or without
+     * listeners, so the first subscriber is live at once; resolves once it has joined its group.
      */
-    async keepLive(topic: string): Promise<void> {
-      const entry = entryFor(topic);
-      entry.pinned = true;
-      await entry.started;
+    async keepLive(topics: readonly string[]): Promise<void> {
+      const fresh = [...new Set(topics)].filter((topic) => !live.has(topic));
+      if (fresh.length > 0) {
+        const listeners = new Map(fresh.map((topic) => [topic, newListeners()]));
+        const started = startLive(fresh, (topic) => listeners.get(topic) ?? newListeners());
+        for (const [topic, l] of listeners) live.set(topic, { listeners: l, started, pinned: true });
+      }
+      // A topic someone already listens to keeps the consumer it has, now for good.
+      const entries = topics.map((topic) => entryFor(topic));
+      for (const entry of entries) entry.pinned = true;
+      await Promise.all(entries.map((entry) => entry.started));
     },
 
     /**
@@ -413,9 +449,12 @@ export function createKafkaFeeds(
     },
 
     async stop() {
-      const entries = [...live.values()];
+      // Kept-live topics share a consumer: each is disconnected once.
+      const consumers = new Set([...live.values()].map((e) => e.started));
       live.clear();
-      await Promise.all(entries.map(async (e) => (await e.started).disconnect().catch(() => undefined)));
+      await Promise.all(
+        [...consumers].map(async (started) => (await started).disconnect().catch(() => undefined)),
+      );
       // ensureTopics connected the bus's admin: left open, it would keep the process alive.
       await bus.disconnect().catch((err: unknown) => logger.warn({ err }, 'feed bus did not stop cleanly'));
     },
