@@ -154,19 +154,18 @@ export function createKafkaFeeds(
 
   // Feeds and cursors speak of logical topics; the consumers below read the namespaced ones.
   /**
-   * One live consumer for `logicals` (each with its listeners): a topic kept live for the gateway's
-   * life shares it with the others, a topic listened to on its own has one of its own. Each consumer
-   * costs a group, its connections, a fetch loop and heartbeats whether or not anything arrives, so
-   * the subscribable topics (about ten) share one: a fetch then asks for all of them at once.
+   * One live consumer for the topics of `listenersOf` (logical topic -> its listeners): a topic kept
+   * live for the gateway's life shares it with the others, a topic listened to on its own has one of
+   * its own. Each consumer costs a group, its connections, a fetch loop and heartbeats whether or
+   * not anything arrives, so the subscribable topics (about ten) share one: a fetch then asks for
+   * all of them at once.
    * Messages are handled one at a time in the order read (kafkajs's default), which the position
    * vectors need per topic; across topics it means that one topic's burst delays another's events
    * by the time their listeners take to queue them (they send nothing themselves, see listeners.ts).
    */
-  async function startLive(
-    logicals: readonly string[],
-    listenersOf: (logical: string) => RoutedListeners<FeedEvent>,
-  ): Promise<Consumer> {
-    await bus.ensureTopics([...logicals]); // a subscription may come before the first event of its topic
+  async function startLive(listenersOf: ReadonlyMap<string, RoutedListeners<FeedEvent>>): Promise<Consumer> {
+    // A subscription may come before the first event of its topic.
+    await bus.ensureTopics([...listenersOf.keys()]);
     // The live consumer starts at the end it is told, not at the one the broker picks when it joins:
     // the position vector of its events must count every offset before them.
     // Retried while transient: on a broker just started, a topic created a moment ago may still be
@@ -175,9 +174,9 @@ export function createKafkaFeeds(
     const feeds = await retryTransient(() =>
       withAdmin((admin) =>
         Promise.all(
-          logicals.map(async (logical) => {
+          [...listenersOf].map(async ([logical, listeners]) => {
             const topic = bus.topic(logical);
-            return { topic, listeners: listenersOf(logical), next: (await watermarks(admin, topic)).high };
+            return { topic, listeners, next: (await watermarks(admin, topic)).high };
           }),
         ),
       ),
@@ -247,7 +246,7 @@ export function createKafkaFeeds(
     let entry = live.get(topic);
     if (!entry) {
       const listeners = newListeners();
-      entry = { listeners, started: startLive([topic], () => listeners), pinned: false };
+      entry = { listeners, started: startLive(new Map([[topic, listeners]])), pinned: false };
       live.set(topic, entry);
     }
     return entry;
@@ -262,7 +261,7 @@ export function createKafkaFeeds(
       const fresh = [...new Set(topics)].filter((topic) => !live.has(topic));
       if (fresh.length > 0) {
         const listeners = new Map(fresh.map((topic) => [topic, newListeners()]));
-        const started = startLive(fresh, (topic) => listeners.get(topic) ?? newListeners());
+        const started = startLive(listeners);
         for (const [topic, l] of listeners) live.set(topic, { listeners: l, started, pinned: true });
       }
       // A topic someone already listens to keeps the consumer it has, now for good.
