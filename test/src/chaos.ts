@@ -95,10 +95,10 @@ export interface DeadLetter {
 
 /**
  * Every message dead-lettered from now on by a consumer group whose name starts with one of
- * `groupPrefixes` (the `x-dlq-consumer-group` header), on any `*.dlq` topic that exists now: other
- * test files share the broker and may dead-letter their own poison meanwhile.
+ * `groupPrefixes` (the `x-dlq-consumer-group` header), on any `*.dlq` topic of `namespace` that
+ * exists now: other test files in the same namespace may dead-letter their own poison meanwhile.
  */
-export async function watchDeadLetters(groupPrefixes: string[]) {
+export async function watchDeadLetters(groupPrefixes: string[], namespace = testInfra().namespace) {
   const kafka = new Kafka({
     clientId: 'chaos-dlq-watcher',
     brokers: testInfra().brokers,
@@ -106,8 +106,7 @@ export async function watchDeadLetters(groupPrefixes: string[]) {
   });
   const admin = kafka.admin();
   await admin.connect();
-  // This run's dead-letter topics only (its namespace), and groups as the broker names them.
-  const { namespace } = testInfra();
+  // The namespace's dead-letter topics only, and groups as the broker names them.
   const inRun = namespacedTopic(namespace, '');
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(inRun) && t.endsWith('.dlq'));
   const prefixes = groupPrefixes.map((prefix) => namespacedGroup(namespace, prefix));
@@ -205,8 +204,11 @@ export function steadyLoad(perSecond: number, send: (i: number) => Promise<void>
  * only once they have been replayed (and rejected, with no agent to run them), so its own tasks
  * do not queue behind them.
  */
-export async function caughtUp(logicalGroup: string, logicalTopic: string): Promise<void> {
-  const { namespace } = testInfra();
+export async function caughtUp(
+  logicalGroup: string,
+  logicalTopic: string,
+  namespace = testInfra().namespace,
+): Promise<void> {
   const groupId = namespacedGroup(namespace, logicalGroup);
   const topic = namespacedTopic(namespace, logicalTopic);
   const kafka = new Kafka({

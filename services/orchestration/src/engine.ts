@@ -2,6 +2,7 @@ import type {
   AttemptOutcome,
   Candidate,
   EventBus,
+  EventConsumer,
   InstanceView,
   Logger,
   OutboxEntry,
@@ -26,7 +27,7 @@ import {
 } from '@waooaw/shared';
 import type { mongo } from 'mongoose';
 import type { AgingPolicy } from './domain';
-import { Backlog, decideAttemptEnd, poolKey } from './domain';
+import { Backlog, createSilenceJudge, decideAttemptEnd, poolKey } from './domain';
 import type { AttemptRecord, TaskModel, TaskRecord } from './models/task';
 import { taskCollection } from './models/task';
 import type { InstanceReplica } from './replica';
@@ -160,6 +161,9 @@ export function createTaskEngine(options: EngineOptions) {
   const working = new Map<string, TaskRecord>();
   const balancers = createBalancerPool();
   const finalListeners: FinalListener[] = [];
+  /** Whether results wait unread now (see hearResultsFrom); the sweep does not time out meanwhile. */
+  let resultsHeld = (): boolean => false;
+  const silence = createSilenceJudge();
   let timer: NodeJS.Timeout | undefined;
   let dispatching: Promise<void> | undefined;
   let again = false;
@@ -566,6 +570,8 @@ export function createTaskEngine(options: EngineOptions) {
   /** Attempts silent past their timeout are failed as TIMED_OUT (and retried). */
   async function sweepTimeouts() {
     const now = clock();
+    // Not while results cannot be heard, nor until those that waited are read (domain/silence.ts).
+    if (!silence.meaningful(now, resultsHeld())) return;
     for (const t of [...working.values()]) {
       const last = t.attempts.at(-1);
       if (!last || last.startedAt.getTime() + t.timeoutMs > now) continue;
@@ -625,6 +631,14 @@ export function createTaskEngine(options: EngineOptions) {
     },
 
     accept,
+
+    /**
+     * The consumer that applies runtimes' results (onResult): while it waits out an outage, their
+     * results wait too, and no attempt is timed out (see domain/silence.ts).
+     */
+    hearResultsFrom(consumer: Pick<EventConsumer, 'waiting'>) {
+      resultsHeld = () => consumer.waiting().length > 0;
+    },
 
     /** Stores a task with a fixed id unless an earlier pass (or a run before a restart) already did. */
     async acceptOnce(task: TaskRecord): Promise<void> {

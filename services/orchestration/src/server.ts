@@ -147,6 +147,7 @@ export function createServer(deps: OrchestrationDeps) {
     // Results and commands of different tasks are independent: their database writes overlap.
     keyConcurrency: 64,
   });
+  engine.hearResultsFrom(results);
   const commands = subgraph.consumer({
     group: 'orchestration.commands',
     handlers: commandHandlers({ engine, replica, defaults, clock: Date.now }),

@@ -7,3 +7,4 @@ export * from './dag';
 export * from './attempt-outcome';
 export * from './backlog';
 export * from './agent-performance';
+export * from './silence';
