@@ -1,4 +1,4 @@
-import { createEventBus, ORCHESTRATION_COMMANDS_TOPIC, orchestrationCommands } from '@waooaw/shared';
+import { createEventBus, ORCHESTRATION_COMMANDS_TOPIC, orchestrationCommands, within } from '@waooaw/shared';
 import {
   graphqlExecutor,
   pollFor,
@@ -32,18 +32,28 @@ import {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Stops what a suite started, last first, every one even when one fails; rethrows the first error. */
+/** How long one cleanup step may take before the next one goes ahead anyway. */
+const STEP_LIMIT_MS = 15_000;
+
+/**
+ * Stops what a suite started, last first, every one even when one fails or hangs (each gets
+ * STEP_LIMIT_MS): the suite's own MongoDB, stopped last, is stopped whatever came before. Throws
+ * what went wrong, naming the steps.
+ */
 function cleanups() {
-  const steps: (() => Promise<unknown>)[] = [];
+  const steps: { what: string; step: () => Promise<unknown> }[] = [];
   return {
-    add(step: () => Promise<unknown>) {
-      steps.push(step);
+    add(what: string, step: () => Promise<unknown>) {
+      steps.push({ what, step });
     },
     async run() {
-      const errors: unknown[] = [];
-      for (const step of steps.reverse()) await step().catch((err: unknown) => errors.push(err));
+      const errors: string[] = [];
+      for (const { what, step } of steps.reverse())
+        await within(step(), STEP_LIMIT_MS).catch((err: unknown) =>
+          errors.push(`${what}: ${err instanceof Error ? err.message : String(err)}`),
+        );
       steps.length = 0;
-      if (errors.length > 0) throw errors[0];
+      if (errors.length > 0) throw new Error(`cleanup failed: ${errors.join('; ')}`);
     },
   };
 }
@@ -144,12 +154,12 @@ describe('MongoDB frozen, then killed, under a steady load of tasks', () => {
 
   beforeAll(async () => {
     mongo = await startOwnMongo();
-    done.add(() => mongo.stop());
+    done.add('the own MongoDB', () => mongo.stop());
     const setup = { mongoUrl: mongo.url, consumerGroupPrefix: prefix, namespace };
     const discovery = await startDiscovery({}, setup);
-    done.add(() => discovery.stop());
+    done.add('discovery', () => discovery.stop());
     orchestration = await startOrchestration({}, setup);
-    done.add(() => orchestration.stop());
+    done.add('orchestration', () => orchestration.stop());
     await caughtUp(`${prefix}orchestration.commands`, ORCHESTRATION_COMMANDS_TOPIC, namespace);
     submit = graphqlExecutor(orchestration, SECRET, 'op-chaos');
     const hosted = await startRuntime({
@@ -158,9 +168,9 @@ describe('MongoDB frozen, then killed, under a steady load of tasks', () => {
       consumerGroupPrefix: prefix,
       namespace,
     });
-    done.add(() => hosted.stop());
+    done.add('the agents runtime', () => hosted.stop());
     deadLetters = await watchDeadLetters([prefix], namespace);
-    done.add(() => deadLetters.stop());
+    done.add('the dead-letter watcher', () => deadLetters.stop());
     await pollFor(
       () =>
         orchestration.replica
@@ -169,7 +179,7 @@ describe('MongoDB frozen, then killed, under a steady load of tasks', () => {
       { what: 'orchestration to know the math tutor instance', timeoutMs: 30_000, intervalMs: 100 },
     );
   }, 120_000);
-  afterAll(() => done.run(), 60_000);
+  afterAll(() => done.run(), 90_000);
 
   const read = async (ids: string[]): Promise<TaskView[]> =>
     (await orchestration.tasks.find({ _id: { $in: ids } }, { status: 1, error: 1, attempts: 1 }).lean()).map(
@@ -274,9 +284,9 @@ describe('orchestration killed with SIGKILL mid-workflow and mid-saga, then star
 
   beforeAll(async () => {
     const discovery = await startDiscovery({}, { consumerGroupPrefix: prefix, namespace });
-    done.add(() => discovery.stop());
+    done.add('discovery', () => discovery.stop());
     orchestration = await startOrchestrationProcess({}, namespace);
-    done.add(() => orchestration.stop());
+    done.add('orchestration', () => orchestration.stop());
     gql = subgraphClient(orchestration.url, 'orchestration');
     await caughtUp(
       `${orchestration.groupPrefix}orchestration.commands`,
@@ -293,13 +303,13 @@ describe('orchestration killed with SIGKILL mid-workflow and mid-saga, then star
       consumerGroupPrefix: prefix,
       namespace,
     });
-    done.add(() => hosted.stop());
+    done.add('the agents runtime', () => hosted.stop());
     client = await commandSender(namespace);
-    done.add(() => client.close());
+    done.add('the Kafka client', () => client.close());
     deadLetters = await watchDeadLetters([prefix, orchestration.groupPrefix], namespace);
-    done.add(() => deadLetters.stop());
+    done.add('the dead-letter watcher', () => deadLetters.stop());
   }, 120_000);
-  afterAll(() => done.run(), 60_000);
+  afterAll(() => done.run(), 90_000);
 
   const task = async (id: string) =>
     (await gql<{ task: TaskView | null }>(`query($id: ID!) { task(id: $id) { ${TASK_FIELDS} } }`, { id }))
