@@ -249,12 +249,39 @@ export function createTaskEngine(options: EngineOptions) {
     };
   }
 
+  /**
+   * Sets what this process knows of a task's running attempt (`task` as last written or read; null:
+   * gone). `working` and the per-instance counts change only here, together: a task that stops
+   * running here by any path (its result, a timeout, a cancel, a write whose answer MongoDB never
+   * sent, another process finishing it) frees its slot exactly once, and one this process takes up
+   * (a restart, an orphan) takes one. Before, each path freed the slot itself, and the paths where
+   * this process learned of the end only by reading (a write applied but unanswered when MongoDB
+   * was killed) freed none: the instance looked busier than it was for good.
+   */
+  function track(id: string, task: TaskRecord | null) {
+    const before = working.get(id);
+    const after = task?.status === 'WORKING' ? toWorking(task) : undefined;
+    const slotOf = (t: TaskRecord | undefined) => t?.attempts.at(-1)?.instanceId;
+    const sameAttempt =
+      before !== undefined &&
+      after !== undefined &&
+      before.attempts.length === after.attempts.length &&
+      slotOf(before) === slotOf(after);
+    if (!sameAttempt) {
+      const freed = slotOf(before);
+      if (freed) busy(freed, -1);
+      const taken = slotOf(after);
+      if (taken) busy(taken, 1);
+    }
+    if (after) working.set(id, after);
+    else working.delete(id);
+  }
+
   /** Once `next` is written over `current`: its events go out, and the running attempts know it. */
   function afterWrite(current: TaskRecord, next: TaskRecord, events: OutboxEntry[]): TaskRecord {
     options.relay?.publishWritten(tasks, next._id, events);
     const written = { ...next, rev: current.rev + 1 };
-    if (written.status === 'WORKING') working.set(written._id, toWorking(written));
-    else working.delete(written._id);
+    track(written._id, written);
     return written;
   }
 
@@ -342,9 +369,8 @@ export function createTaskEngine(options: EngineOptions) {
     return { next, events: [attemptEvent(next, attempt), updatedEvent(next, now)] };
   }
 
-  /** After an ended attempt is written: its slot is free, and the task is queued again or final. */
+  /** After an ended attempt is written (its slot freed by afterWrite): queued again, or final. */
   async function attemptEnded(written: TaskRecord) {
-    busy(written.attempts.at(-1)!.instanceId, -1);
     if (written.status === 'SUBMITTED') enqueue(written);
     else await notifyFinal(written);
     wake();
@@ -479,20 +505,22 @@ export function createTaskEngine(options: EngineOptions) {
       }
       throw err;
     }
+    // Each pick holds its slot until its write settles; a written attempt holds its own (track).
+    // A write that failed leaves the task to the orphan sweep, which finds it queued or running.
     const writes = picks.map(async ({ task: entry, instance }) => {
-      const task = stored.get(entry._id);
-      // Canceled or finished since it was queued (or gone): its slot is free again.
-      if (task?.status !== 'SUBMITTED') {
+      try {
+        const task = stored.get(entry._id);
+        // Canceled or finished since it was queued (or gone): nothing to hand out.
+        if (task?.status !== 'SUBMITTED') return;
+        const { next, events } = attemptOn(task, instance, now);
+        const written = await write(task, next, events);
+        if (!written) {
+          // Changed meanwhile (canceled, or another writer): read it again and requeue if still waiting.
+          const fresh = await read(task._id);
+          if (fresh?.status === 'SUBMITTED') enqueue(fresh);
+        }
+      } finally {
         busy(instance.instanceId, -1);
-        return;
-      }
-      const { next, events } = attemptOn(task, instance, now);
-      const written = await write(task, next, events);
-      if (!written) {
-        // Changed meanwhile (canceled, or another writer): read it again and requeue if still waiting.
-        busy(instance.instanceId, -1);
-        const fresh = await read(task._id);
-        if (fresh?.status === 'SUBMITTED') enqueue(fresh);
       }
     });
     const settled = await Promise.allSettled(writes);
@@ -564,7 +592,7 @@ export function createTaskEngine(options: EngineOptions) {
     const before = new Date(clock() - ORPHAN_SWEEP_MS);
     const stale = { updatedAt: { $lt: before } };
     for await (const t of submittedTasks(stale, ORPHAN_BATCH)) if (!backlog.has(t._id)) enqueue(t);
-    for (const t of await workingTasks(stale, ORPHAN_BATCH)) if (!working.has(t._id)) working.set(t._id, t);
+    for (const t of await workingTasks(stale, ORPHAN_BATCH)) if (!working.has(t._id)) track(t._id, t);
   }
 
   /** Attempts silent past their timeout are failed as TIMED_OUT (and retried). */
@@ -576,13 +604,9 @@ export function createTaskEngine(options: EngineOptions) {
       const last = t.attempts.at(-1);
       if (!last || last.startedAt.getTime() + t.timeoutMs > now) continue;
       const current = await read(t._id);
-      if (current?.status !== 'WORKING') {
-        // Finished elsewhere (another process, or a write this one lost): nothing to time out here.
-        working.delete(t._id);
-        continue;
-      }
-      if (current.attempts.length !== last.number) {
-        working.set(t._id, toWorking(current));
+      if (current?.status !== 'WORKING' || current.attempts.length !== last.number) {
+        // Finished or retried elsewhere (another process, or a write whose answer this one lost).
+        track(t._id, current);
         continue;
       }
       await finishAttempt(current, 'TIMED_OUT', {
@@ -609,17 +633,17 @@ export function createTaskEngine(options: EngineOptions) {
     if (instance) {
       const { next, events } = attemptOn(task, instance, now);
       stored = { ...next, outbox: [submitted, ...events] };
+      // Held while the insert is in flight; once stored, the attempt holds its own (track).
       busy(instance.instanceId, 1);
     }
     stored.outboxLockedUntil = outboxClaim(now);
     try {
       await inserts.insert(stored);
-    } catch (err) {
+    } finally {
       if (instance) busy(instance.instanceId, -1);
-      throw err;
     }
     options.relay?.publishWritten(tasks, stored._id, stored.outbox);
-    if (stored.status === 'WORKING') working.set(stored._id, toWorking(stored));
+    if (stored.status === 'WORKING') track(stored._id, stored);
     else if (stored.status === 'SUBMITTED') enqueue(stored);
     else await notifyFinal(stored);
     return stored;
@@ -677,6 +701,15 @@ export function createTaskEngine(options: EngineOptions) {
       ).catch(givenUpOnContention);
       if (outcome?.written)
         await attemptEnded(afterWrite(outcome.current, outcome.value.next, outcome.value.events));
+      // Not written, for a task this process runs: what is stored says whether the attempt still runs
+      // (a duplicate result) or ended by a write whose answer was lost. Then its slot is freed now,
+      // and a retry it scheduled is queued here rather than left to the orphan sweep.
+      else if (outcome && working.has(result.taskId)) {
+        const stored = outcome.current;
+        track(result.taskId, stored);
+        if (stored?.status === 'SUBMITTED' && !backlog.has(stored._id)) enqueue(stored);
+        wake();
+      }
     },
 
     async cancel(id: string, reason: string): Promise<TaskRecord | null> {
@@ -695,11 +728,10 @@ export function createTaskEngine(options: EngineOptions) {
       if (!outcome) return read(id);
       if (!outcome.written) return outcome.current;
       const { current } = outcome;
+      // afterWrite frees a running attempt's slot; the runtime may still finish it, and its result is
+      // then ignored.
       const written = afterWrite(current, outcome.value.next, outcome.value.events);
       backlog.remove(id);
-      working.delete(id);
-      // The runtime may still run a WORKING attempt; its result is ignored, and its slot frees then.
-      if (current.status === 'WORKING') busy(current.attempts.at(-1)!.instanceId, -1);
       await notifyFinal(written);
       wake();
       return written;
@@ -709,11 +741,7 @@ export function createTaskEngine(options: EngineOptions) {
     async start() {
       for await (const t of submittedTasks({})) enqueue(t);
       const inProgress = await workingTasks({});
-      for (const t of inProgress) {
-        working.set(t._id, t);
-        const last = t.attempts.at(-1);
-        if (last) busy(last.instanceId, 1);
-      }
+      for (const t of inProgress) track(t._id, t);
       lastAdoption = clock();
       running = true;
       replica.onChange(wake);

@@ -169,5 +169,27 @@ export async function startOrchestration(options: { config?: Partial<Orchestrati
 
 export type Harness = Awaited<ReturnType<typeof startOrchestration>>;
 
+/** A capability name no other test offers (a fresh pool of instances and tasks). */
+export const uniqueCapability = () =>
+  `test.${uniqueName('cap')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '')}`;
+
+/** Answers an attempt with success, as the scripted runtime would (for attempts it left running). */
+export const answerSucceeded = (o: Harness, a: Assignment) =>
+  o.outside.publish(
+    agentsMessages.taskResult,
+    {
+      taskId: a.taskId,
+      attempt: a.attempt,
+      instanceId: a.instanceId,
+      runtimeId: o.runtimeId,
+      outcome: 'SUCCEEDED',
+      output: deliverable(`done ${a.taskId}`),
+      durationMs: 5,
+    },
+    { subject: a.taskId },
+  );
+
 export const TASK_FIELDS = `id capability status priority error attempts { number outcome error instance { id } }
   output { title summary content } retryPolicy { maxAttempts jitter }`;

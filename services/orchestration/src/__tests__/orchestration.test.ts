@@ -1,7 +1,14 @@
 import { agentsMessages, InputLimits, orchestrationCommands } from '@waooaw/shared';
 import { pollFor, uniqueName } from '@waooaw/shared/testing';
 import type { Harness } from './harness';
-import { deliverable, startOrchestration, succeeding, TASK_FIELDS } from './harness';
+import {
+  answerSucceeded,
+  deliverable,
+  startOrchestration,
+  succeeding,
+  TASK_FIELDS,
+  uniqueCapability,
+} from './harness';
 
 interface Task {
   id: string;
@@ -22,10 +29,7 @@ describe('orchestration: tasks through a scripted runtime', () => {
   });
   afterAll(() => o.stop());
 
-  const cap = () =>
-    `test.${uniqueName('cap')
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, '')}`;
+  const cap = uniqueCapability;
   const submit = async (
     input: Record<string, unknown>,
     roles: ('customer' | 'operator')[] = ['operator'],
@@ -246,22 +250,7 @@ describe('orchestration: tasks through a scripted runtime', () => {
       order.push(x.taskId);
       return null; // answered by hand below, one at a time
     });
-    const answer = async () => {
-      const a = o.received.at(-1)!;
-      await o.outside.publish(
-        agentsMessages.taskResult,
-        {
-          taskId: a.taskId,
-          attempt: a.attempt,
-          instanceId: a.instanceId,
-          runtimeId: o.runtimeId,
-          outcome: 'SUCCEEDED',
-          output: deliverable('ok'),
-          durationMs: 5,
-        },
-        { subject: a.taskId },
-      );
-    };
+    const answer = () => answerSucceeded(o, o.received.at(-1)!);
     void held;
     const first = await submit({ capability, input: { n: 0 }, priority: 'LOW' });
     await pollFor(() => order.length === 1);

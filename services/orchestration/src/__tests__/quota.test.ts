@@ -1,7 +1,6 @@
-import { agentsMessages } from '@waooaw/shared';
 import { pollFor, uniqueName } from '@waooaw/shared/testing';
 import type { Assignment, Harness } from './harness';
-import { deliverable, startOrchestration } from './harness';
+import { answerSucceeded, deliverable, startOrchestration, uniqueCapability } from './harness';
 
 const SUBMIT = `mutation($input: SubmitTaskInput!) { submitTask(input: $input) { id status } }`;
 const SUBMIT_WORKFLOW = `mutation($input: SubmitWorkflowInput!) { submitWorkflow(input: $input) { id status } }`;
@@ -18,10 +17,7 @@ describe('orchestration: bounded queue', () => {
   });
   afterAll(() => o.stop());
 
-  const cap = () =>
-    `test.${uniqueName('cap')
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, '')}`;
+  const cap = uniqueCapability;
   const as = (sub: string, role: 'customer' | 'operator') => {
     const exec = o.execAs(sub);
     return (query: string, variables: Record<string, unknown>) => exec(query, variables, [role]);
@@ -30,21 +26,7 @@ describe('orchestration: bounded queue', () => {
     expect(res.errors).toBeUndefined();
     return (res.data as { submitTask: { id: string; status: string } }).submitTask;
   };
-  /** Answers an attempt the way the scripted runtime would. */
-  const answer = (a: Assignment) =>
-    o.outside.publish(
-      agentsMessages.taskResult,
-      {
-        taskId: a.taskId,
-        attempt: a.attempt,
-        instanceId: a.instanceId,
-        runtimeId: o.runtimeId,
-        outcome: 'SUCCEEDED',
-        output: deliverable(`done ${a.taskId}`),
-        durationMs: 5,
-      },
-      { subject: a.taskId },
-    );
+  const answer = (a: Assignment) => answerSucceeded(o, a);
 
   it('refuses a customer’s task beyond MAX_QUEUED_TASKS_PER_CUSTOMER with QUOTA_EXCEEDED, not staff or other customers', async () => {
     const capability = cap();
