@@ -28,6 +28,9 @@ export interface Component {
   degraded?(): string[];
 }
 
+/** How long a part of a service may take to stop before the log names it (see Service.stop). */
+const SLOW_STOP_MS = 5_000;
+
 export const mongoComponent = (connection: Connection): Component => ({
   name: 'mongo',
   stage: 'storage',
@@ -133,6 +136,23 @@ export function createService<TContext extends BaseContext>(options: ServiceOpti
     ...(options.graphql ? { graphql: options.graphql } : {}),
   });
 
+  /**
+   * Runs one part's stop; one that takes longer than SLOW_STOP_MS is named in the log while it is
+   * still stopping, and again when it is done: a shutdown that hangs says where.
+   */
+  const stopping = async (part: string, stop: () => Promise<unknown>) => {
+    const started = Date.now();
+    const slow = setTimeout(() => logger.warn({ part }, 'still stopping'), SLOW_STOP_MS);
+    slow.unref();
+    try {
+      await stop();
+    } finally {
+      clearTimeout(slow);
+      const tookMs = Date.now() - started;
+      if (tookMs >= SLOW_STOP_MS) logger.warn({ part, tookMs }, 'stopped, slowly');
+    }
+  };
+
   // Components of one stage stop together: each consumer drains its own in-flight batch, and
   // waiting for them one after another would add their fetch waits up.
   const stopStage = async (stage: Component['stage']) => {
@@ -140,11 +160,9 @@ export function createService<TContext extends BaseContext>(options: ServiceOpti
       components
         .filter((c) => c.stage === stage)
         .map((c) =>
-          c
-            .stop()
-            .catch((err: unknown) =>
-              logger.error({ err, component: c.name }, 'component failed to stop cleanly'),
-            ),
+          stopping(c.name, () => c.stop()).catch((err: unknown) =>
+            logger.error({ err, component: c.name }, 'component failed to stop cleanly'),
+          ),
         ),
     );
   };
@@ -172,8 +190,8 @@ export function createService<TContext extends BaseContext>(options: ServiceOpti
       http.stopAccepting();
       await stopStage('work');
       await stopStage('messaging');
-      await http.close();
-      await options.graphql?.server.stop();
+      await stopping('http', () => http.close());
+      await stopping('graphql', async () => options.graphql?.server.stop());
       await stopStage('storage');
       logger.info('shut down cleanly');
     },
