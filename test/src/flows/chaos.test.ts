@@ -1,4 +1,4 @@
-import { createEventBus, ORCHESTRATION_COMMANDS_TOPIC, orchestrationCommands, within } from '@waooaw/shared';
+import { createEventBus, orchestrationCommands, within } from '@waooaw/shared';
 import {
   graphqlExecutor,
   pollFor,
@@ -8,14 +8,7 @@ import {
   uniqueName,
 } from '@waooaw/shared/testing';
 import type { DeadLetter } from '../chaos';
-import {
-  caughtUp,
-  countingCatalogue,
-  startOwnMongo,
-  steadyLoad,
-  subgraphClient,
-  watchDeadLetters,
-} from '../chaos';
+import { countingCatalogue, startOwnMongo, steadyLoad, subgraphClient, watchDeadLetters } from '../chaos';
 import {
   SECRET,
   startDiscovery,
@@ -160,7 +153,6 @@ describe('MongoDB frozen, then killed, under a steady load of tasks', () => {
     done.add('discovery', () => discovery.stop());
     orchestration = await startOrchestration({}, setup);
     done.add('orchestration', () => orchestration.stop());
-    await caughtUp(`${prefix}orchestration.commands`, ORCHESTRATION_COMMANDS_TOPIC, namespace);
     submit = graphqlExecutor(orchestration, SECRET, 'op-chaos');
     const hosted = await startRuntime({
       fleet: { handles: ['wow-math-mentor'], concurrency: 8, workMs: { min: 20, max: 60 } },
@@ -305,11 +297,6 @@ describe('orchestration killed with SIGKILL mid-workflow and mid-saga, then star
     orchestration = await startOrchestrationProcess({}, namespace);
     done.add('orchestration', () => orchestration.stop());
     gql = subgraphClient(orchestration.url, 'orchestration');
-    await caughtUp(
-      `${orchestration.groupPrefix}orchestration.commands`,
-      ORCHESTRATION_COMMANDS_TOPIC,
-      namespace,
-    );
     const hosted = await startRuntime({
       fleet: {
         handles: ['wow-math-mentor', 'wow-care-content', 'wow-notification'],

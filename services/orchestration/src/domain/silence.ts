@@ -31,5 +31,3 @@ export function createSilenceJudge(catchUpMs = RESULTS_CATCH_UP_MS) {
     },
   };
 }
-
-export type SilenceJudge = ReturnType<typeof createSilenceJudge>;
