@@ -35,6 +35,11 @@ describe('costs per task', () => {
   it('divides the window increase by completed tasks, leaving out the bench and MongoDB housekeeping', () => {
     const before: CostCounters = {
       kafkaRequests: { Produce: 100, Fetch: 50, Heartbeat: 10 },
+      kafkaRequestsByProcess: {
+        orchestration: { Produce: 60, Fetch: 30 },
+        gateway: { Fetch: 20, Heartbeat: 10 },
+        'runtime bench-main': { Produce: 40 },
+      },
       unreachable: [],
       mongoCommands: { find: 10, update: 40, hello: 3 },
       mongoByCollection: { 'update db.tasks': 40 },
@@ -42,6 +47,12 @@ describe('costs per task', () => {
     };
     const after: CostCounters = {
       kafkaRequests: { Produce: 300, Fetch: 250, Heartbeat: 30, OffsetCommit: 20 },
+      // The runtime did not answer at the end; the marketplace not at the start.
+      kafkaRequestsByProcess: {
+        orchestration: { Produce: 160, Fetch: 130, OffsetCommit: 20 },
+        gateway: { Fetch: 120, Heartbeat: 30 },
+        marketplace: { Produce: 5 },
+      },
       unreachable: ['runtime bench-crash'],
       mongoCommands: { find: 110, update: 440, hello: 503, findandmodify: 100 },
       mongoByCollection: { 'update db.tasks': 440, 'find db.tasks': 100 },
@@ -65,6 +76,11 @@ describe('costs per task', () => {
       mongoByCollection: { 'update db.tasks': 400, 'find db.tasks': 100 },
       mongoScans: { 'db.tasks': 40, 'db.instances': 20 },
       kafkaRequests: { Produce: 200, Fetch: 200, Heartbeat: 20, OffsetCommit: 20 },
+      // Each process's own increase, only for those read at both ends.
+      kafkaRequestsByProcess: {
+        orchestration: { Produce: 100, Fetch: 100, OffsetCommit: 20 },
+        gateway: { Fetch: 100, Heartbeat: 20 },
+      },
       unreachable: ['runtime bench-crash'],
     });
   });
@@ -72,6 +88,7 @@ describe('costs per task', () => {
   it('reports null rather than a guess when a count is missing or nothing completed', () => {
     const none: CostCounters = {
       kafkaRequests: null,
+      kafkaRequestsByProcess: {},
       unreachable: ['gateway'],
       mongoCommands: null,
       mongoByCollection: null,
@@ -86,6 +103,7 @@ describe('costs per task', () => {
     });
     const some: CostCounters = {
       kafkaRequests: { Produce: 1 },
+      kafkaRequestsByProcess: { orchestration: { Produce: 1 } },
       unreachable: [],
       mongoCommands: { find: 1 },
       mongoByCollection: null,

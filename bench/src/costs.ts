@@ -29,6 +29,8 @@ export interface TaskCosts {
     /** Whole-collection scans by collection, e.g. `waooaw_orchestration.tasks`. */
     mongoScans: Record<string, number> | null;
     kafkaRequests: Record<string, number> | null;
+    /** The same by process: which hop of a task's path asks Kafka most. */
+    kafkaRequestsByProcess: Record<string, Record<string, number>>;
     unreachable: string[];
   };
 }
@@ -36,6 +38,8 @@ export interface TaskCosts {
 /** Counters read at one moment: Kafka requests by API (summed over processes) and MongoDB commands by name. */
 export interface CostCounters {
   kafkaRequests: Record<string, number> | null;
+  /** Each reachable process's own Kafka requests by API. */
+  kafkaRequestsByProcess: Record<string, Record<string, number>>;
   /** Processes whose /metrics did not answer (their requests are missing from the sum). */
   unreachable: string[];
   mongoCommands: Record<string, number> | null;
@@ -80,6 +84,7 @@ export async function readCostCounters(
   mongoUrl: string,
 ): Promise<CostCounters> {
   const kafkaRequests: Record<string, number> = {};
+  const kafkaRequestsByProcess: Record<string, Record<string, number>> = {};
   const unreachable: string[] = [];
   await Promise.all(
     targets.map(async (t) => {
@@ -88,7 +93,9 @@ export async function readCostCounters(
           signal: AbortSignal.timeout(5000),
         });
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        add(kafkaRequests, samplesByLabel(await res.text(), KAFKA_REQUESTS_METRIC, 'api'));
+        const own = samplesByLabel(await res.text(), KAFKA_REQUESTS_METRIC, 'api');
+        kafkaRequestsByProcess[t.name] = own;
+        add(kafkaRequests, own);
       } catch {
         unreachable.push(t.name);
       }
@@ -96,6 +103,7 @@ export async function readCostCounters(
   );
   return {
     kafkaRequests: unreachable.length < targets.length ? kafkaRequests : null,
+    kafkaRequestsByProcess,
     unreachable: unreachable.sort(),
     ...(await mongoCommandCounts(mongoUrl)),
   };
@@ -192,6 +200,14 @@ export function taskCosts(
       mongoByCollection: increase(before.mongoByCollection, after.mongoByCollection),
       mongoScans: scans,
       kafkaRequests: kafka,
+      // Only processes read at both ends: one restarted or unreachable in between would count wrong.
+      kafkaRequestsByProcess: Object.fromEntries(
+        Object.entries(after.kafkaRequestsByProcess).flatMap(([name, counts]) => {
+          const from = before.kafkaRequestsByProcess[name];
+          const grew = from ? increase(from, counts) : null;
+          return grew ? [[name, grew]] : [];
+        }),
+      ),
       unreachable: [...new Set([...before.unreachable, ...after.unreachable])].sort(),
     },
   };

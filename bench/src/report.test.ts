@@ -87,6 +87,7 @@ describe('results', () => {
           mongoByCollection: {},
           mongoScans: {},
           kafkaRequests: {},
+          kafkaRequestsByProcess: { orchestration: { Produce: 300, Fetch: 200 } },
           unreachable: [],
         },
       },
@@ -105,6 +106,10 @@ describe('results', () => {
     expect(costs).toMatch(/\| platform CPU ms +\| +2\.13 \|/);
     expect(costs).toMatch(/\| MongoDB commands +\| +4\.50 \|/);
     expect(costs).toMatch(/\| +Produce +\| +0\.40 \|/);
+    // Each process's Kafka requests: which hop asks the broker most.
+    expect(costs).toMatch(
+      new RegExp(`\\| Kafka requests: orchestration +\\| +${(500 / steady.completed).toFixed(2)} \\|`),
+    );
     expect(costs).toMatch(
       new RegExp(`\\| CPU ms: orchestration +\\| +${(2125 / steady.completed).toFixed(2)} \\|`),
     );

@@ -396,6 +396,9 @@ export function costTable(results: readonly ScenarioResult[]): string | null {
   if (ran.length === 0) return null;
   const names = [...new Set(ran.flatMap((r) => r.processes.map((p) => p.name)))].filter((n) => n !== 'bench');
   const perTask = (r: ScenarioResult, ms: number | null) => (ms === null ? null : ms / r.completed);
+  const kafkaNames = [
+    ...new Set(ran.flatMap((r) => Object.keys(r.costCounts?.kafkaRequestsByProcess ?? {}))),
+  ];
   const rows = [
     ['platform CPU ms', ...ran.map((r) => fmt(r.platformCpuMsPerTask, 2))],
     ['MongoDB commands', ...ran.map((r) => fmt(r.mongoCommandsPerTask, 2))],
@@ -403,6 +406,13 @@ export function costTable(results: readonly ScenarioResult[]): string | null {
     ['Kafka requests', ...ran.map((r) => fmt(r.kafkaRequestsPerTask?.all, 2))],
     ['  Produce', ...ran.map((r) => fmt(r.kafkaRequestsPerTask?.produce, 2))],
     ['  Fetch', ...ran.map((r) => fmt(r.kafkaRequestsPerTask?.fetch, 2))],
+    ...kafkaNames.map((name) => [
+      `Kafka requests: ${name}`,
+      ...ran.map((r) => {
+        const counts = r.costCounts?.kafkaRequestsByProcess?.[name];
+        return fmt(counts ? Object.values(counts).reduce((a, b) => a + b, 0) / r.completed : null, 2);
+      }),
+    ]),
     ...names.map((name) => [
       `CPU ms: ${name}`,
       ...ran.map((r) => fmt(perTask(r, r.processes.find((p) => p.name === name)?.cpuMs ?? null), 2)),

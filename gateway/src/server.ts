@@ -270,7 +270,14 @@ export function createGateway(deps: GatewayDeps) {
 
   // Subscriptions: a Kafka client for the feeds, graphql-ws on the same HTTP server (attached below).
   const feeds = createKafkaFeeds(
-    createEventBus({ brokers: deps.brokers, namespace: deps.namespace, service: 'gateway', logger }),
+    createEventBus({
+      brokers: deps.brokers,
+      namespace: deps.namespace,
+      service: 'gateway',
+      logger,
+      // Its requests are counted like every other process's (the bench's Kafka requests per task).
+      metrics: deps.metrics,
+    }),
     logger,
     {
       // Every gateway replica signs with the same secret, so a cursor resumes on any of them.
