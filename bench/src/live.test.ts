@@ -1,6 +1,6 @@
 import { subscriptionFeeds } from '@waooaw/shared';
 import type { LiveClientPlan, TruthEvent } from './live';
-import { sumSamples } from './prom-text';
+import { histogramIncrease, histogramQuantile, readHistogram, sumSamples } from './prom-text';
 import {
   countClient,
   eventKey,
@@ -171,6 +171,40 @@ describe('figures of the platform', () => {
     expect(sumSamples(metrics, 'waooaw_http_request_duration_seconds_count', { route: 'graphql' })).toBe(125);
     expect(sumSamples(metrics, 'waooaw_http_request_duration_seconds_count')).toBe(165);
     expect(sumSamples('', 'x')).toBe(0);
+  });
+
+  it("reads the gateway's event-age histogram over a window and estimates its quantiles", () => {
+    const reading = (a: number[], sum: number) =>
+      [
+        ...['0.1', '0.25', '1', '+Inf'].flatMap((le, i) => [
+          `waooaw_subscription_event_age_seconds_bucket{le="${le}",topic="t1"} ${a[i]}`,
+          `waooaw_subscription_event_age_seconds_bucket{le="${le}",topic="t2"} ${a[i]}`,
+        ]),
+        `waooaw_subscription_event_age_seconds_sum{topic="t1"} ${sum}`,
+        `waooaw_subscription_event_age_seconds_count{topic="t1"} ${a[3]! * 2}`,
+      ].join('\n');
+    const before = readHistogram(reading([1, 1, 1, 1], 0.05), 'waooaw_subscription_event_age_seconds');
+    expect(before).toEqual({
+      buckets: [
+        { le: 0.1, count: 2 },
+        { le: 0.25, count: 2 },
+        { le: 1, count: 2 },
+        { le: Infinity, count: 2 },
+      ],
+      sum: 0.05,
+      count: 2,
+    });
+    // In the window: 2 x (40 under 0.1 s, 40 more under 0.25 s, 18 more under 1 s, 2 above).
+    const after = readHistogram(reading([41, 81, 99, 101], 30.05), 'waooaw_subscription_event_age_seconds');
+    const window = histogramIncrease(before, after);
+    expect(window.count).toBe(200);
+    expect(window.sum).toBeCloseTo(30);
+    // The 100th of 200 is the 20th of the 80 between 0.1 and 0.25: 0.1 + 0.15 * 20/80.
+    expect(histogramQuantile(window, 0.5)).toBeCloseTo(0.1375);
+    expect(histogramQuantile(window, 0.2)).toBeCloseTo(0.05);
+    // The 198th lies above the last finite bound: all that is known is that it is above 1 s.
+    expect(histogramQuantile(window, 0.995)).toBe(1);
+    expect(histogramQuantile(histogramIncrease(after, after), 0.5)).toBeNull();
   });
 
   it('reads the open-files limit and says what to do when it is too low', () => {

@@ -1,7 +1,8 @@
-import type { ScenarioResult } from './report';
+import type { LiveFigures, Percentiles, ScenarioResult } from './report';
 import {
   tracingFigures,
   costTable,
+  liveTable,
   memoryTable,
   markdownTable,
   processTable,
@@ -128,6 +129,61 @@ describe('results', () => {
     expect(markdownTable(['a', 'b'], [['x', '1']])).toBe('| a | b |\n|:--|--:|\n| x | 1 |');
     // A five-second scenario is too short for a memory trend: no table.
     expect(memoryTable([steady, browse])).toBeNull();
+  });
+
+  it("prints the live line: delivery, latency to the client and the events' age at the gateway", () => {
+    const p = (p50: number, p99: number): Percentiles => ({ count: 10, p50, p95: p99, p99, max: p99 });
+    const live: LiveFigures = {
+      clients: 300,
+      byFeed: {
+        activityFeed: { clients: 90, events: 10, expected: 900, delivered: 900, latencyMs: p(120, 300) },
+      },
+      connectMs: { ...p(20, 40), totalS: 1.5, failed: 0 },
+      expected: 900,
+      delivered: 900,
+      deliveredShare: 1,
+      missed: 0,
+      missedBeforeFirst: 0,
+      duplicates: 0,
+      foreign: 0,
+      unmatched: 0,
+      errors: {},
+      closeCodes: {},
+      latencyMs: p(120, 300),
+      eventTimeLatencyMs: p(130, 310),
+      gatewayEventAgeMs: { count: 10, mean: 40, p50: 30, p99: 240 },
+      subgraphRequests: {
+        bySubgraph: {},
+        clientRequests: 0,
+        eventsWithAudience: 10,
+        perEvent: 0.2,
+        perDelivery: 0,
+      },
+      gateway: {
+        rssBeforeMb: 100,
+        rssConnectedMb: 110,
+        rssEndMb: 112,
+        rssMbPer1000: 33,
+        connectCpuMsPer1000: 900,
+        cpuMsPerSPer1000: 40,
+      },
+    };
+    const result = {
+      ...scenarioResult('live', measurement(), { agents: 120, offeredPerS: 100, durationS: 15 }),
+      live,
+    };
+    const table = liveTable([result])!;
+    expect(table.split('\n')[0]).toMatch(
+      /event->client p50 \/ p95 \/ p99 ms \| age at gateway p50 \/ p99 ms \|/,
+    );
+    expect(table).toMatch(/\| +900\/900 \(100%\) \|.*\| +120 \/ 300 \/ 300 \| +30 \/ 240 \|/);
+    // Without the gateway's metrics the age is left out, not guessed.
+    expect(liveTable([{ ...result, live: { ...live, gatewayEventAgeMs: null } }])).toMatch(
+      /\| +- \| +0\.2 \|/,
+    );
+    expect(
+      liveTable([scenarioResult('steady', measurement(), { agents: 120, offeredPerS: 100, durationS: 15 })]),
+    ).toBeNull();
   });
 
   it('shows the course of resident memory for long scenarios', () => {

@@ -35,8 +35,11 @@ export interface Percentiles {
 /** What the live scenario measures of the gateway's subscriptions (its task figures are the load's). */
 export interface LiveFigures {
   clients: number;
-  /** Per feed: clients, events of the window, deliveries owed and made. */
-  byFeed: Record<string, { clients: number; events: number; expected: number; delivered: number }>;
+  /** Per feed: clients, events of the window, deliveries owed and made, and their latency (as latencyMs). */
+  byFeed: Record<
+    string,
+    { clients: number; events: number; expected: number; delivered: number; latencyMs: Percentiles }
+  >;
   /** connection_init to connection_ack, per client; totalS: the first connect to the last ack. */
   connectMs: Percentiles & { totalS: number; failed: number };
   expected: number;
@@ -58,6 +61,13 @@ export interface LiveFigures {
   latencyMs: Percentiles;
   /** Receipt minus the event's own time (data.at: includes the service's outbox delay). */
   eventTimeLatencyMs: Percentiles;
+  /**
+   * The same events' age when the gateway handed them to its subscribers (its
+   * waooaw_subscription_event_age_seconds over the window, every topic): the part of latencyMs spent
+   * before the gateway's sending. p50/p99 interpolated within the histogram's buckets. Null when the
+   * gateway's metrics could not be read.
+   */
+  gatewayEventAgeMs: { count: number; mean: number | null; p50: number | null; p99: number | null } | null;
   subgraphRequests: {
     /** Increase of every subgraph's /graphql request count over the window, by subgraph. */
     bySubgraph: Record<string, number>;
@@ -345,6 +355,7 @@ export function liveTable(results: readonly ScenarioResult[]): string | null {
         String(errors),
         String(closes),
         `${fmt(l.latencyMs.p50)} / ${fmt(l.latencyMs.p95)} / ${fmt(l.latencyMs.p99)}`,
+        l.gatewayEventAgeMs ? `${fmt(l.gatewayEventAgeMs.p50)} / ${fmt(l.gatewayEventAgeMs.p99)}` : '-',
         fmt(l.subgraphRequests.perEvent, 1),
         fmt(l.gateway.cpuMsPerSPer1000, 1),
         fmt(l.gateway.rssMbPer1000, 1),
@@ -361,6 +372,7 @@ export function liveTable(results: readonly ScenarioResult[]): string | null {
       'errors',
       'closed',
       'event->client p50 / p95 / p99 ms',
+      'age at gateway p50 / p99 ms',
       'subgraph req/event',
       'gw cpu ms/s per 1k',
       'gw MB per 1k',

@@ -284,6 +284,7 @@ export function createGateway(deps: GatewayDeps) {
       cursorSecret: config.CALLER_TOKEN_SECRET,
       resumeMaxAgeSeconds: config.SUBSCRIPTION_RESUME_MAX_AGE_SECONDS,
       groupPrefix: config.KAFKA_GROUP_PREFIX,
+      registry: deps.metrics.registry,
     },
   );
   const service = createService<GatewayContext>({

@@ -6,7 +6,8 @@ import { envelopeOf, readTopics, topicEnds } from '../chaos/topics';
 import type { BenchContext } from '../context';
 import { devToken, gatewayClient, START_TRIAL } from '../graphql';
 import type { ClientCount, LiveClientPlan, Receipt, TruthEvent } from '../live';
-import { sumSamples } from '../prom-text';
+import type { HistogramReading } from '../prom-text';
+import { histogramIncrease, histogramQuantile, readHistogram, sumSamples } from '../prom-text';
 import {
   countClient,
   eventKey,
@@ -133,6 +134,38 @@ async function requestCounts(ctx: BenchContext): Promise<Map<string, number | nu
   return counts;
 }
 
+const EVENT_AGE = 'waooaw_subscription_event_age_seconds';
+
+/** The gateway's event-age histogram now (gateway/src/subscriptions/feed.ts), or null if unreadable. */
+async function gatewayEventAge(ctx: BenchContext): Promise<HistogramReading | null> {
+  const gw = ctx.platform.services.find((s) => s.name === 'gateway');
+  if (!gw) return null;
+  try {
+    const res = await fetch(`http://127.0.0.1:${gw.port + METRICS_PORT_OFFSET}/metrics`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    return res.ok ? readHistogram(await res.text(), EVENT_AGE) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The window's event ages at the gateway, in ms: mean, and p50/p99 as fine as the histogram's buckets. */
+function eventAgeFigures(
+  before: HistogramReading | null,
+  after: HistogramReading | null,
+): LiveFigures['gatewayEventAgeMs'] {
+  if (!before || !after) return null;
+  const window = histogramIncrease(before, after);
+  const ms = (s: number | null) => (s === null ? null : Math.round(s * 1000));
+  return {
+    count: window.count,
+    mean: window.count > 0 ? ms(window.sum / window.count) : null,
+    p50: ms(histogramQuantile(window, 0.5)),
+    p99: ms(histogramQuantile(window, 0.99)),
+  };
+}
+
 /**
  * N graphql-ws clients of the gateway (each its own caller) spread over activityFeed,
  * agentHealthChanged, agentLifecycleChanged and their own taskUpdated, listening while the steady
@@ -215,6 +248,7 @@ export async function live(ctx: BenchContext): Promise<ScenarioResult> {
   // The window: events published from here until the load has drained are owed to the clients.
   const start = await topicEnds(bus.kafka, topics);
   const requestsBefore = await requestCounts(ctx);
+  const ageBefore = await gatewayEventAge(ctx);
   const windowStart = performance.now();
   const durationMs = durationS * 1000;
   const side = new Set<Promise<unknown>>();
@@ -320,6 +354,7 @@ export async function live(ctx: BenchContext): Promise<ScenarioResult> {
   }
   ctx.progress.done();
   const requestsAfter = await requestCounts(ctx);
+  const ageAfter = await gatewayEventAge(ctx);
   const gwEnd = gateway();
   const closeCodes = new Map<string, number>();
   for (const c of clients) {
@@ -341,6 +376,7 @@ export async function live(ctx: BenchContext): Promise<ScenarioResult> {
       events: truth.windowByFeed.get(feed)!.length,
       expected: of.reduce((a, [, c]) => a + c.expected, 0),
       delivered: of.reduce((a, [, c]) => a + c.delivered, 0),
+      latencyMs: percentiles(of.flatMap(([, c]) => c.fromKafkaMs)),
     };
   }
   const withAudience = new Set<string>();
@@ -390,6 +426,7 @@ export async function live(ctx: BenchContext): Promise<ScenarioResult> {
     closeCodes: Object.fromEntries(closeCodes),
     latencyMs: percentiles(counts.flatMap((c) => c.fromKafkaMs)),
     eventTimeLatencyMs: percentiles(counts.flatMap((c) => c.fromEventMs)),
+    gatewayEventAgeMs: eventAgeFigures(ageBefore, ageAfter),
     subgraphRequests: {
       bySubgraph,
       clientRequests: clientRequests ?? 0,

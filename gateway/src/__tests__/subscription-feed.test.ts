@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { defineEvent, ErrorCode } from '@waooaw/shared';
 import { connectTestBus, pollFor, testLogger, uniqueName, uniqueTopic } from '@waooaw/shared/testing';
@@ -59,10 +60,12 @@ describe('subscription feeds: cursors and retention', () => {
     // A bus and a group prefix of its own: its groups can be told from other tests' on the broker.
     const own = await connectTestBus('gateway-feed-kept');
     const groupPrefix = `${uniqueName('kept')}.`;
+    const registry = new Registry();
     const kept = createKafkaFeeds(own.bus, testLogger(), {
       cursorSecret: 'feed-test-cursor-secret-long-enough-0123',
       resumeMaxAgeSeconds: 3_600,
       groupPrefix,
+      registry,
     });
     const liveGroups = async () =>
       (await own.admin.listGroups()).groups.filter((g) => g.groupId.includes(`${groupPrefix}gateway-live-`));
@@ -90,6 +93,16 @@ describe('subscription feeds: cursors and retention', () => {
       const [o1, o2] = ofType(other.type) as [FeedEvent, FeedEvent];
       expect(o2.partition).toBe(o1.partition);
       expect(o2.position[o2.partition]).toBe(o1.position[o1.partition]! + 1);
+      // How far behind the live feed runs: each event's age when handed over, by (logical) topic.
+      const text = await registry.metrics();
+      const count = (topic: string) =>
+        Number(
+          new RegExp(`waooaw_subscription_event_age_seconds_count\\{topic="${topic}"\\} (\\d+)`).exec(
+            text,
+          )?.[1],
+        );
+      expect(count(other.topic)).toBe(2);
+      expect(count(happened.topic)).toBe(1);
 
       // A kept-live topic's consumer stays after its last listener left: the next one is live at once.
       const again: FeedEvent[] = [];

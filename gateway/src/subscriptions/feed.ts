@@ -1,5 +1,7 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Admin, Consumer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { Histogram } from 'prom-client';
 import type { Envelope, EventBus, Logger } from '@waooaw/shared';
 import {
   inSpan,
@@ -36,6 +38,24 @@ export interface FeedOptions {
   /** Prefixes the feed's consumer groups (KAFKA_GROUP_PREFIX). */
   groupPrefix?: string;
   now?: () => number;
+  /** Where `waooaw_subscription_event_age_seconds` is registered (none: not measured). */
+  registry?: Registry;
+}
+
+/**
+ * How old a live event is (now minus its Kafka timestamp) when the gateway hands it to its
+ * subscribers: how far the live feed runs behind. Counted only for events someone listens to. What a
+ * subscriber sees later than this is the gateway's sending and the network; what it sees up to this is
+ * the publishing service, the broker and the gateway's reading.
+ */
+function eventAgeHistogram(registry: Registry) {
+  return new Histogram({
+    name: 'waooaw_subscription_event_age_seconds',
+    help: 'Age of a live event (since its Kafka timestamp) when the gateway hands it to its subscribers',
+    labelNames: ['topic'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
 }
 
 /** A replay in progress: read from a cursor to the topic's end as it was when asked. */
@@ -145,6 +165,7 @@ export function createKafkaFeeds(
   const key = cursorKey(options.cursorSecret);
   const now = options.now ?? Date.now;
   const groupPrefix = options.groupPrefix ?? '';
+  const eventAge = options.registry ? eventAgeHistogram(options.registry) : undefined;
   const live = new Map<
     string,
     { listeners: RoutedListeners<FeedEvent>; started: Promise<Consumer>; pinned: boolean }
@@ -187,7 +208,7 @@ export function createKafkaFeeds(
         Promise.all(
           [...listenersOf].map(async ([logical, listeners]) => {
             const topic = bus.topic(logical);
-            return { topic, listeners, next: (await watermarks(admin, topic)).high };
+            return { topic, logical, listeners, next: (await watermarks(admin, topic)).high };
           }),
         ),
       ),
@@ -233,6 +254,7 @@ export function createKafkaFeeds(
         if (listeners.size === 0) return;
         const event = toEvent(partition, message, next.slice());
         if (!event) return;
+        eventAge?.observe({ topic: feed.logical }, Math.max(0, now() - event.timestamp) / 1000);
         // The live feed's part of the event's trace: handed to this gateway's subscribers.
         await inSpan(
           'gateway',
