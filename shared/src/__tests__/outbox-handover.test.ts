@@ -54,6 +54,7 @@ describe('document outbox: entries handed over by their writer', () => {
       bus?: Pick<EventBus, 'publishEnvelope'>;
       maxHandOvers?: number;
       metrics?: PlatformMetrics;
+      maxIntervalMs?: number;
     } = {},
   ): OutboxRelay => {
     const relay = createOutboxRelay({
@@ -61,6 +62,7 @@ describe('document outbox: entries handed over by their writer', () => {
       bus: options.bus ?? bus,
       logger: testLogger(),
       intervalMs: 20,
+      ...(options.maxIntervalMs ? { maxIntervalMs: options.maxIntervalMs } : {}),
       ...(options.maxHandOvers ? { maxHandOvers: options.maxHandOvers } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });
@@ -154,6 +156,38 @@ describe('document outbox: entries handed over by their writer', () => {
     const events = await published();
     expect(events.filter((e) => e.subject === 'o-1').map((e) => e.id)).toEqual(ids(entries));
     expect(events).toHaveLength(4);
+  });
+
+  it('scans less and less often while it finds nothing, and often again once it publishes', async () => {
+    const { Order, write, published } = await setup();
+    // When each scan of this collection began (the relay's scans are the finds on outbox.id).
+    const scans: number[] = [];
+    const find = Order.collection.find.bind(Order.collection);
+    jest.spyOn(Order.collection, 'find').mockImplementation((filter, ...rest) => {
+      if (filter && 'outbox.id' in filter) scans.push(Date.now());
+      return find(filter, ...rest);
+    });
+    const scanned = (n: number) =>
+      pollFor(() => scans.length >= n, { what: `${n} scans`, timeoutMs: 15_000 });
+    const gap = (i: number) => scans[i]! - scans[i - 1]!;
+    const relay = relayFor(Order, { maxIntervalMs: 1_000 });
+    relay.start();
+
+    // Idle: 20, 40, 80 ... ms between scans, then 1 s at most. A timer never fires early, so each
+    // gap is at least its wait (a millisecond of rounding aside).
+    await scanned(9);
+    [20, 40, 80, 160, 320, 640, 1_000, 1_000].forEach((wait, i) =>
+      expect(gap(i + 1)).toBeGreaterThanOrEqual(wait - 2),
+    );
+
+    // Written without a kick and unclaimed (a writer that died before handing it over): the next scan
+    // publishes it, and the scans after that come at the short interval again.
+    const entries = await write('o-1', ['CREATED'], null);
+    await pollFor(async () => (await published()).length === 1, { what: 'the entry published' });
+    expect((await published())[0]!.id).toBe(entries[0]!.id);
+    const after = scans.length;
+    await scanned(after + 2);
+    expect(gap(after + 1)).toBeLessThan(500);
   });
 
   it('keeps hand-overs that Kafka refused in their document and publishes them, in order, later', async () => {

@@ -128,6 +128,11 @@ export interface OutboxRelayOptions {
   metrics?: PlatformMetrics;
   /** How often to look for pending events when nobody calls kick() (default 500 ms). */
   intervalMs?: number;
+  /**
+   * The longest wait between scans of a relay that keeps finding nothing (default: 16 intervals, at
+   * most 8 s, never below `intervalMs`). See createOutboxRelay.
+   */
+  maxIntervalMs?: number;
   /** How long a relay owns a document it is publishing (so two replicas do not both publish). */
   lockMs?: number;
   /** A larger event is parked rather than sent (default KAFKA_MAX_MESSAGE_BYTES, as the bus's). */
@@ -182,11 +187,22 @@ const MAX_MARKING = 8;
  */
 export const MAX_WRITTEN_HANDOVERS = 5_000;
 
+/** The longest default wait between idle scans (see OutboxRelayOptions.maxIntervalMs). */
+const MAX_IDLE_SCAN_MS = 8_000;
+
 /**
  * The document-outbox relay. Writers that hand their entries over (`publishWritten`) have them
  * published at once; a scanning pass (at start, on `kick()` and every `intervalMs`) finds every
  * other document with pending events, claims it, publishes its entries in order, then removes exactly
- * the published ones. If the process dies between publish and removal, the next pass publishes the
+ * the published ones.
+ *
+ * An idle relay scans less often: after each pass that published nothing (and with nothing held or
+ * left to a sweep), the wait to the next doubles, up to `maxIntervalMs`; a pass that publishes, fails,
+ * or follows a kick() brings it back to `intervalMs`. Writers kick() or hand over what they write, so
+ * the scan is for what nobody announced: a process that died with claimed or unpublished entries,
+ * another replica's leftovers. Those wait at most `maxIntervalMs` longer. On the launcher's MongoDB
+ * a scan reads the whole collection (the `outbox.id` index does not serve `$exists`), so an idle
+ * platform scanning every 500 ms paid for its collections' size twice a second, per service. If the process dies between publish and removal, the next pass publishes the
  * same envelopes again (same ids): delivery is at-least-once, never lost.
  *
  * An entry that can never be published (larger than Kafka takes, not serialisable, refused by the
@@ -211,6 +227,10 @@ export const MAX_WRITTEN_HANDOVERS = 5_000;
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { models, bus, logger, metrics } = options;
   const intervalMs = options.intervalMs ?? 500;
+  const maxIntervalMs =
+    options.maxIntervalMs ?? Math.max(intervalMs, Math.min(intervalMs * 16, MAX_IDLE_SCAN_MS));
+  /** The wait before the next scan: intervalMs while there is work, growing while there is none. */
+  let scanDelayMs = intervalMs;
   const lockMs = options.lockMs ?? OUTBOX_LOCK_MS;
   const maxMessageBytes = options.maxMessageBytes ?? KAFKA_MAX_MESSAGE_BYTES;
   const maxHandOvers = options.maxHandOvers ?? MAX_WRITTEN_HANDOVERS;
@@ -612,21 +632,28 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   const tick = () => {
     flush().then(
-      () => schedule(),
+      (published) => {
+        const idle = published === 0 && !leftToScan && written.length === 0;
+        scanDelayMs = idle ? Math.min(scanDelayMs * 2, maxIntervalMs) : intervalMs;
+        schedule();
+      },
       (err: unknown) => {
         logger.error({ error: (err as Error).message }, 'outbox relay pass failed; will retry');
+        scanDelayMs = intervalMs;
         schedule();
       },
     );
   };
   const schedule = () => {
     if (timer) clearTimeout(timer);
-    if (!stopped) timer = setTimeout(tick, intervalMs);
+    if (!stopped) timer = setTimeout(tick, scanDelayMs);
   };
 
   const kick = () => {
     if (!stopped) {
       if (timer) clearTimeout(timer);
+      // Something was written: look often again until a pass finds nothing.
+      scanDelayMs = intervalMs;
       tick();
     }
   };
