@@ -55,6 +55,7 @@ describe('document outbox: entries handed over by their writer', () => {
       maxHandOvers?: number;
       metrics?: PlatformMetrics;
       maxIntervalMs?: number;
+      markWindowMs?: number;
     } = {},
   ): OutboxRelay => {
     const relay = createOutboxRelay({
@@ -63,6 +64,7 @@ describe('document outbox: entries handed over by their writer', () => {
       logger: testLogger(),
       intervalMs: 20,
       ...(options.maxIntervalMs ? { maxIntervalMs: options.maxIntervalMs } : {}),
+      ...(options.markWindowMs ? { markWindowMs: options.markWindowMs } : {}),
       ...(options.maxHandOvers ? { maxHandOvers: options.maxHandOvers } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });
@@ -113,6 +115,32 @@ describe('document outbox: entries handed over by their writer', () => {
     for (const { id, entries } of written)
       expect([id, events.filter((e) => e.subject === id).map((e) => e.id)]).toEqual([id, ids(entries)]);
     expect(events.find((e) => e.subject === 'o-7')!.data).toEqual({ status: 'CREATED' });
+  });
+
+  it('removes what it published in one bulk write per window, a document written twice in it by one update', async () => {
+    const { Order, write, published, pending } = await setup();
+    const removals: number[] = [];
+    const bulkWrite = Order.collection.bulkWrite.bind(Order.collection);
+    jest.spyOn(Order.collection, 'bulkWrite').mockImplementation((ops, ...rest) => {
+      removals.push(ops.length);
+      return bulkWrite(ops, ...rest);
+    });
+    const relay = relayFor(Order, { markWindowMs: 1_000 });
+    // Three hand-overs, each published in a round of its own, all within the window.
+    const first = await write('o-1', ['CREATED']);
+    relay.publishWritten(Order, 'o-1', first);
+    await pollFor(async () => (await published()).length === 1, { what: 'the first published' });
+    const second = await write('o-2', ['CREATED']);
+    relay.publishWritten(Order, 'o-2', second);
+    const third = await write('o-1', ['PAID']);
+    relay.publishWritten(Order, 'o-1', third);
+    await pollFor(async () => (await published()).length === 3, { what: 'all three published' });
+    await pollFor(async () => (await pending('o-1')).length + (await pending('o-2')).length === 0, {
+      what: 'the published entries removed',
+    });
+    // One bulk write, one update per document.
+    expect(removals).toEqual([2]);
+    expect((await published()).map((e) => e.id)).toEqual(ids([...first, ...second, ...third]));
   });
 
   it('leaves entries to their writer while its claim holds, and the writer publishes them', async () => {

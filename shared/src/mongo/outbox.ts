@@ -139,6 +139,8 @@ export interface OutboxRelayOptions {
   maxMessageBytes?: number;
   /** Hand-overs the direct path holds in memory at most (default MAX_WRITTEN_HANDOVERS). */
   maxHandOvers?: number;
+  /** How long published hand-overs are gathered before their removal (default MARK_WINDOW_MS). */
+  markWindowMs?: number;
 }
 
 export interface OutboxRelay {
@@ -177,6 +179,18 @@ const SCAN_BATCH = 100;
 const WRITTEN_BATCH = 1000;
 /** Bulk writes removing published hand-overs that may be in flight at once. */
 const MAX_MARKING = 8;
+/**
+ * How long the direct path gathers published hand-overs before removing them from their documents,
+ * in one bulk write per collection. Removing each round's at once cost a database command per round,
+ * and at a few hundred tasks a second a round is one task's events: gathered, one command removes
+ * a window's worth, and a task whose result comes within the window has both its hand-overs removed
+ * by one update. Meanwhile the entries stay in their documents under their writer's claim
+ * (outboxClaim, seconds long), which keeps the scan away; a process that dies in the window leaves
+ * them to be published again, with their ids, as if it had died before removing them.
+ */
+const MARK_WINDOW_MS = 20;
+/** Published hand-overs waiting to be removed that make the direct path remove them at once. */
+const MAX_WAITING_MARKS = 1000;
 /**
  * Hand-overs the direct path holds at most while Kafka refuses them. A working broker takes a round
  * of WRITTEN_BATCH in milliseconds, so the list stays far below this; 5,000 is about ten seconds of
@@ -234,6 +248,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const lockMs = options.lockMs ?? OUTBOX_LOCK_MS;
   const maxMessageBytes = options.maxMessageBytes ?? KAFKA_MAX_MESSAGE_BYTES;
   const maxHandOvers = options.maxHandOvers ?? MAX_WRITTEN_HANDOVERS;
+  const markWindowMs = options.markWindowMs ?? MARK_WINDOW_MS;
   let timer: NodeJS.Timeout | undefined;
   let afterClaims: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
@@ -542,7 +557,41 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   let writing: Promise<void> | undefined;
   let retryDelayMs = 0;
+  /** Bulk writes removing published hand-overs, in flight (at most MAX_MARKING at once). */
   const markings = new Set<Promise<void>>();
+  /** Published hand-overs not yet removed: per collection, per document, the entry ids sent. */
+  let marks = new Map<AnyModel, Map<unknown, string[]>>();
+  let waitingMarks = 0;
+  let markTimer: NodeJS.Timeout | undefined;
+  const toMark = (model: AnyModel, id: unknown, sent: readonly string[]) => {
+    let byId = marks.get(model);
+    if (!byId) marks.set(model, (byId = new Map<unknown, string[]>()));
+    const ids = byId.get(id);
+    if (ids) ids.push(...sent);
+    else byId.set(id, [...sent]);
+    waitingMarks += sent.length;
+  };
+  /** Removes every published hand-over waiting: one bulk write per collection. */
+  const markNow = () => {
+    if (markTimer) clearTimeout(markTimer);
+    markTimer = undefined;
+    const waiting = marks;
+    marks = new Map();
+    waitingMarks = 0;
+    for (const [model, byId] of waiting) {
+      const done = [...byId].map(([id, sent]) => ({ id, sent }));
+      const marking: Promise<void> = markSent(model, done, false)
+        .catch((err: unknown) =>
+          // Published but still recorded as pending: the scan publishes them again (same ids) later.
+          logger.warn(
+            { error: (err as Error).message },
+            'could not mark outbox events sent; they may repeat',
+          ),
+        )
+        .finally(() => markings.delete(marking));
+      markings.add(marking);
+    }
+  };
   const draining = () => !leftToScan && written.length > 0;
   const drainWritten = (): Promise<void> => {
     writing ??= (async () => {
@@ -554,28 +603,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         const batch = written.slice(0, WRITTEN_BATCH);
         const batchGeneration = generation;
         const { sent, left, error } = await publishInOrder(batch);
-        const byModel = new Map<AnyModel, { id: unknown; sent: string[] }[]>();
+        // Marked sent in the background and gathered (MARK_WINDOW_MS): the next hand-overs are
+        // published meanwhile rather than after a database round trip.
         batch.forEach((b, i) => {
-          if (sent[i]!.length === 0) return;
-          const list = byModel.get(b.model) ?? [];
-          list.push({ id: b.id, sent: sent[i]! });
-          byModel.set(b.model, list);
+          if (sent[i]!.length > 0) toMark(b.model, b.id, sent[i]!);
         });
-        // Marked sent in the background: the next hand-overs are published meanwhile rather than
-        // after a database round trip (at most MAX_MARKING writes at once).
-        for (const [model, done] of byModel) {
-          const marking: Promise<void> = markSent(model, done, false)
-            .catch((err: unknown) =>
-              // Published but still recorded as pending: the scan publishes them again (same ids) later.
-              logger.warn(
-                { error: (err as Error).message },
-                'could not mark outbox events sent; they may repeat',
-              ),
-            )
-            .finally(() => markings.delete(marking));
-          markings.add(marking);
-          if (markings.size >= MAX_MARKING) await Promise.race(markings);
-        }
+        if (waitingMarks >= MAX_WAITING_MARKS) markNow();
+        else markTimer ??= setTimeout(markNow, markWindowMs);
+        if (markings.size >= MAX_MARKING) await Promise.race(markings);
         // Let go of meanwhile: what failed is pending in MongoDB for the sweep, not held any more.
         if (generation !== batchGeneration) continue;
         const failed = batch.map((b, i) => ({ ...b, entries: left[i]! })).filter((b) => b.entries.length > 0);
@@ -674,6 +709,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (timer) clearTimeout(timer);
       if (afterClaims) clearTimeout(afterClaims);
       await writing?.catch(() => undefined);
+      markNow();
       await Promise.all(markings);
       await running?.catch(() => undefined);
     },
