@@ -422,7 +422,7 @@ export function costTable(results: readonly ScenarioResult[]): string | null {
       `Kafka requests: ${name}`,
       ...ran.map((r) => {
         const counts = r.costCounts?.kafkaRequestsByProcess?.[name];
-        return fmt(counts ? Object.values(counts).reduce((a, b) => a + b, 0) / r.completed : null, 2);
+        return fmt(perTask(r, counts ? Object.values(counts).reduce((a, b) => a + b, 0) : null), 2);
       }),
     ]),
     ...names.map((name) => [

@@ -114,9 +114,19 @@ const percentiles = (values: readonly number[]): Percentiles => {
   return { count: s.count, p50: round(s.p50), p95: round(s.p95), p99: round(s.p99), max: round(s.max) };
 };
 
-/** Every service's /graphql request count, from its Prometheus endpoint (null: unreachable). */
-async function requestCounts(ctx: BenchContext): Promise<Map<string, number | null>> {
-  const counts = new Map<string, number | null>();
+const EVENT_AGE = 'waooaw_subscription_event_age_seconds';
+
+/**
+ * What the services' Prometheus endpoints say now, each read once: every service's /graphql request
+ * count (null: unreachable), and the gateway's event-age histogram (gateway/src/subscriptions/feed.ts;
+ * null if unreadable).
+ */
+async function serviceReadings(ctx: BenchContext): Promise<{
+  requests: Map<string, number | null>;
+  eventAge: HistogramReading | null;
+}> {
+  const requests = new Map<string, number | null>();
+  let eventAge: HistogramReading | null = null;
   await Promise.all(
     ctx.platform.services
       .filter((s) => s.graphql)
@@ -125,29 +135,15 @@ async function requestCounts(ctx: BenchContext): Promise<Map<string, number | nu
           const res = await fetch(`http://127.0.0.1:${s.port + METRICS_PORT_OFFSET}/metrics`, {
             signal: AbortSignal.timeout(5000),
           });
-          counts.set(s.name, sumSamples(await res.text(), REQUEST_COUNTER, { route: 'graphql' }));
+          const text = await res.text();
+          requests.set(s.name, sumSamples(text, REQUEST_COUNTER, { route: 'graphql' }));
+          if (s.name === 'gateway' && res.ok) eventAge = readHistogram(text, EVENT_AGE);
         } catch {
-          counts.set(s.name, null);
+          requests.set(s.name, null);
         }
       }),
   );
-  return counts;
-}
-
-const EVENT_AGE = 'waooaw_subscription_event_age_seconds';
-
-/** The gateway's event-age histogram now (gateway/src/subscriptions/feed.ts), or null if unreadable. */
-async function gatewayEventAge(ctx: BenchContext): Promise<HistogramReading | null> {
-  const gw = ctx.platform.services.find((s) => s.name === 'gateway');
-  if (!gw) return null;
-  try {
-    const res = await fetch(`http://127.0.0.1:${gw.port + METRICS_PORT_OFFSET}/metrics`, {
-      signal: AbortSignal.timeout(5000),
-    });
-    return res.ok ? readHistogram(await res.text(), EVENT_AGE) : null;
-  } catch {
-    return null;
-  }
+  return { requests, eventAge };
 }
 
 /** The window's event ages at the gateway, in ms: mean, and p50/p99 as fine as the histogram's buckets. */
@@ -247,8 +243,7 @@ export async function live(ctx: BenchContext): Promise<ScenarioResult> {
 
   // The window: events published from here until the load has drained are owed to the clients.
   const start = await topicEnds(bus.kafka, topics);
-  const requestsBefore = await requestCounts(ctx);
-  const ageBefore = await gatewayEventAge(ctx);
+  const { requests: requestsBefore, eventAge: ageBefore } = await serviceReadings(ctx);
   const windowStart = performance.now();
   const durationMs = durationS * 1000;
   const side = new Set<Promise<unknown>>();
@@ -353,8 +348,7 @@ export async function live(ctx: BenchContext): Promise<ScenarioResult> {
     await sleep(1000);
   }
   ctx.progress.done();
-  const requestsAfter = await requestCounts(ctx);
-  const ageAfter = await gatewayEventAge(ctx);
+  const { requests: requestsAfter, eventAge: ageAfter } = await serviceReadings(ctx);
   const gwEnd = gateway();
   const closeCodes = new Map<string, number>();
   for (const c of clients) {

@@ -8,6 +8,7 @@ import {
   SpanKind,
   badUserInput,
   ErrorCode,
+  fetchWindow,
   parseEnvelope,
   PlatformError,
   retryTransient,
@@ -219,9 +220,7 @@ export function createKafkaFeeds(
     };
     const consumer = kafka.consumer({
       groupId: bus.groupId(`${groupPrefix}gateway-live-${randomUUID()}`),
-      maxWaitTimeInMs: LIVE_FETCH_WINDOW_MS,
-      // More than a window gathers, so the window decides (as shared's batchWindowMs consumers do).
-      minBytes: 4 * 1024 * 1024,
+      ...fetchWindow(LIVE_FETCH_WINDOW_MS),
     });
     // Every later join (kafkajs restarts a consumer that crashed, e.g. when the broker went away, and
     // rejoins after a rebalance) starts again where this consumer is, not where the broker would put

@@ -102,9 +102,10 @@ export interface ConsumerOptions {
 
 /**
  * The fetch settings of a consumer that takes its messages in windows of `windowMs` (see
- * `batchWindowMs`): it asks for more bytes than a window gathers, so the window decides.
+ * `batchWindowMs`; the gateway's live feeds use it too): it asks for more bytes than a window
+ * gathers, so the window decides.
  */
-const fetchWindow = (windowMs: number) => ({ maxWaitTimeInMs: windowMs, minBytes: 4 * 1024 * 1024 });
+export const fetchWindow = (windowMs: number) => ({ maxWaitTimeInMs: windowMs, minBytes: 4 * 1024 * 1024 });
 
 export type ConsumerStatus = 'idle' | 'starting' | 'running' | 'stopped' | 'failed';
 

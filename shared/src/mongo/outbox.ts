@@ -208,7 +208,8 @@ const MAX_IDLE_SCAN_MS = 8_000;
  * The document-outbox relay. Writers that hand their entries over (`publishWritten`) have them
  * published at once; a scanning pass (at start, on `kick()` and every `intervalMs`) finds every
  * other document with pending events, claims it, publishes its entries in order, then removes exactly
- * the published ones.
+ * the published ones. If the process dies between publish and removal, the next pass publishes the
+ * same envelopes again (same ids): delivery is at-least-once, never lost.
  *
  * An idle relay scans less often: after each pass that published nothing (and with nothing held or
  * left to a sweep), the wait to the next doubles, up to `maxIntervalMs`; a pass that publishes, fails,
@@ -216,8 +217,7 @@ const MAX_IDLE_SCAN_MS = 8_000;
  * the scan is for what nobody announced: a process that died with claimed or unpublished entries,
  * another replica's leftovers. Those wait at most `maxIntervalMs` longer. On the launcher's MongoDB
  * a scan reads the whole collection (the `outbox.id` index does not serve `$exists`), so an idle
- * platform scanning every 500 ms paid for its collections' size twice a second, per service. If the process dies between publish and removal, the next pass publishes the
- * same envelopes again (same ids): delivery is at-least-once, never lost.
+ * platform scanning every 500 ms paid for its collections' size twice a second, per service.
  *
  * An entry that can never be published (larger than Kafka takes, not serialisable, refused by the
  * broker for what it is) is parked rather than retried for ever: see ParkedOutboxEntry and
@@ -609,7 +609,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           if (sent[i]!.length > 0) toMark(b.model, b.id, sent[i]!);
         });
         if (waitingMarks >= MAX_WAITING_MARKS) markNow();
-        else markTimer ??= setTimeout(markNow, markWindowMs);
+        else if (waitingMarks > 0) markTimer ??= setTimeout(markNow, markWindowMs);
         if (markings.size >= MAX_MARKING) await Promise.race(markings);
         // Let go of meanwhile: what failed is pending in MongoDB for the sweep, not held any more.
         if (generation !== batchGeneration) continue;
